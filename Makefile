@@ -1,0 +1,58 @@
+# stswidgets — the two commands of the README, and a few more.
+#   make demo   set up .venv, run the notebook series on the embedded simulated grid
+#   make test   set up .venv, run the whole test suite (pytest + nbval + browser tests)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.stswidgets-installed
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lab bench lint clean browser-deps
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch first: the pinned CPU wheel; an unpinned torch would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install torch==2.13.0
+	$(BIN)/python -m pip install -e ".[test,dev]"
+	touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/stswidgets run --demo --out build/notebooks --force
+	@echo "Executed notebooks and report: $(CURDIR)/build/notebooks"
+
+# Debian's chromium for the real-browser tests (Playwright cannot download a browser here).
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium not found and cannot apt-get install it: browser tests will be skipped"; \
+	  fi; \
+	fi
+
+# Unit tests, the notebooks under nbval (parameterised copies with the small TEST profile),
+# and the browser tests, in one pytest run so that one summary line counts them all.
+test: $(STAMP) browser-deps
+	rm -rf build/nbval
+	$(BIN)/python -m stswidgets.series prepare build/nbval --profile test
+	$(BIN)/python -m pytest tests build/nbval --nbval-lax $(PYTEST_ARGS)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+lint: $(STAMP)
+	$(BIN)/ruff check stswidgets tests benchmarks
+	$(BIN)/ruff format --check stswidgets tests benchmarks
+
+clean:
+	rm -rf build .pytest_cache

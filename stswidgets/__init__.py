@@ -1,0 +1,53 @@
+"""stswidgets: similarity analysis of hyperspectral scanning tunneling spectroscopy grids.
+
+The public names are importable from here; the readers, the simulated data and the heavier
+subpackages (``analysis``, ``learn``, ``widgets``) load on first use so that
+``import stswidgets`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from stswidgets.grid import GridError, make_grid, to_map, to_matrix, validate_grid
+
+__version__ = "0.1.0"
+
+_LAZY_NAMES = {
+    "open_grid": "stswidgets.io",
+    "read_3ds": "stswidgets.io",
+    "write_3ds": "stswidgets.io",
+    "FormatError": "stswidgets.io",
+}
+_LAZY_MODULES = {"analysis", "datasets", "io", "learn", "preprocess", "series", "widgets"}
+
+__all__ = [
+    "FormatError",
+    "GridError",
+    "analysis",
+    "datasets",
+    "io",
+    "learn",
+    "make_grid",
+    "open_grid",
+    "preprocess",
+    "read_3ds",
+    "series",
+    "to_map",
+    "to_matrix",
+    "validate_grid",
+    "widgets",
+    "write_3ds",
+]
+
+
+def __getattr__(name: str):
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(_LAZY_NAMES[name]), name)
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"stswidgets.{name}")
+    raise AttributeError(f"module 'stswidgets' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

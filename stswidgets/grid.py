@@ -1,0 +1,167 @@
+"""The grid data model and the bridge between its two views.
+
+A *grid* is an :class:`xarray.DataArray` with dims ``("y", "x", "bias")``: coordinates
+``x`` and ``y`` in nm, ``bias`` in mV (ascending), and ``attrs`` with ``units``,
+``channel`` and ``source``. Pixels that were never measured hold NaN.
+
+Analysis code works on the *matrix view* ``X`` of shape ``(n_valid, n_bias)``;
+:func:`to_matrix` and :func:`to_map` are the only bridge between the two views.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+GRID_DIMS = ("y", "x", "bias")
+
+__all__ = ["GRID_DIMS", "GridError", "make_grid", "to_map", "to_matrix", "validate_grid"]
+
+
+class GridError(ValueError):
+    """A grid does not follow the ``(y, x, bias)`` data model."""
+
+
+def _describe(grid: xr.DataArray) -> str:
+    source = grid.attrs.get("source")
+    return f"grid {grid.name!r}" + (f" from {source}" if source else "")
+
+
+def validate_grid(grid: xr.DataArray) -> xr.DataArray:
+    """Check that ``grid`` follows the data model and return it.
+
+    Raises
+    ------
+    GridError
+        When ``grid`` is not a DataArray with dims ``("y", "x", "bias")``, has fewer than
+        two bias points, a bias axis that is not strictly ascending, or no complete spectrum.
+    """
+    if not isinstance(grid, xr.DataArray):
+        raise GridError(
+            f"expected an xarray.DataArray with dims {GRID_DIMS}, got {type(grid).__name__}; "
+            "use stswidgets.open_grid() to turn a file or Dataset into a grid"
+        )
+    if tuple(grid.dims) != GRID_DIMS:
+        raise GridError(f"{_describe(grid)} has dims {tuple(grid.dims)}, expected {GRID_DIMS}")
+    if grid.sizes["bias"] < 2:
+        raise GridError(
+            f"{_describe(grid)} has {grid.sizes['bias']} bias point(s); a spectrum needs at least 2"
+        )
+    if "bias" in grid.coords:
+        bias = np.asarray(grid["bias"].values, dtype=float)
+        if not np.all(np.isfinite(bias)):
+            raise GridError(f"{_describe(grid)} has non-finite bias values")
+        if not np.all(np.diff(bias) > 0):
+            raise GridError(
+                f"{_describe(grid)} has a bias axis that is not strictly ascending "
+                f"({bias[0]:g} ... {bias[-1]:g} mV); sort it with grid.sortby('bias')"
+            )
+    return grid
+
+
+def make_grid(
+    values: np.ndarray,
+    bias_mV: np.ndarray,
+    x_nm: np.ndarray | None = None,
+    y_nm: np.ndarray | None = None,
+    *,
+    name: str = "didv",
+    units: str = "a.u.",
+    channel: str = "",
+    source: str = "",
+) -> xr.DataArray:
+    """Build a grid from a ``(ny, nx, n_bias)`` array and its axes.
+
+    ``x_nm``/``y_nm`` default to pixel indices (1 nm per pixel). The bias axis is sorted ascending.
+    """
+    values = np.asarray(values)
+    if values.ndim != 3:
+        raise GridError(f"values must have shape (ny, nx, n_bias), got shape {values.shape}")
+    ny, nx, nb = values.shape
+    bias_mV = np.asarray(bias_mV, dtype=float)
+    if bias_mV.shape != (nb,):
+        raise GridError(f"bias_mV has shape {bias_mV.shape}, expected ({nb},)")
+    x_nm = np.arange(nx, dtype=float) if x_nm is None else np.asarray(x_nm, dtype=float)
+    y_nm = np.arange(ny, dtype=float) if y_nm is None else np.asarray(y_nm, dtype=float)
+    grid = xr.DataArray(
+        values,
+        dims=GRID_DIMS,
+        coords={
+            "y": ("y", y_nm, {"units": "nm"}),
+            "x": ("x", x_nm, {"units": "nm"}),
+            "bias": ("bias", bias_mV, {"units": "mV"}),
+        },
+        name=name,
+        attrs={"units": units, "channel": channel, "source": source},
+    )
+    return validate_grid(grid.sortby("bias"))
+
+
+def to_matrix(grid: xr.DataArray) -> tuple[np.ndarray, xr.DataArray]:
+    """Matrix view of a grid.
+
+    Parameters
+    ----------
+    grid : xarray.DataArray, dims ``("y", "x", "bias")``
+
+    Returns
+    -------
+    X : numpy.ndarray, shape ``(n_valid, n_bias)``, float32
+        The complete spectra in row-major ``(y, x)`` order.
+    valid : xarray.DataArray of bool, dims ``("y", "x")``
+        True where the pixel's spectrum is complete (all values finite). Carries the grid's
+        ``x``/``y`` coordinates, so :func:`to_map` results plot and save with them.
+
+    Raises
+    ------
+    GridError
+        When the grid breaks the data model or holds no complete spectrum.
+    """
+    validate_grid(grid)
+    values = np.asarray(grid.values)
+    if not np.issubdtype(values.dtype, np.number):
+        raise GridError(f"{_describe(grid)} holds {values.dtype} values, expected numbers")
+    valid_np = np.isfinite(values).all(axis=-1)
+    if not valid_np.any():
+        raise GridError(f"{_describe(grid)} has no complete spectrum: every pixel holds NaN or inf")
+    X = values[valid_np].astype(np.float32, copy=False)
+    coords = {name: grid.coords[name] for name in ("y", "x") if name in grid.coords}
+    valid = xr.DataArray(valid_np, dims=("y", "x"), coords=coords, name="valid")
+    return X, valid
+
+
+def to_map(values, valid) -> np.ndarray | xr.DataArray:
+    """Put per-spectrum values back onto the real-space map.
+
+    Parameters
+    ----------
+    values : array-like, shape ``(n_valid,)`` or ``(n_valid, k, ...)``
+        One value (or vector) per complete spectrum, in the order of :func:`to_matrix`.
+    valid : bool array or DataArray, shape ``(ny, nx)``
+        The mask returned by :func:`to_matrix`.
+
+    Returns
+    -------
+    numpy.ndarray or xarray.DataArray, shape ``(ny, nx)`` or ``(ny, nx, k, ...)``
+        float64 with NaN where the pixel is invalid (integer and bool values are promoted).
+        A DataArray with dims ``("y", "x", ...)`` and the mask's coordinates when ``valid``
+        is a DataArray; extra dims are named ``component``, ``component_1``, ...
+    """
+    mask = np.asarray(valid, dtype=bool)
+    if mask.ndim != 2:
+        raise GridError(f"valid must be a 2D (y, x) mask, got shape {mask.shape}")
+    values = np.asarray(values)
+    n_valid = int(mask.sum())
+    if values.ndim == 0 or values.shape[0] != n_valid:
+        raise GridError(
+            f"values have shape {values.shape}, but the mask has {n_valid} valid pixels; "
+            "expected one row per valid spectrum"
+        )
+    out = np.full(mask.shape + values.shape[1:], np.nan, dtype=np.result_type(values, np.float64))
+    out[mask] = values
+    if not isinstance(valid, xr.DataArray):
+        return out
+    extra = ["component"] + [f"component_{i}" for i in range(1, values.ndim - 1)]
+    dims = ("y", "x") + tuple(extra[: values.ndim - 1])
+    coords = {name: valid.coords[name] for name in ("y", "x") if name in valid.coords}
+    return xr.DataArray(out, dims=dims, coords=coords)

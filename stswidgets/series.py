@@ -1,0 +1,210 @@
+"""The notebook series: its order, its parameters, its input and its shared results.
+
+Every notebook in ``notebooks/`` has a tagged ``parameters`` cell holding at least
+:data:`COMMON_PARAMETERS`. Papermill (``make demo``, ``stswidgets run``) and the nbval tests
+(``make test``) inject parameters into it; :data:`QUICK` and :data:`TEST` hold the reduced
+settings each notebook takes for a first look and for CI.
+
+Notebooks exchange per-pixel results (PCA scores, the 1D score, ...) through
+``results_dir/results.nc`` with :func:`save_results` / :func:`load_results`, so a later
+notebook can reuse what an earlier one computed, and ``stswidgets run`` ships one file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+
+#: The series in reading order (file stems in ``notebooks/``).
+NOTEBOOKS = [
+    "01_data_and_segmentation",
+    "02_pca_and_clustering",
+    "03_distance_statistics",
+    "04_distance_correlation",
+    "05_nonlinear_reduction",
+    "06_similarity_learning",
+    "07_spectral_weight_transfer",
+    "08_method_benchmark",
+]
+
+#: Parameters every notebook's ``parameters`` cell defines (with these defaults).
+COMMON_PARAMETERS = {
+    "data_path": None,  # None: the embedded simulated FeSe-like grid
+    "channel": None,  # None: the dI/dV (lock-in) channel, else d(Current)/dV
+    "seed": 0,
+    "ny": 100,  # size of the simulated grid (ignored for a data file)
+    "nx": 100,
+    "n_bias": 512,
+    "results_dir": None,  # where results.nc is shared between notebooks; None: nothing saved
+}
+
+_SMALL_GRID = {"ny": 40, "nx": 40, "n_bias": 128}
+
+#: Reduced settings for a first look (``stswidgets run --quick``), per notebook.
+QUICK: dict[str, dict] = {
+    "01_data_and_segmentation": {"ny": 64, "nx": 64, "n_bias": 256},
+    "02_pca_and_clustering": {"ny": 64, "nx": 64, "n_bias": 256},
+    "03_distance_statistics": {"ny": 64, "nx": 64, "n_bias": 256},
+    "04_distance_correlation": {"ny": 64, "nx": 64, "n_bias": 256},
+    "05_nonlinear_reduction": {"ny": 64, "nx": 64, "n_bias": 256},
+    "06_similarity_learning": {"ny": 64, "nx": 64, "n_bias": 256},
+    "07_spectral_weight_transfer": {"ny": 64, "nx": 64, "n_bias": 256},
+    "08_method_benchmark": {"ny": 48, "nx": 48, "n_bias": 128},
+}
+
+#: Settings for the nbval tests in CI: small enough that the whole series runs in minutes.
+TEST: dict[str, dict] = {
+    "01_data_and_segmentation": dict(_SMALL_GRID),
+    "02_pca_and_clustering": dict(_SMALL_GRID),
+    "03_distance_statistics": dict(_SMALL_GRID),
+    "04_distance_correlation": dict(_SMALL_GRID),
+    "05_nonlinear_reduction": dict(_SMALL_GRID),
+    "06_similarity_learning": dict(_SMALL_GRID),
+    "07_spectral_weight_transfer": dict(_SMALL_GRID),
+    "08_method_benchmark": {"ny": 32, "nx": 32, "n_bias": 96},
+}
+
+
+def notebook_path(name: str) -> Path:
+    """Path of a notebook of the series by its stem, e.g. ``"01_data_and_segmentation"``."""
+    path = NOTEBOOK_DIR / f"{name}.ipynb"
+    if not path.exists():
+        raise FileNotFoundError(f"notebook {name!r} not found at {path}")
+    return path
+
+
+def load_input(
+    data_path: str | Path | None = None,
+    channel: str | None = None,
+    seed: int = 0,
+    ny: int = 100,
+    nx: int = 100,
+    n_bias: int = 512,
+    **simulation,
+) -> tuple[xr.DataArray, xr.Dataset | None]:
+    """The grid a notebook works on, and its ground truth where there is one.
+
+    ``data_path=None`` gives the embedded simulated grid
+    (:func:`stswidgets.datasets.fese_like` with ``seed``, ``(ny, nx)``, ``n_bias`` and any
+    further ``simulation`` keywords) and its ground truth (``vacancy``, ``transition``,
+    ``defect_weight``); a file gives :func:`stswidgets.open_grid` of it and ``None``.
+    """
+    if data_path is None:
+        from stswidgets import datasets
+
+        data = datasets.fese_like(seed=seed, shape=(ny, nx), n_bias=n_bias, **simulation)
+        grid = data["didv"]
+        if channel not in (None, "didv"):
+            raise ValueError(f"the simulated grid has one channel, 'didv'; got channel={channel!r}")
+        return grid, data.drop_vars("didv")
+    from stswidgets.io import open_grid
+
+    return open_grid(data_path, channel=channel), None
+
+
+def save_results(results_dir: str | Path | None, **variables) -> Path | None:
+    """Merge named results into ``results_dir/results.nc`` (created if missing).
+
+    Each value is an :class:`xarray.DataArray` (per-pixel maps with dims ``("y", "x")``,
+    spectra with a ``bias`` dim, ...) or anything :class:`xarray.Dataset` accepts.
+    Variables already in the file are replaced by the new ones of the same name.
+    ``results_dir=None`` saves nothing and returns ``None``.
+    """
+    if results_dir is None:
+        return None
+    results_dir = Path(results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / "results.nc"
+    new = xr.Dataset({name: _storable(value) for name, value in variables.items()})
+    if path.exists():
+        with xr.open_dataset(path) as old:
+            old = old.load()
+        new = new.merge(old.drop_vars([v for v in new.data_vars if v in old]), compat="override")
+    tmp = path.with_suffix(".nc.tmp")
+    new.to_netcdf(tmp)
+    tmp.replace(path)
+    return path
+
+
+def load_results(results_dir: str | Path | None) -> xr.Dataset | None:
+    """The results saved so far in ``results_dir/results.nc``, or ``None`` if there are none."""
+    if results_dir is None:
+        return None
+    path = Path(results_dir) / "results.nc"
+    if not path.exists():
+        return None
+    with xr.open_dataset(path) as ds:
+        return ds.load()
+
+
+def _storable(value):
+    if isinstance(value, xr.DataArray):
+        if value.dtype == bool:
+            return value.astype(np.int8).assign_attrs(value.attrs, flag="boolean")
+        return value
+    return value
+
+
+def parameters_for(name: str, profile: str = "full", **overrides) -> dict:
+    """Parameters to inject into notebook ``name`` for a ``profile`` (full, quick or test)."""
+    if profile not in ("full", "quick", "test"):
+        raise ValueError(f"profile must be 'full', 'quick' or 'test', got {profile!r}")
+    params = {"full": {}, "quick": QUICK, "test": TEST}[profile].get(name, {})
+    return {**params, **overrides}
+
+
+def prepare(
+    out_dir: str | Path, profile: str = "test", only: list[str] | None = None, **overrides
+) -> list[Path]:
+    """Write copies of the series into ``out_dir`` with parameters injected (not executed).
+
+    The copies run under nbval (``pytest --nbval-lax out_dir``) or in JupyterLab with the
+    profile's settings. ``only`` selects notebooks by stem or number prefix (``"03"``).
+    """
+    import nbformat
+    from papermill.parameterize import parameterize_notebook
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = [n for n in NOTEBOOKS if only is None or any(n.startswith(o) for o in only)]
+    written = []
+    for name in names:
+        source = NOTEBOOK_DIR / f"{name}.ipynb"
+        if not source.exists():
+            continue
+        nb = nbformat.read(source, as_version=4)
+        nb = parameterize_notebook(nb, parameters_for(name, profile, **overrides))
+        target = out_dir / source.name
+        nbformat.write(nb, target)
+        written.append(target)
+    return written
+
+
+def _main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m stswidgets.series",
+        description="Write parameterised copies of the notebook series (for nbval or JupyterLab).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    prep = sub.add_parser("prepare", help="write parameterised, unexecuted copies")
+    prep.add_argument("out_dir")
+    prep.add_argument("--profile", choices=["full", "quick", "test"], default="test")
+    prep.add_argument("--only", nargs="*", help="notebook stems or number prefixes, e.g. 01 03")
+    args = parser.parse_args(argv)
+    written = prepare(args.out_dir, args.profile, args.only)
+    if not written:
+        print(f"no notebooks matched in {NOTEBOOK_DIR}")
+        return 1
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())
