@@ -18,10 +18,13 @@ _LAZY_NAMES = {
     "read_3ds": "stswidgets.io",
     "write_3ds": "stswidgets.io",
     "FormatError": "stswidgets.io",
+    "ChannelError": "stswidgets.io",
+    "save_grid": "stswidgets.io",
 }
 _LAZY_MODULES = {"analysis", "datasets", "io", "learn", "preprocess", "series", "widgets"}
 
 __all__ = [
+    "ChannelError",
     "FormatError",
     "GridError",
     "analysis",
@@ -32,6 +35,7 @@ __all__ = [
     "open_grid",
     "preprocess",
     "read_3ds",
+    "save_grid",
     "series",
     "to_map",
     "to_matrix",

@@ -47,15 +47,16 @@ def validate_grid(grid: xr.DataArray) -> xr.DataArray:
         raise GridError(
             f"{_describe(grid)} has {grid.sizes['bias']} bias point(s); a spectrum needs at least 2"
         )
-    if "bias" in grid.coords:
-        bias = np.asarray(grid["bias"].values, dtype=float)
-        if not np.all(np.isfinite(bias)):
-            raise GridError(f"{_describe(grid)} has non-finite bias values")
-        if not np.all(np.diff(bias) > 0):
-            raise GridError(
-                f"{_describe(grid)} has a bias axis that is not strictly ascending "
-                f"({bias[0]:g} ... {bias[-1]:g} mV); sort it with grid.sortby('bias')"
-            )
+    if "bias" not in grid.coords:
+        raise GridError(f"{_describe(grid)} has no 'bias' coordinate (bias values in mV)")
+    bias = np.asarray(grid["bias"].values, dtype=float)
+    if not np.all(np.isfinite(bias)):
+        raise GridError(f"{_describe(grid)} has non-finite bias values")
+    if not np.all(np.diff(bias) > 0):
+        raise GridError(
+            f"{_describe(grid)} has a bias axis that is not strictly ascending "
+            f"({bias[0]:g} ... {bias[-1]:g} mV); sort it with grid.sortby('bias')"
+        )
     return grid
 
 
@@ -83,6 +84,9 @@ def make_grid(
         raise GridError(f"bias_mV has shape {bias_mV.shape}, expected ({nb},)")
     x_nm = np.arange(nx, dtype=float) if x_nm is None else np.asarray(x_nm, dtype=float)
     y_nm = np.arange(ny, dtype=float) if y_nm is None else np.asarray(y_nm, dtype=float)
+    for label, axis, n in (("x_nm", x_nm, nx), ("y_nm", y_nm, ny)):
+        if axis.shape != (n,):
+            raise GridError(f"{label} has shape {axis.shape}, expected ({n},) to match the values")
     grid = xr.DataArray(
         values,
         dims=GRID_DIMS,

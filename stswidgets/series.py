@@ -50,10 +50,10 @@ QUICK: dict[str, dict] = {
     "02_pca_and_clustering": {"ny": 64, "nx": 64, "n_bias": 256},
     "03_distance_statistics": {"ny": 64, "nx": 64, "n_bias": 256},
     "04_distance_correlation": {"ny": 64, "nx": 64, "n_bias": 256},
-    "05_nonlinear_reduction": {"ny": 64, "nx": 64, "n_bias": 256},
-    "06_similarity_learning": {"ny": 64, "nx": 64, "n_bias": 256},
-    "07_spectral_weight_transfer": {"ny": 64, "nx": 64, "n_bias": 256},
-    "08_method_benchmark": {"ny": 48, "nx": 48, "n_bias": 128},
+    "05_nonlinear_reduction": {"ny": 64, "nx": 64, "n_bias": 256, "max_epochs": 20},
+    "06_similarity_learning": {"ny": 64, "nx": 64, "n_bias": 256, "max_epochs": 20},
+    "07_spectral_weight_transfer": {"ny": 64, "nx": 64, "n_bias": 256, "max_epochs": 8},
+    "08_method_benchmark": {"ny": 48, "nx": 48, "n_bias": 128, "seeds": [0, 1], "max_epochs": 15},
 }
 
 #: Settings for the nbval tests in CI: small enough that the whole series runs in minutes.
@@ -62,10 +62,10 @@ TEST: dict[str, dict] = {
     "02_pca_and_clustering": dict(_SMALL_GRID),
     "03_distance_statistics": dict(_SMALL_GRID),
     "04_distance_correlation": dict(_SMALL_GRID),
-    "05_nonlinear_reduction": dict(_SMALL_GRID),
-    "06_similarity_learning": dict(_SMALL_GRID),
-    "07_spectral_weight_transfer": dict(_SMALL_GRID),
-    "08_method_benchmark": {"ny": 32, "nx": 32, "n_bias": 96},
+    "05_nonlinear_reduction": dict(_SMALL_GRID, max_epochs=5, kpca_fit_size=800),
+    "06_similarity_learning": {**_SMALL_GRID, "max_epochs": 4, "pairs_per_epoch": 8192},
+    "07_spectral_weight_transfer": {**_SMALL_GRID, "max_epochs": 3, "pairs_per_epoch": 4096},
+    "08_method_benchmark": {"ny": 32, "nx": 32, "n_bias": 96, "seeds": [0], "max_epochs": 3},
 }
 
 
@@ -177,6 +177,10 @@ def prepare(
         if not source.exists():
             continue
         nb = nbformat.read(source, as_version=4)
+        # papermill expects these metadata keys, which stripped notebooks may lack
+        nb.metadata.setdefault("papermill", {})
+        for cell in nb.cells:
+            cell.metadata.setdefault("tags", [])
         nb = parameterize_notebook(nb, parameters_for(name, profile, **overrides))
         target = out_dir / source.name
         nbformat.write(nb, target)

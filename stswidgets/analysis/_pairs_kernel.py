@@ -1,0 +1,331 @@
+"""The blockwise pass over all pairs of spectra behind :mod:`stswidgets.analysis.distances`.
+
+One pass visits the upper triangle of ``(block, block)`` tiles of the pairwise squared
+distance matrix, each tile computed with one BLAS matrix product of the centred spectra
+augmented by their squared norms::
+
+    [c_i, |c_i|^2, 1] . [-2 c_j, 1, |c_j|^2] = |c_i - c_j|^2
+
+so the product *is* the squared-distance tile. Each tile is binned arithmetically for every
+requested binning (raw distance or ``log(d + offset)``) and counted with ``np.bincount``;
+the tile is then dropped. Memory is ``O(block_size**2 + block_size * n_bias)`` on top of
+the input, never ``N x N``.
+
+Precision follows the input: float32 spectra are multiplied in float32 (fast; a distance
+near a bin edge may land in the neighbouring bin), float64 spectra in float64 and binned
+with the same edge corrections as :func:`numpy.histogram`, so the counts equal
+``numpy.histogram(scipy.spatial.distance.pdist(X), ...)`` up to distances within a few ulp
+of an edge.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Bytes of working memory per tile entry (distance, transformed value, slot index and, for
+#: per-spectrum histograms, the offset slot index).
+_BYTES_PER_ENTRY = {np.dtype(np.float32): 32, np.dtype(np.float64): 48}
+#: Upper bound of one tile's working memory chosen automatically.
+_TILE_BUDGET_BYTES = 32 * 2**20
+#: Relative margin added to the automatic upper edge so no float error pushes a pair over it.
+_AUTO_MARGIN = 1e-5
+
+
+@dataclass
+class Binning:
+    """Uniform bins of ``d`` (``offset is None``) or of ``log(d + offset)``.
+
+    Slot convention of the kernel: slot ``0`` below ``lo``, slot ``k + 1`` bin ``k``, slots
+    ``bins + 1`` and ``bins + 2`` above ``hi``; only slots ``1 ... bins`` are kept.
+    """
+
+    bins: int
+    lo: float
+    hi: float
+    offset: float | None = None
+    auto: bool = False  # range chosen by the engine: nothing may fall outside it
+    edges: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.edges = np.linspace(self.lo, self.hi, self.bins + 1, endpoint=True)
+
+    @property
+    def n_slots(self) -> int:
+        return self.bins + 3
+
+
+def available_memory_bytes() -> int:
+    """Memory available to this process (``MemAvailable`` of /proc/meminfo, else sysconf)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 2 * 2**30
+
+
+def auto_block_size(n_spectra: int, dtype: np.dtype, workers: int = 1) -> int:
+    """Tile edge length: at most ~32 MB of tile working memory in all and 1/8 of free memory."""
+    budget = min(_TILE_BUDGET_BYTES, available_memory_bytes() // 8) // max(workers, 1)
+    block = int(np.sqrt(budget / _BYTES_PER_ENTRY[np.dtype(dtype)]))
+    return int(max(16, min(block, n_spectra)))
+
+
+def centred_statistics(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean spectrum and squared norms of the centred spectra, both in float64.
+
+    Computed in row chunks so no float64 copy of ``X`` is held at once.
+    """
+    mean = X.mean(axis=0, dtype=np.float64)
+    sq_norms = np.empty(X.shape[0], dtype=np.float64)
+    step = max(1, 2**22 // max(X.shape[1], 1))
+    for start in range(0, X.shape[0], step):
+        centred = X[start : start + step].astype(np.float64) - mean
+        sq_norms[start : start + step] = np.einsum("ij,ij->i", centred, centred)
+    return mean, sq_norms
+
+
+def _augmented(X, rows, mean, sq_norms, dtype, left: bool) -> np.ndarray:
+    """``[c, |c|^2, 1]`` (left) or ``[-2 c, 1, |c|^2]`` (right) for ``X[rows]``."""
+    n_bias = X.shape[1]
+    out = np.empty((rows.stop - rows.start, n_bias + 2), dtype=dtype)
+    centred = X[rows].astype(np.float64) - mean
+    if left:
+        out[:, :n_bias] = centred
+        out[:, n_bias] = sq_norms[rows]
+        out[:, n_bias + 1] = 1.0
+    else:
+        out[:, :n_bias] = -2.0 * centred
+        out[:, n_bias] = 1.0
+        out[:, n_bias + 1] = sq_norms[rows]
+    return out
+
+
+def _slots_fast(values, binning: Binning, out_float, out_slots) -> None:
+    """Slot of every value by arithmetic (float32 path): ``trunc((v - lo) * scale + 1)``."""
+    scale = binning.bins / (binning.hi - binning.lo)
+    np.multiply(values, scale, out=out_float)
+    out_float += 1.0 - binning.lo * scale
+    if binning.auto:
+        # nothing may be dropped: float error at the extremes goes to the first/last bin
+        upper = np.nextafter(np.float32(binning.bins + 1), np.float32(0))
+        np.clip(out_float, 1.0, upper, out=out_float)
+    else:
+        np.clip(out_float, 0.0, binning.bins + 2, out=out_float)
+        # numpy's last bin is closed: a value on the upper edge belongs to it
+        np.copyto(out_float, binning.bins + 0.5, where=out_float == binning.bins + 1)
+    np.copyto(out_slots, out_float, casting="unsafe")
+
+
+def _slots_exact(values, binning: Binning, out_slots) -> None:
+    """Slot of every value exactly as :func:`numpy.histogram` bins it (float64 path)."""
+    lo, hi, bins, edges = binning.lo, binning.hi, binning.bins, binning.edges
+    if binning.auto:
+        values = np.clip(values, lo, hi)
+    keep = values >= lo
+    keep &= values <= hi
+    index = ((values - lo) / (hi - lo)) * bins
+    np.clip(index, 0, bins, out=index)
+    index = index.astype(np.intp)
+    index[index == bins] -= 1
+    index[values < edges[index]] -= 1
+    np.maximum(index, 0, out=index)
+    increment = values >= edges[index + 1]
+    increment &= index != bins - 1
+    index[increment] += 1
+    index += 1
+    index[~keep] = 0
+    out_slots[...] = index
+
+
+def _tiles(n_spectra: int, block: int) -> list[tuple[slice, slice]]:
+    """Upper-triangle tiles ``(rows, cols)``, ``cols.start >= rows.start``."""
+    starts = range(0, n_spectra, block)
+    return [
+        (slice(i, min(i + block, n_spectra)), slice(j, min(j + block, n_spectra)))
+        for i in starts
+        for j in starts
+        if j >= i
+    ]
+
+
+def n_workers() -> int:
+    """Worker threads: one per CPU core this process may use (at most 8)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+class _Worker:
+    """Tile buffers and partial counts of one worker thread."""
+
+    def __init__(self, block: int, dtype: np.dtype, binnings: list[Binning]) -> None:
+        self.values = np.empty(block * block, dtype=dtype)
+        self.slots = np.empty(block * block, dtype=np.intp)
+        self.lower = np.tri(block, dtype=bool)  # diagonal and below: not pairs
+        self.slot_counts = [np.zeros(b.n_slots, dtype=np.int64) for b in binnings]
+
+
+def pair_pass(
+    X: np.ndarray,
+    binnings: list[Binning],
+    *,
+    per_spectrum: bool,
+    block_size: int | None,
+    progress: bool | None,
+) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+    """Histogram every pair ``i < j`` of rows of ``X`` under each binning, in one pass.
+
+    Tiles are shared out to one worker thread per core, each running single-threaded BLAS
+    (numpy releases the GIL in BLAS, ufuncs and ``bincount``); the integer counts do not
+    depend on the order, so the result is deterministic.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape ``(n_spectra, n_bias)``, float32 or float64, finite
+    binnings : list of Binning
+    per_spectrum : bool
+        Also count, for every spectrum, its distances to all others.
+    block_size : int or None
+        Tile edge length; None chooses it from the available memory.
+    progress : bool or None
+        True: always show a progress bar; None: show it when the pass lasts over 1 s.
+
+    Returns
+    -------
+    counts : list of numpy.ndarray, shape ``(bins,)``, int64, one per binning
+    per_spectrum_counts : list of numpy.ndarray, shape ``(n_spectra, bins)``, int32, or None
+    """
+    import threading
+
+    from tqdm.auto import tqdm
+
+    n_spectra = X.shape[0]
+    dtype = np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
+    workers = n_workers()
+    if block_size is None:
+        block = auto_block_size(n_spectra, dtype, workers)
+    else:
+        block = min(int(block_size), n_spectra)
+    tiles = _tiles(n_spectra, block)
+    workers = min(workers, len(tiles))
+    mean, sq_norms = centred_statistics(X)
+    per_row = (
+        [np.zeros((n_spectra, b.bins), dtype=np.int32) for b in binnings] if per_spectrum else None
+    )
+    state = [_Worker(block, dtype, binnings) for _ in range(workers)]
+    lock = threading.Lock()
+    queue = iter(tiles)
+    errors: list[BaseException] = []
+    bar = tqdm(
+        total=n_spectra * (n_spectra - 1) // 2,
+        unit="pair",
+        unit_scale=True,
+        desc="pairwise distances",
+        disable=progress is False,
+        delay=0 if progress else 1.0,
+        leave=False,
+    )
+
+    def run(worker: _Worker) -> None:
+        try:
+            while not errors:
+                with lock:
+                    tile = next(queue, None)
+                if tile is None:
+                    return
+                n_pairs = _process_tile(
+                    X, tile, mean, sq_norms, dtype, binnings, worker, per_row, lock
+                )
+                with lock:
+                    bar.update(n_pairs)
+        except BaseException as error:  # re-raised in the calling thread
+            errors.append(error)
+
+    try:
+        with _single_threaded_blas():
+            threads = [threading.Thread(target=run, args=(w,), daemon=True) for w in state]
+            for thread in threads:
+                thread.start()
+            try:
+                for thread in threads:
+                    thread.join()
+            except BaseException as interrupt:  # e.g. KeyboardInterrupt: stop the workers too
+                errors.append(interrupt)
+                for thread in threads:
+                    thread.join()
+                raise
+    finally:
+        bar.close()
+    if errors:
+        raise errors[0]
+    counts = []
+    for k, binning in enumerate(binnings):
+        total = sum(w.slot_counts[k] for w in state)
+        counts.append(total[1 : binning.bins + 1].copy())
+    return counts, per_row
+
+
+def _single_threaded_blas():
+    """Limit BLAS to one thread while the workers run (threadpoolctl, if installed)."""
+    import contextlib
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn depends on threadpoolctl
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+def _process_tile(X, tile, mean, sq_norms, dtype, binnings, worker, per_row, lock) -> int:
+    """Bin one tile of pairs into the worker's counts (and ``per_row``); return its pairs."""
+    rows, cols = tile
+    left = _augmented(X, rows, mean, sq_norms, dtype, left=True)
+    right = _augmented(X, cols, mean, sq_norms, dtype, left=False)
+    distance = left @ right.T  # squared distances, (n_rows, n_cols)
+    np.maximum(distance, 0, out=distance)
+    np.sqrt(distance, out=distance)
+    n_rows, n_cols = distance.shape
+    diagonal = rows.start == cols.start
+    size = n_rows * n_cols
+    values = worker.values[:size].reshape(n_rows, n_cols)
+    slots = worker.slots[:size].reshape(n_rows, n_cols)
+    for k, binning in enumerate(binnings):
+        if binning.offset is None:
+            source = distance
+        else:
+            np.add(distance, binning.offset, out=values)
+            np.log(values, out=values)
+            source = values
+        if dtype == np.float64:
+            _slots_exact(source, binning, slots)
+        else:
+            _slots_fast(source, binning, values, slots)
+        if diagonal:
+            slots[worker.lower[:n_rows, :n_cols]] = 0
+        n_slots = binning.n_slots
+        if per_row is None:
+            worker.slot_counts[k] += np.bincount(slots.ravel(), minlength=n_slots)
+            continue
+        row_counts = np.bincount(
+            (slots + (np.arange(n_rows) * n_slots)[:, None]).ravel(), minlength=n_rows * n_slots
+        ).reshape(n_rows, n_slots)
+        col_counts = np.bincount(
+            (slots + np.arange(n_cols) * n_slots).ravel(), minlength=n_cols * n_slots
+        ).reshape(n_cols, n_slots)
+        worker.slot_counts[k] += row_counts.sum(axis=0)
+        kept = slice(1, binning.bins + 1)
+        with lock:
+            per_row[k][rows] += row_counts[:, kept].astype(np.int32)
+            per_row[k][cols] += col_counts[:, kept].astype(np.int32)
+    return n_rows * (n_rows - 1) // 2 if diagonal else size

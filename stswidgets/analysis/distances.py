@@ -1,0 +1,351 @@
+"""Statistics of all pairwise Euclidean distances between spectra (paper Fig. 4).
+
+For ``N`` spectra there are ``N (N - 1) / 2`` pairs (49,995,000 for a 100 x 100 grid), too
+many to hold. Every function here makes one blockwise pass over the pairs
+(:mod:`stswidgets.analysis._pairs_kernel`): memory grows as ``N x block``, never ``N x N``.
+
+- :func:`distance_histogram`: the distribution of all pairwise distances ``d``, or of the
+  log-rescaled ``log(d + offset)`` for one or several offsets in one pass (Fig. 4a, b).
+- :func:`per_spectrum_histograms`: every spectrum's histogram of its distances to all the
+  others (Fig. 4d insets).
+- :func:`fit_two_gaussians`: the majority and minority normal components of a (rescaled)
+  distance distribution (Fig. 4c).
+- :func:`minority_abundance`: each spectrum's histogram value at a rescaled distance, e.g.
+  the minority component's mean; :func:`stswidgets.to_map` puts it on the real-space map.
+
+Precision follows ``X``: float32 (what :func:`stswidgets.to_matrix` returns) is computed in
+float32 BLAS and is fast; float64 is slower and bins exactly like
+``numpy.histogram(scipy.spatial.distance.pdist(X), bins, range)``.
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+
+from stswidgets.analysis._pairs_kernel import _AUTO_MARGIN, Binning, centred_statistics, pair_pass
+from stswidgets.analysis._two_gaussians import TwoGaussianFit, fit_two_gaussians
+
+__all__ = [
+    "TwoGaussianFit",
+    "distance_histogram",
+    "fit_two_gaussians",
+    "minority_abundance",
+    "occupied_range",
+    "per_spectrum_histograms",
+]
+
+Histogram = tuple[np.ndarray, np.ndarray]
+
+
+def _check_spectra(X) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(
+            f"X must be a 2D array of shape (n_spectra, n_bias), got shape {X.shape}; "
+            "use stswidgets.to_matrix(grid) to flatten a grid"
+        )
+    if X.shape[0] < 2:
+        raise ValueError(f"X holds {X.shape[0]} spectrum; pairwise distances need at least 2")
+    if X.shape[1] < 1:
+        raise ValueError(f"X has shape {X.shape}: the spectra hold no points")
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise ValueError(f"X holds {X.dtype} values, expected numbers")
+    if np.issubdtype(X.dtype, np.complexfloating):
+        raise ValueError("X holds complex values, expected real numbers")
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    finite = np.isfinite(X).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        kind = "NaN" if np.isnan(X[bad[0]]).any() else "infinite values"
+        raise ValueError(
+            f"X contains {kind} in {bad.size} spectra (first at row {bad[0]}); "
+            "drop incomplete spectra first, e.g. with stswidgets.to_matrix(grid)"
+        )
+    return np.ascontiguousarray(X)
+
+
+def _check_bins(bins) -> int:
+    if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
+        raise ValueError(f"bins must be a positive integer number of bins, got {bins!r}")
+    return int(bins)
+
+
+def _offset_list(offset) -> tuple[list[float | None], bool]:
+    """The offsets as a list and whether the caller gave a list."""
+    if offset is None or isinstance(offset, Real):
+        offsets, many = [offset], False
+    else:
+        offsets, many = list(offset), True
+        if not offsets:
+            raise ValueError("offset is an empty list; give at least one offset or None")
+    for value in offsets:
+        if value is None:
+            continue
+        if not isinstance(value, Real) or not np.isfinite(value) or value <= 0:
+            raise ValueError(
+                f"offset must be a positive finite number (log(d + offset) needs d + offset > 0 "
+                f"at d = 0), got {value!r}"
+            )
+    return [None if v is None else float(v) for v in offsets], many
+
+
+def _range_list(range_, n: int) -> list[tuple[float, float] | None]:
+    if range_ is None:
+        return [None] * n
+    ranges = list(range_)
+    if len(ranges) == 2 and all(isinstance(v, Real) for v in ranges):
+        ranges = [tuple(ranges)] * n
+    if len(ranges) != n:
+        raise ValueError(f"range must be (lo, hi) or a list of {n} (lo, hi) pairs, got {range_!r}")
+    out = []
+    for pair in ranges:
+        if pair is None:
+            out.append(None)
+            continue
+        lo, hi = (float(v) for v in pair)
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ValueError(f"range {pair!r} is not finite")
+        if lo > hi:
+            raise ValueError(f"range {pair!r}: the lower edge must not exceed the upper edge")
+        if lo == hi:  # as numpy.histogram: widen an empty range
+            lo, hi = lo - 0.5, hi + 0.5
+        out.append((lo, hi))
+    return out
+
+
+def _binnings(X, bins, range_, offset) -> tuple[list[Binning], bool]:
+    """One :class:`Binning` per offset; automatic ranges from an exact bound (no extra pass).
+
+    For ``i != j``, ``|x_i - x_j| <= |x_i - m| + |x_j - m| <= r_1 + r_2`` (triangle
+    inequality, ``m`` the mean spectrum, ``r_1 >= r_2`` the two largest distances from it).
+    So ``[0, (r_1 + r_2)(1 + 1e-5)]`` holds every pairwise distance, and
+    ``[log(offset), log((r_1 + r_2)(1 + 1e-5) + offset)]`` every rescaled one.
+    """
+    bins = _check_bins(bins)
+    offsets, many = _offset_list(offset)
+    ranges = _range_list(range_, len(offsets))
+    d_max = None
+    binnings = []
+    for off, pair in zip(offsets, ranges, strict=True):
+        if pair is not None:
+            binnings.append(Binning(bins, pair[0], pair[1], off))
+            continue
+        if d_max is None:
+            radii = np.sqrt(centred_statistics(X)[1])
+            top = np.partition(radii, radii.size - 2)[-2:]
+            d_max = float(top.sum()) * (1 + _AUTO_MARGIN)
+            if d_max == 0:  # all spectra identical
+                d_max = 1.0
+        if off is None:
+            binnings.append(Binning(bins, 0.0, d_max, None, auto=True))
+        else:
+            binnings.append(Binning(bins, np.log(off), np.log(d_max + off), off, auto=True))
+    return binnings, many
+
+
+def distance_histogram(
+    X: np.ndarray,
+    bins: int = 200,
+    range: tuple[float, float] | list | None = None,  # noqa: A002 - numpy.histogram's name
+    offset: float | list[float] | None = None,
+    block_size: int | None = None,
+    progress: bool | None = None,
+) -> Histogram | list[Histogram]:
+    """Histogram of all ``N (N - 1) / 2`` pairwise Euclidean distances between spectra.
+
+    Parameters
+    ----------
+    X : array-like, shape ``(n_spectra, n_bias)``
+        One spectrum per row, e.g. from :func:`stswidgets.to_matrix`; distances are in the
+        units of ``X``. float32 is computed in float32 (fast), anything else in float64.
+    bins : int
+        Number of equal-width bins.
+    range : (float, float), list of (float, float) or None
+        Outer bin edges (of ``d``, or of ``log(d + offset)``); pairs outside are not counted,
+        the upper edge belongs to the last bin as in :func:`numpy.histogram`. One pair per
+        offset when ``offset`` is a list. None: ``[0, d_bound]`` with ``d_bound`` an exact
+        upper bound of every distance, the sum of the two largest distances from the mean
+        spectrum (+1e-5 relative), so no second pass over the pairs is needed; for an
+        offset ``[log(offset), log(d_bound + offset)]``. Every pair is then counted.
+    offset : float, list of float or None
+        None: histogram ``d``. A positive float: histogram ``log(d + offset)`` (natural
+        log, ``offset`` in the units of ``d``). A list: one histogram per offset, all from
+        one pass over the pairs.
+    block_size : int or None
+        Spectra per tile (memory ``~ 32 block_size**2`` bytes); None chooses it from the
+        available memory (at most ~32 MB per tile). The result does not depend on it.
+    progress : bool or None
+        Progress bar (tqdm): True always, False never, None when the pass takes over 1 s.
+
+    Returns
+    -------
+    counts : numpy.ndarray, shape ``(bins,)``, int64
+        Pairs per bin; they sum to ``N (N - 1) / 2`` when ``range`` is None.
+    edges : numpy.ndarray, shape ``(bins + 1,)``, float64
+    A list of ``(counts, edges)``, one per offset, when ``offset`` is a list.
+
+    Raises
+    ------
+    ValueError
+        When ``X`` is not 2D, holds fewer than 2 spectra or NaN/inf, ``bins < 1``, an
+        offset is not positive, or a range is not finite or reversed.
+
+    Examples
+    --------
+    >>> X, valid = stswidgets.to_matrix(grid)
+    >>> counts, edges = distance_histogram(X, bins=200)
+    >>> rescaled = distance_histogram(X, bins=200, offset=[0.1, 0.5, 1.0, 2.0])
+    """
+    X = _check_spectra(X)
+    binnings, many = _binnings(X, bins, range, offset)
+    counts, _ = pair_pass(
+        X, binnings, per_spectrum=False, block_size=_check_block(block_size), progress=progress
+    )
+    result = [(c, b.edges) for c, b in zip(counts, binnings, strict=True)]
+    return result if many else result[0]
+
+
+def per_spectrum_histograms(
+    X: np.ndarray,
+    bins: int = 200,
+    range: tuple[float, float] | list | None = None,  # noqa: A002 - numpy.histogram's name
+    offset: float | list[float] | None = None,
+    block_size: int | None = None,
+    progress: bool | None = None,
+    return_counts: bool = False,
+):
+    """Every spectrum's histogram of its distances to all the other spectra.
+
+    Same pass and parameters as :func:`distance_histogram`; each pair ``(i, j)`` is counted
+    once in row ``i`` and once in row ``j``.
+
+    Parameters
+    ----------
+    X, bins, range, offset, block_size, progress
+        As in :func:`distance_histogram`.
+    return_counts : bool
+        Also return the global histogram of all pairs from the same pass (it equals
+        ``H.sum(axis=0) // 2``).
+
+    Returns
+    -------
+    H : numpy.ndarray, shape ``(n_spectra, bins)``, int32
+        ``H[i, k]``: how many other spectra lie in bin ``k`` of distance from spectrum ``i``;
+        each row sums to ``n_spectra - 1`` when ``range`` is None.
+    edges : numpy.ndarray, shape ``(bins + 1,)``, float64
+    counts : numpy.ndarray, shape ``(bins,)``, int64, only with ``return_counts=True``
+    A list of these tuples, one per offset, when ``offset`` is a list.
+    """
+    X = _check_spectra(X)
+    binnings, many = _binnings(X, bins, range, offset)
+    counts, per_row = pair_pass(
+        X, binnings, per_spectrum=True, block_size=_check_block(block_size), progress=progress
+    )
+    result = []
+    for c, h, b in zip(counts, per_row, binnings, strict=True):
+        result.append((h, b.edges, c) if return_counts else (h, b.edges))
+    return result if many else result[0]
+
+
+def occupied_range(
+    counts: np.ndarray, edges: np.ndarray, offset: float | None = None
+) -> tuple[float, float]:
+    """Range of the occupied bins of a raw distance histogram, optionally log-rescaled.
+
+    The automatic range of :func:`distance_histogram` starts at ``d = 0`` (``log(offset)``
+    rescaled), while measured spectra rarely come closer than their noise allows. Give a
+    first raw histogram (which counts every pair) to this function and its result as the
+    ``range`` of the rescaled histograms: every pair is still counted, and the bins cover
+    only the distances that occur.
+
+    Parameters
+    ----------
+    counts, edges : numpy.ndarray, shapes ``(bins,)`` and ``(bins + 1,)``
+        A histogram of the raw distances ``d`` (no offset), e.g. from
+        :func:`distance_histogram` with ``range=None``.
+    offset : float or None
+        None: the range of ``d``; a positive float: of ``log(d + offset)``.
+
+    Returns
+    -------
+    (lo, hi) : tuple of float
+        From the lower edge of the first occupied bin to the upper edge of the last, widened
+        by half a bin on each side (not below ``d = 0``) so that a distance computed again
+        with a last-digit difference stays inside.
+    """
+    counts = np.asarray(counts)
+    edges = np.asarray(edges, dtype=np.float64)
+    if counts.ndim != 1 or edges.shape != (counts.size + 1,):
+        raise ValueError(
+            f"counts must have shape (bins,) and edges (bins + 1,); got {counts.shape} "
+            f"and {edges.shape}"
+        )
+    occupied = np.flatnonzero(counts)
+    if occupied.size == 0:
+        raise ValueError("the histogram is empty: no occupied bin to take a range from")
+    half = 0.5 * np.diff(edges)
+    lo = max(edges[occupied[0]] - half[occupied[0]], 0.0)
+    hi = edges[occupied[-1] + 1] + half[occupied[-1]]
+    if offset is None:
+        return float(lo), float(hi)
+    offset = _offset_list(offset)[0][0]
+    return float(np.log(lo + offset)), float(np.log(hi + offset))
+
+
+def _check_block(block_size) -> int | None:
+    if block_size is None:
+        return None
+    if isinstance(block_size, bool) or not isinstance(block_size, int | np.integer):
+        raise ValueError(f"block_size must be a positive integer or None, got {block_size!r}")
+    if block_size < 1:
+        raise ValueError(f"block_size must be a positive integer or None, got {block_size!r}")
+    return int(block_size)
+
+
+def minority_abundance(H: np.ndarray, edges: np.ndarray, at: float) -> np.ndarray:
+    """Each spectrum's normalised distance histogram at the (rescaled) distance ``at`` (Fig. 4d).
+
+    Parameters
+    ----------
+    H : array-like, shape ``(n_spectra, n_bins)``
+        Per-spectrum histograms from :func:`per_spectrum_histograms`.
+    edges : array-like, shape ``(n_bins + 1,)``
+        Their bin edges.
+    at : float
+        Where to read the histograms, in the units of ``edges``, e.g. the minority
+        component's mean from :func:`fit_two_gaussians`. The bin holding ``at`` is used
+        (``edges[k] <= at < edges[k + 1]``; the last bin is closed, as in numpy).
+
+    Returns
+    -------
+    numpy.ndarray, shape ``(n_spectra,)``, float64
+        ``H[:, k] / (H.sum(axis=1) * bin_width)``: the probability density of the spectrum's
+        distances to the others at ``at`` (same normalisation as ``TwoGaussianFit.density``);
+        NaN for a spectrum with an empty histogram. Put it on the map with
+        :func:`stswidgets.to_map`.
+
+    Raises
+    ------
+    ValueError
+        When ``at`` lies outside ``[edges[0], edges[-1]]`` or the shapes disagree.
+    """
+    H = np.asarray(H)
+    edges = np.asarray(edges, dtype=np.float64)
+    if H.ndim != 2 or edges.shape != (H.shape[1] + 1,):
+        raise ValueError(
+            f"H must have shape (n_spectra, n_bins) and edges (n_bins + 1,); got {H.shape} "
+            f"and {edges.shape}"
+        )
+    at = float(at)
+    if not (edges[0] <= at <= edges[-1]):
+        raise ValueError(
+            f"at={at:g} lies outside the histogram range [{edges[0]:g}, {edges[-1]:g}]"
+        )
+    k = min(int(np.searchsorted(edges, at, side="right")) - 1, H.shape[1] - 1)
+    totals = H.sum(axis=1, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = H[:, k] / (totals * (edges[k + 1] - edges[k]))
+    return np.where(totals > 0, values, np.nan)

@@ -1,0 +1,276 @@
+"""The ``stswidgets`` command: run the notebook series on a grid file with papermill.
+
+``stswidgets run GRID_FILE --out DIR`` checks that the file opens as a grid, executes notebooks
+01-07 of :data:`stswidgets.series.NOTEBOOKS` on it, and leaves in ``DIR`` the executed
+notebooks, one HTML report with all their figures and ``results.nc`` with the per-pixel
+results. Exit codes: 0 success, 1 a notebook failed, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from stswidgets import __version__, series
+
+#: A grid needs at least this many complete spectra for the statistics of the series.
+MIN_VALID_SPECTRA = 16
+
+#: The notebooks ``stswidgets run`` executes.
+RUN_NOTEBOOKS = series.NOTEBOOKS[:7]
+
+#: Variables each notebook must leave in ``results.nc``.
+EXPECTED_RESULTS = {
+    "01_data_and_segmentation": ["valid"],
+    "02_pca_and_clustering": ["pc1", "pc2", "kmeans2"],
+    "06_similarity_learning": ["tC1", "tC2", "score"],
+    "07_spectral_weight_transfer": ["band", "band_mean"],
+}
+
+REPORT_NAME = "report.html"
+
+
+class InputError(Exception):
+    """Bad input or usage: reported as one line on stderr, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stswidgets",
+        description="Similarity analysis of scanning tunneling spectroscopy grids.",
+    )
+    parser.add_argument("--version", action="version", version=f"stswidgets {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser(
+        "run",
+        help="run the notebook series (01-07) on a grid file",
+        description="Run notebooks 01-07 on a grid file; write the executed notebooks, "
+        f"{REPORT_NAME} and results.nc into --out.",
+    )
+    run.add_argument("grid_file", nargs="?", help="grid file (Nanonis .3ds, or .nc/.npz)")
+    run.add_argument("--demo", action="store_true", help="use the embedded simulated grid")
+    run.add_argument("--out", required=True, type=Path, help="output directory")
+    run.add_argument("--channel", help="channel to analyse (default: the dI/dV lock-in channel)")
+    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run.add_argument(
+        "--quick", action="store_true", help="reduced sizes and epochs for a first look"
+    )
+    run.add_argument("--profile", choices=["full", "quick", "test"], help=argparse.SUPPRESS)
+    run.add_argument("--only", nargs="+", metavar="NN", help="run only these notebooks, e.g. 01 02")
+    run.add_argument("--force", action="store_true", help="write into a non-empty --out")
+    run.add_argument("--hide-code", action="store_true", help="leave code out of the report")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``stswidgets`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except InputError as error:
+        print(f"stswidgets: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nstswidgets: interrupted; what was written so far is kept", file=sys.stderr)
+        return 130
+
+
+def check_grid_file(path: str | Path, channel: str | None = None) -> tuple[int, tuple]:
+    """Open ``path`` as a grid and check it holds enough complete spectra.
+
+    Returns
+    -------
+    n_valid : int
+        Number of complete spectra.
+    shape : tuple
+        ``(ny, nx, n_bias)`` of the grid.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, unknown channel, or fewer than :data:`MIN_VALID_SPECTRA`
+        complete spectra.
+    """
+    from stswidgets import open_grid, to_matrix
+    from stswidgets.io import ChannelError
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"grid file not found: {path}")
+    if not path.is_file():
+        raise InputError(f"not a file: {path}")
+    try:
+        grid = open_grid(path, channel=channel)
+    except ChannelError as error:
+        what = f"unknown channel {channel!r}" if channel is not None else "no dI/dV channel"
+        raise InputError(f"{what}: {_one_line(error)}") from None
+    except Exception as error:
+        message = _one_line(error)
+        where = "" if str(path) in message else f" {path}"
+        raise InputError(f"cannot read{where} as a grid: {message}") from None
+    try:
+        X, _ = to_matrix(grid)
+    except Exception as error:
+        raise InputError(f"{path}: {_one_line(error)}") from None
+    if len(X) < MIN_VALID_SPECTRA:
+        raise InputError(
+            f"{path} has {len(X)} complete spectra; the analysis needs at least {MIN_VALID_SPECTRA}"
+        )
+    return len(X), tuple(grid.shape)
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _prepare_out_dir(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} exists and is not a directory")
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise InputError(
+                f"output directory {out} is not empty; choose another --out or pass --force"
+            )
+        (out / "results.nc").unlink(missing_ok=True)  # results are merged into: start afresh
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.demo == (args.grid_file is not None):
+        raise InputError("give either a GRID_FILE or --demo")
+    profile = args.profile or ("quick" if args.quick else "full")
+    names = [n for n in RUN_NOTEBOOKS if not args.only or any(n.startswith(o) for o in args.only)]
+    if not names:
+        raise InputError(f"--only {' '.join(args.only)} matches none of {RUN_NOTEBOOKS}")
+    if args.demo:
+        if args.channel not in (None, "didv"):
+            raise InputError(f"unknown channel {args.channel!r}: the demo grid has only 'didv'")
+        data_path, what = None, "the embedded simulated grid"
+    else:
+        data_path = Path(args.grid_file).expanduser().resolve()
+        n_valid, shape = check_grid_file(data_path, args.channel)
+        what = f"{data_path} ({shape[0]} x {shape[1]} pixels, {shape[2]} bias points, "
+        what += f"{n_valid} complete spectra)"
+    out = args.out.expanduser().resolve()
+    _prepare_out_dir(out, args.force)
+
+    plural = "s" if len(names) != 1 else ""
+    print(f"stswidgets {__version__}: {len(names)} notebook{plural} on {what}, {profile} profile")
+    executed, failure = [], None
+    for number, name in enumerate(names, start=1):
+        print(f"[{number}/{len(names)}] {name} ...", end="", flush=True)
+        start = time.perf_counter()
+        target = out / f"{name}.ipynb"
+        parameters = series.parameters_for(
+            name,
+            profile,
+            data_path=None if data_path is None else str(data_path),
+            channel=args.channel,
+            seed=args.seed,
+            results_dir=str(out),
+        )
+        try:
+            _execute(series.notebook_path(name), target, parameters, cwd=out)
+        except Exception as error:
+            print(f" failed after {time.perf_counter() - start:.1f} s", flush=True)
+            failure = f"notebook {name} failed {_describe_failure(error)}"
+            if target.exists():
+                executed.append(target)
+                failure += f"; the partly executed notebook is {target}"
+            break
+        print(f" {time.perf_counter() - start:.1f} s", flush=True)
+        executed.append(target)
+
+    if executed:
+        description = f"Input: {what}; {profile} profile, seed {args.seed}"
+        description += f", channel {args.channel}." if args.channel else "."
+        report = write_report(executed, out / REPORT_NAME, args.hide_code, description)
+        print(f"report: {report}")
+    if failure:
+        print(f"stswidgets: error: {failure}", file=sys.stderr)
+        return 1
+    missing = _missing_results(out, names)
+    if missing:
+        print(f"stswidgets: warning: results.nc lacks {', '.join(missing)}", file=sys.stderr)
+    print(f"results: {out / 'results.nc'}")
+    return 0
+
+
+def _execute(source: Path, target: Path, parameters: dict, cwd: Path) -> None:
+    import papermill
+
+    papermill.execute_notebook(
+        str(source),
+        str(target),
+        parameters=parameters,
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(cwd),
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no kernel start-up chatter
+    )
+
+
+def _describe_failure(error: Exception) -> str:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(error, PapermillExecutionError):
+        evalue = _one_line(error.evalue) if error.evalue else ""
+        count = f" (In [{error.exec_count}])" if error.exec_count else ""
+        return f"in cell {error.cell_index + 1}{count}: {error.ename}: {evalue}"
+    return f"to run: {type(error).__name__}: {_one_line(error)}"
+
+
+def _missing_results(out: Path, names: list[str]) -> list[str]:
+    results = series.load_results(out)
+    present = set() if results is None else set(results.variables)
+    expected = [v for name in names for v in EXPECTED_RESULTS.get(name, [])]
+    return [v for v in expected if v not in present]
+
+
+def write_report(
+    notebooks: list[Path], path: Path, exclude_input: bool = False, description: str = ""
+) -> Path:
+    """Combine executed notebooks into one HTML page with a heading per notebook.
+
+    Parameters
+    ----------
+    notebooks : list of Path
+        Executed notebooks, in the order they appear in the report.
+    path : Path
+        The HTML file to write.
+    exclude_input : bool
+        Leave the code cells' source out, keeping their outputs (figures, printed results).
+    description : str
+        A line of Markdown under the title (what was analysed, with which settings).
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    combined = nbformat.v4.new_notebook()
+    parts, contents = [], []
+    for number, notebook_file in enumerate(notebooks, start=1):
+        notebook = nbformat.read(notebook_file, as_version=4)
+        first = notebook.cells[0].source.splitlines() if notebook.cells else []
+        title = first[0].lstrip("# ") if first and first[0].startswith("#") else notebook_file.stem
+        contents.append(f"{number}. [{title}](#{notebook_file.stem}) ({notebook_file.name})")
+        parts.append((notebook_file, notebook))
+    summary = f"# stswidgets report\n\nstswidgets {__version__}. {description}\n\n"
+    summary += "\n".join(contents)
+    combined.cells.append(nbformat.v4.new_markdown_cell(summary))
+    for number, (notebook_file, notebook) in enumerate(parts, start=1):
+        if number == 1:
+            combined.metadata = notebook.metadata
+        anchor = f'<a id="{notebook_file.stem}"></a>\n\n---\n\n*{notebook_file.name}*'
+        combined.cells.append(nbformat.v4.new_markdown_cell(anchor))
+        for index, cell in enumerate(notebook.cells):
+            cell["id"] = f"nb{number}-{index}"
+            combined.cells.append(cell)
+    exporter = HTMLExporter(exclude_input=exclude_input)
+    body, _ = exporter.from_notebook_node(
+        combined, resources={"metadata": {"name": "stswidgets report"}}
+    )
+    path.write_text(body, encoding="utf-8")
+    return path

@@ -1,0 +1,497 @@
+"""Simulated data with ground truth: the embedded FeSe-like STS grid and the Fig. 1 toy.
+
+:func:`fese_like` builds a dI/dV grid of a superconducting FeSe-like surface with sparse Fe
+vacancies, fast enough (vectorised, < 1 s for 100 x 100 x 512) to be the default input of the
+notebook series. Every spectrum is a mixture of two 1D templates, the clean surface and the
+vacancy core, weighted by the continuous ``defect_weight`` of its pixel, then dressed with
+Friedel-like oscillations, a smooth setpoint factor and white noise::
+
+    didv(r, E) = s(r) * [S(E) + w(r) (V(E) - S(E)) + o(r) (O(E) - S(E))] * (1 + F(r, E)) + noise
+
+with ``S`` the surface spectrum (Dynes-broadened gap on a sloped, particle-hole asymmetric
+background), ``V`` the vacancy spectrum (gap filled, coherence peaks suppressed, in-gap bound
+states, spectral weight moved from filled to empty states), ``O`` an optional second defect kind,
+``w``/``o`` their weights, ``F`` the Friedel oscillations and ``s`` the setpoint factor.
+
+Ground truth (all ``(y, x)`` variables of the returned Dataset):
+
+``defect_weight``
+    ``w(r)`` in [0, 1]: ``exp(-(rho / defect_radius_nm) ** defect_profile_power)`` with ``rho`` the
+    distance to the nearest lobe centre of a vacancy dumbbell. It is the fraction of the vacancy
+    spectrum in the pixel's spectrum.
+``vacancy``
+    ``w > vacancy_threshold`` (default 0.6): the Fe-vacancy cores.
+``transition``
+    ``transition_threshold < w <= vacancy_threshold`` (default 0.15 ... 0.6): the ring where the
+    vacancy signature fades into the surface; disjoint from ``vacancy`` by construction.
+``other_defect``
+    Only when ``other_density_nm2 > 0`` (condition ``"two_defect_kinds"``): pixels where the weight
+    of the second defect kind exceeds 0.5. ``vacancy``/``transition`` then still mean the Fe
+    vacancies only; a pixel of ``other_defect`` is neither.
+
+The surface is everything else. :data:`CONDITIONS` names the simulated conditions the tests and
+the benchmark notebook use; :func:`condition` builds one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from scipy.ndimage import gaussian_filter, gaussian_filter1d
+from scipy.spatial import cKDTree
+
+from stswidgets.grid import make_grid
+
+__all__ = ["CONDITIONS", "condition", "dynes_dos", "fese_like", "polynomial_family"]
+
+#: Named simulated conditions -> :func:`fese_like` keyword arguments. Ground-truth pixel
+#: fractions on maps of 64 x 64 pixels and larger (tests/test_datasets.py checks them):
+#: vacancy 2-4 % and transition 6-12 % except "dense_vacancies" (vacancy 10-15 %, transition
+#: 30-45 %); "two_defect_kinds" adds other_defect on ~1-3 %.
+CONDITIONS: dict[str, dict] = {
+    # The default: a few isolated dumbbells, vacancy ~2-4 % of the pixels.
+    "sparse_vacancies": {},
+    # Many vacancies (vacancy ~10-15 % of the pixels); rings of neighbours touch.
+    "dense_vacancies": {"vacancy_density_nm2": 0.075, "min_separation_nm": 2.4},
+    # A second, weaker defect kind (a Se-site defect: one round lobe, a filled-state resonance,
+    # no in-gap states); `vacancy` still marks the Fe vacancies only, `other_defect` the rest.
+    "two_defect_kinds": {"other_density_nm2": 0.01},
+    # Strong, smooth tip-height/setpoint variation across the map (a drifting tip).
+    "setpoint_drift": {"setpoint_variation": 0.25, "setpoint_gradient": 0.5},
+}
+
+
+def dynes_dos(energy_mV: np.ndarray, delta_mV: float, gamma_mV: float) -> np.ndarray:
+    """Dynes density of states ``Re[(E - i Gamma) / sqrt((E - i Gamma)^2 - Delta^2)]``.
+
+    Parameters
+    ----------
+    energy_mV : numpy.ndarray
+        Energies (bias) in mV.
+    delta_mV : float
+        Superconducting gap in meV (the coherence peaks sit at ``+-delta_mV``).
+    gamma_mV : float
+        Dynes pair-breaking broadening in meV (> 0); larger values fill the gap.
+
+    Returns
+    -------
+    numpy.ndarray
+        The DOS normalised to the normal state (-> 1 far from the gap), same shape as
+        ``energy_mV``.
+    """
+    z = np.asarray(energy_mV, dtype=float) - 1j * gamma_mV
+    root = np.sqrt(z * z - delta_mV**2)
+    # the branch with Re(root) having the sign of Re(z) gives a DOS that is positive everywhere
+    root = np.where(root.real * z.real < 0, -root, root)
+    return np.abs((z / root).real)
+
+
+def _window(energy_mV: np.ndarray, window_mV, edge_mV: float) -> np.ndarray:
+    """Smooth box: ~1 inside ``[lo, hi]`` mV, ~0 outside, tanh edges of width ``edge_mV``."""
+    lo, hi = window_mV
+    return 0.5 * (np.tanh((energy_mV - lo) / edge_mV) - np.tanh((energy_mV - hi) / edge_mV))
+
+
+def _place_centres(rng, n, extent_nm, min_separation_nm, taken=None):
+    """Random sequential placement of ``n`` centres with a minimum separation (in nm)."""
+    placed = [] if taken is None else list(taken)
+    n_before = len(placed)
+    candidates = rng.uniform(0.0, 1.0, size=(50 * n + 50, 2)) * np.asarray(extent_nm)
+    for point in candidates:
+        if len(placed) - n_before == n:
+            break
+        if placed and np.min(np.hypot(*(np.asarray(placed) - point).T)) < min_separation_nm:
+            continue
+        placed.append(point)
+    return np.asarray(placed[n_before:], dtype=float).reshape(-1, 2)
+
+
+def fese_like(
+    seed: int = 0,
+    shape: tuple[int, int] = (100, 100),
+    n_bias: int = 512,
+    bias_range_mV: tuple[float, float] = (-15.0, 15.0),
+    *,
+    pixel_nm: float = 0.25,
+    delta_mV: float = 2.2,
+    dynes_gamma_mV: float = 0.1,
+    delta2_mV: float = 1.5,
+    gap2_weight: float = 0.25,
+    broadening_mV: float = 0.1,
+    background_slope: float = 0.012,
+    background_curvature: float = 0.0015,
+    vacancy_density_nm2: float = 0.016,
+    min_separation_nm: float = 4.0,
+    lobe_separation_nm: float = 1.0,
+    lattice_angle_deg: float = 0.0,
+    defect_radius_nm: float = 0.85,
+    defect_profile_power: float = 1.5,
+    vacancy_threshold: float = 0.6,
+    transition_threshold: float = 0.15,
+    vacancy_gamma_mV: float = 0.9,
+    bound_state_mV: float = 1.0,
+    bound_state_width_mV: float = 0.35,
+    bound_state_weights: tuple[float, float] = (1.0, 0.8),
+    suppressed_window_mV: tuple[float, float] = (-12.0, -4.0),
+    suppression: float = 0.3,
+    enhanced_window_mV: tuple[float, float] = (4.0, 10.0),
+    enhancement: float = 0.35,
+    window_edge_mV: float = 1.5,
+    friedel_amplitude: float = 0.06,
+    fermi_wavevector_nm: float = 1.6,
+    fermi_energy_mV: float = 20.0,
+    friedel_decay_nm: float = 2.5,
+    other_density_nm2: float = 0.0,
+    other_radius_nm: float = 0.6,
+    other_resonance_mV: float = -6.0,
+    other_resonance_width_mV: float = 2.5,
+    other_amplitude: float = 0.25,
+    setpoint_variation: float = 0.08,
+    setpoint_correlation_nm: float = 2.0,
+    setpoint_gradient: float = 0.0,
+    noise: float = 0.06,
+    n_missing: int = 0,
+) -> xr.Dataset:
+    """A simulated FeSe-like dI/dV grid with Fe-vacancy dumbbells and its ground truth.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of :func:`numpy.random.default_rng`; the same seed gives identical numbers.
+    shape : (int, int)
+        ``(ny, nx)`` pixels of the map.
+    n_bias : int
+        Number of bias points (>= 2).
+    bias_range_mV : (float, float)
+        First and last bias in mV (the axis is ascending).
+    pixel_nm : float
+        Pixel size in nm (the map is ``nx * pixel_nm`` wide; FeSe's lattice constant is 0.377 nm).
+    delta_mV : float
+        Main superconducting gap (coherence peaks at +-delta_mV; the gap is ~2 delta wide).
+    dynes_gamma_mV : float
+        Dynes pair-breaking broadening of the clean surface (quasiparticle lifetime).
+    delta2_mV : float
+        Second, smaller gap of the multi-band superconductor (a shoulder inside the peaks).
+    gap2_weight : float
+        Fraction of the DOS carried by the band with the second gap (0 for a single gap).
+    broadening_mV : float
+        Gaussian instrumental broadening (lock-in modulation, temperature), standard deviation.
+    background_slope : float
+        Linear particle-hole asymmetry of the normal-state conductance, per mV
+        (1 + slope E + curvature E^2).
+    background_curvature : float
+        V-shaped (quadratic) rise of the normal-state conductance away from E_F, per mV^2.
+    vacancy_density_nm2 : float
+        Fe vacancies per nm^2 (the count is ``round(density * area)``, at least one; fewer when
+        ``min_separation_nm`` leaves no room; ``attrs["n_vacancies"]`` has the count placed).
+    min_separation_nm : float
+        Minimum distance between defect centres (vacancies are sparse and isolated).
+    lobe_separation_nm : float
+        Distance between the two lobes of a vacancy dumbbell.
+    lattice_angle_deg : float
+        Direction of the Fe-Fe lattice axis; each dumbbell lies along it or at +90 degrees.
+    defect_radius_nm : float
+        Decay length of the vacancy's influence (bound-state extent) from a lobe centre.
+    defect_profile_power : float
+        Shape exponent p of the weight profile ``exp(-(rho / defect_radius_nm) ** p)``.
+    vacancy_threshold : float
+        Weight above which a pixel is ground-truth ``vacancy``.
+    transition_threshold : float
+        Weight above which a non-vacancy pixel is ground-truth ``transition``.
+    vacancy_gamma_mV : float
+        Dynes broadening at the vacancy core: pair breaking fills the gap and suppresses the
+        coherence peaks.
+    bound_state_mV : float
+        Energy of the in-gap impurity bound states (peaks at +-bound_state_mV).
+    bound_state_width_mV : float
+        Half width (Lorentzian) of the bound-state peaks.
+    bound_state_weights : (float, float)
+        Heights of the bound-state peaks at (-E_b, +E_b), particle-hole asymmetric.
+    suppressed_window_mV : (float, float)
+        Filled-state window whose spectral weight the vacancy removes.
+    suppression : float
+        Fractional loss of conductance inside ``suppressed_window_mV`` at the vacancy core.
+    enhanced_window_mV : (float, float)
+        Empty-state window (around +7 mV) that gains the spectral weight.
+    enhancement : float
+        Fractional gain of conductance inside ``enhanced_window_mV`` at the vacancy core.
+    window_edge_mV : float
+        Width of the smooth (tanh) edges of both windows.
+    friedel_amplitude : float
+        Relative amplitude of the Friedel (quasiparticle-interference) oscillations.
+    fermi_wavevector_nm : float
+        k_F in 1/nm; the oscillations go as cos(2 k(E) rho) with k(E) = k_F (1 + E / 2 E_F).
+    fermi_energy_mV : float
+        Fermi energy of the small FeSe pocket, sets the dispersion of k(E).
+    friedel_decay_nm : float
+        Decay length of the oscillations away from a defect.
+    other_density_nm2 : float
+        Density per nm^2 of a second, weaker defect kind (Se-site defects: one round lobe, a
+        filled-state resonance, no in-gap states); ground truth in ``other_defect``.
+    other_radius_nm : float
+        Gaussian radius of the second defect kind.
+    other_resonance_mV : float
+        Energy of the second defect kind's resonance.
+    other_resonance_width_mV : float
+        Gaussian width of that resonance.
+    other_amplitude : float
+        Relative height of that resonance at the defect centre.
+    setpoint_variation : float
+        Standard deviation of log of the smooth multiplicative factor every spectrum carries
+        (tip height set by the current setpoint, i.e. normalisation at the setpoint).
+    setpoint_correlation_nm : float
+        Correlation length of that factor.
+    setpoint_gradient : float
+        Additional log-factor change across the map along x (a drifting tip).
+    noise : float
+        White (lock-in) noise, standard deviation relative to the normal-state conductance.
+    n_missing : int
+        Trailing pixels (row-major) left unmeasured (NaN), as in an aborted grid.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``didv (y, x, bias)`` float32 grid (x, y in nm, bias in mV) and ground truth ``vacancy``,
+        ``transition`` (bool, ``(y, x)``), ``defect_weight`` (float in [0, 1]) and, when
+        ``other_density_nm2 > 0``, ``other_defect``. ``attrs`` record the seed, the main parameters
+        and the spectral-weight windows (``suppressed_window_mV``, ``enhanced_window_mV``).
+
+    Examples
+    --------
+    >>> ds = fese_like(seed=1, shape=(40, 40), n_bias=128)
+    >>> ds["didv"].dims
+    ('y', 'x', 'bias')
+    """
+    ny, nx = (int(v) for v in shape)
+    if ny < 1 or nx < 1:
+        raise ValueError(f"shape must be two positive ints (ny, nx), got {shape!r}")
+    if int(n_bias) < 2:
+        raise ValueError(f"n_bias must be >= 2, got {n_bias!r}")
+    lo_mV, hi_mV = (float(v) for v in bias_range_mV)
+    if not hi_mV > lo_mV:
+        raise ValueError(f"bias_range_mV must be (low, high) with low < high, got {bias_range_mV}")
+    if not 0 <= transition_threshold < vacancy_threshold <= 1:
+        raise ValueError(
+            "expected 0 <= transition_threshold < vacancy_threshold <= 1, got "
+            f"{transition_threshold} and {vacancy_threshold}"
+        )
+    if not 0 <= int(n_missing) < ny * nx:
+        raise ValueError(f"n_missing must be in [0, {ny * nx}) for shape {shape}, got {n_missing}")
+    rng = np.random.default_rng(seed)
+    bias = np.linspace(lo_mV, hi_mV, int(n_bias))
+    x_nm = np.arange(nx) * pixel_nm
+    y_nm = np.arange(ny) * pixel_nm
+    extent = (nx * pixel_nm, ny * pixel_nm)
+
+    # --- real space: defects and their weights -------------------------------------------
+    area = extent[0] * extent[1]
+    n_vac = max(1, round(vacancy_density_nm2 * area)) if vacancy_density_nm2 > 0 else 0
+    centres = _place_centres(rng, n_vac, extent, min_separation_nm)
+    angles = np.deg2rad(lattice_angle_deg) + rng.integers(0, 2, len(centres)) * np.pi / 2
+    half = 0.5 * lobe_separation_nm * np.stack([np.cos(angles), np.sin(angles)], axis=-1)
+    lobes = np.concatenate([centres + half, centres - half])  # (2 n_vac, 2) x, y in nm
+    n_other = max(1, round(other_density_nm2 * area)) if other_density_nm2 > 0 else 0
+    others = _place_centres(rng, n_other, extent, min_separation_nm, taken=centres)
+
+    xx, yy = np.meshgrid(x_nm, y_nm)  # (ny, nx)
+    pix = np.stack([xx.ravel(), yy.ravel()], axis=-1)  # (n_pix, 2)
+
+    def nearest(points):
+        if len(points) == 0:
+            return np.full(len(pix), np.inf), np.zeros(len(pix), dtype=int)
+        distance, index = cKDTree(points).query(pix)
+        return distance, index
+
+    rho_vac, _ = nearest(lobes)
+    weight = np.exp(-((rho_vac / defect_radius_nm) ** defect_profile_power))
+    rho_other, _ = nearest(others)
+    other_weight = np.exp(-0.5 * (rho_other / other_radius_nm) ** 2)
+    all_centres = np.concatenate([centres, others]) if len(others) else centres
+    rho_all, which = nearest(all_centres)
+    phases = rng.uniform(0, 2 * np.pi, max(len(all_centres), 1))
+
+    # --- energy space: templates on a fine axis, broadened, sampled on the bias axis --------
+    step = min(0.01, (hi_mV - lo_mV) / (4 * n_bias))
+    pad = 5 * broadening_mV + 1.0
+    fine = np.arange(lo_mV - pad, hi_mV + pad + step, step)
+    background = 1 + background_slope * fine + background_curvature * fine**2
+
+    def superconductor(gamma):
+        return (1 - gap2_weight) * dynes_dos(fine, delta_mV, gamma) + gap2_weight * dynes_dos(
+            fine, delta2_mV, gamma
+        )
+
+    surface = background * superconductor(dynes_gamma_mV)
+    bound = sum(
+        height / (1 + ((fine - sign * bound_state_mV) / bound_state_width_mV) ** 2)
+        for sign, height in zip((-1, 1), bound_state_weights, strict=True)
+    )
+    transfer = (
+        1
+        - suppression * _window(fine, suppressed_window_mV, window_edge_mV)
+        + enhancement * _window(fine, enhanced_window_mV, window_edge_mV)
+    )
+    vacancy_spec = background * transfer * (superconductor(vacancy_gamma_mV) + bound)
+    resonance = np.exp(-0.5 * ((fine - other_resonance_mV) / other_resonance_width_mV) ** 2)
+    other_spec = surface * (1 + other_amplitude * resonance)
+
+    def sample(spectrum):
+        smooth = (
+            gaussian_filter1d(spectrum, broadening_mV / step) if broadening_mV > 0 else spectrum
+        )
+        return np.interp(bias, fine, smooth)
+
+    surf, vac, oth = sample(surface), sample(vacancy_spec), sample(other_spec)
+
+    # --- per pixel (float32: the precision of a lock-in grid, and half the memory traffic) ---
+    f32 = np.float32
+    w = weight.astype(f32)[:, None]
+    spectra = surf.astype(f32)[None, :] + w * (vac - surf).astype(f32)[None, :]
+    if len(others):
+        spectra += other_weight.astype(f32)[:, None] * (oth - surf).astype(f32)[None, :]
+    if friedel_amplitude and len(all_centres):
+        k = fermi_wavevector_nm * (1 + bias / (2 * fermi_energy_mV))  # (n_bias,)
+        envelope = friedel_amplitude * np.exp(-rho_all / friedel_decay_nm) * (1 - weight)
+        phase = (2 * k).astype(f32)[None, :] * rho_all.astype(f32)[:, None]
+        phase += phases[which].astype(f32)[:, None]
+        np.cos(phase, out=phase)
+        phase *= envelope.astype(f32)[:, None]
+        phase += f32(1)
+        spectra *= phase
+        del phase
+    field = gaussian_filter(
+        rng.standard_normal((ny, nx)), setpoint_correlation_nm / pixel_nm, mode="wrap"
+    )
+    field /= max(field.std(), 1e-12)
+    log_factor = setpoint_variation * field + setpoint_gradient * (xx / extent[0] - 0.5)
+    spectra *= np.exp(log_factor).ravel().astype(f32)[:, None]
+    spectra += np.float32(noise) * rng.standard_normal(spectra.shape, dtype=np.float32)
+    if n_missing:
+        spectra[len(spectra) - int(n_missing) :] = np.nan
+
+    source = f"stswidgets.datasets.fese_like(seed={seed})"
+    grid = make_grid(
+        spectra.reshape(ny, nx, -1), bias, x_nm, y_nm, units="a.u.", channel="didv", source=source
+    )
+    weight_map = weight.reshape(ny, nx)
+    coords = {"y": grid["y"], "x": grid["x"]}
+    vacancy = weight_map > vacancy_threshold
+    data = {
+        "didv": grid,
+        "vacancy": xr.DataArray(vacancy, dims=("y", "x"), coords=coords),
+        "transition": xr.DataArray(
+            (weight_map > transition_threshold) & ~vacancy, dims=("y", "x"), coords=coords
+        ),
+        "defect_weight": xr.DataArray(weight_map, dims=("y", "x"), coords=coords),
+    }
+    if len(others):
+        other_mask = other_weight.reshape(ny, nx) > 0.5
+        data["other_defect"] = xr.DataArray(other_mask, dims=("y", "x"), coords=coords)
+        data["vacancy"] = data["vacancy"] & ~other_mask
+        data["transition"] = data["transition"] & ~other_mask
+    attrs = {
+        "source": source,
+        "seed": int(seed),
+        "pixel_nm": float(pixel_nm),
+        "delta_mV": float(delta_mV),
+        "dynes_gamma_mV": float(dynes_gamma_mV),
+        "bound_state_mV": float(bound_state_mV),
+        "n_vacancies": len(centres),
+        "n_other_defects": len(others),
+        "vacancy_threshold": float(vacancy_threshold),
+        "transition_threshold": float(transition_threshold),
+        "suppressed_window_mV": [float(v) for v in suppressed_window_mV],
+        "enhanced_window_mV": [float(v) for v in enhanced_window_mV],
+        "vacancy_gamma_mV": float(vacancy_gamma_mV),
+        "defect_radius_nm": float(defect_radius_nm),
+        "suppression": float(suppression),
+        "enhancement": float(enhancement),
+        "noise": float(noise),
+        "setpoint_variation": float(setpoint_variation),
+        "setpoint_gradient": float(setpoint_gradient),
+    }
+    return xr.Dataset(data, attrs=attrs)
+
+
+def condition(
+    name: str,
+    seed: int = 0,
+    shape: tuple[int, int] = (100, 100),
+    n_bias: int = 512,
+    **overrides,
+) -> xr.Dataset:
+    """:func:`fese_like` under the named simulated condition of :data:`CONDITIONS`.
+
+    ``overrides`` replace single keywords of the condition.
+    """
+    if name not in CONDITIONS:
+        raise ValueError(f"unknown condition {name!r}; expected one of {sorted(CONDITIONS)}")
+    return fese_like(seed=seed, shape=shape, n_bias=n_bias, **{**CONDITIONS[name], **overrides})
+
+
+def polynomial_family(
+    seed: int = 0,
+    n_samples: int = 1000,
+    n_points: int = 100,
+    centroids: tuple[tuple[float, float], tuple[float, float]] = ((1.0, 0.5), (-0.5, 1.5)),
+    spreads: tuple[float, float] = (0.15, 0.1),
+    minority_fraction: float = 0.2,
+    noise: float = 0.05,
+) -> xr.Dataset:
+    """Toy of the paper's Fig. 1: a two-centroid 2D parameter space mapped through polynomials.
+
+    Each sample draws parameters ``(a, b)`` from one of two isotropic Gaussian clusters (the
+    majority, label 0, and the minority, label 1, of ``minority_fraction`` of the samples), and
+    becomes the curve ``y(t) = a t + b t^2 + noise`` on ``t`` in [-1, 1]: a 2D latent space
+    embedded in an ``n_points``-dimensional data space, as the spectra of a grid are.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of :func:`numpy.random.default_rng`.
+    n_samples : int
+        Number of curves.
+    n_points : int
+        Points per curve (the dimension of the data space).
+    centroids : ((float, float), (float, float))
+        ``(a, b)`` centres of the majority and minority clusters.
+    spreads : (float, float)
+        Standard deviations of the two clusters in parameter space.
+    minority_fraction : float
+        Fraction of samples in the minority cluster (the clusters have unequal sizes).
+    noise : float
+        Standard deviation of the white noise added to every curve point.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``curves (sample, t)``, ``params (sample, param)`` with ``param = ["a", "b"]`` and
+        ``labels (sample,)`` int (0 majority, 1 minority); samples in random order.
+    """
+    if not 0 < minority_fraction < 1:
+        raise ValueError(f"minority_fraction must be in (0, 1), got {minority_fraction}")
+    if n_samples < 2 or n_points < 2:
+        raise ValueError(f"need n_samples >= 2 and n_points >= 2, got {n_samples}, {n_points}")
+    rng = np.random.default_rng(seed)
+    n_minority = max(1, round(minority_fraction * n_samples))
+    labels = np.zeros(n_samples, dtype=int)
+    labels[:n_minority] = 1
+    labels = rng.permutation(labels)
+    centre = np.asarray(centroids, dtype=float)[labels]
+    spread = np.asarray(spreads, dtype=float)[labels]
+    params = centre + spread[:, None] * rng.standard_normal((n_samples, 2))
+    t = np.linspace(-1.0, 1.0, n_points)
+    curves = params[:, :1] * t + params[:, 1:] * t**2
+    curves = curves + noise * rng.standard_normal(curves.shape)
+    return xr.Dataset(
+        {
+            "curves": (("sample", "t"), curves),
+            "params": (("sample", "param"), params),
+            "labels": ("sample", labels),
+        },
+        coords={"sample": np.arange(n_samples), "t": t, "param": ["a", "b"]},
+        attrs={
+            "source": f"stswidgets.datasets.polynomial_family(seed={seed})",
+            "model": "y(t) = a t + b t^2 + noise",
+        },
+    )

@@ -1,0 +1,18 @@
+"""Instrument readers and writers, and :func:`open_grid` (file or Dataset -> grid).
+
+- :func:`read_3ds` / :func:`write_3ds`: Nanonis grid spectroscopy files (``.3ds``); also
+  ``xarray.open_dataset(path, engine="stswidgets")``.
+- :func:`open_grid`: a ``.3ds``, ``.npz`` or ``.nc`` file, or a Dataset, as a
+  ``(y, x, bias)`` grid of the dI/dV channel; :func:`save_grid` writes ``.npz``/``.nc``.
+- :class:`FormatError` for damaged or unsupported files, :class:`ChannelError` for an
+  unknown channel name (both subclass ``ValueError``).
+"""
+
+from __future__ import annotations
+
+from stswidgets.io.errors import ChannelError, FormatError
+from stswidgets.io.nanonis import read_3ds
+from stswidgets.io.open import open_grid, save_grid
+from stswidgets.io.write import write_3ds
+
+__all__ = ["ChannelError", "FormatError", "open_grid", "read_3ds", "save_grid", "write_3ds"]

@@ -1,0 +1,42 @@
+"""Similarity learning with PyTorch Lightning (paper Figs. 6 and 7).
+
+Estimators with the scikit-learn contract:
+
+- :class:`SiameseEmbedding`: spectra -> 2D projection by a twin network (20 -> 5 -> 2).
+- :class:`SimilarityScore`: spectra (or a fitted projection) -> continuous 1D score (10 -> 5 -> 1).
+- :class:`AutoencoderEmbedding`: spectra -> 2D latent space of a deep autoencoder.
+
+The building blocks are :mod:`stswidgets.learn.pairs` (the pair data module),
+:mod:`stswidgets.learn.siamese` (twin networks, contrastive loss) and
+:mod:`stswidgets.learn.autoencoder`. Nothing here imports torch until a model is fitted or
+loaded, so ``import stswidgets.learn`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__all__ = [
+    "AutoencoderEmbedding",
+    "NotFittedError",
+    "SiameseEmbedding",
+    "SimilarityScore",
+    "autoencoder",
+    "pairs",
+    "siamese",
+]
+
+_ESTIMATORS = {"AutoencoderEmbedding", "NotFittedError", "SiameseEmbedding", "SimilarityScore"}
+_MODULES = {"autoencoder", "pairs", "siamese", "estimators"}
+
+
+def __getattr__(name: str):
+    if name in _ESTIMATORS:
+        return getattr(importlib.import_module("stswidgets.learn.estimators"), name)
+    if name in _MODULES:
+        return importlib.import_module(f"stswidgets.learn.{name}")
+    raise AttributeError(f"module 'stswidgets.learn' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

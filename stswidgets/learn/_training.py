@@ -1,0 +1,285 @@
+"""Shared machinery of the learning estimators: input checks, scaling, the Trainer, save/load.
+
+Private: the public face is :mod:`stswidgets.learn.estimators`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+#: Fewest spectra an estimator accepts in ``fit``.
+MIN_SPECTRA = 8
+#: Tag written into saved files, checked on load.
+FILE_FORMAT = "stswidgets.learn"
+FILE_VERSION = 1
+
+
+class NotFittedError(_SklearnNotFittedError):
+    """An estimator was used before ``fit`` (a :class:`sklearn.exceptions.NotFittedError`)."""
+
+
+def check_spectra(
+    X, *, min_spectra: int = 1, n_features: int | None = None, who: str = ""
+) -> np.ndarray:
+    """Validate spectra: a 2D array of finite numbers -> float32 ``(n_spectra, n_features)``."""
+    try:
+        arr = np.asarray(X, dtype=np.float32)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{who}: X must be numeric spectra (n_spectra, n_bias): {err}") from None
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{who}: X must have shape (n_spectra, n_bias), got shape {arr.shape}; use "
+            "stswidgets.to_matrix(grid) to turn a (y, x, bias) grid into spectra"
+        )
+    if arr.shape[0] < min_spectra:
+        raise ValueError(f"{who}: needs at least {min_spectra} spectra, got {arr.shape[0]}")
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(
+            f"{who}: X has {arr.shape[1]} features (bias points) per spectrum, but the estimator "
+            f"was fitted on {n_features}"
+        )
+    if not np.isfinite(arr).all():
+        bad = int((~np.isfinite(arr).all(axis=1)).sum())
+        raise ValueError(
+            f"{who}: X holds NaN or inf in {bad} spectra; drop them first (to_matrix keeps "
+            "only complete spectra)"
+        )
+    return arr
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """Run torch with ``n`` intra-op threads (None: leave torch's setting), restored after.
+
+    The twin networks are so small that extra threads gain little, and on a machine shared
+    with other work they spin against each other (a 30x slow-down measured on 2 busy cores).
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    if n is not None:
+        if int(n) < 1:
+            raise ValueError(f"num_threads must be a positive integer or None, got {n!r}")
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def seed_from(random_state) -> int:
+    """An int seed from ``random_state`` (None: a fresh random one, as in scikit-learn)."""
+    if random_state is None:
+        return int(np.random.default_rng().integers(2**31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**31 - 1))
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(2**31 - 1))
+    return int(random_state)
+
+
+class SpectrumScaler:
+    """Per-spectrum RMS normalisation, then centring and one global scale.
+
+    ``normalize="rms"`` divides each spectrum by its root-mean-square value: a change of the
+    STM setpoint (current or bias) multiplies a whole dI/dV spectrum by one factor, and this
+    removes it, so that spectra are compared by shape. Then the mean spectrum (``mean_``,
+    per bias) is subtracted and everything is divided by one number (``scale_``, the RMS of
+    the centred data) so that typical pair distances are of order 1, whatever the units.
+    One global scale — not a per-bias standardisation — keeps the relative weight of the
+    bias points of the Euclidean distance the pairs are labelled by; per-bias
+    standardisation would blow up bias points that hold only noise.
+    """
+
+    def __init__(self, normalize: str = "rms"):
+        if normalize not in ("rms", "none"):
+            raise ValueError(f"normalize must be 'rms' or 'none', got {normalize!r}")
+        self.normalize = normalize
+
+    def _normalized(self, X: np.ndarray) -> np.ndarray:
+        X = X.astype(np.float64)
+        if self.normalize == "rms":
+            rms = np.sqrt(np.mean(X**2, axis=1, keepdims=True))
+            X = X / np.maximum(rms, np.finfo(np.float64).tiny)
+        return X
+
+    def fit(self, X: np.ndarray) -> SpectrumScaler:
+        Xn = self._normalized(X)
+        self.mean_ = Xn.mean(axis=0)
+        scale = float(np.sqrt(np.mean((Xn - self.mean_) ** 2)))
+        self.scale_ = scale if scale > 0 else 1.0
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return ((self._normalized(X) - self.mean_) / self.scale_).astype(np.float32)
+
+
+def make_history():
+    """A Lightning callback recording per-epoch losses and keeping the best weights.
+
+    Built inside a function so that importing this module does not import Lightning.
+    """
+    import pytorch_lightning as pl
+
+    class _History(pl.Callback):
+        def __init__(self):
+            self.train_loss: list[float] = []
+            self.val_loss: list[float] = []
+            self.best = math.inf
+            self.best_epoch = -1
+            self.best_state = None
+
+        def on_train_epoch_end(self, trainer, module):
+            loss = trainer.callback_metrics.get("train_loss")
+            if loss is not None:
+                self.train_loss.append(float(loss))
+
+        def on_validation_epoch_end(self, trainer, module):
+            if trainer.sanity_checking:
+                return
+            loss = trainer.callback_metrics.get("val_loss")
+            if loss is None:
+                return
+            loss = float(loss)
+            self.val_loss.append(loss)
+            if loss < self.best:
+                self.best = loss
+                self.best_epoch = trainer.current_epoch
+                self.best_state = {
+                    k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()
+                }
+
+    return _History()
+
+
+def train(
+    module,
+    datamodule,
+    *,
+    seed: int,
+    max_epochs: int,
+    patience: int,
+    progress: bool,
+    accelerator: str,
+    callbacks,
+) -> dict:
+    """Fit ``module`` on ``datamodule`` with early stopping on the validation loss.
+
+    Deterministic on CPU: Lightning's ``seed_everything(seed, workers=True)`` right before
+    ``Trainer(deterministic=True)`` (the global determinism flag is restored afterwards).
+    Nothing is written to the working directory (no logger, no checkpoints). The best
+    weights (lowest validation loss) are restored at the end; the module is left on the CPU
+    in eval mode.
+
+    Returns
+    -------
+    dict with ``train_loss``, ``val_loss`` (per-epoch lists), ``best_epoch``.
+    """
+    import pytorch_lightning as pl
+    import torch
+    from pytorch_lightning.callbacks import EarlyStopping
+
+    history = make_history()
+    early = EarlyStopping(monitor="val_loss", mode="min", patience=patience, min_delta=1e-4)
+    deterministic_before = torch.are_deterministic_algorithms_enabled()
+    pl_logger = logging.getLogger("pytorch_lightning")
+    level_before = pl_logger.level
+    pl_logger.setLevel(logging.WARNING)  # no "GPU available: ..." banner in notebooks
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="stswidgets-train-") as root,
+            warnings.catch_warnings(),
+        ):
+            warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+            warnings.filterwarnings("ignore", message=".*IterableDataset.*")
+            warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
+            warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+            pl.seed_everything(seed, workers=True, verbose=False)
+            trainer = pl.Trainer(
+                max_epochs=max_epochs,
+                accelerator=accelerator,
+                devices=1,
+                deterministic=True,
+                logger=False,
+                enable_checkpointing=False,
+                enable_model_summary=False,
+                enable_progress_bar=progress,
+                num_sanity_val_steps=0,
+                log_every_n_steps=1,
+                callbacks=[history, early, *(callbacks or [])],
+                default_root_dir=root,
+            )
+            trainer.fit(module, datamodule=datamodule)
+    finally:
+        torch.use_deterministic_algorithms(deterministic_before)
+        pl_logger.setLevel(level_before)
+    if history.best_state is not None:
+        module.load_state_dict(history.best_state)
+    module.cpu().eval()
+    return {
+        "train_loss": list(history.train_loss),
+        "val_loss": list(history.val_loss),
+        "best_epoch": int(history.best_epoch),
+    }
+
+
+def predict(module, X: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """Forward pass of ``module`` over rows of ``X`` on the CPU, float64 output."""
+    import torch
+
+    module = module.cpu().eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, X.shape[0], chunk):
+            x = torch.as_tensor(np.ascontiguousarray(X[start : start + chunk], dtype=np.float32))
+            out.append(module(x).double().numpy())
+    return np.concatenate(out) if out else np.empty((0, 0))
+
+
+def save_file(path, estimator: str, meta: dict, tensors: dict, overwrite: bool) -> Path:
+    """Write ``meta`` (JSON) and named tensors / state dicts with :func:`torch.save`."""
+    import torch
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    payload = {
+        "format": FILE_FORMAT,
+        "version": FILE_VERSION,
+        "estimator": estimator,
+        "meta": json.dumps(meta),
+        "tensors": tensors,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(payload, path)
+    return path
+
+
+def load_file(path, estimator: str) -> tuple[dict, dict]:
+    """Read a file written by :func:`save_file` safely (``torch.load(weights_only=True)``)."""
+    import torch
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no saved model at {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same clear message
+        raise ValueError(f"{path} is not a model saved by stswidgets.learn: {err}") from None
+    if not isinstance(payload, dict) or payload.get("format") != FILE_FORMAT:
+        raise ValueError(f"{path} is not a model saved by stswidgets.learn")
+    if payload.get("estimator") != estimator:
+        raise ValueError(
+            f"{path} holds a {payload.get('estimator')}, not a {estimator}; load it with "
+            f"{payload.get('estimator')}.load"
+        )
+    return json.loads(payload["meta"]), payload["tensors"]

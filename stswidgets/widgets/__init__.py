@@ -1,0 +1,34 @@
+"""Interactive explorers (ipywidgets + bqplot) linked through one :class:`Selection`.
+
+The explorers display results computed once by :mod:`stswidgets.analysis`; they never train a
+model. ``import stswidgets.widgets`` does not import torch: :class:`TrainingMonitor` (a
+PyTorch Lightning callback) loads Lightning on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from stswidgets.widgets._common import Selection
+from stswidgets.widgets.distance import DistanceCorrelationExplorer, DistanceDistributionExplorer
+from stswidgets.widgets.grid_explorer import GridExplorer
+from stswidgets.widgets.latent import LatentExplorer
+
+__all__ = [
+    "DistanceCorrelationExplorer",
+    "DistanceDistributionExplorer",
+    "GridExplorer",
+    "LatentExplorer",
+    "Selection",
+    "TrainingMonitor",
+]
+
+
+def __getattr__(name: str):
+    if name == "TrainingMonitor":
+        return importlib.import_module("stswidgets.widgets.training").TrainingMonitor
+    raise AttributeError(f"module 'stswidgets.widgets' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

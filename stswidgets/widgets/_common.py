@@ -1,0 +1,363 @@
+"""Pieces every explorer shares: the selection model, the real-space map panel, mean spectra.
+
+The explorers only display results: the numbers come from :mod:`stswidgets.analysis`, are
+computed once in ``__init__``, and the observe handlers here only index into them.
+"""
+
+from __future__ import annotations
+
+import bqplot as bq
+import ipywidgets as ipw
+import numpy as np
+import traitlets
+
+from stswidgets.grid import GridError, to_matrix
+
+__all__ = ["MapPanel", "MeanSpectra", "Selection", "selected_sum", "selection_for"]
+
+#: Colours shared by the panels: selection (orange), the rest (blue-grey), pins (a cycle).
+SELECTION_COLOR = "#e6550d"
+REST_COLOR = "#4a6d8c"
+PIN_COLORS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]
+#: Overlay colours for -1 (unmeasured pixel), 0 (not selected: transparent), 1 (selected).
+HIGHLIGHT_SCALE = ["#d9d9d9", "rgba(0, 0, 0, 0)", "rgba(255, 80, 10, 0.6)"]
+
+
+def _as_index_array(indices, n_valid: int) -> np.ndarray:
+    """Sorted unique int64 indices into the valid spectra; a clear error when out of range."""
+    if indices is None:
+        return np.zeros(0, dtype=np.int64)
+    idx = np.asarray(indices)
+    if idx.dtype == bool:
+        if idx.shape != (n_valid,):
+            raise ValueError(f"a boolean selection must have shape ({n_valid},), got {idx.shape}")
+        return np.flatnonzero(idx).astype(np.int64)
+    idx = idx.astype(np.int64).ravel()
+    if idx.size > 1 and not np.all(idx[1:] > idx[:-1]):  # not already sorted and unique
+        idx = np.unique(idx)
+    if idx.size and (idx[0] < 0 or idx[-1] >= n_valid):
+        raise ValueError(
+            f"selected indices must lie in [0, {n_valid}) (one per valid spectrum), "
+            f"got values from {idx[0]} to {idx[-1]}"
+        )
+    return idx
+
+
+class Selection(traitlets.HasTraits):
+    """Which pixels of a grid are selected: the one model every explorer reads and writes.
+
+    Parameters
+    ----------
+    valid : bool array or DataArray, shape ``(ny, nx)``
+        The mask of complete spectra (from :func:`stswidgets.to_matrix`); the selection indexes
+        the valid pixels in its row-major order, i.e. the rows of the matrix view ``X``.
+
+    Attributes
+    ----------
+    indices : traitlet, numpy.ndarray of int64, shape ``(k,)``
+        Sorted indices into the valid spectra (rows of ``X``). Observe it to follow the selection.
+    source : traitlet, str
+        Who made the last change (``"latent"``, ``"map"``, ``"correlation"``, ...).
+    mask : numpy.ndarray of bool, shape ``(ny, nx)``
+        The selection on the real-space map (read/write property).
+    flags : numpy.ndarray of bool, shape ``(n_valid,)``
+        The selection as one flag per valid spectrum.
+
+    Examples
+    --------
+    >>> sel = Selection(valid)
+    >>> explorer_a = LatentExplorer(grid, Z, selection=sel)
+    >>> explorer_b = GridExplorer(grid, selection=sel)   # brushing either updates both
+    """
+
+    indices = traitlets.Any(np.zeros(0, dtype=np.int64))
+    source = traitlets.Unicode("")
+
+    def __init__(self, valid, **kwargs):
+        valid = np.asarray(valid, dtype=bool)
+        if valid.ndim != 2:
+            raise GridError(f"valid must be a 2D (y, x) mask, got shape {valid.shape}")
+        self.valid = valid
+        self.n_valid = int(valid.sum())
+        self._pixel_of_row = np.flatnonzero(valid.ravel())
+        super().__init__(**kwargs)
+
+    @traitlets.validate("indices")
+    def _validate_indices(self, proposal):
+        return _as_index_array(proposal["value"], self.n_valid)
+
+    @property
+    def flags(self) -> np.ndarray:
+        flags = np.zeros(self.n_valid, dtype=bool)
+        flags[self.indices] = True
+        return flags
+
+    @property
+    def mask(self) -> np.ndarray:
+        mask = np.zeros(self.valid.size, dtype=bool)
+        mask[self._pixel_of_row[self.indices]] = True
+        return mask.reshape(self.valid.shape)
+
+    @mask.setter
+    def mask(self, mask) -> None:
+        self.select_mask(mask)
+
+    def select(self, indices, source: str = "") -> None:
+        """Select the valid spectra ``indices`` (ints into the rows of ``X``, or bool flags)."""
+        idx = _as_index_array(indices, self.n_valid)
+        if np.array_equal(idx, self.indices):
+            return
+        with self.hold_trait_notifications():
+            self.source = source
+            self.indices = idx
+
+    def select_mask(self, mask, source: str = "") -> None:
+        """Select the pixels where the ``(ny, nx)`` boolean ``mask`` is True (invalid: ignored)."""
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != self.valid.shape:
+            raise ValueError(f"mask has shape {mask.shape}, expected {self.valid.shape}")
+        self.select(np.flatnonzero(mask[self.valid]), source=source)
+
+    def clear(self, source: str = "") -> None:
+        """Select nothing."""
+        self.select(np.zeros(0, dtype=np.int64), source=source)
+
+
+def selection_for(valid: np.ndarray, selection: Selection | None) -> Selection:
+    """The given selection (checked against ``valid``) or a new one."""
+    if selection is None:
+        return Selection(valid)
+    if not isinstance(selection, Selection):
+        raise TypeError(f"selection must be a stswidgets.widgets.Selection, got {type(selection)}")
+    if selection.valid.shape != valid.shape or not np.array_equal(selection.valid, valid):
+        raise ValueError(
+            f"the selection was made for a {selection.valid.shape} grid with "
+            f"{selection.n_valid} valid pixels; this explorer has {valid.shape} with {valid.sum()}"
+        )
+    return selection
+
+
+def matrix_and_valid(grid=None, X=None, valid=None):
+    """``(X, valid_numpy, x_nm, y_nm)`` from a grid, or from ``X`` plus a valid mask."""
+    if grid is not None:
+        X, valid_da = to_matrix(grid)
+        valid_np = np.asarray(valid_da, dtype=bool)
+        x_nm = np.asarray(grid["x"].values, dtype=float)
+        y_nm = np.asarray(grid["y"].values, dtype=float)
+        return X, valid_np, x_nm, y_nm
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"X must have shape (n_spectra, n_bias), got {X.shape}")
+    if valid is None:
+        valid_np = np.ones((1, X.shape[0]), dtype=bool)
+        x_nm, y_nm = np.arange(X.shape[0], dtype=float), np.zeros(1)
+    else:
+        valid_np = np.asarray(valid, dtype=bool)
+        if int(valid_np.sum()) != X.shape[0]:
+            raise ValueError(
+                f"valid has {int(valid_np.sum())} valid pixels but X has {X.shape[0]} spectra"
+            )
+        x_nm = np.asarray(getattr(valid, "x", np.arange(valid_np.shape[1])), dtype=float)
+        y_nm = np.asarray(getattr(valid, "y", np.arange(valid_np.shape[0])), dtype=float)
+    return X, valid_np, x_nm, y_nm
+
+
+def _edges_padding(coords: np.ndarray) -> tuple[float, float]:
+    step = float(np.median(np.diff(coords))) if coords.size > 1 else 1.0
+    return float(coords[0] - step / 2), float(coords[-1] + step / 2)
+
+
+def axis(scale, label: str, orientation: str = "horizontal", **kw) -> bq.Axis:
+    """A labelled axis (``label`` carries the unit, e.g. ``"bias (mV)"``)."""
+    side = {"side": "left"} if orientation == "vertical" else {}
+    return bq.Axis(scale=scale, label=label, tick_format=kw.pop("tick_format", None), **side, **kw)
+
+
+def figure(marks, axes, title: str = "", width: int = 360, height: int = 320, **kw) -> bq.Figure:
+    """A compact figure with fixed pixel size and margins so panels line up in a row."""
+    return bq.Figure(
+        marks=marks,
+        axes=axes,
+        title=title,
+        padding_x=0.0,
+        padding_y=0.0,
+        fig_margin={"top": 40, "bottom": 45, "left": 60, "right": 15},
+        layout=ipw.Layout(width=f"{width}px", height=f"{height}px"),
+        title_style={"font-size": "13px"},
+        **kw,
+    )
+
+
+class MapPanel:
+    """The real-space map: a HeatMap of values, a selection overlay and a brush.
+
+    ``brush`` selects the pixels inside its rectangle (nm) into ``selection`` with source
+    ``"map"``; every change of ``selection`` redraws the overlay: ``overlay.color`` is
+    ``(ny, nx)`` with 1 on selected pixels (orange), 0 elsewhere (transparent) and -1 on
+    unmeasured pixels (grey).
+    """
+
+    def __init__(self, values, valid, x_nm, y_nm, selection: Selection, title: str, label: str):
+        self.valid = valid
+        self.selection = selection
+        self.x_nm, self.y_nm = x_nm, y_nm
+        x0, x1 = _edges_padding(x_nm)
+        y0, y1 = _edges_padding(y_nm)
+        self.x_scale = bq.LinearScale(min=x0, max=x1)
+        self.y_scale = bq.LinearScale(min=y0, max=y1)
+        self.color_scale = bq.ColorScale(scheme="viridis")
+        self.heatmap = bq.HeatMap(
+            x=x_nm,
+            y=y_nm,
+            color=np.asarray(values, dtype=float),
+            scales={"x": self.x_scale, "y": self.y_scale, "color": self.color_scale},
+            null_color="#dddddd",
+        )
+        self.overlay = bq.HeatMap(
+            x=x_nm,
+            y=y_nm,
+            color=np.zeros(valid.shape),
+            scales={
+                "x": self.x_scale,
+                "y": self.y_scale,
+                "color": bq.ColorScale(min=-1, max=1, mid=0, colors=HIGHLIGHT_SCALE),
+            },
+        )
+        self.pins = bq.Scatter(
+            x=np.zeros(0),
+            y=np.zeros(0),
+            scales={"x": self.x_scale, "y": self.y_scale},
+            marker="cross",
+            default_size=40,
+            colors=["white"],
+            stroke="black",
+        )
+        self.brush = bq.interacts.BrushSelector(
+            x_scale=self.x_scale, y_scale=self.y_scale, color="white"
+        )
+        color_axis = bq.ColorAxis(scale=self.color_scale, side="right")
+        self.figure = figure(
+            [self.heatmap, self.overlay, self.pins],
+            [
+                axis(self.x_scale, "x (nm)"),
+                axis(self.y_scale, "y (nm)", "vertical"),
+                color_axis,
+            ],
+            title=title,
+            interaction=self.brush,
+            width=460,
+            height=400,
+        )
+        self.title = title
+        self.figure.fig_margin = {"top": 40, "bottom": 45, "left": 60, "right": 85}
+        self.set_values(values, label)
+        self.brush.observe(self._on_brush, names=["selected_x", "selected_y"])
+        selection.observe(self._on_selection, names="indices")
+        self._on_selection()
+
+    def set_values(self, values, label: str) -> None:
+        values = np.asarray(values, dtype=float)
+        finite = np.isfinite(values)
+        lo, hi = np.percentile(values[finite], [1, 99]) if finite.any() else (0.0, 1.0)
+        self.color_scale.min, self.color_scale.max = float(lo), float(max(hi, lo + 1e-12))
+        # the canvas cannot draw NaN: unmeasured pixels get the lowest colour here and are
+        # covered in grey by the overlay (-1 there)
+        self.heatmap.color = np.where(finite, values, lo)
+        self.figure.title = f"{label}: {self.title}" if self.title else label
+
+    def pixels_in_rect(self, x_range, y_range) -> np.ndarray:
+        """``(ny, nx)`` mask of the pixels whose centre lies in the rectangle (nm)."""
+        (xa, xb), (ya, yb) = sorted(x_range), sorted(y_range)
+        in_x = (self.x_nm >= xa) & (self.x_nm <= xb)
+        in_y = (self.y_nm >= ya) & (self.y_nm <= yb)
+        return in_y[:, None] & in_x[None, :] & self.valid
+
+    def _on_brush(self, change=None) -> None:
+        sx, sy = self.brush.selected_x, self.brush.selected_y
+        if sx is None or sy is None or len(sx) < 2 or len(sy) < 2:
+            return
+        self.selection.select_mask(self.pixels_in_rect(sx, sy), source="map")
+
+    def _on_selection(self, change=None) -> None:
+        if self.selection.source != "map" and self.brush.selected_x is not None:
+            self.brush.selected_x = self.brush.selected_y = None  # its rectangle is stale
+        self.overlay.color = self.selection.mask.astype(float) - (~self.valid)
+
+    def show_pins(self, pixels) -> None:
+        """Mark the ``(iy, ix)`` pixels of pinned spectra."""
+        pixels = np.asarray(pixels, dtype=int).reshape(-1, 2)
+        with self.pins.hold_sync():
+            self.pins.x = self.x_nm[pixels[:, 1]] if pixels.size else np.zeros(0)
+            self.pins.y = self.y_nm[pixels[:, 0]] if pixels.size else np.zeros(0)
+
+
+def selected_sum(X: np.ndarray, total: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Sum of the rows ``idx`` of ``X`` (float64, ``(n_bias,)``), touching at most half the rows.
+
+    ``total`` is ``X.sum(axis=0)``, computed once: a large selection is summed as
+    ``total - sum(rest)``, so the cost is ``min(k, n - k)`` rows, never all ``n``.
+    """
+    n = X.shape[0]
+    if idx.size <= n - idx.size:
+        return X[idx].sum(axis=0).astype(np.float64)
+    rest = np.ones(n, dtype=bool)
+    rest[idx] = False
+    return total - X[rest].sum(axis=0).astype(np.float64)
+
+
+class MeanSpectra:
+    """Mean spectrum of the selection vs the mean of the rest, updated in O(k n_bias).
+
+    ``total`` (the sum of all spectra) is computed once, so the rest's mean is
+    ``(total - sum_selected) / (n - k)`` and each update sums at most ``n / 2`` rows
+    (:func:`selected_sum`).
+    """
+
+    def __init__(self, X, bias_mV, units: str, selection: Selection, title: str):
+        self.X = np.asarray(X)
+        if self.X.dtype.kind != "f":
+            self.X = self.X.astype(np.float64)
+        self.selection = selection
+        self.total = self.X.sum(axis=0, dtype=np.float64)
+        self.n = self.X.shape[0]
+        self.x_scale = bq.LinearScale()
+        self.y_scale = bq.LinearScale()
+        mean_all = self.total / self.n
+        self.lines = bq.Lines(
+            x=np.asarray(bias_mV, dtype=float),
+            y=np.vstack([mean_all, mean_all]),
+            scales={"x": self.x_scale, "y": self.y_scale},
+            colors=[SELECTION_COLOR, REST_COLOR],
+            labels=["selection", "rest"],
+            display_legend=True,
+            stroke_width=2,
+        )
+        self.figure = figure(
+            [self.lines],
+            [axis(self.x_scale, "bias (mV)"), axis(self.y_scale, f"dI/dV ({units})", "vertical")],
+            title=title,
+            width=400,
+            legend_location="top-left",
+        )
+        self.status = ipw.HTML()
+        self.status.add_class("sts-status")
+        selection.observe(self.update, names="indices")
+        self.update()
+
+    def means(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean_selected, mean_rest)``, each ``(n_bias,)``; NaN where a group is empty."""
+        idx = self.selection.indices
+        k = idx.size
+        sel_sum = selected_sum(self.X, self.total, idx)
+        mean_sel = sel_sum / k if k else np.full_like(self.total, np.nan)
+        mean_rest = (self.total - sel_sum) / (self.n - k) if k < self.n else mean_sel * np.nan
+        return mean_sel, mean_rest
+
+    def update(self, change=None) -> None:
+        mean_sel, mean_rest = self.means()
+        self.lines.y = np.vstack([mean_sel, mean_rest])
+        k = self.selection.indices.size
+        self.status.value = (
+            f"<b>selected {k} of {self.n} spectra</b> ({100.0 * k / self.n:.1f} %)"
+            f" &nbsp;·&nbsp; rest {self.n - k}"
+        )

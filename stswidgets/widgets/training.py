@@ -1,0 +1,159 @@
+"""A live loss plot with a stop button, as a PyTorch Lightning callback.
+
+This module imports Lightning (and so torch); :mod:`stswidgets.widgets` loads it only when
+``TrainingMonitor`` is first used.
+"""
+
+from __future__ import annotations
+
+import math
+
+import bqplot as bq
+import ipywidgets as ipw
+import numpy as np
+import pytorch_lightning as pl
+
+from stswidgets.widgets._common import REST_COLOR, SELECTION_COLOR, axis, figure
+
+__all__ = ["TrainingMonitor"]
+
+
+def _metric(metrics, name: str) -> float | None:
+    value = metrics.get(name)
+    if value is None:
+        return None
+    value = float(value.detach().cpu()) if hasattr(value, "detach") else float(value)
+    return value if math.isfinite(value) else None
+
+
+class TrainingMonitor(pl.Callback):
+    """Draw the training and validation loss live while a model trains; stop it on demand.
+
+    Pass it to a Lightning ``Trainer`` (``callbacks=[monitor]``) or to an estimator that
+    forwards callbacks, and display it in the notebook (``monitor`` as the last line of a cell
+    or ``display(monitor)``). It reads ``trainer.callback_metrics`` at the end of every
+    training and validation epoch.
+
+    Parameters
+    ----------
+    train_metric, val_metric : str
+        Names the LightningModule logs (``self.log("train_loss", ...)``).
+    title : str
+        Figure title.
+
+    Attributes
+    ----------
+    train_epochs, train_losses, val_epochs, val_losses : list
+        The values drawn so far (epoch numbers start at 1).
+    stop_button : ipywidgets.Button
+        Sets ``trainer.should_stop = True``; the Trainer stops after the current batch.
+    widget : ipywidgets.VBox
+        The display (the monitor itself displays as this widget).
+    """
+
+    def __init__(
+        self,
+        train_metric: str = "train_loss",
+        val_metric: str = "val_loss",
+        title: str = "training",
+    ):
+        super().__init__()
+        self.train_metric, self.val_metric = train_metric, val_metric
+        self.train_epochs: list[int] = []
+        self.train_losses: list[float] = []
+        self.val_epochs: list[int] = []
+        self.val_losses: list[float] = []
+        self.stop_requested = False
+        self._trainer = None
+        self.x_scale, self.y_scale = bq.LinearScale(min=0.0), bq.LinearScale()
+        self.train_line = bq.Lines(
+            x=np.zeros(0),
+            y=np.zeros(0),
+            scales={"x": self.x_scale, "y": self.y_scale},
+            colors=[REST_COLOR],
+            labels=[train_metric],
+            marker="circle",
+            marker_size=16,
+            display_legend=True,
+        )
+        self.val_line = bq.Lines(
+            x=np.zeros(0),
+            y=np.zeros(0),
+            scales={"x": self.x_scale, "y": self.y_scale},
+            colors=[SELECTION_COLOR],
+            labels=[val_metric],
+            marker="square",
+            marker_size=16,
+            display_legend=True,
+        )
+        self.figure = figure(
+            [self.train_line, self.val_line],
+            [axis(self.x_scale, "epoch"), axis(self.y_scale, "loss (a.u.)", "vertical")],
+            title=title,
+            width=460,
+            height=300,
+            legend_location="top-right",
+        )
+        self.stop_button = ipw.Button(description="stop", icon="stop", button_style="danger")
+        self.stop_button.on_click(lambda _: self.stop())
+        self.status = ipw.HTML("waiting for the first epoch")
+        self.status.add_class("sts-status")
+        self.widget = ipw.VBox([ipw.HBox([self.stop_button, self.status]), self.figure])
+
+    # -- display --------------------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # -- control --------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the running Trainer to stop (it finishes the current batch first)."""
+        self.stop_requested = True
+        if self._trainer is not None:
+            self._trainer.should_stop = True
+        self.status.value = "<b>stop requested</b>"
+
+    # -- Lightning hooks ------------------------------------------------------------------
+    def on_fit_start(self, trainer, pl_module) -> None:
+        self._trainer = trainer
+        self.stop_requested = False
+        self.stop_button.disabled = False
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if self.stop_requested:
+            trainer.should_stop = True
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        value = _metric(trainer.callback_metrics, self.train_metric)
+        if value is not None:
+            self.train_epochs.append(trainer.current_epoch + 1)
+            self.train_losses.append(value)
+            with self.train_line.hold_sync():
+                self.train_line.x = np.asarray(self.train_epochs, dtype=float)
+                self.train_line.y = np.asarray(self.train_losses)
+        self._show(trainer)
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if trainer.sanity_checking:
+            return
+        value = _metric(trainer.callback_metrics, self.val_metric)
+        if value is not None:
+            self.val_epochs.append(trainer.current_epoch + 1)
+            self.val_losses.append(value)
+            with self.val_line.hold_sync():
+                self.val_line.x = np.asarray(self.val_epochs, dtype=float)
+                self.val_line.y = np.asarray(self.val_losses)
+        self._show(trainer)
+
+    def on_fit_end(self, trainer, pl_module) -> None:
+        self.stop_button.disabled = True
+        reason = "stopped" if self.stop_requested else "finished"
+        self.status.value = f"<b>{reason}</b> after {len(self.train_losses)} epoch(s)"
+        self._trainer = None
+
+    def _show(self, trainer) -> None:
+        parts = [f"epoch {trainer.current_epoch + 1}"]
+        if self.train_losses:
+            parts.append(f"{self.train_metric} {self.train_losses[-1]:.4g}")
+        if self.val_losses:
+            parts.append(f"{self.val_metric} {self.val_losses[-1]:.4g}")
+        self.status.value = " &nbsp;·&nbsp; ".join(parts)

@@ -1,0 +1,102 @@
+"""Helpers for the reader tests: the real files beside the checkout, and .3ds files written here.
+
+Imported by the tests as ``from nanonis_files import ...`` (tests/io is on sys.path).
+
+``raw_3ds`` writes header and payload byte by byte, independently of ``write_3ds``, so the
+reader is tested against the format itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+REAL_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
+GRID_30 = "nanonis_grid_lockin_30x30.3ds"
+LINE_32 = "nanonis_line_pb_sc_32x1.3ds"
+
+
+def real_file(name: str) -> Path:
+    """Path of a real measured file, or skip the test when the folder is absent."""
+    path = REAL_DIR / name
+    if not path.is_file():
+        pytest.skip(
+            f"real Nanonis file {name} not found in {REAL_DIR} (the real-data folder sits beside "
+            "the checkout in the development setup only)"
+        )
+    return path
+
+
+def header_lines(
+    nx: int,
+    ny: int,
+    points: int,
+    channels: list[str],
+    experiment: list[str] = ("X (m)", "Y (m)", "Z (m)"),
+    settings: str = "1.0E-8;2.0E-8;8.0E-9;4.0E-9;0.0E+0",
+    extra: list[tuple[str, str]] = (),
+    signal: str = "Bias (V)",
+) -> list[tuple[str, str]]:
+    """Header entries as Nanonis writes them (values already formatted)."""
+    experiment = list(experiment)
+    return [
+        ("Grid dim", f'"{nx} x {ny}"'),
+        ("Grid settings", settings),
+        *extra,
+        ("Sweep Signal", f'"{signal}"'),
+        ("Fixed parameters", '"Sweep Start;Sweep End"'),
+        ("Experiment parameters", '"' + ";".join(experiment) + '"'),
+        ("# Parameters (4 byte)", str(2 + len(experiment))),
+        ("Experiment size (bytes)", str(4 * points * len(channels))),
+        ("Points", str(points)),
+        ("Channels", '"' + ";".join(channels) + '"'),
+        ("Experiment", '"Grid Spectroscopy"'),
+    ]
+
+
+def raw_3ds(path: Path, header: list[tuple[str, str]], pixels: np.ndarray) -> Path:
+    """Write ``header`` lines (CRLF), the end tag and ``pixels`` as big-endian float32."""
+    text = "".join(f"{key}={value}\r\n" for key, value in header) + ":HEADER_END:\r\n"
+    path.write_bytes(text.encode("latin-1") + np.asarray(pixels, dtype=">f4").tobytes())
+    return path
+
+
+def pixel_block(
+    ny: int, nx: int, sweep: tuple[float, float], spectra: list[np.ndarray], n_experiment: int = 3
+) -> np.ndarray:
+    """Payload rows ``(ny * nx, 2 + n_experiment + n_channels * points)``.
+
+    ``spectra``: one ``(ny, nx, points)`` array per channel; experiment parameters are
+    ``row * 100 + col + k / 10`` so tests can tell pixels and parameters apart.
+    """
+    rows, cols = np.indices((ny, nx))
+    params = [np.full((ny, nx), sweep[0]), np.full((ny, nx), sweep[1])]
+    params += [rows * 100.0 + cols + k / 10 for k in range(n_experiment)]
+    block = np.concatenate([np.stack(params, axis=-1), *spectra], axis=-1)
+    return block.reshape(ny * nx, -1)
+
+
+def synthetic_dataset(
+    ny: int = 3,
+    nx: int = 4,
+    bias_V: np.ndarray | None = None,
+    channels: tuple[str, ...] = ("Current (A)", "LIX 1 omega (A)"),
+    seed: int = 0,
+) -> xr.Dataset:
+    """A Dataset shaped like read_3ds's: channels (y, x, bias) float32, bias in V, x/y in nm."""
+    bias_V = np.linspace(-0.01, 0.01, 11) if bias_V is None else np.asarray(bias_V, dtype=float)
+    rng = np.random.default_rng(seed)
+    data_vars = {}
+    for channel in channels:
+        name, _, unit = channel.rpartition(" (")
+        values = rng.normal(size=(ny, nx, bias_V.size)).astype(np.float32)
+        data_vars[name] = (("y", "x", "bias"), values, {"units": unit[:-1], "channel": channel})
+    coords = {
+        "y": ("y", 5.0 + 0.5 * np.arange(ny), {"units": "nm"}),
+        "x": ("x", -3.0 + 0.25 * np.arange(nx), {"units": "nm"}),
+        "bias": ("bias", bias_V, {"units": "V"}),
+    }
+    return xr.Dataset(data_vars, coords=coords)

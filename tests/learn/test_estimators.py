@@ -1,0 +1,154 @@
+"""The scikit-learn style estimators of stswidgets.learn (tiny grids, few epochs)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("pytorch_lightning")
+
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError  # noqa: E402
+from sklearn.metrics import roc_auc_score  # noqa: E402
+
+from stswidgets import datasets, to_matrix  # noqa: E402
+from stswidgets.learn import (  # noqa: E402
+    AutoencoderEmbedding,
+    NotFittedError,
+    SiameseEmbedding,
+    SimilarityScore,
+)
+
+FAST = dict(pairs_per_epoch=4096, batch_size=512, max_epochs=6, patience=3, progress=False)
+
+
+def _grid(seed):
+    data = datasets.condition("dense_vacancies", seed=seed, shape=(24, 24), n_bias=64)
+    X, valid = to_matrix(data["didv"])
+    mask = np.asarray(valid)
+    return X, np.asarray(data["vacancy"])[mask], np.asarray(data["transition"])[mask]
+
+
+@pytest.fixture(scope="module")
+def grid():
+    return _grid(0)
+
+
+@pytest.fixture(scope="module")
+def fitted_score(grid):
+    X = grid[0]
+    return SimilarityScore(random_state=0, **FAST).fit(X)
+
+
+def test_import_does_not_load_torch():
+    code = (
+        "import sys, stswidgets.learn as L; L.SiameseEmbedding; L.SimilarityScore; "
+        "print('torch' in sys.modules, 'pytorch_lightning' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_score_separates_vacancies_over_seeds(grid, fitted_score):
+    """Label-free score: vacancies high, no sign flip using the truth."""
+    aucs = []
+    for seed in (0, 1):
+        X, vacancy, transition = grid if seed == 0 else _grid(seed)
+        est = fitted_score if seed == 0 else SimilarityScore(random_state=seed, **FAST).fit(X)
+        score = est.score_projection(est.embedding_)
+        surface = ~vacancy & ~transition
+        truth = np.r_[np.ones(vacancy.sum()), np.zeros(surface.sum())]
+        aucs.append(roc_auc_score(truth, np.r_[score[vacancy], score[surface]]))
+    assert min(aucs) > 0.9, aucs
+
+
+def test_fitted_attributes_and_shapes(grid, fitted_score):
+    X = grid[0]
+    est = fitted_score
+    emb = est.embedding_estimator_
+    assert emb.n_features_in_ == est.n_features_in_ == X.shape[1]
+    assert emb.scaler_mean_.shape == (X.shape[1],)
+    assert emb.threshold_ > 0 and est.threshold_ > 0
+    assert est.embedding_.shape == (len(X), 2)
+    for history in (emb.history_, est.history_):
+        assert 1 <= len(history["val_loss"]) <= FAST["max_epochs"]
+        assert len(history["train_loss"]) == len(history["val_loss"])
+        assert all(np.isfinite(history["train_loss"]))
+    assert est.transform(X[:10]).shape == (10,)
+    np.testing.assert_allclose(est.transform(X), est.score_projection(est.embedding_), atol=1e-6)
+    assert emb.transform(X[:10]).shape == (10, 2)
+
+
+def test_same_seed_identical_different_seed_differs(grid):
+    X = grid[0][:300]
+    a = SiameseEmbedding(random_state=5, **FAST).fit_transform(X)
+    b = SiameseEmbedding(random_state=5, **FAST).fit_transform(X)
+    c = SiameseEmbedding(random_state=6, **FAST).fit_transform(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_save_load_round_trip(tmp_path, grid, fitted_score):
+    X = grid[0]
+    path = fitted_score.save(tmp_path / "score.pt")
+    loaded = SimilarityScore.load(path)
+    np.testing.assert_array_equal(loaded.transform(X), fitted_score.transform(X))
+    assert loaded.history_ == fitted_score.history_
+    assert loaded.get_params()["widths"] == (10, 5, 1)
+    emb_path = fitted_score.embedding_estimator_.save(tmp_path / "emb.pt")
+    emb = SiameseEmbedding.load(emb_path)
+    np.testing.assert_array_equal(emb.transform(X), fitted_score.embedding_estimator_.transform(X))
+    with pytest.raises(FileExistsError, match="overwrite"):
+        fitted_score.save(path)
+    fitted_score.save(path, overwrite=True)
+    with pytest.raises(ValueError, match="SimilarityScore"):
+        SiameseEmbedding.load(path)
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="not a model"):
+        SiameseEmbedding.load(tmp_path / "junk.pt")
+
+
+def test_given_fitted_embedding_is_reused(grid, fitted_score):
+    X = grid[0]
+    emb = fitted_score.embedding_estimator_
+    est = SimilarityScore(embedding=emb, random_state=0, **FAST).fit(X)
+    assert est.embedding_estimator_ is emb
+    np.testing.assert_array_equal(est.embedding_, emb.transform(X))
+
+
+def test_errors():
+    X = np.random.default_rng(0).normal(size=(50, 16)).astype(np.float32)
+    for est in (SiameseEmbedding(), SimilarityScore(), AutoencoderEmbedding()):
+        with pytest.raises(NotFittedError, match="not fitted"):
+            est.transform(X)
+        assert issubclass(NotFittedError, SklearnNotFittedError)
+        with pytest.raises(ValueError, match="NaN"):
+            est.fit(np.where(np.eye(50, 16) > 0, np.nan, X))
+        with pytest.raises(ValueError, match="at least 8 spectra"):
+            est.fit(X[:3])
+        with pytest.raises(ValueError, match="n_spectra, n_bias"):
+            est.fit(X[0])
+    est = SiameseEmbedding(random_state=0, **{**FAST, "max_epochs": 1}).fit(X)
+    with pytest.raises(ValueError, match="fitted on 16"):
+        est.transform(X[:, :10])
+    with pytest.raises(TypeError, match="SiameseEmbedding"):
+        SimilarityScore(embedding=AutoencoderEmbedding()).fit(X)
+
+
+def test_autoencoder_latent_space_and_round_trip(tmp_path, grid):
+    X, vacancy, transition = grid
+    est = AutoencoderEmbedding(random_state=0, max_epochs=4, progress=False)
+    Z = est.fit_transform(X)
+    assert Z.shape == (len(X), 2) and np.isfinite(Z).all()
+    assert len(est.history_["val_loss"]) == len(est.history_["train_loss"]) >= 1
+    loaded = AutoencoderEmbedding.load(est.save(tmp_path / "ae.pt"))
+    np.testing.assert_array_equal(loaded.transform(X), Z)
+
+
+def test_nothing_written_to_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    X = np.random.default_rng(1).normal(size=(40, 12)).astype(np.float32)
+    SiameseEmbedding(random_state=0, **{**FAST, "max_epochs": 1}).fit(X)
+    AutoencoderEmbedding(random_state=0, max_epochs=1, progress=False).fit(X)
+    assert list(tmp_path.iterdir()) == []

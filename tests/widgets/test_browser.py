@@ -1,0 +1,345 @@
+"""The LatentExplorer in a real browser: JupyterLab + Debian's Chromium driven by Playwright.
+
+A small notebook (written to a temporary JupyterLab root) shows a LatentExplorer over a
+deterministic 10 x 10 lattice in latent space plus a probe widget that prints the kernel-side
+selection. The test runs all cells, waits for the bqplot figures, drags a brush across the
+scatter with the mouse, and checks that the selection round-tripped to the kernel: the status
+label counts the points inside the dragged rectangle, the probe lists exactly those spectra and
+their mean, the map overlay and the mean-spectrum line were redrawn. Screenshots go to
+``build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "build" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# The notebook's data, duplicated here on purpose: the test computes what it expects from it.
+N_SIDE = 10
+BIAS = np.linspace(-5.0, 5.0, 41)
+
+
+def lattice_latent() -> np.ndarray:
+    """Point i of the 10 x 10 lattice sits at (i % 10, i // 10) / 9 in latent space."""
+    i = np.arange(N_SIDE * N_SIDE)
+    return np.c_[(i % N_SIDE) / (N_SIDE - 1), (i // N_SIDE) / (N_SIDE - 1)]
+
+
+def lattice_spectra() -> np.ndarray:
+    """Spectrum i: a gap whose depth grows with latent x and a slope that grows with latent y."""
+    Z = lattice_latent()
+    depth, slope = 0.8 * Z[:, :1], 0.05 * Z[:, 1:]
+    return 1.0 - depth * np.exp(-(BIAS[None, :] ** 2) / 2.0) + slope * BIAS[None, :]
+
+
+NOTEBOOK_CELLS = [
+    """\
+import numpy as np
+import ipywidgets as widgets
+from stswidgets import make_grid
+from stswidgets.widgets import LatentExplorer
+
+N_SIDE = 10
+BIAS = np.linspace(-5.0, 5.0, 41)
+i = np.arange(N_SIDE * N_SIDE)
+Z = np.c_[(i % N_SIDE) / (N_SIDE - 1), (i // N_SIDE) / (N_SIDE - 1)]
+X = 1.0 - 0.8 * Z[:, :1] * np.exp(-(BIAS[None, :] ** 2) / 2.0) + 0.05 * Z[:, 1:] * BIAS[None, :]
+grid = make_grid(X.reshape(N_SIDE, N_SIDE, -1), BIAS, x_nm=0.5 * np.arange(N_SIDE),
+                 y_nm=0.5 * np.arange(N_SIDE), units="nS")
+explorer = LatentExplorer(grid, {"lattice": Z}, color={"gap depth": 0.8 * Z[:, 0]})""",
+    """\
+probe = widgets.HTML("probe: none")
+probe.add_class("sts-probe")
+
+def show(change=None):
+    idx = explorer.selection.indices
+    mean = explorer.spectra.lines.y[0]
+    probe.value = f"probe: indices={','.join(map(str, idx))}; mean0={mean[0]:.6f}"
+
+explorer.selection.observe(show, names="indices")
+display(explorer, probe)""",
+    """\
+from stswidgets.widgets import (
+    DistanceCorrelationExplorer, DistanceDistributionExplorer, GridExplorer)
+
+grid_explorer = GridExplorer(grid, selection=explorer.selection, bins=40)
+grid_explorer.add_class("sts-grid-explorer")
+correlation = DistanceCorrelationExplorer(
+    grid=grid, latents={"lattice": Z}, selection=explorer.selection, bins=20)
+correlation.add_class("sts-correlation")
+grid_with_gap = grid.copy()
+grid_with_gap[-1, -3:] = np.nan  # an aborted last line: drawn grey on the map
+distribution = DistanceDistributionExplorer(grid=grid_with_gap, bins=40)
+distribution.add_class("sts-distribution")
+display(grid_explorer, correlation, distribution)""",
+]
+
+
+def _write_notebook(path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in NOTEBOOK_CELLS]
+    nbformat.write(nb, path)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on 127.0.0.1 with a token, rooted in a temporary directory."""
+    if shutil.which("chromium") is None:
+        pytest.skip(
+            "Debian's chromium is not installed (make browser-deps / apt-get install chromium)"
+        )
+    pytest.importorskip("playwright.sync_api")
+    root = tmp_path_factory.mktemp("lab")
+    _write_notebook(root / "latent.ipynb")
+    token, port = secrets.token_hex(16), _free_port()
+    jupyter = Path(sys.executable).parent / "jupyter"
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(root / ".config"), PYTHONUNBUFFERED="1")
+    env["JUPYTERLAB_WORKSPACES_DIR"] = str(root / ".workspaces")
+    log = open(root / "server.log", "w")  # noqa: SIM115 - closed in the finalizer
+    server = subprocess.Popen(
+        [
+            str(jupyter),
+            "lab",
+            "--allow-root",
+            "--no-browser",
+            f"--port={port}",
+            f"--ServerApp.token={token}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.news_url=",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=root,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    raise RuntimeError(
+                        "JupyterLab did not start:\n" + (root / "server.log").read_text()[-3000:]
+                    ) from None
+                time.sleep(0.5)
+        yield {"url": url, "token": token, "root": root}
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+        log.close()
+
+
+def _drag(page, start, end, steps: int = 12) -> None:
+    """Press at ``start``, move to ``end`` in small steps, release (page coordinates)."""
+    page.mouse.move(*start)
+    page.mouse.down()
+    for t in np.linspace(0.0, 1.0, steps)[1:]:
+        page.mouse.move(start[0] + t * (end[0] - start[0]), start[1] + t * (end[1] - start[1]))
+        page.wait_for_timeout(30)
+    page.mouse.up()
+
+
+def _probe_indices(page) -> np.ndarray:
+    probe = page.locator(".sts-probe").inner_text()
+    match = re.search(r"indices=([\d,]*); mean0=([-\d.]+)", probe)
+    assert match, probe
+    return np.array([int(v) for v in match.group(1).split(",") if v]), float(match.group(2))
+
+
+def _dot_centres(page, figure) -> np.ndarray:
+    """Page coordinates of the scatter's dots, in data order."""
+    boxes = figure.locator("path.dot").evaluate_all(
+        "els => els.map(e => { const r = e.getBoundingClientRect();"
+        " return [r.x + r.width / 2, r.y + r.height / 2]; })"
+    )
+    return np.asarray(boxes, dtype=float)
+
+
+def test_brush_on_latent_scatter_round_trips_to_the_kernel(lab):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    Z, X = lattice_latent(), lattice_spectra()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1200})
+            page.set_default_timeout(60_000)
+            page.goto(f"{lab['url']}/lab/tree/latent.ipynb?token={lab['token']}&reset")
+            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", state="visible")
+            # wait for the kernel to be idle, then run all cells from the Run menu
+            page.wait_for_selector(".jp-StatusBar-TextItem:has-text('| Idle')")
+            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+            page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+            try:  # JupyterLab may still ask which kernel to use: accept the notebook's python3
+                page.locator(".jp-Dialog .jp-mod-accept").click(timeout=3000)
+            except PlaywrightTimeout:
+                pass
+            try:  # the "Jupyter news" notification would cover part of the screenshot
+                page.locator(".jp-toast-button", has_text=re.compile(r"^No$")).click(timeout=1000)
+            except PlaywrightTimeout:
+                pass
+
+            page.wait_for_function("document.querySelectorAll('.bqplot').length >= 9")
+            latent_fig = page.locator(".bqplot").nth(0)
+            page.wait_for_function(
+                "document.querySelector('.bqplot').querySelectorAll('path.dot').length == 100"
+            )
+            page.wait_for_selector(".sts-probe")
+            page.wait_for_timeout(1500)  # let the figures finish their transitions
+            status = page.locator(".sts-status").first
+            assert "selected 0 of 100" in status.inner_text()
+            overlay_before = (
+                page.locator(".bqplot").nth(1).locator("image").nth(1).get_attribute("href")
+            )
+            page.screenshot(path=str(SCREENSHOTS / "latent_explorer_before.png"))
+
+            # data -> page coordinates, fitted from the drawn dots (known latent coordinates)
+            centres = _dot_centres(page, latent_fig)
+            assert centres.shape == (100, 2)
+            ax, bx = np.polyfit(Z[:, 0], centres[:, 0], 1)
+            ay, by = np.polyfit(Z[:, 1], centres[:, 1], 1)
+            # a rectangle whose edges fall midway between lattice points (robust to rounding)
+            x_lo, x_hi, y_lo, y_hi = 2.5 / 9, 5.5 / 9, 1.5 / 9, 6.5 / 9
+            start = (bx + ax * x_lo, by + ay * y_lo)
+            end = (bx + ax * x_hi, by + ay * y_hi)
+            expected = np.flatnonzero(
+                (Z[:, 0] >= x_lo) & (Z[:, 0] <= x_hi) & (Z[:, 1] >= y_lo) & (Z[:, 1] <= y_hi)
+            )
+            assert expected.size == 15  # columns 3-5 x rows 2-6
+
+            _drag(page, start, end)
+
+            page.wait_for_function(
+                "document.querySelector('.sts-status').innerText.includes('selected 15 of 100')",
+                timeout=20_000,
+            )
+            indices, mean0 = _probe_indices(page)
+            np.testing.assert_array_equal(indices, expected)
+            assert mean0 == pytest.approx(X[expected, 0].mean(), abs=1e-5)
+
+            page.wait_for_timeout(1000)  # the redraws below are asynchronous
+            overlay_after = (
+                page.locator(".bqplot").nth(1).locator("image").nth(1).get_attribute("href")
+            )
+            assert overlay_after != overlay_before, "the map overlay was not redrawn"
+            selection_path = page.locator(".bqplot").nth(2).locator("g.curve path.line").first
+            d = selection_path.get_attribute("d") or ""
+            assert d.count("L") >= BIAS.size - 1, "the selection's mean spectrum is not drawn"
+            page.locator(".jp-OutputArea-output").first.screenshot(
+                path=str(SCREENSHOTS / "latent_explorer.png")
+            )
+            # the linked explorers in the next cell followed the same selection
+            grid_status = page.locator(".sts-grid-explorer .sts-status").inner_text()
+            assert "15 selected of 100" in grid_status, grid_status
+            corr_status = page.locator(".sts-correlation .sts-status").inner_text()
+            assert "selected 15 of 100" in corr_status, corr_status
+            for name in ("grid-explorer", "correlation", "distribution"):
+                element = page.locator(f".sts-{name}")
+                element.scroll_into_view_if_needed()
+                element.screenshot(path=str(SCREENSHOTS / f"{name.replace('-', '_')}.png"))
+
+            # the other way round: brush pixels on the map, the latent points follow
+            map_image = page.locator(".bqplot").nth(1).locator("image").first
+            map_image.scroll_into_view_if_needed()
+            box = map_image.bounding_box()
+            x_edges, y_edges = (-0.25, 4.75), (-0.25, 4.75)  # nm: outer pixel edges
+
+            def to_page(x_nm, y_nm):
+                fx = (x_nm - x_edges[0]) / (x_edges[1] - x_edges[0])
+                fy = (y_nm - y_edges[0]) / (y_edges[1] - y_edges[0])
+                return box["x"] + fx * box["width"], box["y"] + (1 - fy) * box["height"]
+
+            _drag(page, to_page(2.8, -0.2), to_page(4.2, 0.7))  # columns 6-8, rows 0-1
+            page.wait_for_function(
+                "document.querySelector('.sts-status').innerText.includes('selected 6 of 100')",
+                timeout=20_000,
+            )
+            indices, _ = _probe_indices(page)
+            np.testing.assert_array_equal(indices, [6, 7, 8, 16, 17, 18])
+            page.wait_for_timeout(800)
+            selected_dots = latent_fig.locator("path.dot").evaluate_all(
+                "els => els.filter(e => getComputedStyle(e).opacity === '1').length"
+            )
+            assert selected_dots == 6, selected_dots
+            brush_rects = latent_fig.locator("rect.selection").evaluate_all(
+                "els => els.filter(e => e.getAttribute('width') > 0 &&"
+                " getComputedStyle(e).display !== 'none').length"
+            )
+            assert brush_rects == 0, "the stale latent brush rectangle was not cleared"
+            page.locator(".jp-OutputArea-output").first.screenshot(
+                path=str(SCREENSHOTS / "latent_explorer_map_brush.png")
+            )
+
+            # lasso: switch the selector, draw a closed loop around four lattice points
+            page.locator(".widget-toggle-button", has_text=re.compile(r"^lasso$")).click()
+            page.wait_for_timeout(500)
+            corners = [(0.39, 0.72), (0.61, 0.72), (0.61, 0.94), (0.39, 0.94), (0.39, 0.72)]
+            path = [(bx + ax * x, by + ay * y) for x, y in corners]
+            page.mouse.move(*path[0])
+            page.mouse.down()
+            for a, b in zip(path[:-1], path[1:], strict=True):
+                for t in np.linspace(0.0, 1.0, 6)[1:]:
+                    page.mouse.move(a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
+                    page.wait_for_timeout(20)
+            page.mouse.up()
+            page.wait_for_function(
+                "document.querySelector('.sts-status').innerText.includes('selected 4 of 100')",
+                timeout=20_000,
+            )
+            indices, mean0 = _probe_indices(page)
+            np.testing.assert_array_equal(indices, [74, 75, 84, 85])
+            assert mean0 == pytest.approx(X[[74, 75, 84, 85], 0].mean(), abs=1e-5)
+        except Exception:
+            page.screenshot(path=str(SCREENSHOTS / "latent_explorer_failure.png"))
+            raise
+        finally:
+            browser.close()
