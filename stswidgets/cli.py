@@ -209,7 +209,7 @@ def _execute(source: Path, target: Path, parameters: dict, cwd: Path) -> None:
         kernel_name="python3",
         progress_bar=False,
         cwd=str(cwd),
-        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no kernel start-up chatter
+        extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # no kernel start-up chatter
     )
 
 

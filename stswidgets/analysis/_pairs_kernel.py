@@ -146,15 +146,13 @@ def _slots_exact(values, binning: Binning, out_slots) -> None:
     out_slots[...] = index
 
 
-def _tiles(n_spectra: int, block: int) -> list[tuple[slice, slice]]:
-    """Upper-triangle tiles ``(rows, cols)``, ``cols.start >= rows.start``."""
-    starts = range(0, n_spectra, block)
-    return [
-        (slice(i, min(i + block, n_spectra)), slice(j, min(j + block, n_spectra)))
-        for i in starts
-        for j in starts
-        if j >= i
-    ]
+def _strips(n_spectra: int, block: int) -> list[tuple[slice, list[slice]]]:
+    """Row strips of the upper triangle: ``(rows, [cols, ...])`` with ``cols.start >= rows.start``.
+
+    Largest strips first, so that the worker threads finish together.
+    """
+    blocks = [slice(i, min(i + block, n_spectra)) for i in range(0, n_spectra, block)]
+    return [(rows, blocks[k:]) for k, rows in enumerate(blocks)]
 
 
 def n_workers() -> int:
@@ -217,15 +215,15 @@ def pair_pass(
         block = auto_block_size(n_spectra, dtype, workers)
     else:
         block = min(int(block_size), n_spectra)
-    tiles = _tiles(n_spectra, block)
-    workers = min(workers, len(tiles))
+    strips = _strips(n_spectra, block)
+    workers = min(workers, len(strips))
     mean, sq_norms = centred_statistics(X)
     per_row = (
         [np.zeros((n_spectra, b.bins), dtype=np.int32) for b in binnings] if per_spectrum else None
     )
     state = [_Worker(block, dtype, binnings) for _ in range(workers)]
     lock = threading.Lock()
-    queue = iter(tiles)
+    queue = iter(strips)
     errors: list[BaseException] = []
     bar = tqdm(
         total=n_spectra * (n_spectra - 1) // 2,
@@ -241,14 +239,20 @@ def pair_pass(
         try:
             while not errors:
                 with lock:
-                    tile = next(queue, None)
-                if tile is None:
+                    strip = next(queue, None)
+                if strip is None:
                     return
-                n_pairs = _process_tile(
-                    X, tile, mean, sq_norms, dtype, binnings, worker, per_row, lock
-                )
-                with lock:
-                    bar.update(n_pairs)
+                rows, all_cols = strip
+                left = _augmented(X, rows, mean, sq_norms, dtype, left=True)
+                for cols in all_cols:
+                    if errors:
+                        return
+                    right = _augmented(X, cols, mean, sq_norms, dtype, left=False)
+                    n_pairs = _process_tile(
+                        left, right, rows, cols, binnings, worker, per_row, lock
+                    )
+                    with lock:
+                        bar.update(n_pairs)
         except BaseException as error:  # re-raised in the calling thread
             errors.append(error)
 
@@ -287,11 +291,11 @@ def _single_threaded_blas():
     return threadpool_limits(1, user_api="blas")
 
 
-def _process_tile(X, tile, mean, sq_norms, dtype, binnings, worker, per_row, lock) -> int:
-    """Bin one tile of pairs into the worker's counts (and ``per_row``); return its pairs."""
-    rows, cols = tile
-    left = _augmented(X, rows, mean, sq_norms, dtype, left=True)
-    right = _augmented(X, cols, mean, sq_norms, dtype, left=False)
+def _process_tile(left, right, rows, cols, binnings, worker, per_row, lock) -> int:
+    """Bin one tile of pairs into the worker's counts (and ``per_row``); return its pairs.
+
+    ``left``/``right``: the augmented spectra of ``rows``/``cols`` (see :func:`_augmented`).
+    """
     distance = left @ right.T  # squared distances, (n_rows, n_cols)
     np.maximum(distance, 0, out=distance)
     np.sqrt(distance, out=distance)
@@ -307,7 +311,7 @@ def _process_tile(X, tile, mean, sq_norms, dtype, binnings, worker, per_row, loc
             np.add(distance, binning.offset, out=values)
             np.log(values, out=values)
             source = values
-        if dtype == np.float64:
+        if distance.dtype == np.float64:
             _slots_exact(source, binning, slots)
         else:
             _slots_fast(source, binning, values, slots)

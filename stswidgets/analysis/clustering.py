@@ -183,8 +183,9 @@ def ward_tree(Z) -> np.ndarray:
     the result is nearly the same and it is much faster.
 
     Memory: scipy computes the condensed matrix of all ``n (n - 1) / 2`` pairwise distances,
-    ``O(n**2)``: 10,000 spectra take 10,000**2 / 2 * 8 B = 400 MB, a 100 x 100 grid fits a
-    24 GiB machine with room to spare; 65,536 spectra would need 17 GB.
+    ``O(n**2)``: 10,000 spectra take 10,000**2 / 2 * 8 B = 400 MB (measured peak: about
+    0.75 GB above the input, 5-16 s on 2 shared cores for 10 PCA components), so a
+    100 x 100 grid fits a 24 GiB machine with room to spare; 65,536 spectra would need 17 GB.
 
     Parameters
     ----------

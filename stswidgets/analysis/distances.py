@@ -160,7 +160,10 @@ def distance_histogram(
     ----------
     X : array-like, shape ``(n_spectra, n_bias)``
         One spectrum per row, e.g. from :func:`stswidgets.to_matrix`; distances are in the
-        units of ``X``. float32 is computed in float32 (fast), anything else in float64.
+        units of ``X``. float32 is computed in float32 BLAS (fast; a pair within float32
+        rounding of a bin edge may land in the neighbouring bin, ~1e-5 of the pairs on a
+        100 x 100 x 512 grid), anything else in float64 and binned exactly as
+        ``numpy.histogram(scipy.spatial.distance.pdist(X), bins, range)``.
     bins : int
         Number of equal-width bins.
     range : (float, float), list of (float, float) or None

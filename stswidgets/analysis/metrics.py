@@ -50,7 +50,7 @@ class SeparationReport:
     reduction : str
         How the values became one score: ``"score"`` (already 1D), ``"centre"`` (distance
         from the median point of the latent space) or ``"lda"`` (linear discriminant fitted
-        on the truth: an optimistic upper bound).
+        on the truth: an optimistic, in-sample estimate for a linear read-out).
     n_vacancy, n_transition, n_surface : int
         Number of spectra in each class.
     """
@@ -137,7 +137,9 @@ def separation_report(
         distance of each point from the coordinate-wise median of all points, label-free (the
         majority, surface, sits near the median, so larger means more different).
         ``"lda"``: projection on the linear discriminant of vacancy vs surface fitted on the
-        truth itself, an optimistic upper bound of what a linear read-out could achieve.
+        truth itself: an optimistic (in-sample) estimate of what a *linear* read-out of the
+        latent space can achieve. It cannot use non-linear structure (e.g. vacancies in the
+        middle of a ring of surface points), so there it can score below ``"centre"``.
     orient : bool
         Flip the sign of the score when vacancy-vs-surface AUC is below 0.5 (the sign of
         PC1 or of a learned score is arbitrary); the report says whether it was flipped.

@@ -112,14 +112,16 @@ def score_bands(
     Notes
     -----
     The automatic rule assumes the surface is the majority population and the vacancies a
-    minority (a few percent up to about a third of the spectra) at one end of the score, each
-    roughly Gaussian, with transition spectra spread between them:
+    minority (a few percent up to about a third of the spectra) at one end of the score, the
+    surface roughly Gaussian near its centre, with transition spectra spread between them. A
+    network score that saturates piles the vacancies up at its end; that pile is their peak.
 
-    1. The surface population is described by the median and the MAD-based standard deviation
-       ``sigma`` (``1.4826 * MAD``) of the scores, iterated with 3-sigma clipping so that the
-       minority does not widen it.
-    2. The vacancy side is the side with more spectra beyond ``n_sigma * sigma`` of that median
+    1. Otsu's threshold of the score histogram (the cut maximising the between-class variance)
+       splits the spectra into two groups; the vacancy side is the side of the smaller group
        (ties: high scores).
+    2. The surface population is described by the median and the MAD-based standard deviation
+       ``sigma`` (``1.4826 * MAD``) of the larger group, iterated with 3-sigma clipping so
+       that transition spectra do not widen it.
     3. ``surface_edge = median + n_sigma * sigma`` towards the vacancy side.
     4. The vacancy population is the highest peak of a Gaussian kernel density estimate of
        the scores beyond ``surface_edge``; its width ``sigma_v`` is the MAD-based standard
@@ -154,10 +156,10 @@ def score_bands(
         surface_edge, vacancy_edge = (float(t) for t in thresholds)
         side = 1.0 if vacancy_edge >= surface_edge else -1.0
     else:
-        center, sigma = _robust_core(score)
-        n_high = int((score > center + n_sigma * sigma).sum())
-        n_low = int((score < center - n_sigma * sigma).sum())
-        side = 1.0 if n_high >= n_low else -1.0
+        split = _otsu_threshold(score)
+        above = score > split
+        side = 1.0 if above.sum() <= (~above).sum() else -1.0  # vacancies: the minority side
+        center, sigma = _robust_core(score[~above] if side > 0 else score[above])
         oriented = side * score
         surface_cut = side * center + n_sigma * sigma
         tail = oriented[oriented > surface_cut]

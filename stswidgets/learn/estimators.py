@@ -356,6 +356,13 @@ class SimilarityScore(_LightningEstimator):
         with the surface; measured on the simulated conditions).
     embedding_threshold_quantile : float
         ``threshold_quantile`` of the :class:`SiameseEmbedding` fitted here (default 0.9).
+    fold : bool
+        Return ``|score|`` (the distance of the oriented output from its median). The score
+        network may put unusual spectra on *both* sides of the majority when a grid holds
+        minority populations that differ from it in different ways (seen on a measured
+        grid); folding makes both high. Off by default: on the simulated conditions the
+        signed score orders surface < transition < vacancy better (folding mixes the
+        lower half of the surface with the transition ring when vacancies are dense).
     pairs_per_epoch, batch_size, max_epochs, patience, random_state, progress, accelerator,
     num_threads, callbacks : see :class:`SiameseEmbedding`
 
@@ -387,6 +394,7 @@ class SimilarityScore(_LightningEstimator):
         margin: float = 1.0,
         threshold_quantile: float = 0.5,
         embedding_threshold_quantile: float = 0.9,
+        fold: bool = False,
         pairs_per_epoch: int = 65536,
         batch_size: int = 2048,
         max_epochs: int = 30,
@@ -404,6 +412,7 @@ class SimilarityScore(_LightningEstimator):
         self.margin = margin
         self.threshold_quantile = threshold_quantile
         self.embedding_threshold_quantile = embedding_threshold_quantile
+        self.fold = fold
         self.pairs_per_epoch = pairs_per_epoch
         self.batch_size = batch_size
         self.max_epochs = max_epochs
@@ -508,7 +517,8 @@ class SimilarityScore(_LightningEstimator):
                 f"Z must have shape (n_points, {self.projection_center_.shape[0]}), got {Z.shape}"
             )
         Zs = ((Z - self.projection_center_) / self.projection_scale_).astype(np.float32)
-        return self.sign_ * predict(self.module_, Zs)[:, 0] - self.offset_
+        score = self.sign_ * predict(self.module_, Zs)[:, 0] - self.offset_
+        return np.abs(score) if self.fold else score
 
     def _transform(self, X) -> np.ndarray:
         """Score of spectra ``(n_spectra, n_bias)`` -> ``(n_spectra,)`` (high: minority-like)."""

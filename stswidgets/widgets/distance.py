@@ -9,6 +9,7 @@ import ipywidgets as ipw
 import numpy as np
 import traitlets
 
+from stswidgets.grid import to_map
 from stswidgets.widgets._common import (
     REST_COLOR,
     SELECTION_COLOR,
@@ -27,15 +28,19 @@ __all__ = ["DistanceCorrelationExplorer", "DistanceDistributionExplorer"]
 MAX_DRAWN_POINTS = 3000
 
 
-def _to_map(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    out = np.full(valid.shape, np.nan)
-    out[valid] = values
-    return out
-
-
 def _centres(edges: np.ndarray) -> np.ndarray:
     edges = np.asarray(edges, dtype=float)
     return 0.5 * (edges[:-1] + edges[1:])
+
+
+def _histogram_median(counts: np.ndarray, edges: np.ndarray) -> float:
+    """Median of a histogrammed distribution (linear inside the bin that holds it)."""
+    cumulative = np.cumsum(counts, dtype=np.float64)
+    half = cumulative[-1] / 2.0
+    k = int(np.searchsorted(cumulative, half))
+    before = cumulative[k - 1] if k else 0.0
+    fraction = (half - before) / max(counts[k], 1)
+    return float(edges[k] + fraction * (edges[k + 1] - edges[k]))
 
 
 def _inputs(X, grid, valid):
@@ -127,7 +132,7 @@ class DistanceCorrelationExplorer(ipw.VBox):
         )
         first = next(iter(self.results))
         self.map = MapPanel(
-            _to_map(self.results[first].data_distance, valid),
+            to_map(self.results[first].data_distance, valid),
             valid,
             x_nm,
             y_nm,
@@ -198,9 +203,9 @@ class DistanceDistributionExplorer(ipw.VBox):
 
     All pairwise distances are histogrammed once per log offset in one blockwise pass
     (:func:`stswidgets.analysis.distances.per_spectrum_histograms`); the offset slider only
-    switches between the precomputed histograms and fits. Click on the distribution to read
-    every spectrum's distance histogram at that rescaled distance (the minority abundance
-    map, Fig. 4d).
+    switches between the precomputed histograms and fits. Click on the distribution, move the
+    line, click again to fix it: the map shows every spectrum's distance histogram read at that
+    rescaled distance (the minority abundance map, Fig. 4d).
 
     Parameters
     ----------
@@ -210,11 +215,18 @@ class DistanceDistributionExplorer(ipw.VBox):
         The valid mask when ``X`` is passed without ``grid``.
     offsets : list of float, optional
         Offsets of ``log(d + offset)`` in the units of ``d``; default: 0.01, 0.03, 0.1, 0.3 and
-        1 times the median distance of the spectra from their mean.
+        1 times the median pairwise distance.
     bins : int
         Histogram bins.
     selection : Selection, optional
         Linked selection (the map brush writes it).
+    raw_histogram : (counts, edges), optional
+        A histogram of the raw pairwise distances that counts every pair
+        (:func:`stswidgets.analysis.distances.distance_histogram` with ``range=None``), if one
+        was already computed; otherwise it is computed here (one extra pass). The rescaled
+        histograms cover only its occupied range
+        (:func:`stswidgets.analysis.distances.occupied_range`), so no bins are wasted on
+        distances that do not occur.
 
     Attributes
     ----------
@@ -237,18 +249,29 @@ class DistanceDistributionExplorer(ipw.VBox):
         offsets=None,
         bins: int = 100,
         selection: Selection | None = None,
+        raw_histogram: tuple[np.ndarray, np.ndarray] | None = None,
     ):
-        from stswidgets.analysis.correlation import distances_from_mean
-        from stswidgets.analysis.distances import fit_two_gaussians, per_spectrum_histograms
+        from stswidgets.analysis.distances import (
+            distance_histogram,
+            fit_two_gaussians,
+            occupied_range,
+            per_spectrum_histograms,
+        )
 
         X, valid, x_nm, y_nm = _inputs(X, grid, valid)
+        if raw_histogram is None:
+            raw_histogram = distance_histogram(X, bins=max(bins, 200))
+        raw_counts, raw_edges = (np.asarray(a) for a in raw_histogram)
         if offsets is None:
-            scale = float(np.median(distances_from_mean(X)))
+            scale = _histogram_median(raw_counts, raw_edges)
             offsets = [f * scale for f in (0.01, 0.03, 0.1, 0.3, 1.0)]
         self.offsets = [float(o) for o in offsets]
         if not self.offsets or min(self.offsets) <= 0:
             raise ValueError(f"offsets must be a non-empty list of positive numbers, got {offsets}")
-        passes = per_spectrum_histograms(X, bins=bins, offset=self.offsets, return_counts=True)
+        ranges = [occupied_range(raw_counts, raw_edges, o) for o in self.offsets]
+        passes = per_spectrum_histograms(
+            X, bins=bins, offset=self.offsets, range=ranges, return_counts=True
+        )
         self.histograms = [(H, edges, counts) for H, edges, counts in passes]
         with warnings.catch_warnings():  # non-convergence is shown in the status line instead
             warnings.simplefilter("ignore")
@@ -262,7 +285,7 @@ class DistanceDistributionExplorer(ipw.VBox):
             y=np.zeros((4, 2)),
             scales={"x": self.hx, "y": self.hy},
             colors=["#333333", "#9e0142", REST_COLOR, SELECTION_COLOR],
-            labels=["pairs", "two-Gaussian fit", "majority", "minority"],
+            labels=["pairs", "two-Gaussian fit", "near pairs", "far pairs (minority)"],
             line_style="solid",
             stroke_width=2,
             display_legend=True,
@@ -277,7 +300,7 @@ class DistanceDistributionExplorer(ipw.VBox):
                 axis(self.hx, "rescaled distance log(d + offset)"),
                 axis(self.hy, "probability density (1/unit)", "vertical"),
             ],
-            title="pairwise distances (click to read the map)",
+            title="pairwise distances (click, move, click: map)",
             interaction=self.picker,
             width=440,
             height=400,
@@ -322,8 +345,9 @@ class DistanceDistributionExplorer(ipw.VBox):
 
     @staticmethod
     def _order(fit) -> tuple[int, int]:
-        """``(majority, minority)`` component indices, by weight."""
-        minor = int(np.argmin(fit.weights))
+        """``(near, far)`` component indices: the far component holds the pairs of a majority
+        and a minority spectrum, whose mean the abundance map is read at (as in the library)."""
+        minor = fit.minority
         return 1 - minor, minor
 
     def _on_offset(self, change=None) -> None:
@@ -355,14 +379,14 @@ class DistanceDistributionExplorer(ipw.VBox):
         H, edges, _ = self.histograms[self.offset_index]
         self.abundance = minority_abundance(H, edges, self.at)
         self.map.set_values(
-            _to_map(self.abundance, self.valid), f"minority abundance at {self.at:.2f}"
+            to_map(self.abundance, self.valid), f"minority abundance at {self.at:.2f}"
         )
         self.marker.x = [self.at, self.at]
         fit = self.fit
         a, b = self._order(fit)
         self.status.value = (
-            f"offset {self.offsets[self.offset_index]:.3g}: majority w={fit.weights[a]:.3f} "
-            f"μ={fit.means[a]:.2f} σ={fit.widths[a]:.2f}; minority w={fit.weights[b]:.3f} "
+            f"offset {self.offsets[self.offset_index]:.3g}: near pairs w={fit.weights[a]:.3f} "
+            f"μ={fit.means[a]:.2f} σ={fit.widths[a]:.2f}; far pairs w={fit.weights[b]:.3f} "
             f"μ={fit.means[b]:.2f} σ={fit.widths[b]:.2f}"
             + ("" if fit.converged else " <i>(fit not converged)</i>")
             + f" &nbsp;·&nbsp; map at {self.at:.2f}"

@@ -6,7 +6,9 @@ import bqplot as bq
 import ipywidgets as ipw
 import numpy as np
 import traitlets
+from bqplot_gl import ScatterGL
 
+from stswidgets.grid import to_map
 from stswidgets.widgets._common import (
     MapPanel,
     MeanSpectra,
@@ -17,7 +19,11 @@ from stswidgets.widgets._common import (
     selection_for,
 )
 
-__all__ = ["LatentExplorer"]
+__all__ = ["WEBGL_MIN_POINTS", "LatentExplorer"]
+
+#: From this many points on, the latent scatter is drawn with WebGL (``bqplot_gl.ScatterGL``):
+#: an SVG scatter keeps one DOM element per point and gets sluggish from a few thousand on.
+WEBGL_MIN_POINTS = 2000
 
 
 def _as_named(values, n: int, what: str, default_name: str, ndim: int) -> dict[str, np.ndarray]:
@@ -52,7 +58,8 @@ class LatentExplorer(ipw.VBox):
         dropdown switches between the latent spaces.
     color : array, shape ``(n_valid,)``, or dict name -> array, optional
         Values to colour the points by (cluster labels, a score, the ground truth); a dict adds
-        a dropdown. The first one is also drawn on the real-space map.
+        a dropdown. The real-space map shows the same values (without ``color``: the mean
+        conductance of each spectrum).
     selection : Selection, optional
         Share one selection with other explorers to link them.
 
@@ -64,8 +71,15 @@ class LatentExplorer(ipw.VBox):
         ``"brush"`` or ``"lasso"``: which selector acts on the scatter.
     selection : Selection
         The linked selection (rows of ``X``); the map brush writes it too.
-    scatter : bqplot.Scatter
-        The latent points; its ``selected`` trait follows the selection.
+    scatter : bqplot.Scatter or bqplot_gl.ScatterGL
+        The latent points; its ``selected`` trait follows the selection. A ``ScatterGL``
+        (WebGL) from :data:`WEBGL_MIN_POINTS` points on, an SVG ``Scatter`` below.
+    webgl : bool
+        Whether ``scatter`` is drawn with WebGL.
+    lasso_target : bqplot.Lines
+        The mark the lasso selects points of: the scatter itself when it is SVG; with WebGL an
+        invisible ``Lines`` mark through the same points, because ``ScatterGL`` 0.1 does not
+        compute lasso selections in the browser (only rectangles).
     """
 
     space = traitlets.Unicode()
@@ -87,9 +101,10 @@ class LatentExplorer(ipw.VBox):
         scales = {"x": self.x_scale, "y": self.y_scale}
         if self.colors:
             scales["color"] = self.color_scale
-        self.scatter = bq.Scatter(
+        self.webgl = n >= WEBGL_MIN_POINTS
+        self.scatter = (ScatterGL if self.webgl else bq.Scatter)(
             scales=scales,
-            default_size=14 if n > 2000 else 28,
+            default_size=14 if self.webgl else 28,
             colors=["#3b528b"],
             stroke=None,
             opacities=[0.85],
@@ -101,11 +116,24 @@ class LatentExplorer(ipw.VBox):
         self.brush = bq.interacts.BrushSelector(
             x_scale=self.x_scale, y_scale=self.y_scale, color="orange"
         )
-        self.lasso = bq.interacts.LassoSelector(marks=[self.scatter], color="orange")
+        # ScatterGL's JS calls the lasso's one-point test with whole coordinate arrays and so
+        # never selects anything: with WebGL the lasso acts on an invisible Lines mark instead
+        # (one SVG path), whose selection is computed point by point in the browser
+        self.lasso_target = (
+            bq.Lines(
+                x=np.zeros(0),
+                y=np.zeros(0),
+                scales={"x": self.x_scale, "y": self.y_scale},
+                visible=False,
+            )
+            if self.webgl
+            else self.scatter
+        )
+        self.lasso = bq.interacts.LassoSelector(marks=[self.lasso_target], color="orange")
         self.x_axis = axis(self.x_scale, "latent 1 (a.u.)")
         self.y_axis = axis(self.y_scale, "latent 2 (a.u.)", "vertical")
         self.latent_figure = figure(
-            [self.scatter],
+            [self.scatter] + ([self.lasso_target] if self.webgl else []),
             [self.x_axis, self.y_axis],
             title="latent space",
             interaction=self.brush,
@@ -121,7 +149,7 @@ class LatentExplorer(ipw.VBox):
         else:
             map_values, map_label = X.mean(axis=1), f"mean dI/dV ({units})"
         self.map = MapPanel(
-            np.where(valid, 0.0, np.nan) if map_values is None else _to_map(map_values, valid),
+            to_map(map_values, valid),
             valid,
             x_nm,
             y_nm,
@@ -135,13 +163,13 @@ class LatentExplorer(ipw.VBox):
         self.status = self.spectra.status
 
         self.space_dropdown = ipw.Dropdown(
-            options=list(self.latents), description="latent", layout=ipw.Layout(width="220px")
+            options=list(self.latents), description="latent", layout=ipw.Layout(width="300px")
         )
         self.color_dropdown = ipw.Dropdown(
             options=list(self.colors) or ["(none)"],
             description="colour",
             disabled=not self.colors,
-            layout=ipw.Layout(width="220px"),
+            layout=ipw.Layout(width="300px"),
         )
         self.mode_buttons = ipw.ToggleButtons(
             options=["brush", "lasso"], style={"button_width": "60px"}
@@ -157,6 +185,8 @@ class LatentExplorer(ipw.VBox):
         self.observe(self._on_color, names="color_by")
         self.observe(self._on_mode, names="mode")
         self.scatter.observe(self._on_scatter_selected, names="selected")
+        if self.webgl:
+            self.lasso_target.observe(self._on_lasso_selected, names="selected")
         self.brush.observe(self._on_brush, names=["selected_x", "selected_y"])
         self.clear_button.on_click(lambda _: self.clear())
         self.selection.observe(self._on_selection, names="indices")
@@ -183,6 +213,9 @@ class LatentExplorer(ipw.VBox):
         Z = self.latents[self.space]
         with self.scatter.hold_sync():
             self.scatter.x, self.scatter.y = Z[:, 0], Z[:, 1]
+        if self.webgl:
+            with self.lasso_target.hold_sync():
+                self.lasso_target.x, self.lasso_target.y = Z[:, 0], Z[:, 1]
         self.x_axis.label = f"{self.space} 1 (a.u.)"
         self.y_axis.label = f"{self.space} 2 (a.u.)"
         self.latent_figure.title = f"latent space: {self.space}"
@@ -192,6 +225,7 @@ class LatentExplorer(ipw.VBox):
             return
         values = self.colors[self.color_by]
         self.scatter.color = values
+        self.map.set_values(to_map(values, self.selection.valid), self.color_by)
         finite = values[np.isfinite(values)]
         if finite.size:
             self.color_scale.min, self.color_scale.max = float(finite.min()), float(finite.max())
@@ -214,22 +248,24 @@ class LatentExplorer(ipw.VBox):
             np.zeros(0, dtype=np.int64) if selected is None else selected, source="latent"
         )
 
+    def _on_lasso_selected(self, change=None) -> None:
+        selected = self.lasso_target.selected
+        self.selection.select(
+            np.zeros(0, dtype=np.int64) if selected is None else selected, source="latent"
+        )
+
     def _on_selection(self, change=None) -> None:
         if self.selection.source != "latent" and self.brush.selected_x is not None:
             self.brush.selected_x = self.brush.selected_y = None  # its rectangle is stale
         idx = self.selection.indices
-        current = self.scatter.selected
-        if current is None or not np.array_equal(np.sort(np.asarray(current)), idx):
-            self.scatter.selected = idx if idx.size else None
+        marks = [self.scatter, self.lasso_target] if self.webgl else [self.scatter]
+        for mark in marks:  # kept in step, so that a repeated lasso still reports a change
+            current = mark.selected
+            if current is None or not np.array_equal(np.sort(np.asarray(current)), idx):
+                mark.selected = idx if idx.size else None
 
     def clear(self) -> None:
         """Clear the selection (and the brush rectangle)."""
         self.brush.selected_x = self.brush.selected_y = None
         self.map.brush.selected_x = self.map.brush.selected_y = None
         self.selection.clear(source="latent")
-
-
-def _to_map(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    out = np.full(valid.shape, np.nan)
-    out[valid] = values
-    return out

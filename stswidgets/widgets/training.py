@@ -44,7 +44,8 @@ class TrainingMonitor(pl.Callback):
     Attributes
     ----------
     train_epochs, train_losses, val_epochs, val_losses : list
-        The values drawn so far (epoch numbers start at 1).
+        The values drawn so far (epoch numbers start at 1; a second ``fit`` with the same
+        monitor continues the epoch count).
     stop_button : ipywidgets.Button
         Sets ``trainer.should_stop = True``; the Trainer stops after the current batch.
     widget : ipywidgets.VBox
@@ -65,6 +66,7 @@ class TrainingMonitor(pl.Callback):
         self.val_losses: list[float] = []
         self.stop_requested = False
         self._trainer = None
+        self._epoch_offset = 0
         self.x_scale, self.y_scale = bq.LinearScale(min=0.0), bq.LinearScale()
         self.train_line = bq.Lines(
             x=np.zeros(0),
@@ -115,6 +117,8 @@ class TrainingMonitor(pl.Callback):
     # -- Lightning hooks ------------------------------------------------------------------
     def on_fit_start(self, trainer, pl_module) -> None:
         self._trainer = trainer
+        # a second fit with the same monitor continues along the epoch axis
+        self._epoch_offset = max(self.train_epochs[-1:] + self.val_epochs[-1:], default=0)
         self.stop_requested = False
         self.stop_button.disabled = False
 
@@ -125,7 +129,7 @@ class TrainingMonitor(pl.Callback):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         value = _metric(trainer.callback_metrics, self.train_metric)
         if value is not None:
-            self.train_epochs.append(trainer.current_epoch + 1)
+            self.train_epochs.append(self._epoch_offset + trainer.current_epoch + 1)
             self.train_losses.append(value)
             with self.train_line.hold_sync():
                 self.train_line.x = np.asarray(self.train_epochs, dtype=float)
@@ -137,7 +141,7 @@ class TrainingMonitor(pl.Callback):
             return
         value = _metric(trainer.callback_metrics, self.val_metric)
         if value is not None:
-            self.val_epochs.append(trainer.current_epoch + 1)
+            self.val_epochs.append(self._epoch_offset + trainer.current_epoch + 1)
             self.val_losses.append(value)
             with self.val_line.hold_sync():
                 self.val_line.x = np.asarray(self.val_epochs, dtype=float)
@@ -151,7 +155,7 @@ class TrainingMonitor(pl.Callback):
         self._trainer = None
 
     def _show(self, trainer) -> None:
-        parts = [f"epoch {trainer.current_epoch + 1}"]
+        parts = [f"epoch {self._epoch_offset + trainer.current_epoch + 1}"]
         if self.train_losses:
             parts.append(f"{self.train_metric} {self.train_losses[-1]:.4g}")
         if self.val_losses:

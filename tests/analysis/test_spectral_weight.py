@@ -178,3 +178,19 @@ def test_window_iou():
     assert sw.window_iou((0.0, 2.0), (1.0, 3.0)) == pytest.approx(1 / 3)
     assert sw.window_iou((3.0, 1.0), (1.0, 3.0)) == 1.0  # order of the ends does not matter
     assert sw.window_iou((0.0, 1.0), (2.0, 3.0)) == 0.0
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_score_bands_with_a_broad_surface_and_a_saturated_vacancy_pile(sign):
+    # like a briefly trained score network: a wide, skewed surface population and the
+    # vacancies (with part of the transition) piled up where the output saturates
+    rng = np.random.default_rng(9)
+    surface = rng.gamma(4.0, 0.15, 1450) - 0.6
+    transition = rng.uniform(1.0, 1.45, 100)
+    vacancy = rng.uniform(1.44, 1.48, 50)
+    score = np.minimum(np.concatenate([surface, transition, vacancy]), 1.48)
+    truth = np.repeat([0, 1, 2], [1450, 100, 50])
+    bands, _ = sw.score_bands(sign * score)
+    assert (bands[truth == 2] == 2).all()
+    assert (bands == 2).sum() <= 0.1 * len(score)
+    assert (bands[truth == 0] == 0).mean() >= 0.95

@@ -152,3 +152,32 @@ def test_nothing_written_to_cwd(tmp_path, monkeypatch):
     SiameseEmbedding(random_state=0, **{**FAST, "max_epochs": 1}).fit(X)
     AutoencoderEmbedding(random_state=0, max_epochs=1, progress=False).fit(X)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_fold_gives_distance_from_the_majority(grid, fitted_score):
+    X = grid[0]
+    signed = fitted_score.transform(X)
+    folded = SimilarityScore(**{**fitted_score.get_params(), "fold": True})
+    for name in ("embedding_estimator_", "embedding_", "projection_center_", "projection_scale_"):
+        setattr(folded, name, getattr(fitted_score, name))
+    for name in ("sign_", "offset_", "module_", "n_features_in_", "threshold_"):
+        setattr(folded, name, getattr(fitted_score, name))
+    np.testing.assert_allclose(folded.transform(X), np.abs(signed))
+    assert abs(np.median(signed)) < 1e-6  # the majority sits at 0
+
+
+def test_extra_callbacks_are_called():
+    import pytorch_lightning as pl
+
+    class CountEpochs(pl.Callback):
+        def __init__(self):
+            self.epochs = 0
+
+        def on_train_epoch_end(self, trainer, module):
+            self.epochs += 1
+
+    counter = CountEpochs()
+    X = np.random.default_rng(2).normal(size=(60, 12)).astype(np.float32)
+    est = SiameseEmbedding(random_state=0, callbacks=[counter], **{**FAST, "max_epochs": 2})
+    est.fit(X)
+    assert counter.epochs == len(est.history_["train_loss"]) == 2

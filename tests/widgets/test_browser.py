@@ -100,7 +100,35 @@ display(grid_explorer, correlation, distribution)""",
 ]
 
 
-def _write_notebook(path: Path) -> None:
+FESE_CELLS = [
+    """\
+import numpy as np
+import ipywidgets as widgets
+from stswidgets import to_matrix
+from stswidgets.datasets import fese_like
+from stswidgets.widgets import LatentExplorer
+
+ds = fese_like(seed=0, shape=(40, 40), n_bias=128)
+grid = ds["didv"]
+X, valid = to_matrix(grid)
+centred = X - X.mean(axis=0)
+Z = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T  # PCA scores
+np.save("fese_latent.npy", Z)  # the test reads the latent coordinates back
+truth = (2.0 * ds["vacancy"] + ds["transition"]).values[np.asarray(valid)]
+explorer = LatentExplorer(
+    grid, {"PCA (PC1, PC2)": Z},
+    color={"truth (0 surface, 1 transition, 2 vacancy)": truth,
+           "defect weight": ds["defect_weight"].values[np.asarray(valid)]})
+probe = widgets.HTML("probe: none")
+probe.add_class("sts-probe")
+explorer.selection.observe(
+    lambda change: setattr(probe, "value", "probe: indices=" + ",".join(
+        map(str, explorer.selection.indices)) + "; mean0=0"), names="indices")
+display(explorer, probe)""",
+]
+
+
+def _write_notebook(path: Path, cells: list[str]) -> None:
     import nbformat
 
     nb = nbformat.v4.new_notebook()
@@ -109,7 +137,7 @@ def _write_notebook(path: Path) -> None:
         "display_name": "Python 3",
         "language": "python",
     }
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in NOTEBOOK_CELLS]
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
     nbformat.write(nb, path)
 
 
@@ -128,7 +156,8 @@ def lab(tmp_path_factory):
         )
     pytest.importorskip("playwright.sync_api")
     root = tmp_path_factory.mktemp("lab")
-    _write_notebook(root / "latent.ipynb")
+    _write_notebook(root / "latent.ipynb", NOTEBOOK_CELLS)
+    _write_notebook(root / "fese.ipynb", FESE_CELLS)
     token, port = secrets.token_hex(16), _free_port()
     jupyter = Path(sys.executable).parent / "jupyter"
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(root / ".config"), PYTHONUNBUFFERED="1")
@@ -193,6 +222,28 @@ def _probe_indices(page) -> np.ndarray:
     return np.array([int(v) for v in match.group(1).split(",") if v]), float(match.group(2))
 
 
+def _open_and_run(page, lab, name: str, n_figures: int) -> None:
+    """Open ``name`` in JupyterLab, run all cells, wait for ``n_figures`` bqplot figures."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.goto(f"{lab['url']}/lab/tree/{name}?token={lab['token']}&reset")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", state="visible")
+    # wait for the kernel to be idle, then run all cells from the Run menu
+    page.wait_for_selector(".jp-StatusBar-TextItem:has-text('| Idle')")
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    try:  # JupyterLab may still ask which kernel to use: accept the notebook's python3
+        page.locator(".jp-Dialog .jp-mod-accept").click(timeout=3000)
+    except PlaywrightTimeout:
+        pass
+    try:  # the "Jupyter news" notification would cover part of the screenshot
+        page.locator(".jp-toast-button", has_text=re.compile(r"^No$")).click(timeout=1000)
+    except PlaywrightTimeout:
+        pass
+    page.wait_for_function(f"document.querySelectorAll('.bqplot').length >= {n_figures}")
+    page.wait_for_selector(".sts-probe")
+
+
 def _dot_centres(page, figure) -> np.ndarray:
     """Page coordinates of the scatter's dots, in data order."""
     boxes = figure.locator("path.dot").evaluate_all(
@@ -203,7 +254,6 @@ def _dot_centres(page, figure) -> np.ndarray:
 
 
 def test_brush_on_latent_scatter_round_trips_to_the_kernel(lab):
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -213,27 +263,11 @@ def test_brush_on_latent_scatter_round_trips_to_the_kernel(lab):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1200})
             page.set_default_timeout(60_000)
-            page.goto(f"{lab['url']}/lab/tree/latent.ipynb?token={lab['token']}&reset")
-            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", state="visible")
-            # wait for the kernel to be idle, then run all cells from the Run menu
-            page.wait_for_selector(".jp-StatusBar-TextItem:has-text('| Idle')")
-            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-            page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-            try:  # JupyterLab may still ask which kernel to use: accept the notebook's python3
-                page.locator(".jp-Dialog .jp-mod-accept").click(timeout=3000)
-            except PlaywrightTimeout:
-                pass
-            try:  # the "Jupyter news" notification would cover part of the screenshot
-                page.locator(".jp-toast-button", has_text=re.compile(r"^No$")).click(timeout=1000)
-            except PlaywrightTimeout:
-                pass
-
-            page.wait_for_function("document.querySelectorAll('.bqplot').length >= 9")
+            _open_and_run(page, lab, "latent.ipynb", n_figures=9)
             latent_fig = page.locator(".bqplot").nth(0)
             page.wait_for_function(
                 "document.querySelector('.bqplot').querySelectorAll('path.dot').length == 100"
             )
-            page.wait_for_selector(".sts-probe")
             page.wait_for_timeout(1500)  # let the figures finish their transitions
             status = page.locator(".sts-status").first
             assert "selected 0 of 100" in status.inner_text()
@@ -275,7 +309,7 @@ def test_brush_on_latent_scatter_round_trips_to_the_kernel(lab):
             d = selection_path.get_attribute("d") or ""
             assert d.count("L") >= BIAS.size - 1, "the selection's mean spectrum is not drawn"
             page.locator(".jp-OutputArea-output").first.screenshot(
-                path=str(SCREENSHOTS / "latent_explorer.png")
+                path=str(SCREENSHOTS / "latent_explorer_lattice.png")
             )
             # the linked explorers in the next cell followed the same selection
             grid_status = page.locator(".sts-grid-explorer .sts-status").inner_text()
@@ -322,6 +356,10 @@ def test_brush_on_latent_scatter_round_trips_to_the_kernel(lab):
             # lasso: switch the selector, draw a closed loop around four lattice points
             page.locator(".widget-toggle-button", has_text=re.compile(r"^lasso$")).click()
             page.wait_for_timeout(500)
+            latent_fig.scroll_into_view_if_needed()
+            centres = _dot_centres(page, latent_fig)  # the page has scrolled: fit again
+            ax, bx = np.polyfit(Z[:, 0], centres[:, 0], 1)
+            ay, by = np.polyfit(Z[:, 1], centres[:, 1], 1)
             corners = [(0.39, 0.72), (0.61, 0.72), (0.61, 0.94), (0.39, 0.94), (0.39, 0.72)]
             path = [(bx + ax * x, by + ay * y) for x, y in corners]
             page.mouse.move(*path[0])
@@ -338,6 +376,104 @@ def test_brush_on_latent_scatter_round_trips_to_the_kernel(lab):
             indices, mean0 = _probe_indices(page)
             np.testing.assert_array_equal(indices, [74, 75, 84, 85])
             assert mean0 == pytest.approx(X[[74, 75, 84, 85], 0].mean(), abs=1e-5)
+
+            # distance distribution: a click on the distribution moves the abundance map
+            status = page.locator(".sts-distribution .sts-status")
+            before = status.inner_text()
+            figure_el = page.locator(".sts-distribution .bqplot").first
+            figure_el.scroll_into_view_if_needed()
+            abundance_map = page.locator(".sts-distribution .bqplot").nth(1).locator("image")
+            map_before = abundance_map.first.get_attribute("href")
+            box = figure_el.bounding_box()
+            y_mid = box["y"] + 0.5 * box["height"]
+            # bqplot's IndexSelector: a click starts following the mouse, a second click fixes it
+            page.mouse.click(box["x"] + 0.6 * box["width"], y_mid)
+            for f in np.linspace(0.55, 0.35, 5):
+                page.mouse.move(box["x"] + f * box["width"], y_mid)
+                page.wait_for_timeout(50)
+            page.mouse.click(box["x"] + 0.35 * box["width"], y_mid)
+            page.wait_for_function(
+                "t => document.querySelector('.sts-distribution .sts-status').innerText !== t",
+                arg=before,
+                timeout=20_000,
+            )
+            after = status.inner_text()
+            at_before = float(re.search(r"map at (-?[\d.]+)", before).group(1))
+            at_after = float(re.search(r"map at (-?[\d.]+)", after).group(1))
+            assert at_after < at_before  # clicked left of the default (the minority mean)
+            page.wait_for_timeout(800)
+            assert abundance_map.first.get_attribute("href") != map_before
+        except Exception:
+            page.screenshot(path=str(SCREENSHOTS / "latent_explorer_failure.png"))
+            raise
+        finally:
+            browser.close()
+
+
+def _tail_threshold(values: np.ndarray) -> tuple[float, float]:
+    """``(sign, threshold)``: the widest gap between the 1 % and 20 % most extreme values.
+
+    ``sign * values > sign * threshold`` selects the tail on the side farther from the median;
+    the threshold sits in the middle of the gap, so a pixel of rounding cannot move a point
+    across it.
+    """
+    median = np.median(values)
+    sign = -1.0 if median - values.min() > values.max() - median else 1.0
+    ordered = np.sort(sign * values)[::-1]  # most extreme first
+    n = len(ordered)
+    ks = np.arange(max(1, n // 100), n // 5)
+    k = ks[np.argmax(ordered[ks - 1] - ordered[ks])]
+    return sign, sign * 0.5 * (ordered[k - 1] + ordered[k])
+
+
+def test_latent_explorer_on_a_simulated_fese_grid(lab):
+    """Brush the vacancy spectra in the PCA latent space of a simulated FeSe grid.
+
+    Saves ``build/screenshots/latent_explorer.png``, the README's screenshot.
+    """
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1200})
+            page.set_default_timeout(60_000)
+            _open_and_run(page, lab, "fese.ipynb", n_figures=3)
+            latent_fig = page.locator(".bqplot").nth(0)
+            Z = np.load(lab["root"] / "fese_latent.npy")
+            page.wait_for_function(
+                "n => document.querySelector('.bqplot').querySelectorAll('path.dot').length == n",
+                arg=len(Z),
+            )
+            page.wait_for_timeout(1500)
+            centres = _dot_centres(page, latent_fig)
+            ax, bx = np.polyfit(Z[:, 0], centres[:, 0], 1)
+            ay, by = np.polyfit(Z[:, 1], centres[:, 1], 1)
+            # the far tail of PC2 (the rarest spectra): a rectangle over every PC1 value, cut in
+            # the widest gap of the PC2 tail
+            sign, threshold = _tail_threshold(Z[:, 1])
+            expected = np.flatnonzero(sign * Z[:, 1] > sign * threshold)
+            pad_x, pad_y = 3.0 / abs(ax), 3.0 / abs(ay)  # 3 px beyond the outermost points
+            x_lo, x_hi = Z[:, 0].min() - pad_x, Z[:, 0].max() + pad_x
+            y_lo, y_hi = sorted(
+                [threshold, Z[:, 1].min() - pad_y if sign < 0 else Z[:, 1].max() + pad_y]
+            )
+            assert abs(ay) * np.min(np.abs(Z[:, 1] - threshold)) > 1.0  # a clear gap (px)
+            assert expected.size > 0
+            _drag(page, (bx + ax * x_lo, by + ay * y_lo), (bx + ax * x_hi, by + ay * y_hi))
+            page.wait_for_function(
+                "t => document.querySelector('.sts-status').innerText.includes(t)",
+                arg=f"selected {expected.size} of {len(Z)}",
+                timeout=20_000,
+            )
+            indices, _ = _probe_indices(page)
+            np.testing.assert_array_equal(indices, expected)
+            page.mouse.move(5, 5)  # no hover toolbar in the screenshot
+            page.wait_for_timeout(1000)
+            page.locator(".jp-OutputArea-output").first.screenshot(
+                path=str(SCREENSHOTS / "latent_explorer.png")
+            )
         except Exception:
             page.screenshot(path=str(SCREENSHOTS / "latent_explorer_failure.png"))
             raise

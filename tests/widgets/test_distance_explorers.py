@@ -66,12 +66,14 @@ def test_distribution_explorer_histograms_fit_and_abundance(small_grid):
     # the drawn distribution at the second offset is numpy's density histogram of log(d + 0.5)
     explorer.slider.value = 1
     _, edges, _ = explorer.histograms[1]
+    assert explorer.histograms[1][2].sum() == d.size  # every pair counted
+    assert edges[0] > np.log(0.5)  # bins start where distances occur, not at d = 0
     density, _ = np.histogram(np.log(d + 0.5), bins=edges, density=True)
     np.testing.assert_allclose(explorer.lines.y[0], density, rtol=1e-6, atol=1e-9)
     fit = explorer.fits[1]
     np.testing.assert_allclose(explorer.lines.y[1], fit.density(explorer.lines.x))
     # default reading point: the minority mean; a click moves it
-    minor = int(np.argmin(fit.weights))
+    minor = int(np.argmax(fit.means))  # the far (majority-minority pairs) component
     assert explorer.at == pytest.approx(np.clip(fit.means[minor], edges[0], edges[-1]))
     np.testing.assert_allclose(
         explorer.lines.y[3], fit.component_densities(explorer.lines.x)[minor]
@@ -90,3 +92,15 @@ def test_distribution_explorer_histograms_fit_and_abundance(small_grid):
     np.testing.assert_allclose(explorer.abundance, expected, rtol=1e-6)
     np.testing.assert_allclose(explorer.map.heatmap.color[np.asarray(valid)], expected)
     assert explorer.marker.x[0] == pytest.approx(at)
+
+
+def test_distribution_default_offsets_follow_the_median_pair_distance(small_grid):
+    X, _ = to_matrix(small_grid)
+    explorer = DistanceDistributionExplorer(grid=small_grid, bins=30)
+    median = np.median(pdist(X.astype(np.float64)))
+    ratios = np.array(explorer.offsets) / median
+    np.testing.assert_allclose(ratios, [0.01, 0.03, 0.1, 0.3, 1.0], rtol=0.03)
+    explorer.slider.value = 4  # the slider only switches precomputed histograms
+    assert explorer.offset_index == 4 and f"offset {explorer.offsets[4]:.3g}" in (
+        explorer.status.value
+    )

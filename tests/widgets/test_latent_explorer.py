@@ -78,6 +78,9 @@ def test_dropdowns_switch_latent_space_colour_and_selector(setup):
     assert "grid-order" in explorer.x_axis.label
     explorer.color_dropdown.value = "score"
     np.testing.assert_array_equal(explorer.scatter.color, color["score"])
+    valid = explorer.selection.valid
+    np.testing.assert_allclose(explorer.map.heatmap.color[valid], color["score"])
+    assert explorer.map.figure.title.startswith("score")
     explorer.mode_buttons.value = "lasso"
     assert explorer.latent_figure.interaction is explorer.lasso
     explorer.scatter.selected = np.array([2, 3])  # the lasso writes the same trait

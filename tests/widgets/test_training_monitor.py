@@ -77,6 +77,16 @@ def test_monitor_draws_the_logged_losses_of_every_epoch():
     assert "application/vnd.jupyter.widget-view+json" in monitor._repr_mimebundle_()
 
 
+def test_a_second_fit_continues_the_epoch_axis():
+    from stswidgets.widgets import TrainingMonitor
+
+    monitor = TrainingMonitor()
+    train, val = _loaders()
+    for _ in range(2):
+        _trainer(monitor, max_epochs=2).fit(_TinyRegression(), train, val)
+    assert monitor.train_epochs == [1, 2, 3, 4] and monitor.val_epochs == [1, 2, 3, 4]
+
+
 def test_stop_button_stops_the_trainer():
     from stswidgets.widgets import TrainingMonitor
 
