@@ -8,8 +8,9 @@ Estimators with the scikit-learn contract:
 
 The building blocks are :mod:`stswidgets.learn.pairs` (the pair data module),
 :mod:`stswidgets.learn.siamese` (twin networks, contrastive loss) and
-:mod:`stswidgets.learn.autoencoder`. Nothing here imports torch until a model is fitted or
-loaded, so ``import stswidgets.learn`` stays fast.
+:mod:`stswidgets.learn.autoencoder`; :mod:`stswidgets.learn.benchmark` scores every method of
+the series against simulated ground truth (notebook 08). Nothing here imports torch until a
+model is fitted or loaded, so ``import stswidgets.learn`` stays fast.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ __all__ = [
     "SiameseEmbedding",
     "SimilarityScore",
     "autoencoder",
+    "benchmark",
     "pairs",
     "siamese",
 ]
 
 _ESTIMATORS = {"AutoencoderEmbedding", "NotFittedError", "SiameseEmbedding", "SimilarityScore"}
-_MODULES = {"autoencoder", "pairs", "siamese", "estimators"}
+_MODULES = {"autoencoder", "benchmark", "estimators", "pairs", "siamese"}
 
 
 def __getattr__(name: str):

@@ -14,10 +14,10 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
-from stswidgets.learn.siamese import make_mlp
+from stswidgets.learn.siamese import LossModule, make_mlp
 
 
-class AutoencoderModule(pl.LightningModule):
+class AutoencoderModule(LossModule):
     """Encoder ``n_in -> widths`` and mirrored decoder ``widths[-1] -> ... -> n_in``; MSE loss.
 
     Parameters
@@ -52,19 +52,6 @@ class AutoencoderModule(pl.LightningModule):
     def _loss(self, batch) -> torch.Tensor:
         (x,) = batch
         return torch.nn.functional.mse_loss(self.decoder(self.encoder(x)), x)
-
-    def training_step(self, batch, batch_idx):
-        loss = self._loss(batch)
-        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True)
-        return loss
-
-    def validation_step(self, batch, batch_idx):
-        loss = self._loss(batch)
-        self.log("val_loss", loss, on_step=False, on_epoch=True, prog_bar=True)
-        return loss
-
-    def configure_optimizers(self):
-        return torch.optim.Adam(self.parameters(), lr=self.hparams.learning_rate)
 
 
 class _ShuffledBatches(IterableDataset):

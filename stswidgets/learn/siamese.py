@@ -101,7 +101,31 @@ def contrastive_loss(d: torch.Tensor, y: torch.Tensor, margin: float = 1.0) -> t
     return 0.5 * (similar + dissimilar).mean()
 
 
-class SiameseModule(pl.LightningModule):
+class LossModule(pl.LightningModule):
+    """Training and validation steps shared by the modules of :mod:`stswidgets.learn`.
+
+    Subclasses define ``_loss(batch)``; the per-epoch means are logged as ``train_loss`` and
+    ``val_loss``; the optimiser is Adam with ``hparams.learning_rate``.
+    """
+
+    def _loss(self, batch) -> torch.Tensor:
+        raise NotImplementedError
+
+    def training_step(self, batch, batch_idx):
+        loss = self._loss(batch)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        loss = self._loss(batch)
+        self.log("val_loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=self.hparams.learning_rate)
+
+
+class SiameseModule(LossModule):
     """A twin MLP trained with the contrastive loss on batches ``(x1, x2, y)``.
 
     Used for both the 2D projection (``widths=(20, 5, 2)``) and the 1D score network
@@ -136,16 +160,3 @@ class SiameseModule(pl.LightningModule):
     def _loss(self, batch) -> torch.Tensor:
         x1, x2, y = batch
         return contrastive_loss(self.twin.pair_distance(x1, x2), y, self.hparams.margin)
-
-    def training_step(self, batch, batch_idx):
-        loss = self._loss(batch)
-        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True)
-        return loss
-
-    def validation_step(self, batch, batch_idx):
-        loss = self._loss(batch)
-        self.log("val_loss", loss, on_step=False, on_epoch=True, prog_bar=True)
-        return loss
-
-    def configure_optimizers(self):
-        return torch.optim.Adam(self.parameters(), lr=self.hparams.learning_rate)

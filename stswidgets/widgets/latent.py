@@ -6,10 +6,10 @@ import bqplot as bq
 import ipywidgets as ipw
 import numpy as np
 import traitlets
-from bqplot_gl import ScatterGL
 
 from stswidgets.grid import to_map
 from stswidgets.widgets._common import (
+    SELECTION_COLOR,
     MapPanel,
     MeanSpectra,
     Selection,
@@ -19,11 +19,31 @@ from stswidgets.widgets._common import (
     selection_for,
 )
 
-__all__ = ["WEBGL_MIN_POINTS", "LatentExplorer"]
+__all__ = ["DENSITY_MIN_POINTS", "DENSITY_BINS", "MAX_DRAWN_POINTS", "LatentExplorer"]
 
-#: From this many points on, the latent scatter is drawn with WebGL (``bqplot_gl.ScatterGL``):
-#: an SVG scatter keeps one DOM element per point and gets sluggish from a few thousand on.
-WEBGL_MIN_POINTS = 2000
+#: From this many points on, the latent space is drawn as a density (a HeatMap of point counts)
+#: with a random subsample of the points on top: an SVG scatter keeps one DOM element per
+#: point and gets sluggish from a few thousand on. Selections still act on every point.
+DENSITY_MIN_POINTS = 2000
+#: Bins of the density along each latent axis.
+DENSITY_BINS = 80
+#: At most this many points are drawn: the subsample, and (separately) the selected points.
+MAX_DRAWN_POINTS = 1000
+
+
+def _density(Z: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(x_centres, y_centres, log10(1 + counts))`` of the 2D histogram of ``Z``.
+
+    The colour array has shape ``(bins, bins)`` indexed ``[y, x]``, as ``bqplot.HeatMap`` draws.
+    """
+    finite = np.isfinite(Z).all(axis=1)
+    counts, xe, ye = np.histogram2d(Z[finite, 0], Z[finite, 1], bins=bins)
+    return 0.5 * (xe[1:] + xe[:-1]), 0.5 * (ye[1:] + ye[:-1]), np.log10(1.0 + counts.T)
+
+
+def _drawn(idx: np.ndarray, cap: int) -> np.ndarray:
+    """At most ``cap`` of the sorted indices ``idx``, evenly strided."""
+    return idx[:: max(1, int(np.ceil(idx.size / cap)))]
 
 
 def _as_named(values, n: int, what: str, default_name: str, ndim: int) -> dict[str, np.ndarray]:
@@ -49,6 +69,13 @@ def _as_named(values, n: int, what: str, default_name: str, ndim: int) -> dict[s
 class LatentExplorer(ipw.VBox):
     """Brush or lasso a 2D latent space; see the selection on the map and in the mean spectra.
 
+    Up to :data:`DENSITY_MIN_POINTS` spectra, every point is an SVG dot. From there on (a
+    100 x 100 grid has 10,000) the latent space is drawn as the density of points (grey
+    HeatMap, ``log10(1 + count)`` in :data:`DENSITY_BINS` bins per axis) with a fixed random
+    subsample of :data:`MAX_DRAWN_POINTS` coloured dots on top and the selected points (at most
+    as many, evenly strided) outlined; the brush and the lasso still select among all points,
+    exactly.
+
     Parameters
     ----------
     grid : xarray.DataArray, dims ``("y", "x", "bias")``
@@ -62,6 +89,8 @@ class LatentExplorer(ipw.VBox):
         conductance of each spectrum).
     selection : Selection, optional
         Share one selection with other explorers to link them.
+    random_state : int
+        Seed of the subsample drawn in density mode.
 
     Attributes
     ----------
@@ -71,22 +100,27 @@ class LatentExplorer(ipw.VBox):
         ``"brush"`` or ``"lasso"``: which selector acts on the scatter.
     selection : Selection
         The linked selection (rows of ``X``); the map brush writes it too.
-    scatter : bqplot.Scatter or bqplot_gl.ScatterGL
-        The latent points; its ``selected`` trait follows the selection. A ``ScatterGL``
-        (WebGL) from :data:`WEBGL_MIN_POINTS` points on, an SVG ``Scatter`` below.
-    webgl : bool
-        Whether ``scatter`` is drawn with WebGL.
-    lasso_target : bqplot.Lines
-        The mark the lasso selects points of: the scatter itself when it is SVG; with WebGL an
-        invisible ``Lines`` mark through the same points, because ``ScatterGL`` 0.1 does not
-        compute lasso selections in the browser (only rectangles).
+    density_mode : bool
+        Whether the latent space is drawn as a density (``n_valid >= DENSITY_MIN_POINTS``).
+    scatter : bqplot.Scatter
+        The drawn points: all of them, or in density mode the subsample ``drawn`` (indices into
+        the rows of ``X``). Its ``selected`` trait (positions among the drawn points) follows
+        the selection: unselected dots are faded.
+    lasso_target : bqplot.Mark
+        The mark whose ``selected`` trait holds the selection as indices into all points (what
+        the lasso writes): ``scatter`` itself, or in density mode an invisible ``Lines`` mark
+        through every point (one SVG path, so the browser tests every point in the lasso).
+    density : bqplot.HeatMap or None
+        The density of points (density mode).
+    selected_points : bqplot.Scatter or None
+        The selected points, outlined (density mode).
     """
 
     space = traitlets.Unicode()
     color_by = traitlets.Unicode(allow_none=True)
     mode = traitlets.Enum(["brush", "lasso"], default_value="brush")
 
-    def __init__(self, grid, Z, color=None, selection: Selection | None = None):
+    def __init__(self, grid, Z, color=None, selection: Selection | None = None, random_state=0):
         X, valid, x_nm, y_nm = matrix_and_valid(grid)
         n = X.shape[0]
         self.latents = _as_named(Z, n, "latent space", "latent", ndim=2)
@@ -95,45 +129,68 @@ class LatentExplorer(ipw.VBox):
         self.colors = _as_named(color, n, "color", "color", ndim=1)
         self.selection = selection_for(valid, selection)
         units = grid.attrs.get("units", "a.u.") or "a.u."
+        self.density_mode = n >= DENSITY_MIN_POINTS
+        if self.density_mode:
+            rng = np.random.default_rng(random_state)
+            self.drawn = np.sort(rng.choice(n, size=min(n, MAX_DRAWN_POINTS), replace=False))
+            self.densities = {name: _density(z, DENSITY_BINS) for name, z in self.latents.items()}
+        else:
+            self.drawn = np.arange(n)
 
         self.x_scale, self.y_scale = bq.LinearScale(), bq.LinearScale()
         self.color_scale = bq.ColorScale(scheme="viridis")
         scales = {"x": self.x_scale, "y": self.y_scale}
         if self.colors:
             scales["color"] = self.color_scale
-        self.webgl = n >= WEBGL_MIN_POINTS
-        self.scatter = (ScatterGL if self.webgl else bq.Scatter)(
+        self.scatter = bq.Scatter(
             scales=scales,
-            default_size=14 if self.webgl else 28,
+            default_size=14 if n > 2000 else 28,
             colors=["#3b528b"],
             stroke=None,
             opacities=[0.85],
             unselected_style={"opacity": 0.25},
             selected_style={"opacity": 1.0, "stroke": "black", "stroke-width": 0.6},
         )
-        # the brush is not tied to the scatter in the browser: _on_brush selects the points in
-        # its rectangle here, so clearing the rectangle never clears the selection
-        self.brush = bq.interacts.BrushSelector(
-            x_scale=self.x_scale, y_scale=self.y_scale, color="orange"
-        )
-        # ScatterGL's JS calls the lasso's one-point test with whole coordinate arrays and so
-        # never selects anything: with WebGL the lasso acts on an invisible Lines mark instead
-        # (one SVG path), whose selection is computed point by point in the browser
-        self.lasso_target = (
-            bq.Lines(
+        marks = [self.scatter]
+        self.density = self.selected_points = None
+        self.lasso_target = self.scatter
+        if self.density_mode:
+            self.density = bq.HeatMap(
+                x=np.zeros(2),
+                y=np.zeros(2),
+                color=np.zeros((2, 2)),
+                scales={
+                    "x": self.x_scale,
+                    "y": self.y_scale,
+                    "color": bq.ColorScale(colors=["#ffffff", "#8d99a6"], min=0.0),
+                },
+            )
+            self.selected_points = bq.Scatter(
+                x=np.zeros(0),
+                y=np.zeros(0),
+                scales=scales,
+                default_size=22,
+                colors=[SELECTION_COLOR],
+                stroke="black",
+                stroke_width=0.8,
+            )
+            self.lasso_target = bq.Lines(
                 x=np.zeros(0),
                 y=np.zeros(0),
                 scales={"x": self.x_scale, "y": self.y_scale},
                 visible=False,
             )
-            if self.webgl
-            else self.scatter
+            marks = [self.density, self.scatter, self.selected_points, self.lasso_target]
+        # the brush is not tied to a mark in the browser: _on_brush selects the points in its
+        # rectangle here (all of them), so clearing the rectangle never clears the selection
+        self.brush = bq.interacts.BrushSelector(
+            x_scale=self.x_scale, y_scale=self.y_scale, color="orange"
         )
         self.lasso = bq.interacts.LassoSelector(marks=[self.lasso_target], color="orange")
         self.x_axis = axis(self.x_scale, "latent 1 (a.u.)")
         self.y_axis = axis(self.y_scale, "latent 2 (a.u.)", "vertical")
         self.latent_figure = figure(
-            [self.scatter] + ([self.lasso_target] if self.webgl else []),
+            marks,
             [self.x_axis, self.y_axis],
             title="latent space",
             interaction=self.brush,
@@ -184,9 +241,7 @@ class LatentExplorer(ipw.VBox):
         self.observe(self._on_space, names="space")
         self.observe(self._on_color, names="color_by")
         self.observe(self._on_mode, names="mode")
-        self.scatter.observe(self._on_scatter_selected, names="selected")
-        if self.webgl:
-            self.lasso_target.observe(self._on_lasso_selected, names="selected")
+        self.lasso_target.observe(self._on_marks_selected, names="selected")
         self.brush.observe(self._on_brush, names=["selected_x", "selected_y"])
         self.clear_button.on_click(lambda _: self.clear())
         self.selection.observe(self._on_selection, names="indices")
@@ -212,10 +267,15 @@ class LatentExplorer(ipw.VBox):
     def _on_space(self, change=None) -> None:
         Z = self.latents[self.space]
         with self.scatter.hold_sync():
-            self.scatter.x, self.scatter.y = Z[:, 0], Z[:, 1]
-        if self.webgl:
+            self.scatter.x, self.scatter.y = Z[self.drawn, 0], Z[self.drawn, 1]
+        if self.density_mode:
+            xc, yc, color = self.densities[self.space]
+            with self.density.hold_sync():
+                self.density.x, self.density.y, self.density.color = xc, yc, color
+            self.density.scales["color"].max = float(max(color.max(), 1e-12))
             with self.lasso_target.hold_sync():
                 self.lasso_target.x, self.lasso_target.y = Z[:, 0], Z[:, 1]
+            self._draw_selected()
         self.x_axis.label = f"{self.space} 1 (a.u.)"
         self.y_axis.label = f"{self.space} 2 (a.u.)"
         self.latent_figure.title = f"latent space: {self.space}"
@@ -224,7 +284,9 @@ class LatentExplorer(ipw.VBox):
         if not self.colors or self.color_by not in self.colors:
             return
         values = self.colors[self.color_by]
-        self.scatter.color = values
+        self.scatter.color = values[self.drawn]
+        if self.density_mode:
+            self._draw_selected()
         self.map.set_values(to_map(values, self.selection.valid), self.color_by)
         finite = values[np.isfinite(values)]
         if finite.size:
@@ -238,31 +300,39 @@ class LatentExplorer(ipw.VBox):
         if sx is None or sy is None or len(sx) < 2 or len(sy) < 2:
             return
         (xa, xb), (ya, yb) = sorted(sx), sorted(sy)
-        x, y = self.scatter.x, self.scatter.y
+        Z = self.latents[self.space]
+        x, y = Z[:, 0], Z[:, 1]
         inside = (x >= xa) & (x <= xb) & (y >= ya) & (y <= yb)
         self.selection.select(np.flatnonzero(inside), source="latent")
 
-    def _on_scatter_selected(self, change=None) -> None:
-        selected = self.scatter.selected
-        self.selection.select(
-            np.zeros(0, dtype=np.int64) if selected is None else selected, source="latent"
-        )
-
-    def _on_lasso_selected(self, change=None) -> None:
+    def _on_marks_selected(self, change=None) -> None:
         selected = self.lasso_target.selected
         self.selection.select(
             np.zeros(0, dtype=np.int64) if selected is None else selected, source="latent"
         )
 
+    def _draw_selected(self) -> None:
+        """Density mode: outline the selected points (at most ``MAX_DRAWN_POINTS``)."""
+        shown = _drawn(self.selection.indices, MAX_DRAWN_POINTS)
+        Z = self.latents[self.space]
+        with self.selected_points.hold_sync():
+            self.selected_points.x, self.selected_points.y = Z[shown, 0], Z[shown, 1]
+            if self.colors and self.color_by in self.colors:
+                self.selected_points.color = self.colors[self.color_by][shown]
+
     def _on_selection(self, change=None) -> None:
         if self.selection.source != "latent" and self.brush.selected_x is not None:
             self.brush.selected_x = self.brush.selected_y = None  # its rectangle is stale
         idx = self.selection.indices
-        marks = [self.scatter, self.lasso_target] if self.webgl else [self.scatter]
-        for mark in marks:  # kept in step, so that a repeated lasso still reports a change
-            current = mark.selected
-            if current is None or not np.array_equal(np.sort(np.asarray(current)), idx):
-                mark.selected = idx if idx.size else None
+        # lasso_target holds indices into all points; kept in step so that a repeated lasso
+        # over the same points still reports a change
+        current = self.lasso_target.selected
+        if current is None or not np.array_equal(np.sort(np.asarray(current)), idx):
+            self.lasso_target.selected = idx if idx.size else None
+        if self.density_mode:
+            positions = np.flatnonzero(self.selection.flags[self.drawn])
+            self.scatter.selected = positions if idx.size else None
+            self._draw_selected()
 
     def clear(self) -> None:
         """Clear the selection (and the brush rectangle)."""

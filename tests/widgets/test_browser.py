@@ -128,6 +128,41 @@ display(explorer, probe)""",
 ]
 
 
+# A latent space above the density threshold: a 60 x 40 lattice, 2400 points.
+GL_NX, GL_NY = 60, 40
+GL_BIAS = np.linspace(-5.0, 5.0, 16)
+
+
+def gl_lattice_latent() -> np.ndarray:
+    """Point i sits at (i % 60 / 59, i // 60 / 39): columns along latent x, rows along y."""
+    i = np.arange(GL_NX * GL_NY)
+    return np.c_[(i % GL_NX) / (GL_NX - 1), (i // GL_NX) / (GL_NY - 1)]
+
+
+DENSITY_CELLS = [
+    """\
+import numpy as np
+import ipywidgets as widgets
+from stswidgets import make_grid
+from stswidgets.widgets import LatentExplorer
+
+NX, NY = 60, 40
+BIAS = np.linspace(-5.0, 5.0, 16)
+i = np.arange(NX * NY)
+Z = np.c_[(i % NX) / (NX - 1), (i // NX) / (NY - 1)]
+X = 1.0 - 0.8 * Z[:, :1] * np.exp(-(BIAS[None, :] ** 2) / 2.0) + 0.05 * Z[:, 1:] * BIAS[None, :]
+grid = make_grid(X.reshape(NY, NX, -1), BIAS, units="nS")
+explorer = LatentExplorer(grid, {"lattice": Z}, color={"latent x": Z[:, 0]})
+assert explorer.density_mode, "2400 points should be drawn as a density"
+probe = widgets.HTML("probe: none")
+probe.add_class("sts-probe")
+explorer.selection.observe(
+    lambda change: setattr(probe, "value", "probe: indices=" + ",".join(
+        map(str, explorer.selection.indices)) + "; mean0=0"), names="indices")
+display(explorer, probe)""",
+]
+
+
 def _write_notebook(path: Path, cells: list[str]) -> None:
     import nbformat
 
@@ -158,6 +193,7 @@ def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab")
     _write_notebook(root / "latent.ipynb", NOTEBOOK_CELLS)
     _write_notebook(root / "fese.ipynb", FESE_CELLS)
+    _write_notebook(root / "density.ipynb", DENSITY_CELLS)
     token, port = secrets.token_hex(16), _free_port()
     jupyter = Path(sys.executable).parent / "jupyter"
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(root / ".config"), PYTHONUNBUFFERED="1")
@@ -226,6 +262,10 @@ def _open_and_run(page, lab, name: str, n_figures: int) -> None:
     """Open ``name`` in JupyterLab, run all cells, wait for ``n_figures`` bqplot figures."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    # bqplot-gl's JupyterLab extension, where installed, replaces the d3 that bqplot's
+    # selectors use: no brush or lasso then reaches the kernel, in any bqplot figure
+    # (test_bqplot_gl_labextension_is_not_installed says so); keep it out of the page
+    page.route("**/extensions/bqplot-gl/**", lambda route: route.abort())
     page.goto(f"{lab['url']}/lab/tree/{name}?token={lab['token']}&reset")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", state="visible")
     # wait for the kernel to be idle, then run all cells from the Run menu
@@ -476,6 +516,152 @@ def test_latent_explorer_on_a_simulated_fese_grid(lab):
             )
         except Exception:
             page.screenshot(path=str(SCREENSHOTS / "latent_explorer_failure.png"))
+            raise
+        finally:
+            browser.close()
+
+
+def _axes_fit(figure) -> tuple[float, float, float, float]:
+    """``(ax, bx, ay, by)``: page x = ``bx + ax * data x``, page y = ``by + ay * data y``.
+
+    Fitted to the tick marks of the figure's two axes (their labels are the data values), so
+    it needs no drawn points: a WebGL scatter has no DOM element per point.
+    """
+    ticks = figure.locator("g.axis g.tick").evaluate_all(
+        "els => els.map(e => { const r = e.querySelector('line').getBoundingClientRect();"
+        " return [e.textContent, r.x + r.width / 2, r.y + r.height / 2]; })"
+    )
+    xs, ys = [], []
+    for text, px, py in ticks:
+        text = text.strip().replace("\u2212", "-")
+        if not text:
+            continue
+        (xs if abs(py - ticks[0][2]) < 1.0 else ys).append((float(text), px, py))
+    if len(ys) > len(xs):  # the first tick belonged to the vertical axis
+        xs, ys = ys, xs
+    xs, ys = np.array(xs), np.array(ys)
+    assert len(xs) >= 3 and len(ys) >= 3, ticks
+    ax, bx = np.polyfit(xs[:, 0], xs[:, 1], 1)
+    ay, by = np.polyfit(ys[:, 0], ys[:, 2], 1)
+    return ax, bx, ay, by
+
+
+def _rgb(png: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=float)
+
+
+def test_density_latent_space_renders_and_selects_in_chromium(lab):
+    """2400 latent points, above ``DENSITY_MIN_POINTS``: a density plus a subsample of dots.
+
+    Checks that the figure shows the grey density image and at most ``MAX_DRAWN_POINTS`` dots
+    coloured with viridis (dark purple at low latent x, yellow at high), that a mouse brush
+    selects exactly the lattice points in its rectangle (all of them, not only the drawn ones)
+    and outlines them, and that the lasso selects exactly the points inside its loop.
+    """
+    from playwright.sync_api import sync_playwright
+
+    from stswidgets.widgets.latent import DENSITY_MIN_POINTS, MAX_DRAWN_POINTS
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    Z = gl_lattice_latent()
+    n = len(Z)
+    assert n >= DENSITY_MIN_POINTS
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1200})
+            page.set_default_timeout(60_000)
+            _open_and_run(page, lab, "density.ipynb", n_figures=3)
+            latent_fig = page.locator(".bqplot").nth(0)
+            page.wait_for_function(
+                "n => document.querySelector('.bqplot').querySelectorAll('path.dot').length == n",
+                arg=MAX_DRAWN_POINTS,
+            )
+            assert latent_fig.locator("image").count() == 1  # the density HeatMap
+            page.wait_for_timeout(1500)
+            assert f"selected 0 of {n}" in page.locator(".sts-status").first.inner_text()
+            ax, bx, ay, by = _axes_fit(latent_fig)
+
+            def px(x, y):  # data -> page
+                return bx + ax * x, by + ay * y
+
+            # the tick fit agrees with the drawn dots (whose data coordinates are on the lattice)
+            centres = _dot_centres(page, latent_fig)
+            col = np.round((centres[:, 0] - bx) / ax * (GL_NX - 1))
+            assert np.abs(bx + ax * col / (GL_NX - 1) - centres[:, 0]).max() < 1.5
+
+            def region_rgb(image, origin, x_lo, x_hi, y_lo, y_hi):
+                (c0, r0), (c1, r1) = px(x_lo, y_lo), px(x_hi, y_hi)
+                c0, c1 = sorted((c0 - origin[0], c1 - origin[0]))
+                r0, r1 = sorted((r0 - origin[1], r1 - origin[1]))
+                return image[int(r0) : int(r1), int(c0) : int(c1)].reshape(-1, 3).mean(axis=0)
+
+            box = latent_fig.bounding_box()
+            origin = (box["x"], box["y"])
+            before = _rgb(latent_fig.screenshot())
+            left = region_rgb(before, origin, 0.02, 0.15, 0.1, 0.9)
+            right = region_rgb(before, origin, 0.85, 0.98, 0.1, 0.9)
+            # viridis: #440154 (low) is blue > green, #fde725 (high) is green > blue; the grey
+            # density and the white background are equal in all channels
+            assert left[2] - left[1] > 10, f"no dark-purple points at low latent x: {left}"
+            assert right[1] - right[2] > 10, f"no yellow points at high latent x: {right}"
+
+            # brush: edges midway between lattice columns/rows (robust to rounding)
+            x_lo, x_hi = 9.5 / (GL_NX - 1), 29.5 / (GL_NX - 1)  # columns 10-29
+            y_lo, y_hi = 4.5 / (GL_NY - 1), 24.5 / (GL_NY - 1)  # rows 5-24
+            expected = np.flatnonzero(
+                (Z[:, 0] >= x_lo) & (Z[:, 0] <= x_hi) & (Z[:, 1] >= y_lo) & (Z[:, 1] <= y_hi)
+            )
+            assert expected.size == 400
+            _drag(page, px(x_lo, y_lo), px(x_hi, y_hi))
+            page.wait_for_function(
+                "t => document.querySelector('.sts-status').innerText.includes(t)",
+                arg=f"selected {expected.size} of {n}",
+                timeout=20_000,
+            )
+            indices, _ = _probe_indices(page)
+            np.testing.assert_array_equal(indices, expected)
+            page.mouse.move(5, 5)
+            page.wait_for_timeout(1000)
+            # every selected point is outlined: 400 dots more than the subsample
+            dots = latent_fig.locator("path.dot").count()
+            assert dots == MAX_DRAWN_POINTS + expected.size, dots
+            page.locator(".jp-OutputArea-output").first.screenshot(
+                path=str(SCREENSHOTS / "latent_explorer_density.png")
+            )
+
+            # lasso: a closed loop around columns 40-45 x rows 30-34 (30 points)
+            page.locator(".widget-toggle-button", has_text=re.compile(r"^lasso$")).click()
+            page.wait_for_timeout(500)
+            ax, bx, ay, by = _axes_fit(latent_fig)
+            xa, xb = 39.5 / (GL_NX - 1), 45.5 / (GL_NX - 1)
+            ya, yb = 29.5 / (GL_NY - 1), 34.5 / (GL_NY - 1)
+            corners = [(xa, ya), (xb, ya), (xb, yb), (xa, yb), (xa, ya)]
+            path = [px(x, y) for x, y in corners]
+            page.mouse.move(*path[0])
+            page.mouse.down()
+            for a, b in zip(path[:-1], path[1:], strict=True):
+                for t in np.linspace(0.0, 1.0, 6)[1:]:
+                    page.mouse.move(a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
+                    page.wait_for_timeout(20)
+            page.mouse.up()
+            expected = np.flatnonzero(
+                (Z[:, 0] >= xa) & (Z[:, 0] <= xb) & (Z[:, 1] >= ya) & (Z[:, 1] <= yb)
+            )
+            assert expected.size == 30
+            page.wait_for_function(
+                "t => document.querySelector('.sts-status').innerText.includes(t)",
+                arg=f"selected 30 of {n}",
+                timeout=20_000,
+            )
+            indices, _ = _probe_indices(page)
+            np.testing.assert_array_equal(indices, expected)
+        except Exception:
+            page.screenshot(path=str(SCREENSHOTS / "latent_explorer_density_failure.png"))
             raise
         finally:
             browser.close()
