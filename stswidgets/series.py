@@ -43,16 +43,23 @@ COMMON_PARAMETERS = {
 }
 
 _SMALL_GRID = {"ny": 40, "nx": 40, "n_bias": 128}
+_QUICK_GRID = {"ny": 64, "nx": 64, "n_bias": 256}
 
 #: Reduced settings for a first look (``stswidgets run --quick``), per notebook.
 QUICK: dict[str, dict] = {
-    "01_data_and_segmentation": {"ny": 64, "nx": 64, "n_bias": 256},
-    "02_pca_and_clustering": {"ny": 64, "nx": 64, "n_bias": 256},
-    "03_distance_statistics": {"ny": 64, "nx": 64, "n_bias": 256},
-    "04_distance_correlation": {"ny": 64, "nx": 64, "n_bias": 256},
-    "05_nonlinear_reduction": {"ny": 64, "nx": 64, "n_bias": 256, "max_epochs": 20},
-    "06_similarity_learning": {"ny": 64, "nx": 64, "n_bias": 256, "max_epochs": 20},
-    "07_spectral_weight_transfer": {"ny": 64, "nx": 64, "n_bias": 256, "max_epochs": 8},
+    "01_data_and_segmentation": dict(_QUICK_GRID),
+    "02_pca_and_clustering": dict(_QUICK_GRID),
+    "03_distance_statistics": dict(_QUICK_GRID),
+    "04_distance_correlation": dict(_QUICK_GRID),
+    # UMAP's first call compiles for ~30 s: a first look leaves it out
+    "05_nonlinear_reduction": {
+        **_QUICK_GRID,
+        "methods": ["kpca", "nmf", "autoencoder"],
+        "max_epochs": 10,
+        "kpca_fit_size": 1000,
+    },
+    "06_similarity_learning": {**_QUICK_GRID, "max_epochs": 10, "pairs_per_epoch": 32768},
+    "07_spectral_weight_transfer": {**_QUICK_GRID, "max_epochs": 8},
     "08_method_benchmark": {"ny": 48, "nx": 48, "n_bias": 128, "seeds": [0, 1], "max_epochs": 15},
 }
 

@@ -102,6 +102,9 @@ def test_usage_errors(sim_file, tmp_path):
     assert_one_line_error(code, err, "GRID_FILE or --demo")
     code, _, err = run_cli("run", sim_file, "--only", "99", "--out", tmp_path / "out")
     assert_one_line_error(code, err, "--only 99")
+    # the method benchmark (08) runs on simulated conditions only: --demo, not a user's file
+    code, _, err = run_cli("run", sim_file, "--only", "08", "--out", tmp_path / "out")
+    assert_one_line_error(code, err, "--only 08 matches none")
 
 
 @pytest.mark.skipif(not REAL_DATA.is_dir(), reason=f"real data files not found at {REAL_DATA}")

@@ -6,7 +6,9 @@ Estimators with the scikit-learn contract:
 - :class:`SimilarityScore`: spectra (or a fitted projection) -> continuous 1D score (10 -> 5 -> 1).
 - :class:`AutoencoderEmbedding`: spectra -> 2D latent space of a deep autoencoder.
 
-The building blocks are :mod:`stswidgets.learn.pairs` (the pair data module),
+The estimators live in :mod:`stswidgets.learn.embedding` and :mod:`stswidgets.learn.score`
+(shared base class in ``_base``, training helpers in ``_training``). The building blocks are
+:mod:`stswidgets.learn.pairs` (the pair data module),
 :mod:`stswidgets.learn.siamese` (twin networks, contrastive loss) and
 :mod:`stswidgets.learn.autoencoder`; :mod:`stswidgets.learn.benchmark` scores every method of
 the series against simulated ground truth (notebook 08). Nothing here imports torch until a
@@ -24,17 +26,25 @@ __all__ = [
     "SimilarityScore",
     "autoencoder",
     "benchmark",
+    "embedding",
     "pairs",
+    "score",
     "siamese",
 ]
 
-_ESTIMATORS = {"AutoencoderEmbedding", "NotFittedError", "SiameseEmbedding", "SimilarityScore"}
-_MODULES = {"autoencoder", "benchmark", "estimators", "pairs", "siamese"}
+#: Public class -> the module defining it (imported on first access).
+_CLASSES = {
+    "AutoencoderEmbedding": "embedding",
+    "NotFittedError": "_training",
+    "SiameseEmbedding": "embedding",
+    "SimilarityScore": "score",
+}
+_MODULES = {"autoencoder", "benchmark", "embedding", "estimators", "pairs", "score", "siamese"}
 
 
 def __getattr__(name: str):
-    if name in _ESTIMATORS:
-        return getattr(importlib.import_module("stswidgets.learn.estimators"), name)
+    if name in _CLASSES:
+        return getattr(importlib.import_module(f"stswidgets.learn.{_CLASSES[name]}"), name)
     if name in _MODULES:
         return importlib.import_module(f"stswidgets.learn.{name}")
     raise AttributeError(f"module 'stswidgets.learn' has no attribute {name!r}")

@@ -1,6 +1,7 @@
 """Shared machinery of the learning estimators: input checks, scaling, the Trainer, save/load.
 
-Private: the public face is :mod:`stswidgets.learn.estimators`.
+Private: the public face is the estimators of :mod:`stswidgets.learn.embedding` and
+:mod:`stswidgets.learn.score`.
 """
 
 from __future__ import annotations

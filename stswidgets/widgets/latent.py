@@ -162,7 +162,7 @@ class LatentExplorer(ipw.VBox):
                 scales={
                     "x": self.x_scale,
                     "y": self.y_scale,
-                    "color": bq.ColorScale(colors=["#ffffff", "#8d99a6"], min=0.0),
+                    "color": bq.ColorScale(colors=["#ffffff", "#aab4be"], min=0.0),
                 },
             )
             self.selected_points = bq.Scatter(

@@ -5,7 +5,9 @@ deterministic 10 x 10 lattice in latent space plus a probe widget that prints th
 selection. The test runs all cells, waits for the bqplot figures, drags a brush across the
 scatter with the mouse, and checks that the selection round-tripped to the kernel: the status
 label counts the points inside the dragged rectangle, the probe lists exactly those spectra and
-their mean, the map overlay and the mean-spectrum line were redrawn. Screenshots go to
+their mean, the map overlay and the mean-spectrum line were redrawn. A second notebook draws
+a 2400-point latent space (above ``DENSITY_MIN_POINTS``: a density HeatMap plus a subsample of
+dots) and checks its rendering, brush and lasso the same way. Screenshots go to
 ``build/screenshots/``.
 """
 
@@ -262,9 +264,9 @@ def _open_and_run(page, lab, name: str, n_figures: int) -> None:
     """Open ``name`` in JupyterLab, run all cells, wait for ``n_figures`` bqplot figures."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    # bqplot-gl's JupyterLab extension, where installed, replaces the d3 that bqplot's
-    # selectors use: no brush or lasso then reaches the kernel, in any bqplot figure
-    # (test_bqplot_gl_labextension_is_not_installed says so); keep it out of the page
+    # with bqplot-gl's JupyterLab extension loaded (where installed), no brush selection
+    # reaches the kernel, in any bqplot figure (test_environment.py fails while it is
+    # installed and says why); keep it out of the page so these tests see the explorers alone
     page.route("**/extensions/bqplot-gl/**", lambda route: route.abort())
     page.goto(f"{lab['url']}/lab/tree/{name}?token={lab['token']}&reset")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", state="visible")
