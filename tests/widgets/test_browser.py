@@ -253,7 +253,18 @@ def _drag(page, start, end, steps: int = 12) -> None:
     page.mouse.up()
 
 
-def _probe_indices(page) -> np.ndarray:
+def _probe_indices(page, count: int) -> tuple[np.ndarray, float]:
+    """The kernel's selection as the probe prints it, once it lists ``count`` indices.
+
+    The probe's update is a comm message of its own, after the status line's: wait for it.
+    """
+    page.wait_for_function(
+        "n => { const m = /indices=([\\d,]*);/.exec("
+        "document.querySelector('.sts-probe').innerText);"
+        " return m && (m[1] ? m[1].split(',').length : 0) === n; }",
+        arg=count,
+        timeout=20_000,
+    )
     probe = page.locator(".sts-probe").inner_text()
     match = re.search(r"indices=([\d,]*); mean0=([-\d.]+)", probe)
     assert match, probe
@@ -338,7 +349,7 @@ def test_brush_on_latent_scatter_round_trips_to_the_kernel(lab):
                 "document.querySelector('.sts-status').innerText.includes('selected 15 of 100')",
                 timeout=20_000,
             )
-            indices, mean0 = _probe_indices(page)
+            indices, mean0 = _probe_indices(page, 15)
             np.testing.assert_array_equal(indices, expected)
             assert mean0 == pytest.approx(X[expected, 0].mean(), abs=1e-5)
 
@@ -379,7 +390,7 @@ def test_brush_on_latent_scatter_round_trips_to_the_kernel(lab):
                 "document.querySelector('.sts-status').innerText.includes('selected 6 of 100')",
                 timeout=20_000,
             )
-            indices, _ = _probe_indices(page)
+            indices, _ = _probe_indices(page, 6)
             np.testing.assert_array_equal(indices, [6, 7, 8, 16, 17, 18])
             page.wait_for_timeout(800)
             selected_dots = latent_fig.locator("path.dot").evaluate_all(
@@ -415,7 +426,7 @@ def test_brush_on_latent_scatter_round_trips_to_the_kernel(lab):
                 "document.querySelector('.sts-status').innerText.includes('selected 4 of 100')",
                 timeout=20_000,
             )
-            indices, mean0 = _probe_indices(page)
+            indices, mean0 = _probe_indices(page, 4)
             np.testing.assert_array_equal(indices, [74, 75, 84, 85])
             assert mean0 == pytest.approx(X[[74, 75, 84, 85], 0].mean(), abs=1e-5)
 
@@ -509,7 +520,7 @@ def test_latent_explorer_on_a_simulated_fese_grid(lab):
                 arg=f"selected {expected.size} of {len(Z)}",
                 timeout=20_000,
             )
-            indices, _ = _probe_indices(page)
+            indices, _ = _probe_indices(page, expected.size)
             np.testing.assert_array_equal(indices, expected)
             page.mouse.move(5, 5)  # no hover toolbar in the screenshot
             page.wait_for_timeout(1000)
@@ -625,7 +636,7 @@ def test_density_latent_space_renders_and_selects_in_chromium(lab):
                 arg=f"selected {expected.size} of {n}",
                 timeout=20_000,
             )
-            indices, _ = _probe_indices(page)
+            indices, _ = _probe_indices(page, expected.size)
             np.testing.assert_array_equal(indices, expected)
             page.mouse.move(5, 5)
             page.wait_for_timeout(1000)
@@ -660,7 +671,7 @@ def test_density_latent_space_renders_and_selects_in_chromium(lab):
                 arg=f"selected 30 of {n}",
                 timeout=20_000,
             )
-            indices, _ = _probe_indices(page)
+            indices, _ = _probe_indices(page, 30)
             np.testing.assert_array_equal(indices, expected)
         except Exception:
             page.screenshot(path=str(SCREENSHOTS / "latent_explorer_density_failure.png"))
