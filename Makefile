@@ -51,8 +51,8 @@ bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
 lint: $(STAMP)
-	$(BIN)/ruff check stswidgets tests benchmarks
-	$(BIN)/ruff format --check stswidgets tests benchmarks
+	$(BIN)/ruff check stswidgets tests benchmarks notebooks
+	$(BIN)/ruff format --check stswidgets tests benchmarks notebooks
 
 clean:
 	rm -rf build .pytest_cache

@@ -50,6 +50,21 @@ def test_import_does_not_load_torch():
     assert out.stdout.split() == ["False", "False"]
 
 
+def test_modules_and_former_path():
+    """The estimators live in embedding.py / score.py; the old module path still works."""
+    code = (
+        "import sys; from stswidgets.learn import embedding, score, estimators; "
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"]
+    from stswidgets.learn import embedding, estimators, score
+
+    assert SiameseEmbedding is embedding.SiameseEmbedding is estimators.SiameseEmbedding
+    assert AutoencoderEmbedding is embedding.AutoencoderEmbedding
+    assert SimilarityScore is score.SimilarityScore is estimators.SimilarityScore
+
+
 def test_score_separates_vacancies_over_seeds(grid, fitted_score):
     """Label-free score: vacancies high, no sign flip using the truth."""
     aucs = []
