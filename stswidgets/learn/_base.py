@@ -144,5 +144,3 @@ class LightningEstimator(TransformerMixin, BaseEstimator):
 def widths_tuple(value) -> tuple[int, ...]:
     """Layer widths as a tuple of ints (a list read back from a saved file included)."""
     return tuple(int(w) for w in value)
-
-

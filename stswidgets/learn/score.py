@@ -9,11 +9,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from stswidgets.analysis.metrics import roc_auc
 from stswidgets.learn._base import LightningEstimator, widths_tuple
 from stswidgets.learn._training import predict, seed_from, torch_threads, train
 from stswidgets.learn.embedding import SiameseEmbedding
 
 __all__ = ["SimilarityScore"]
+
+#: Fraction of spectra farthest from the median spectrum that orient the score.
+OUTLIER_FRACTION = 0.05
+#: The most extreme of them, expected to score above the rest of the outliers.
+EXTREME_FRACTION = 0.01
+#: Largest fraction of the outliers allowed below the median score (else: a restart).
+MAX_OUTLIERS_BELOW = 0.1
+#: Seed offset between restarts of the score network.
+RESTART_SEED_STEP = 1000
 
 
 class SimilarityScore(LightningEstimator):
@@ -23,8 +33,17 @@ class SimilarityScore(LightningEstimator):
     projection network, on the 2D projections: pairs of projected spectra are labelled by a
     threshold (``threshold_quantile``) on their distance in the projection. Its 1D output is
     the score. The sign is fixed without ground truth: the spectra farthest from the median
-    spectrum (the 5 % largest distances in the scaled data space, i.e. the minority) get
-    high scores; the median score is subtracted, so the majority sits near 0.
+    spectrum (the 5 % largest distances in the scaled data space, "the outliers", i.e. the
+    minority) get high scores; the median score is subtracted, so the majority sits near 0.
+
+    The contrastive loss only asks dissimilar pairs to be at least ``margin`` apart, so a 1D
+    output may fold: put the outliers on both sides of the majority, or the most unusual
+    spectra (vacancies) in the middle of the moderately unusual ones (the transition ring).
+    Both are checked without ground truth after training: at most 10 % of the outliers may
+    score below the median, and the 1 % farthest spectra must score above the other outliers
+    (ROC AUC > 0.5). When a check fails the score network is trained again with a new seed,
+    at most ``restarts`` times, and the run that passes (else the one closest to passing) is
+    kept; ``restarts_`` says how many were needed.
 
     ``SimilarityScore(random_state=0).fit_transform(X)`` goes from spectra to scores in one
     call, fitting a :class:`SiameseEmbedding` with ``embedding_threshold_quantile`` and the
@@ -47,7 +66,10 @@ class SimilarityScore(LightningEstimator):
         simulated conditions over three seeds each, and fixed a seed where 0.5 ranked
         transition spectra above vacancies).
     embedding_threshold_quantile : float
-        ``threshold_quantile`` of the :class:`SiameseEmbedding` fitted here (default 0.9).
+        ``threshold_quantile`` of the :class:`SiameseEmbedding` fitted here (default 0.85,
+        as :class:`SiameseEmbedding`).
+    restarts : int
+        Most restarts of the score network when its output folds (see above); 0: none.
     fold : bool
         Return ``|score|`` (the distance of the oriented output from its median). The score
         network may put unusual spectra on *both* sides of the majority when a grid holds
@@ -73,7 +95,9 @@ class SimilarityScore(LightningEstimator):
     offset_ : float
         Median oriented output over the training spectra (subtracted).
     history_ : dict
-        Per-epoch losses of the score network.
+        Per-epoch losses of the score network (the run kept).
+    restarts_ : int
+        Restarts of the score network the fold checks needed (0: the first run passed).
     module_ : stswidgets.learn.siamese.SiameseModule
     n_features_in_ : int
     """
@@ -88,8 +112,9 @@ class SimilarityScore(LightningEstimator):
         activation: str = "tanh",
         margin: float = 1.0,
         threshold_quantile: float = 0.3,
-        embedding_threshold_quantile: float = 0.9,
+        embedding_threshold_quantile: float = 0.85,
         fold: bool = False,
+        restarts: int = 3,
         pairs_per_epoch: int = 65536,
         batch_size: int = 2048,
         max_epochs: int = 30,
@@ -108,6 +133,7 @@ class SimilarityScore(LightningEstimator):
         self.threshold_quantile = threshold_quantile
         self.embedding_threshold_quantile = embedding_threshold_quantile
         self.fold = fold
+        self.restarts = restarts
         self.pairs_per_epoch = pairs_per_epoch
         self.batch_size = batch_size
         self.max_epochs = max_epochs
@@ -145,10 +171,11 @@ class SimilarityScore(LightningEstimator):
 
     def _fit(self, X) -> SimilarityScore:
         """Learn the projection (if needed) and the score from spectra ``(n_spectra, n_bias)``."""
-        from stswidgets.learn.pairs import PairDataModule
-        from stswidgets.learn.siamese import SiameseModule
-
         X = self._check_input(X, fitting=True)
+        if isinstance(self.restarts, bool) or not isinstance(self.restarts, (int, np.integer)):
+            raise ValueError(f"restarts must be a non-negative integer, got {self.restarts!r}")
+        if self.restarts < 0:
+            raise ValueError(f"restarts must be a non-negative integer, got {self.restarts!r}")
         seed = seed_from(self.random_state)
         embedding = self._fit_embedding(X, seed)
         Z = embedding.transform(X)
@@ -156,37 +183,22 @@ class SimilarityScore(LightningEstimator):
         scale = float(np.sqrt(np.mean((Z - center) ** 2)))
         scale = scale if scale > 0 else 1.0
         Zs = ((Z - center) / scale).astype(np.float32)
-        data = PairDataModule(
-            Zs,
-            threshold_quantile=self.threshold_quantile,
-            pairs_per_epoch=self.pairs_per_epoch,
-            batch_size=self.batch_size,
-            n_val_pairs=max(self.batch_size, self.pairs_per_epoch // 8),
-            seed=seed + 1,
-        )
-        data.setup()
-        import pytorch_lightning as pl
-
-        pl.seed_everything(seed + 1, workers=True, verbose=False)
-        module = SiameseModule(
-            Zs.shape[1], widths_tuple(self.widths), self.activation, self.margin, self.learning_rate
-        )
-        self.history_ = train(
-            module,
-            data,
-            seed=seed + 1,
-            max_epochs=self.max_epochs,
-            patience=self.patience,
-            progress=self.progress,
-            accelerator=self.accelerator,
-            callbacks=self.callbacks,
-        )
-        raw = predict(module, Zs)[:, 0]
-        # Label-free orientation: the 5 % of spectra farthest from the median spectrum.
+        # Label-free reference for orientation and the restart check: the distance of each
+        # spectrum from the median spectrum in the scaled data space.
         scaled = embedding._scaled(X)
         far = np.sqrt(((scaled - np.median(scaled, axis=0)) ** 2).sum(axis=1))
-        outliers = far >= np.quantile(far, 0.95)
-        sign = 1.0 if raw[outliers].mean() >= np.median(raw) else -1.0
+        best = None
+        for attempt in range(self.restarts + 1):
+            fit = self._fit_network(Zs, far, seed + 1 + RESTART_SEED_STEP * attempt)
+            rank = (fit["one_sided"], fit["extremes_auc"])
+            if best is None or rank > best[0]:
+                best = (rank, attempt, fit)
+            if fit["one_sided"] and fit["extremes_auc"] > 0.5:
+                break
+        _, attempt, fit = best
+        module, data, raw, sign = fit["module"], fit["data"], fit["raw"], fit["sign"]
+        self.history_ = fit["history"]
+        self.restarts_ = attempt
         self.embedding_estimator_ = embedding
         self.embedding_ = Z
         self.projection_center_ = center
@@ -198,6 +210,59 @@ class SimilarityScore(LightningEstimator):
         self.seed_ = seed
         self.module_ = module
         return self
+
+    def _fit_network(self, Zs: np.ndarray, far: np.ndarray, seed: int) -> dict:
+        """Train the score network once on the standardised projection ``Zs`` and check it.
+
+        Returns the module, its data module, history, raw output ``(n_spectra,)``, the sign
+        orienting it and the two label-free checks of :meth:`_fit` (see the class notes).
+        """
+        import pytorch_lightning as pl
+
+        from stswidgets.learn.pairs import PairDataModule
+        from stswidgets.learn.siamese import SiameseModule
+
+        data = PairDataModule(
+            Zs,
+            threshold_quantile=self.threshold_quantile,
+            pairs_per_epoch=self.pairs_per_epoch,
+            batch_size=self.batch_size,
+            n_val_pairs=max(self.batch_size, self.pairs_per_epoch // 8),
+            seed=seed,
+        )
+        data.setup()
+        pl.seed_everything(seed, workers=True, verbose=False)  # the initial weights
+        module = SiameseModule(
+            Zs.shape[1], widths_tuple(self.widths), self.activation, self.margin, self.learning_rate
+        )
+        history = train(
+            module,
+            data,
+            seed=seed,
+            max_epochs=self.max_epochs,
+            patience=self.patience,
+            progress=self.progress,
+            accelerator=self.accelerator,
+            callbacks=self.callbacks,
+        )
+        raw = predict(module, Zs)[:, 0]
+        outliers = far >= np.quantile(far, 1.0 - OUTLIER_FRACTION)
+        sign = 1.0 if raw[outliers].mean() >= np.median(raw) else -1.0
+        oriented = sign * raw - np.median(sign * raw)
+        below = float(np.mean(oriented[outliers] < 0))
+        extreme = far >= np.quantile(far, 1.0 - EXTREME_FRACTION)
+        # Probability that an extreme spectrum scores above one of the other outliers.
+        on_top = roc_auc(oriented[extreme], oriented[outliers & ~extreme])
+        on_top = 1.0 if np.isnan(on_top) else on_top
+        return {
+            "module": module,
+            "data": data,
+            "history": history,
+            "raw": raw,
+            "sign": sign,
+            "one_sided": below <= MAX_OUTLIERS_BELOW,
+            "extremes_auc": on_top,
+        }
 
     def score_projection(self, Z) -> np.ndarray:
         """Score of points of the 2D projection plane, shape ``(n_points, 2)`` -> ``(n_points,)``.
@@ -229,13 +294,14 @@ class SimilarityScore(LightningEstimator):
     def _state(self) -> tuple[dict, dict]:
         meta, tensors = super()._state()
         meta["embedding"], tensors["embedding"] = self.embedding_estimator_._state()
+        meta["restarts_"] = int(self.restarts_)
         return meta, tensors
 
     @classmethod
     def _from_state(cls, meta: dict, tensors: dict) -> SimilarityScore:
         est = super()._from_state(meta, tensors)
+        est.restarts_ = int(meta.get("restarts_", 0))
         est.embedding_estimator_ = SiameseEmbedding._from_state(
             meta["embedding"], tensors["embedding"]
         )
         return est
-

@@ -6,6 +6,9 @@ computed once in ``__init__``, and the observe handlers here only index into the
 
 from __future__ import annotations
 
+import struct
+import zlib
+
 import bqplot as bq
 import ipywidgets as ipw
 import numpy as np
@@ -162,6 +165,29 @@ def matrix_and_valid(grid=None, X=None, valid=None):
     return X, valid_np, x_nm, y_nm
 
 
+def _png_rgba(rgba: np.ndarray) -> bytes:
+    """PNG bytes of an ``(h, w, 4)`` uint8 RGBA image (no compression library needed)."""
+    rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
+    h, w = rgba.shape[:2]
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        body = tag + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + rgba[i].tobytes() for i in range(h))  # filter 0 per row
+    header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+#: A transparent 1 x 1 PNG: stretched over the map, it receives the mouse clicks (pick mode).
+TRANSPARENT_PNG = _png_rgba(np.zeros((1, 1, 4), dtype=np.uint8))
+
+
 def _edges_padding(coords: np.ndarray) -> tuple[float, float]:
     step = float(np.median(np.diff(coords))) if coords.size > 1 else 1.0
     return float(coords[0] - step / 2), float(coords[-1] + step / 2)
@@ -195,9 +221,26 @@ class MapPanel:
     ``"map"``; every change of ``selection`` redraws the overlay: ``overlay.color`` is
     ``(ny, nx)`` with 1 on selected pixels (orange), 0 elsewhere (transparent) and -1 on
     unmeasured pixels (grey).
+
+    With ``pickable=True`` the map can also report single clicks: bqplot's HeatMap sends no
+    click events and the brush covers the marks, so a transparent :class:`bqplot.Image`
+    (``picker``, whose view does send the clicked data coordinates) lies over the map, and
+    :meth:`set_mode` swaps the figure's interaction between the brush (``"brush"``) and
+    none (``"pick"``: clicks reach the picker). :meth:`on_pick` registers callbacks that get
+    the clicked pixel ``(iy, ix)``; :meth:`show_current` rings one pixel (``current``).
     """
 
-    def __init__(self, values, valid, x_nm, y_nm, selection: Selection, title: str, label: str):
+    def __init__(
+        self,
+        values,
+        valid,
+        x_nm,
+        y_nm,
+        selection: Selection,
+        title: str,
+        label: str,
+        pickable: bool = False,
+    ):
         self.valid = valid
         self.selection = selection
         self.x_nm, self.y_nm = x_nm, y_nm
@@ -235,9 +278,32 @@ class MapPanel:
         self.brush = bq.interacts.BrushSelector(
             x_scale=self.x_scale, y_scale=self.y_scale, color="white"
         )
+        marks = [self.heatmap, self.overlay, self.pins]
+        self.picker = self.current = None
+        self._pick_callbacks: list = []
+        if pickable:
+            self.current = bq.Scatter(
+                x=np.zeros(0),
+                y=np.zeros(0),
+                scales={"x": self.x_scale, "y": self.y_scale},
+                marker="circle",
+                default_size=90,
+                fill=False,
+                stroke="white",
+                stroke_width=2.5,
+            )
+            marks.append(self.current)
+            self.picker = bq.Image(
+                image=ipw.Image(value=TRANSPARENT_PNG, format="png"),
+                x=[x0, x1],
+                y=[y0, y1],
+                scales={"x": self.x_scale, "y": self.y_scale},
+            )
+            self.picker.on_element_click(self._on_click)
+            marks.append(self.picker)
         color_axis = bq.ColorAxis(scale=self.color_scale, side="right")
         self.figure = figure(
-            [self.heatmap, self.overlay, self.pins],
+            marks,
             [
                 axis(self.x_scale, "x (nm)"),
                 axis(self.y_scale, "y (nm)", "vertical"),
@@ -271,6 +337,49 @@ class MapPanel:
         in_x = (self.x_nm >= xa) & (self.x_nm <= xb)
         in_y = (self.y_nm >= ya) & (self.y_nm <= yb)
         return in_y[:, None] & in_x[None, :] & self.valid
+
+    def set_mode(self, mode: str) -> None:
+        """``"brush"``: the brush selects pixels; ``"pick"``: a click picks one pixel."""
+        if mode not in ("brush", "pick"):
+            raise ValueError(f"mode must be 'brush' or 'pick', got {mode!r}")
+        if mode == "pick" and self.picker is None:
+            raise ValueError("this map was made without pickable=True: it cannot pick pixels")
+        self.figure.interaction = self.brush if mode == "brush" else None
+
+    @property
+    def mode(self) -> str:
+        return "brush" if self.figure.interaction is self.brush else "pick"
+
+    def pixel_at(self, x_nm: float, y_nm: float) -> tuple[int, int] | None:
+        """The ``(iy, ix)`` pixel whose cell contains the point (nm); None outside the map."""
+        (x0, x1), (y0, y1) = _edges_padding(self.x_nm), _edges_padding(self.y_nm)
+        if not (min(x0, x1) <= x_nm <= max(x0, x1) and min(y0, y1) <= y_nm <= max(y0, y1)):
+            return None
+        return int(np.argmin(np.abs(self.y_nm - y_nm))), int(np.argmin(np.abs(self.x_nm - x_nm)))
+
+    def show_current(self, pixel) -> None:
+        """Ring the current ``(iy, ix)`` pixel (None: no ring); only on a pickable map."""
+        if self.current is None:
+            return
+        with self.current.hold_sync():
+            self.current.x = self.x_nm[[pixel[1]]] if pixel is not None else np.zeros(0)
+            self.current.y = self.y_nm[[pixel[0]]] if pixel is not None else np.zeros(0)
+
+    def on_pick(self, callback) -> None:
+        """Call ``callback((iy, ix))`` when a pixel of the map is clicked in pick mode."""
+        self._pick_callbacks.append(callback)
+
+    def _on_click(self, _mark, content) -> None:
+        data = content.get("data") or {}
+        try:
+            x_nm, y_nm = float(data["click_x"]), float(data["click_y"])
+        except (KeyError, TypeError, ValueError):
+            return
+        pixel = self.pixel_at(x_nm, y_nm)
+        if pixel is None:
+            return
+        for callback in self._pick_callbacks:
+            callback(pixel)
 
     def _on_brush(self, change=None) -> None:
         sx, sy = self.brush.selected_x, self.brush.selected_y

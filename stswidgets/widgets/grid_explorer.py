@@ -21,6 +21,8 @@ from stswidgets.widgets._common import (
 
 __all__ = ["GridExplorer"]
 
+_MODE_TITLES = {"pick": "click a pixel", "brush": "brush to select"}
+
 
 def _energy_resolved_histogram(X, bias_mV, bins: int) -> tuple[np.ndarray, np.ndarray]:
     """``(H (n_bias, bins), value_edges)`` from the analysis module (Fig. 2b)."""
@@ -32,11 +34,13 @@ def _energy_resolved_histogram(X, bias_mV, bins: int) -> tuple[np.ndarray, np.nd
 class GridExplorer(ipw.VBox):
     """The real-space map at a bias chosen with a slider, picked spectra and the Fig. 2b density.
 
-    Brush a rectangle on the map to select its pixels (shared with linked explorers through
-    ``selection``); the pixel at the centre of the rectangle becomes the *current* spectrum,
-    which "pin" keeps for comparison ("clear pins" forgets them). The selected spectra's mean
-    and the current and pinned spectra are drawn over the energy-resolved histogram of all
-    spectra (the fraction of spectra per conductance bin at each bias, log colour scale).
+    In "pick" mode (the default) a click on a map pixel makes its spectrum the *current*
+    spectrum, which "pin" keeps for comparison ("clear pins" forgets them). In "brush" mode a
+    rectangle brushed on the map selects its pixels (shared with linked explorers through
+    ``selection``) and the pixel at its centre becomes the current spectrum. The selected
+    spectra's mean and the current and pinned spectra are drawn over the energy-resolved
+    histogram of all spectra (the fraction of spectra per conductance bin at each bias, log
+    colour scale).
 
     Parameters
     ----------
@@ -45,6 +49,8 @@ class GridExplorer(ipw.VBox):
         Share one selection with other explorers to link them.
     bins : int
         Conductance bins of the energy-resolved histogram.
+    mode : {"pick", "brush"}
+        What the mouse does on the map at first (switch with the toggle buttons).
 
     Attributes
     ----------
@@ -54,13 +60,18 @@ class GridExplorer(ipw.VBox):
         The current pixel (row, column indices).
     pinned : traitlet, list of (iy, ix)
         The pinned pixels.
+    mode : traitlet, str
+        ``"pick"`` (a click picks the current pixel) or ``"brush"`` (a rectangle selects).
     """
 
     bias = traitlets.Float()
     pixel = traitlets.Tuple(allow_none=True, default_value=None)
     pinned = traitlets.List()
+    mode = traitlets.Enum(["pick", "brush"], default_value="pick")
 
-    def __init__(self, grid, selection: Selection | None = None, bins: int = 100):
+    def __init__(
+        self, grid, selection: Selection | None = None, bins: int = 100, mode: str = "pick"
+    ):
         X, valid, x_nm, y_nm = matrix_and_valid(grid)
         self.X = X
         self.total = X.sum(axis=0, dtype=np.float64)
@@ -82,8 +93,9 @@ class GridExplorer(ipw.VBox):
             x_nm,
             y_nm,
             self.selection,
-            title="brush to select",
+            title=_MODE_TITLES["pick"],
             label=f"dI/dV ({units})",
+            pickable=True,
         )
         self.bx, self.by = bq.LinearScale(), bq.LinearScale()
         positive = H[H > 0]
@@ -130,20 +142,33 @@ class GridExplorer(ipw.VBox):
         )
         self.pin_button = ipw.Button(description="pin", icon="thumb-tack")
         self.clear_pins_button = ipw.Button(description="clear pins", icon="times")
+        self.mode_buttons = ipw.ToggleButtons(
+            options=["pick", "brush"],
+            tooltips=["click a pixel: its spectrum", "drag a rectangle: select its pixels"],
+            style={"button_width": "60px"},
+        )
         self.info = ipw.HTML()
         self.info.add_class("sts-status")
 
         traitlets.link((self.slider, "value"), (self, "bias"))
+        traitlets.link((self.mode_buttons, "value"), (self, "mode"))
         self.observe(self._on_bias, names="bias")
+        self.observe(self._on_mode, names="mode")
         self.observe(self._on_spectra, names=["pixel", "pinned"])
+        self.observe(self._update_info, names="pixel")
         self.selection.observe(self._on_selection, names="indices")
+        self.map.on_pick(self._on_pick)
         self.pin_button.on_click(lambda _: self.pin())
         self.clear_pins_button.on_click(lambda _: self.clear_pins())
         self.bias = float(self.bias_mV[j0])
+        if mode not in _MODE_TITLES:
+            raise ValueError(f"mode must be 'pick' or 'brush', got {mode!r}")
+        self.mode = mode
+        self._on_mode()
         self._on_selection()
         super().__init__(
             [
-                ipw.HBox([self.slider, self.pin_button, self.clear_pins_button]),
+                ipw.HBox([self.slider, self.mode_buttons, self.pin_button, self.clear_pins_button]),
                 ipw.HBox([self.map.figure, self.density_figure]),
                 self.info,
             ]
@@ -158,6 +183,18 @@ class GridExplorer(ipw.VBox):
         self.map.set_values(self.cube[:, :, j], f"dI/dV at {self.bias_mV[j]:.2f} mV ({self.units})")
         self.bias_line.x = [self.bias_mV[j]] * 2
 
+    def _on_mode(self, change=None) -> None:
+        self.map.set_mode(self.mode)
+        self.map.title = _MODE_TITLES[self.mode]
+        self._on_bias()  # redraws the title
+
+    def _on_pick(self, pixel: tuple[int, int]) -> None:
+        """A click on the map (pick mode): ``pixel`` becomes the current pixel."""
+        if self.valid[pixel]:
+            self.pixel = pixel
+        else:
+            self.info.value = f"pixel (iy, ix) = {pixel} was not measured"
+
     def _spectrum(self, pixel) -> np.ndarray:
         return np.asarray(self.cube[pixel[0], pixel[1]], dtype=float)
 
@@ -169,6 +206,7 @@ class GridExplorer(ipw.VBox):
             y[2 + i] = self._spectrum(pixel)
         self.spectra_lines.y = y
         self.map.show_pins(self.pinned)
+        self.map.show_current(self.pixel)
 
     def _on_selection(self, change=None) -> None:
         idx = self.selection.indices
@@ -180,7 +218,11 @@ class GridExplorer(ipw.VBox):
             centre = (int(round(rows.mean())), int(round(cols.mean())))
             if self.valid[centre]:
                 self.pixel = centre
-        self.info.value = f"<b>{idx.size} selected</b> of {self.selection.n_valid} spectra" + (
+        self._update_info()
+
+    def _update_info(self, change=None) -> None:
+        n = self.selection.indices.size
+        self.info.value = f"<b>{n} selected</b> of {self.selection.n_valid} spectra" + (
             f" &nbsp;·&nbsp; current pixel (iy, ix) = {self.pixel}" if self.pixel else ""
         )
 

@@ -196,3 +196,49 @@ def test_extra_callbacks_are_called():
     est = SiameseEmbedding(random_state=0, callbacks=[counter], **{**FAST, "max_epochs": 2})
     est.fit(X)
     assert counter.epochs == len(est.history_["train_loss"]) == 2
+
+
+def test_restarts_keep_the_first_run_that_passes_the_fold_checks(grid, fitted_score, monkeypatch):
+    """A run failing the label-free fold checks is retrained with a new seed."""
+    X = grid[0]
+    real = SimilarityScore._fit_network
+    seeds, outcomes = [], iter([(False, 0.9), (True, 0.2), (True, 0.8), (True, 1.0)])
+
+    def fake(self, Zs, far, seed):
+        fit = real(self, Zs, far, seed)
+        seeds.append(seed)
+        fit["one_sided"], fit["extremes_auc"] = next(outcomes)
+        fit["seed"] = seed
+        return fit
+
+    monkeypatch.setattr(SimilarityScore, "_fit_network", fake)
+    emb = fitted_score.embedding_estimator_
+    est = SimilarityScore(embedding=emb, random_state=0, **FAST).fit(X)
+    assert est.restarts_ == 2 and len(seeds) == 3 and len(set(seeds)) == 3
+    # none passes: the closest to passing (one-sided, then the highest AUC) is kept
+    outcomes = iter([(False, 0.9), (True, 0.2), (True, 0.4)])
+    seeds.clear()
+    est = SimilarityScore(embedding=emb, random_state=0, restarts=2, **FAST).fit(X)
+    assert est.restarts_ == 2 and len(seeds) == 3
+    outcomes = iter([(False, 0.1), (True, 0.3), (False, 0.9)])
+    est = SimilarityScore(embedding=emb, random_state=0, restarts=2, **FAST).fit(X)
+    assert est.restarts_ == 1
+    outcomes = iter([(False, 0.1)])
+    est = SimilarityScore(embedding=emb, random_state=0, restarts=0, **FAST).fit(X)
+    assert est.restarts_ == 0
+    with pytest.raises(ValueError, match="restarts"):
+        SimilarityScore(embedding=emb, restarts=-1, **FAST).fit(X)
+
+
+def test_fold_checks_on_a_real_fit(grid, fitted_score, tmp_path):
+    """The kept run's checks, recomputed independently from its scores."""
+    X = grid[0]
+    est = fitted_score
+    assert 0 <= est.restarts_ <= est.restarts
+    score = est.transform(X)
+    scaled = est.embedding_estimator_.scale(X)
+    far = np.linalg.norm(scaled - np.median(scaled, axis=0), axis=1)
+    outliers = far >= np.quantile(far, 0.95)
+    assert score[outliers].mean() > np.median(score)
+    loaded = SimilarityScore.load(est.save(tmp_path / "s.pt"))
+    assert loaded.restarts_ == est.restarts_

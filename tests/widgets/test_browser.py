@@ -165,6 +165,25 @@ display(explorer, probe)""",
 ]
 
 
+# GridExplorer alone on the 10 x 10 lattice: a click on a map pixel shows its spectrum.
+GRID_CLICK_CELLS = [
+    NOTEBOOK_CELLS[0].split("explorer = LatentExplorer(")[0]
+    + "from stswidgets.widgets import GridExplorer",
+    """\
+grid_explorer = GridExplorer(grid, bins=40)
+probe = widgets.HTML("probe: none")
+probe.add_class("sts-probe")
+
+def show(change=None):
+    current = grid_explorer.spectra_lines.y[1]
+    probe.value = (f"probe: pixel={grid_explorer.pixel}; current0={current[0]:.6f};"
+                   f" pinned={grid_explorer.pinned}")
+
+grid_explorer.observe(show, names=["pixel", "pinned"])
+display(grid_explorer, probe)""",
+]
+
+
 def _write_notebook(path: Path, cells: list[str]) -> None:
     import nbformat
 
@@ -196,6 +215,7 @@ def lab(tmp_path_factory):
     _write_notebook(root / "latent.ipynb", NOTEBOOK_CELLS)
     _write_notebook(root / "fese.ipynb", FESE_CELLS)
     _write_notebook(root / "density.ipynb", DENSITY_CELLS)
+    _write_notebook(root / "grid_click.ipynb", GRID_CLICK_CELLS)
     token, port = secrets.token_hex(16), _free_port()
     jupyter = Path(sys.executable).parent / "jupyter"
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(root / ".config"), PYTHONUNBUFFERED="1")
@@ -675,6 +695,76 @@ def test_density_latent_space_renders_and_selects_in_chromium(lab):
             np.testing.assert_array_equal(indices, expected)
         except Exception:
             page.screenshot(path=str(SCREENSHOTS / "latent_explorer_density_failure.png"))
+            raise
+        finally:
+            browser.close()
+
+
+def test_click_on_grid_explorer_map_shows_that_pixels_spectrum(lab):
+    """A plain click on a map pixel (pick mode) makes it the current spectrum; pin keeps it.
+
+    Pixels (iy, ix) of the 10 x 10 lattice sit at (0.5 ix, 0.5 iy) nm; spectrum of pixel
+    (iy, ix) is lattice spectrum ``10 iy + ix``. Then "brush" mode: a drag still selects.
+    Saves ``build/screenshots/grid_explorer_click.png``.
+    """
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    X = lattice_spectra()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(60_000)
+            _open_and_run(page, lab, "grid_click.ipynb", n_figures=2)
+            page.wait_for_timeout(1500)  # let the figures finish their transitions
+            map_fig = page.locator(".bqplot").first
+            box = map_fig.locator("image").first.bounding_box()  # the HeatMap: pixel edges
+            x_edges, y_edges = (-0.25, 4.75), (-0.25, 4.75)  # nm
+
+            def to_page(iy, ix):
+                fx = (0.5 * ix - x_edges[0]) / (x_edges[1] - x_edges[0])
+                fy = (0.5 * iy - y_edges[0]) / (y_edges[1] - y_edges[0])
+                return box["x"] + fx * box["width"], box["y"] + (1 - fy) * box["height"]
+
+            def wait_probe(text):
+                page.wait_for_function(
+                    "t => document.querySelector('.sts-probe').innerText.includes(t)",
+                    arg=text,
+                    timeout=20_000,
+                )
+                return page.locator(".sts-probe").inner_text()
+
+            page.mouse.click(*to_page(3, 7))
+            probe = wait_probe("pixel=(3, 7)")
+            current0 = float(re.search(r"current0=([-\d.]+)", probe).group(1))
+            assert current0 == pytest.approx(X[37, 0], abs=1e-5)
+            page.locator(".sts-grid-explorer button, .widget-button", has_text="pin").first.click()
+            wait_probe("pinned=[(3, 7)]")
+            page.mouse.click(*to_page(8, 2))
+            probe = wait_probe("pixel=(8, 2)")
+            assert "pinned=[(3, 7)]" in probe
+            current0 = float(re.search(r"current0=([-\d.]+)", probe).group(1))
+            assert current0 == pytest.approx(X[82, 0], abs=1e-5)
+            status = page.locator(".sts-status").first.inner_text()
+            assert "current pixel (iy, ix) = (8, 2)" in status, status
+            page.wait_for_timeout(800)  # the spectrum lines redraw asynchronously
+            page.mouse.move(5, 5)
+            page.locator(".jp-OutputArea-output").first.screenshot(
+                path=str(SCREENSHOTS / "grid_explorer_click.png")
+            )
+
+            # brush mode: a drag over columns 1-2, rows 5-6 selects those 4 pixels
+            page.locator(".widget-toggle-button", has_text=re.compile(r"^brush$")).click()
+            page.wait_for_timeout(500)
+            box = map_fig.locator("image").first.bounding_box()  # the page may have scrolled
+            _drag(page, to_page(4.6, 0.6), to_page(6.4, 2.4))
+            page.wait_for_function(
+                "document.querySelector('.sts-status').innerText.includes('4 selected')",
+                timeout=20_000,
+            )
+        except Exception:
+            page.screenshot(path=str(SCREENSHOTS / "grid_explorer_click_failure.png"))
             raise
         finally:
             browser.close()

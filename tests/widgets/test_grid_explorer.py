@@ -1,6 +1,8 @@
-"""GridExplorer: bias slider, map brush, pins, the energy-resolved histogram."""
+"""GridExplorer: bias slider, map click and brush, pins, the energy-resolved histogram."""
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import pytest
@@ -78,3 +80,67 @@ def test_linked_with_a_latent_explorer(small_grid):
     grid_explorer.map.brush.selected_x = np.array([-1.0, 0.1])  # column 0
     grid_explorer.map.brush.selected_y = np.array([-1.0, 0.1])  # row 0: (0, 0) is not measured
     assert latent.scatter.selected is None and "selected 0 of" in latent.status.value
+
+
+def _click(explorer, x_nm, y_nm):
+    """The message bqplot's Image view sends on a click, with the clicked data coordinates."""
+    content = {"event": "element_click", "data": {"click_x": x_nm, "click_y": y_nm}}
+    explorer.map.picker._handle_custom_msgs(None, content)
+
+
+def test_click_on_a_pixel_shows_its_spectrum_and_pin_keeps_it(small_grid):
+    explorer = GridExplorer(small_grid, bins=20)
+    assert explorer.mode == "pick" and explorer.map.figure.interaction is None
+    _click(explorer, 1.1, 2.4)  # nearest pixel centre: x = 1.0 nm (ix 2), y = 2.5 nm (iy 5)
+    assert explorer.pixel == (5, 2)
+    np.testing.assert_allclose(explorer.spectra_lines.y[1], small_grid.values[5, 2], rtol=1e-6)
+    assert list(explorer.map.current.x) == [1.0] and list(explorer.map.current.y) == [2.5]
+    assert "current pixel (iy, ix) = (5, 2)" in explorer.info.value
+    explorer.pin_button.click()
+    _click(explorer, 1.4, 0.6)  # ix 3, iy 1
+    assert explorer.pixel == (1, 3) and explorer.pinned == [(5, 2)]
+    np.testing.assert_allclose(explorer.spectra_lines.y[1], small_grid.values[1, 3], rtol=1e-6)
+    np.testing.assert_allclose(explorer.spectra_lines.y[2], small_grid.values[5, 2], rtol=1e-6)
+    assert explorer.selection.indices.size == 0  # a click picks, it does not select
+    _click(explorer, 0.1, -0.1)  # pixel (0, 0) was not measured: nothing changes
+    assert explorer.pixel == (1, 3) and "not measured" in explorer.info.value
+    _click(explorer, 3.0, 1.0)  # right of the map (x edges -0.25 .. 2.25 nm)
+    assert explorer.pixel == (1, 3)
+
+
+def test_mode_buttons_swap_click_picking_and_the_brush(small_grid):
+    explorer = GridExplorer(small_grid, bins=20)
+    explorer.mode_buttons.value = "brush"
+    assert explorer.mode == "brush" and explorer.map.figure.interaction is explorer.map.brush
+    assert "brush to select" in explorer.map.figure.title
+    explorer.mode_buttons.value = "pick"
+    assert explorer.map.figure.interaction is None
+    assert "click a pixel" in explorer.map.figure.title
+    assert GridExplorer(small_grid, bins=20, mode="brush").map.mode == "brush"
+    with pytest.raises(ValueError, match="mode"):
+        GridExplorer(small_grid, bins=20, mode="lasso")
+    # the other explorers' maps keep their brush and cannot pick
+    X, _ = to_matrix(small_grid)
+    latent = LatentExplorer(small_grid, np.c_[np.arange(X.shape[0]), np.zeros(X.shape[0])])
+    assert latent.map.picker is None and latent.map.figure.interaction is latent.map.brush
+    with pytest.raises(ValueError, match="pickable"):
+        latent.map.set_mode("pick")
+
+
+def test_a_click_updates_the_spectra_within_100_ms_on_a_100x100_grid():
+    from stswidgets import make_grid
+
+    rng = np.random.default_rng(0)
+    bias = np.linspace(-15.0, 15.0, 512)
+    values = (1.0 + 0.1 * rng.normal(size=(100, 100, 512))).astype(np.float32)
+    grid = make_grid(values, bias, x_nm=0.1 * np.arange(100), y_nm=0.1 * np.arange(100))
+    explorer = GridExplorer(grid, bins=50)
+    times = []
+    for k in range(20):
+        iy, ix = (7 * k) % 100, (13 * k + 5) % 100
+        t0 = time.perf_counter()
+        _click(explorer, 0.1 * ix + 0.02, 0.1 * iy - 0.03)
+        times.append(time.perf_counter() - t0)
+        assert explorer.pixel == (iy, ix)
+        np.testing.assert_allclose(explorer.spectra_lines.y[1], values[iy, ix], rtol=1e-6)
+    assert np.median(times) < 0.1, f"median click update {1e3 * np.median(times):.1f} ms"
