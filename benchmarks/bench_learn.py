@@ -82,6 +82,7 @@ def speed(shape=(100, 100), n_bias=512, seed=0, threads=1) -> dict:
         "embedding_epochs": len(emb.history_["train_loss"]),
         "score_s": t_score,
         "score_epochs": len(score.history_["train_loss"]),
+        "score_restarts": score.restarts_,
         "total_s": t_emb + t_score,
         "plain_loop_s": t_plain,
         "plain_pairs_per_s": n_pairs_emb / t_plain,
@@ -108,7 +109,8 @@ def main(argv=None) -> int:
         )
         print(
             f"  embedding {result['embedding_s']:.1f} s ({result['embedding_epochs']} epochs), "
-            f"score {result['score_s']:.1f} s ({result['score_epochs']} epochs), "
+            f"score {result['score_s']:.1f} s ({result['score_epochs']} epochs, "
+            f"{result['score_restarts']} restarts), "
             f"total {result['total_s']:.1f} s (target < 60 s: "
             f"{'met' if result['total_s'] < 60 else 'NOT met'})"
         )
