@@ -17,6 +17,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy import ndimage, stats
 
+from stswidgets.analysis.segmentation import otsu_threshold
+
 __all__ = [
     "BAND_NAMES",
     "DistanceDensity",
@@ -63,21 +65,10 @@ def _far_mode(tail: np.ndarray) -> tuple[float, float]:
     return peak, sigma
 
 
-def _otsu_threshold(values: np.ndarray, n_bins: int = 256) -> float:
-    """Otsu's threshold: the histogram cut that maximises the between-class variance."""
+def _otsu_split(values: np.ndarray) -> float:
+    """Otsu's threshold of ``values`` (their value itself when they are all equal)."""
     lo, hi = float(values.min()), float(values.max())
-    if not hi > lo:
-        return lo
-    counts, edges = np.histogram(values, bins=n_bins, range=(lo, hi))
-    centers = 0.5 * (edges[:-1] + edges[1:])
-    weight_low = np.cumsum(counts)[:-1].astype(float)
-    weight_high = counts.sum() - weight_low
-    sum_low = np.cumsum(counts * centers)[:-1]
-    sum_high = (counts * centers).sum() - sum_low
-    with np.errstate(invalid="ignore", divide="ignore"):
-        between = weight_low * weight_high * (sum_low / weight_low - sum_high / weight_high) ** 2
-    between = np.where(np.isfinite(between), between, -1.0)
-    return float(edges[1:-1][int(np.argmax(between))])
+    return lo if not hi > lo else otsu_threshold(values)
 
 
 def score_bands(
@@ -156,7 +147,7 @@ def score_bands(
         surface_edge, vacancy_edge = (float(t) for t in thresholds)
         side = 1.0 if vacancy_edge >= surface_edge else -1.0
     else:
-        split = _otsu_threshold(score)
+        split = _otsu_split(score)
         above = score > split
         side = 1.0 if above.sum() <= (~above).sum() else -1.0  # vacancies: the minority side
         center, sigma = _robust_core(score[~above] if side > 0 else score[above])
@@ -168,7 +159,7 @@ def score_bands(
             peak, far_sigma = _far_mode(tail)
             vacancy_cut = peak - n_sigma * far_sigma
             if vacancy_cut <= surface_cut:  # no separate vacancy peak: a continuous tail
-                vacancy_cut = _otsu_threshold(tail)
+                vacancy_cut = _otsu_split(tail)
         vacancy_cut = max(vacancy_cut, surface_cut)
         surface_edge, vacancy_edge = side * surface_cut, side * vacancy_cut
     oriented = side * score
