@@ -4,10 +4,11 @@
   pairs labelled similar / dissimilar by a threshold on their distance (paper Fig. 7a, b).
 - :class:`AutoencoderEmbedding`: the 2D bottleneck of a deep autoencoder (paper Fig. 6).
 
-Both follow the scikit-learn contract (see :mod:`stswidgets.learn`). Training runs on the CPU
-by default (``accelerator="cpu"``), where results are bitwise reproducible;
-``accelerator="auto"`` uses a GPU when one is present, with the same code, but GPU kernels may
-differ in the last digits between runs and cards.
+Both follow the scikit-learn contract (see :mod:`stswidgets.learn`). Training runs where
+Lightning finds an accelerator (``accelerator="auto"``, the default): on the CPU when there is no
+GPU, where results are bitwise reproducible for a given ``random_state``, and on a GPU when one
+is present, with no code change (GPU kernels may differ in the last digits between cards);
+``accelerator="cpu"`` keeps training on the CPU everywhere.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ class SiameseEmbedding(LightningEstimator):
     progress : bool
         Show Lightning's progress bar.
     accelerator : str
-        ``"cpu"`` (default, bitwise reproducible) or ``"auto"`` / ``"gpu"``.
+        ``"auto"`` (default: a GPU when one is present, else the CPU, where results are
+        bitwise reproducible), ``"cpu"`` or ``"gpu"``.
     num_threads : int, optional
         Torch intra-op threads while fitting and transforming (restored afterwards); default
         1, since networks this small gain little from threads and threads spinning against
@@ -119,7 +121,7 @@ class SiameseEmbedding(LightningEstimator):
         normalize: str = "rms",
         random_state: int | None = None,
         progress: bool = True,
-        accelerator: str = "cpu",
+        accelerator: str = "auto",
         num_threads: int | None = 1,
         callbacks=None,
     ):
@@ -247,7 +249,7 @@ class AutoencoderEmbedding(LightningEstimator):
         normalize: str = "rms",
         random_state: int | None = None,
         progress: bool = True,
-        accelerator: str = "cpu",
+        accelerator: str = "auto",
         num_threads: int | None = 1,
         callbacks=None,
     ):

@@ -124,7 +124,7 @@ class SimilarityScore(LightningEstimator):
         learning_rate: float = 1e-2,
         random_state: int | None = None,
         progress: bool = True,
-        accelerator: str = "cpu",
+        accelerator: str = "auto",
         num_threads: int | None = 1,
         callbacks=None,
     ):
