@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from stswidgets.grid import GridError, make_grid, to_map, to_matrix, validate_grid
+from stswidgets.grid import GridError, make_grid, map_extent, to_map, to_matrix, validate_grid
 
 __version__ = "0.1.0"
 
@@ -32,6 +32,7 @@ __all__ = [
     "io",
     "learn",
     "make_grid",
+    "map_extent",
     "open_grid",
     "preprocess",
     "read_3ds",

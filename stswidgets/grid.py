@@ -15,7 +15,15 @@ import xarray as xr
 
 GRID_DIMS = ("y", "x", "bias")
 
-__all__ = ["GRID_DIMS", "GridError", "make_grid", "to_map", "to_matrix", "validate_grid"]
+__all__ = [
+    "GRID_DIMS",
+    "GridError",
+    "make_grid",
+    "map_extent",
+    "to_map",
+    "to_matrix",
+    "validate_grid",
+]
 
 
 class GridError(ValueError):
@@ -169,3 +177,29 @@ def to_map(values, valid) -> np.ndarray | xr.DataArray:
     dims = ("y", "x") + tuple(extra[: values.ndim - 1])
     coords = {name: valid.coords[name] for name in ("y", "x") if name in valid.coords}
     return xr.DataArray(out, dims=dims, coords=coords)
+
+
+def map_extent(grid) -> list[float]:
+    """``[x_min, x_max, y_min, y_max]`` in nm for ``imshow(..., origin="lower", extent=...)``.
+
+    The coordinates are pixel centres, so the extent runs to the outer pixel edges: half a pixel
+    beyond the first and last centre. An axis with a single pixel (a line grid) borrows the
+    other axis's pixel size (1 nm when both have a single pixel).
+
+    Parameters
+    ----------
+    grid : xarray.DataArray or Dataset with ``x`` and ``y`` coordinates in nm
+    """
+    if "x" not in grid.coords or "y" not in grid.coords:
+        raise GridError("map_extent needs 'x' and 'y' coordinates (pixel centres in nm)")
+    x = np.asarray(grid["x"].values, dtype=float)
+    y = np.asarray(grid["y"].values, dtype=float)
+    steps = [abs(a[-1] - a[0]) / (a.size - 1) for a in (x, y) if a.size > 1 and a[-1] != a[0]]
+    fallback = steps[0] if steps else 1.0
+
+    def edges(a: np.ndarray) -> list[float]:
+        half = (abs(a[-1] - a[0]) / (a.size - 1) if a.size > 1 and a[-1] != a[0] else fallback) / 2
+        lo, hi = float(min(a[0], a[-1])), float(max(a[0], a[-1]))
+        return [lo - half, hi + half]
+
+    return edges(x) + edges(y)

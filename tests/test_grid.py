@@ -130,3 +130,14 @@ def test_make_grid_rejects_axes_of_the_wrong_length():
 def test_validate_grid_needs_a_bias_coordinate():
     with pytest.raises(GridError, match="no 'bias' coordinate"):
         validate_grid(xr.DataArray(np.zeros((2, 2, 3)), dims=("y", "x", "bias")))
+
+
+def test_map_extent_runs_to_the_outer_pixel_edges():
+    from stswidgets import map_extent
+
+    grid = _grid(ny=3, nx=4)  # x = 0, 0.25, 0.5, 0.75; y = 1.0, 1.25, 1.5
+    assert map_extent(grid) == pytest.approx([-0.125, 0.875, 0.875, 1.625])
+    line = make_grid(np.zeros((1, 5, 3)), np.arange(3.0), x_nm=np.arange(5) * 0.5, y_nm=[2.0])
+    assert map_extent(line) == pytest.approx([-0.25, 2.25, 1.75, 2.25])
+    with pytest.raises(GridError, match="'x' and 'y' coordinates"):
+        map_extent(xr.DataArray(np.zeros((2, 2)), dims=("y", "x")))
