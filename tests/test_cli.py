@@ -252,6 +252,20 @@ def test_run_on_the_real_lockin_grid(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not REAL_DATA.is_dir(), reason=f"real data files not found at {REAL_DATA}")
+def test_run_on_the_real_line_grid(tmp_path):
+    """A single line of 32 spectra (1 x 32 pixels), sweep from +2 to -4 mV: every notebook runs."""
+    out = tmp_path / "line"
+    code, stdout, err = run_cli(
+        "run", REAL_DATA / "nanonis_line_pb_sc_32x1.3ds", "--out", out, "--profile", "test"
+    )
+    assert code == 0, err
+    results = check_outputs(out, (1, 32), 401)
+    bias = results["bias"].values
+    assert bias[0] == pytest.approx(-4.0, abs=1e-3) and bias[-1] == pytest.approx(2.0, abs=1e-3)
+
+
+@pytest.mark.slow
 def test_python_dash_m_runs_the_command(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "stswidgets", "run", str(tmp_path / "nope.3ds"), "--out", "x"],

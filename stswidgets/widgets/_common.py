@@ -188,9 +188,30 @@ def _png_rgba(rgba: np.ndarray) -> bytes:
 TRANSPARENT_PNG = _png_rgba(np.zeros((1, 1, 4), dtype=np.uint8))
 
 
-def _edges_padding(coords: np.ndarray) -> tuple[float, float]:
-    step = float(np.median(np.diff(coords))) if coords.size > 1 else 1.0
+def _step(coords: np.ndarray, fallback: float = 1.0) -> float:
+    return float(np.median(np.diff(coords))) if coords.size > 1 else fallback
+
+
+def _edges_padding(coords: np.ndarray, fallback: float = 1.0) -> tuple[float, float]:
+    step = _step(coords, fallback)
     return float(coords[0] - step / 2), float(coords[-1] + step / 2)
+
+
+def _drawn_centres(coords: np.ndarray, fallback: float) -> np.ndarray:
+    """HeatMap cell centres along one axis: a single pixel (a line grid) is drawn as two
+    half-width cells, since bqplot's HeatMap squeezes away an axis of length 1."""
+    if coords.size > 1:
+        return coords
+    return np.array([coords[0] - fallback / 4, coords[0] + fallback / 4])
+
+
+def _drawable(values) -> np.ndarray:
+    """The colour array of a map as bqplot's HeatMap can draw it (singleton axes doubled)."""
+    values = np.asarray(values, dtype=float)
+    for ax in (0, 1):
+        if values.shape[ax] == 1:
+            values = np.repeat(values, 2, axis=ax)
+    return values
 
 
 def axis(scale, label: str, orientation: str = "horizontal", **kw) -> bq.Axis:
@@ -244,22 +265,26 @@ class MapPanel:
         self.valid = valid
         self.selection = selection
         self.x_nm, self.y_nm = x_nm, y_nm
-        x0, x1 = _edges_padding(x_nm)
-        y0, y1 = _edges_padding(y_nm)
+        # a line grid (one row or column) borrows the pixel size of its other axis
+        self._fallback_step = abs(_step(x_nm if x_nm.size > 1 else y_nm))
+        x0, x1 = _edges_padding(x_nm, self._fallback_step)
+        y0, y1 = _edges_padding(y_nm, self._fallback_step)
+        x_drawn = _drawn_centres(x_nm, self._fallback_step)
+        y_drawn = _drawn_centres(y_nm, self._fallback_step)
         self.x_scale = bq.LinearScale(min=x0, max=x1)
         self.y_scale = bq.LinearScale(min=y0, max=y1)
         self.color_scale = bq.ColorScale(scheme="viridis")
         self.heatmap = bq.HeatMap(
-            x=x_nm,
-            y=y_nm,
-            color=np.asarray(values, dtype=float),
+            x=x_drawn,
+            y=y_drawn,
+            color=_drawable(values),
             scales={"x": self.x_scale, "y": self.y_scale, "color": self.color_scale},
             null_color="#dddddd",
         )
         self.overlay = bq.HeatMap(
-            x=x_nm,
-            y=y_nm,
-            color=np.zeros(valid.shape),
+            x=x_drawn,
+            y=y_drawn,
+            color=_drawable(np.zeros(valid.shape)),
             scales={
                 "x": self.x_scale,
                 "y": self.y_scale,
@@ -328,7 +353,7 @@ class MapPanel:
         self.color_scale.min, self.color_scale.max = float(lo), float(max(hi, lo + 1e-12))
         # the canvas cannot draw NaN: unmeasured pixels get the lowest colour here and are
         # covered in grey by the overlay (-1 there)
-        self.heatmap.color = np.where(finite, values, lo)
+        self.heatmap.color = _drawable(np.where(finite, values, lo))
         self.figure.title = f"{label}: {self.title}" if self.title else label
 
     def pixels_in_rect(self, x_range, y_range) -> np.ndarray:
@@ -352,7 +377,8 @@ class MapPanel:
 
     def pixel_at(self, x_nm: float, y_nm: float) -> tuple[int, int] | None:
         """The ``(iy, ix)`` pixel whose cell contains the point (nm); None outside the map."""
-        (x0, x1), (y0, y1) = _edges_padding(self.x_nm), _edges_padding(self.y_nm)
+        (x0, x1) = _edges_padding(self.x_nm, self._fallback_step)
+        (y0, y1) = _edges_padding(self.y_nm, self._fallback_step)
         if not (min(x0, x1) <= x_nm <= max(x0, x1) and min(y0, y1) <= y_nm <= max(y0, y1)):
             return None
         return int(np.argmin(np.abs(self.y_nm - y_nm))), int(np.argmin(np.abs(self.x_nm - x_nm)))
@@ -390,7 +416,7 @@ class MapPanel:
     def _on_selection(self, change=None) -> None:
         if self.selection.source != "map" and self.brush.selected_x is not None:
             self.brush.selected_x = self.brush.selected_y = None  # its rectangle is stale
-        self.overlay.color = self.selection.mask.astype(float) - (~self.valid)
+        self.overlay.color = _drawable(self.selection.mask.astype(float) - (~self.valid))
 
     def show_pins(self, pixels) -> None:
         """Mark the ``(iy, ix)`` pixels of pinned spectra."""

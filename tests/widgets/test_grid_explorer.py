@@ -144,3 +144,26 @@ def test_a_click_updates_the_spectra_within_100_ms_on_a_100x100_grid():
         assert explorer.pixel == (iy, ix)
         np.testing.assert_allclose(explorer.spectra_lines.y[1], values[iy, ix], rtol=1e-6)
     assert np.median(times) < 0.1, f"median click update {1e3 * np.median(times):.1f} ms"
+
+
+def test_a_line_grid_is_drawn_and_brushed():
+    """A single-line grid (ny = 1): bqplot's HeatMap squeezes a length-1 axis away, so the line
+    is drawn as two identical half-pixel rows; selection still works on the real pixels."""
+    from stswidgets import make_grid
+
+    rng = np.random.default_rng(3)
+    x_nm = np.arange(8) * 0.5
+    line = make_grid(rng.normal(size=(1, 8, 12)), np.linspace(-5, 5, 12), x_nm=x_nm, y_nm=[2.0])
+    explorer = GridExplorer(line, bins=10, mode="brush")
+    colour = np.asarray(explorer.map.heatmap.color)
+    assert colour.shape == (2, 8)
+    j = explorer.bias_index
+    np.testing.assert_array_equal(colour[0], line.values[0, :, j])
+    np.testing.assert_array_equal(colour[1], line.values[0, :, j])
+    np.testing.assert_allclose(explorer.map.heatmap.y, [2.0 - 0.125, 2.0 + 0.125])
+    explorer.map.brush.selected_x = [0.9, 2.1]  # pixel centres 1.0, 1.5, 2.0
+    explorer.map.brush.selected_y = [1.5, 2.5]
+    np.testing.assert_array_equal(explorer.selection.indices, [2, 3, 4])
+    assert np.asarray(explorer.map.overlay.color).shape == (2, 8)
+    np.testing.assert_array_equal(np.asarray(explorer.map.overlay.color)[1, 2:5], 1.0)
+    LatentExplorer(line, rng.normal(size=(8, 2)))  # builds on a line too
