@@ -20,6 +20,7 @@ from stswidgets.learn._training import (
     load_file,
     save_file,
     torch_threads,
+    train,
 )
 
 __all__ = ["LightningEstimator", "NotFittedError", "widths_tuple"]
@@ -55,6 +56,49 @@ class LightningEstimator(TransformerMixin, BaseEstimator):
             return check_spectra(X, min_spectra=MIN_SPECTRA, who=who)
         self._check_fitted()
         return check_spectra(X, n_features=self.n_features_in_, who=who)
+
+    def _train_twin(self, features: np.ndarray, seed: int, threshold: float | None = None):
+        """Train a twin network with the contrastive loss on pairs of the rows of ``features``.
+
+        The one recipe of both stages of the paper's method: pairs drawn on the fly and labelled
+        by ``threshold`` (or the estimator's ``threshold_quantile``), a :class:`SiameseModule`
+        of the estimator's ``widths``/``activation``/``margin``, trained with early stopping.
+        Returns ``(module, datamodule, history)``.
+        """
+        import pytorch_lightning as pl
+
+        from stswidgets.learn.pairs import PairDataModule
+        from stswidgets.learn.siamese import SiameseModule
+
+        data = PairDataModule(
+            features,
+            threshold=threshold,
+            threshold_quantile=self.threshold_quantile,
+            pairs_per_epoch=self.pairs_per_epoch,
+            batch_size=self.batch_size,
+            n_val_pairs=max(self.batch_size, self.pairs_per_epoch // 8),
+            seed=seed,
+        )
+        data.setup()
+        pl.seed_everything(seed, workers=True, verbose=False)  # the initial weights
+        module = SiameseModule(
+            features.shape[1],
+            widths_tuple(self.widths),
+            self.activation,
+            self.margin,
+            self.learning_rate,
+        )
+        history = train(
+            module,
+            data,
+            seed=seed,
+            max_epochs=self.max_epochs,
+            patience=self.patience,
+            progress=self.progress,
+            accelerator=self.accelerator,
+            callbacks=self.callbacks,
+        )
+        return module, data, history
 
     def fit(self, X, y=None):
         """Learn from spectra ``X`` of shape ``(n_spectra, n_bias)``; returns ``self``.

@@ -144,37 +144,11 @@ class SiameseEmbedding(LightningEstimator):
 
     def _fit(self, X) -> SiameseEmbedding:
         """Learn the projection from spectra ``X`` of shape ``(n_spectra, n_bias)``."""
-        from stswidgets.learn.pairs import PairDataModule
-        from stswidgets.learn.siamese import SiameseModule
-
         X = self._check_input(X, fitting=True)
         seed = seed_from(self.random_state)
         scaler = SpectrumScaler(self.normalize).fit(X)
-        data = PairDataModule(
-            scaler.transform(X),
-            threshold=self.threshold,
-            threshold_quantile=self.threshold_quantile,
-            pairs_per_epoch=self.pairs_per_epoch,
-            batch_size=self.batch_size,
-            n_val_pairs=max(self.batch_size, self.pairs_per_epoch // 8),
-            seed=seed,
-        )
-        data.setup()
-        import pytorch_lightning as pl
-
-        pl.seed_everything(seed, workers=True, verbose=False)  # the initial weights
-        module = SiameseModule(
-            X.shape[1], widths_tuple(self.widths), self.activation, self.margin, self.learning_rate
-        )
-        self.history_ = train(
-            module,
-            data,
-            seed=seed,
-            max_epochs=self.max_epochs,
-            patience=self.patience,
-            progress=self.progress,
-            accelerator=self.accelerator,
-            callbacks=self.callbacks,
+        module, data, self.history_ = self._train_twin(
+            scaler.transform(X), seed, threshold=self.threshold
         )
         self.n_features_in_ = X.shape[1]
         self.scaler_mean_ = scaler.mean_

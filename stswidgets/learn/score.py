@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from stswidgets.analysis.metrics import roc_auc
-from stswidgets.learn._base import LightningEstimator, widths_tuple
-from stswidgets.learn._training import predict, seed_from, torch_threads, train
+from stswidgets.learn._base import LightningEstimator
+from stswidgets.learn._training import predict, seed_from, torch_threads
 from stswidgets.learn.embedding import SiameseEmbedding
 
 __all__ = ["SimilarityScore"]
@@ -219,34 +219,7 @@ class SimilarityScore(LightningEstimator):
         Returns the module, its data module, history, raw output ``(n_spectra,)``, the sign
         orienting it and the two label-free checks of :meth:`_fit` (see the class notes).
         """
-        import pytorch_lightning as pl
-
-        from stswidgets.learn.pairs import PairDataModule
-        from stswidgets.learn.siamese import SiameseModule
-
-        data = PairDataModule(
-            Zs,
-            threshold_quantile=self.threshold_quantile,
-            pairs_per_epoch=self.pairs_per_epoch,
-            batch_size=self.batch_size,
-            n_val_pairs=max(self.batch_size, self.pairs_per_epoch // 8),
-            seed=seed,
-        )
-        data.setup()
-        pl.seed_everything(seed, workers=True, verbose=False)  # the initial weights
-        module = SiameseModule(
-            Zs.shape[1], widths_tuple(self.widths), self.activation, self.margin, self.learning_rate
-        )
-        history = train(
-            module,
-            data,
-            seed=seed,
-            max_epochs=self.max_epochs,
-            patience=self.patience,
-            progress=self.progress,
-            accelerator=self.accelerator,
-            callbacks=self.callbacks,
-        )
+        module, data, history = self._train_twin(Zs, seed)
         raw = predict(module, Zs)[:, 0]
         outliers = far >= np.quantile(far, 1.0 - OUTLIER_FRACTION)
         sign = 1.0 if raw[outliers].mean() >= np.median(raw) else -1.0
