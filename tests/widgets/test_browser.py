@@ -13,6 +13,7 @@ dots) and checks its rendering, brush and lasso the same way. Screenshots go to
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -317,6 +318,29 @@ def _open_and_run(page, lab, name: str, n_figures: int) -> None:
     page.wait_for_selector(".sts-probe")
 
 
+@contextlib.contextmanager
+def _notebook_page(lab, name: str, n_figures: int, failure_png: str, height: int = 1200):
+    """A Chromium page (Playwright, Debian's chromium) with notebook ``name`` open and run.
+
+    A failure inside the block saves a screenshot ``failure_png`` under build/screenshots/.
+    """
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": height})
+            page.set_default_timeout(60_000)
+            _open_and_run(page, lab, name, n_figures=n_figures)
+            yield page
+        except Exception:
+            page.screenshot(path=str(SCREENSHOTS / failure_png))
+            raise
+        finally:
+            browser.close()
+
+
 def _dot_centres(page, figure) -> np.ndarray:
     """Page coordinates of the scatter's dots, in data order."""
     boxes = figure.locator("path.dot").evaluate_all(
@@ -327,160 +351,147 @@ def _dot_centres(page, figure) -> np.ndarray:
 
 
 def test_brush_on_latent_scatter_round_trips_to_the_kernel(lab):
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     Z, X = lattice_latent(), lattice_spectra()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1200})
-            page.set_default_timeout(60_000)
-            _open_and_run(page, lab, "latent.ipynb", n_figures=9)
-            latent_fig = page.locator(".bqplot").nth(0)
-            page.wait_for_function(
-                "document.querySelector('.bqplot').querySelectorAll('path.dot').length == 100"
-            )
-            page.wait_for_timeout(1500)  # let the figures finish their transitions
-            status = page.locator(".sts-status").first
-            assert "selected 0 of 100" in status.inner_text()
-            overlay_before = (
-                page.locator(".bqplot").nth(1).locator("image").nth(1).get_attribute("href")
-            )
-            page.screenshot(path=str(SCREENSHOTS / "latent_explorer_before.png"))
+    with _notebook_page(
+        lab, "latent.ipynb", n_figures=9, failure_png="latent_explorer_failure.png"
+    ) as page:
+        latent_fig = page.locator(".bqplot").nth(0)
+        page.wait_for_function(
+            "document.querySelector('.bqplot').querySelectorAll('path.dot').length == 100"
+        )
+        page.wait_for_timeout(1500)  # let the figures finish their transitions
+        status = page.locator(".sts-status").first
+        assert "selected 0 of 100" in status.inner_text()
+        overlay_before = (
+            page.locator(".bqplot").nth(1).locator("image").nth(1).get_attribute("href")
+        )
+        page.screenshot(path=str(SCREENSHOTS / "latent_explorer_before.png"))
 
-            # data -> page coordinates, fitted from the drawn dots (known latent coordinates)
-            centres = _dot_centres(page, latent_fig)
-            assert centres.shape == (100, 2)
-            ax, bx = np.polyfit(Z[:, 0], centres[:, 0], 1)
-            ay, by = np.polyfit(Z[:, 1], centres[:, 1], 1)
-            # a rectangle whose edges fall midway between lattice points (robust to rounding)
-            x_lo, x_hi, y_lo, y_hi = 2.5 / 9, 5.5 / 9, 1.5 / 9, 6.5 / 9
-            start = (bx + ax * x_lo, by + ay * y_lo)
-            end = (bx + ax * x_hi, by + ay * y_hi)
-            expected = np.flatnonzero(
-                (Z[:, 0] >= x_lo) & (Z[:, 0] <= x_hi) & (Z[:, 1] >= y_lo) & (Z[:, 1] <= y_hi)
-            )
-            assert expected.size == 15  # columns 3-5 x rows 2-6
+        # data -> page coordinates, fitted from the drawn dots (known latent coordinates)
+        centres = _dot_centres(page, latent_fig)
+        assert centres.shape == (100, 2)
+        ax, bx = np.polyfit(Z[:, 0], centres[:, 0], 1)
+        ay, by = np.polyfit(Z[:, 1], centres[:, 1], 1)
+        # a rectangle whose edges fall midway between lattice points (robust to rounding)
+        x_lo, x_hi, y_lo, y_hi = 2.5 / 9, 5.5 / 9, 1.5 / 9, 6.5 / 9
+        start = (bx + ax * x_lo, by + ay * y_lo)
+        end = (bx + ax * x_hi, by + ay * y_hi)
+        expected = np.flatnonzero(
+            (Z[:, 0] >= x_lo) & (Z[:, 0] <= x_hi) & (Z[:, 1] >= y_lo) & (Z[:, 1] <= y_hi)
+        )
+        assert expected.size == 15  # columns 3-5 x rows 2-6
 
-            _drag(page, start, end)
+        _drag(page, start, end)
 
-            page.wait_for_function(
-                "document.querySelector('.sts-status').innerText.includes('selected 15 of 100')",
-                timeout=20_000,
-            )
-            indices, mean0 = _probe_indices(page, 15)
-            np.testing.assert_array_equal(indices, expected)
-            assert mean0 == pytest.approx(X[expected, 0].mean(), abs=1e-5)
+        page.wait_for_function(
+            "document.querySelector('.sts-status').innerText.includes('selected 15 of 100')",
+            timeout=20_000,
+        )
+        indices, mean0 = _probe_indices(page, 15)
+        np.testing.assert_array_equal(indices, expected)
+        assert mean0 == pytest.approx(X[expected, 0].mean(), abs=1e-5)
 
-            page.wait_for_timeout(1000)  # the redraws below are asynchronous
-            overlay_after = (
-                page.locator(".bqplot").nth(1).locator("image").nth(1).get_attribute("href")
-            )
-            assert overlay_after != overlay_before, "the map overlay was not redrawn"
-            selection_path = page.locator(".bqplot").nth(2).locator("g.curve path.line").first
-            d = selection_path.get_attribute("d") or ""
-            assert d.count("L") >= BIAS.size - 1, "the selection's mean spectrum is not drawn"
-            page.locator(".jp-OutputArea-output").first.screenshot(
-                path=str(SCREENSHOTS / "latent_explorer_lattice.png")
-            )
-            # the linked explorers in the next cell followed the same selection
-            grid_status = page.locator(".sts-grid-explorer .sts-status").inner_text()
-            assert "15 selected of 100" in grid_status, grid_status
-            corr_status = page.locator(".sts-correlation .sts-status").inner_text()
-            assert "selected 15 of 100" in corr_status, corr_status
-            for name in ("grid-explorer", "correlation", "distribution"):
-                element = page.locator(f".sts-{name}")
-                element.scroll_into_view_if_needed()
-                element.screenshot(path=str(SCREENSHOTS / f"{name.replace('-', '_')}.png"))
+        page.wait_for_timeout(1000)  # the redraws below are asynchronous
+        overlay_after = page.locator(".bqplot").nth(1).locator("image").nth(1).get_attribute("href")
+        assert overlay_after != overlay_before, "the map overlay was not redrawn"
+        selection_path = page.locator(".bqplot").nth(2).locator("g.curve path.line").first
+        d = selection_path.get_attribute("d") or ""
+        assert d.count("L") >= BIAS.size - 1, "the selection's mean spectrum is not drawn"
+        page.locator(".jp-OutputArea-output").first.screenshot(
+            path=str(SCREENSHOTS / "latent_explorer_lattice.png")
+        )
+        # the linked explorers in the next cell followed the same selection
+        grid_status = page.locator(".sts-grid-explorer .sts-status").inner_text()
+        assert "15 selected of 100" in grid_status, grid_status
+        corr_status = page.locator(".sts-correlation .sts-status").inner_text()
+        assert "selected 15 of 100" in corr_status, corr_status
+        for name in ("grid-explorer", "correlation", "distribution"):
+            element = page.locator(f".sts-{name}")
+            element.scroll_into_view_if_needed()
+            element.screenshot(path=str(SCREENSHOTS / f"{name.replace('-', '_')}.png"))
 
-            # the other way round: brush pixels on the map, the latent points follow
-            map_image = page.locator(".bqplot").nth(1).locator("image").first
-            map_image.scroll_into_view_if_needed()
-            box = map_image.bounding_box()
-            x_edges, y_edges = (-0.25, 4.75), (-0.25, 4.75)  # nm: outer pixel edges
+        # the other way round: brush pixels on the map, the latent points follow
+        map_image = page.locator(".bqplot").nth(1).locator("image").first
+        map_image.scroll_into_view_if_needed()
+        box = map_image.bounding_box()
+        x_edges, y_edges = (-0.25, 4.75), (-0.25, 4.75)  # nm: outer pixel edges
 
-            def to_page(x_nm, y_nm):
-                fx = (x_nm - x_edges[0]) / (x_edges[1] - x_edges[0])
-                fy = (y_nm - y_edges[0]) / (y_edges[1] - y_edges[0])
-                return box["x"] + fx * box["width"], box["y"] + (1 - fy) * box["height"]
+        def to_page(x_nm, y_nm):
+            fx = (x_nm - x_edges[0]) / (x_edges[1] - x_edges[0])
+            fy = (y_nm - y_edges[0]) / (y_edges[1] - y_edges[0])
+            return box["x"] + fx * box["width"], box["y"] + (1 - fy) * box["height"]
 
-            _drag(page, to_page(2.8, -0.2), to_page(4.2, 0.7))  # columns 6-8, rows 0-1
-            page.wait_for_function(
-                "document.querySelector('.sts-status').innerText.includes('selected 6 of 100')",
-                timeout=20_000,
-            )
-            indices, _ = _probe_indices(page, 6)
-            np.testing.assert_array_equal(indices, [6, 7, 8, 16, 17, 18])
-            page.wait_for_timeout(800)
-            selected_dots = latent_fig.locator("path.dot").evaluate_all(
-                "els => els.filter(e => getComputedStyle(e).opacity === '1').length"
-            )
-            assert selected_dots == 6, selected_dots
-            brush_rects = latent_fig.locator("rect.selection").evaluate_all(
-                "els => els.filter(e => e.getAttribute('width') > 0 &&"
-                " getComputedStyle(e).display !== 'none').length"
-            )
-            assert brush_rects == 0, "the stale latent brush rectangle was not cleared"
-            page.locator(".jp-OutputArea-output").first.screenshot(
-                path=str(SCREENSHOTS / "latent_explorer_map_brush.png")
-            )
+        _drag(page, to_page(2.8, -0.2), to_page(4.2, 0.7))  # columns 6-8, rows 0-1
+        page.wait_for_function(
+            "document.querySelector('.sts-status').innerText.includes('selected 6 of 100')",
+            timeout=20_000,
+        )
+        indices, _ = _probe_indices(page, 6)
+        np.testing.assert_array_equal(indices, [6, 7, 8, 16, 17, 18])
+        page.wait_for_timeout(800)
+        selected_dots = latent_fig.locator("path.dot").evaluate_all(
+            "els => els.filter(e => getComputedStyle(e).opacity === '1').length"
+        )
+        assert selected_dots == 6, selected_dots
+        brush_rects = latent_fig.locator("rect.selection").evaluate_all(
+            "els => els.filter(e => e.getAttribute('width') > 0 &&"
+            " getComputedStyle(e).display !== 'none').length"
+        )
+        assert brush_rects == 0, "the stale latent brush rectangle was not cleared"
+        page.locator(".jp-OutputArea-output").first.screenshot(
+            path=str(SCREENSHOTS / "latent_explorer_map_brush.png")
+        )
 
-            # lasso: switch the selector, draw a closed loop around four lattice points
-            page.locator(".widget-toggle-button", has_text=re.compile(r"^lasso$")).click()
-            page.wait_for_timeout(500)
-            latent_fig.scroll_into_view_if_needed()
-            centres = _dot_centres(page, latent_fig)  # the page has scrolled: fit again
-            ax, bx = np.polyfit(Z[:, 0], centres[:, 0], 1)
-            ay, by = np.polyfit(Z[:, 1], centres[:, 1], 1)
-            corners = [(0.39, 0.72), (0.61, 0.72), (0.61, 0.94), (0.39, 0.94), (0.39, 0.72)]
-            path = [(bx + ax * x, by + ay * y) for x, y in corners]
-            page.mouse.move(*path[0])
-            page.mouse.down()
-            for a, b in zip(path[:-1], path[1:], strict=True):
-                for t in np.linspace(0.0, 1.0, 6)[1:]:
-                    page.mouse.move(a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
-                    page.wait_for_timeout(20)
-            page.mouse.up()
-            page.wait_for_function(
-                "document.querySelector('.sts-status').innerText.includes('selected 4 of 100')",
-                timeout=20_000,
-            )
-            indices, mean0 = _probe_indices(page, 4)
-            np.testing.assert_array_equal(indices, [74, 75, 84, 85])
-            assert mean0 == pytest.approx(X[[74, 75, 84, 85], 0].mean(), abs=1e-5)
+        # lasso: switch the selector, draw a closed loop around four lattice points
+        page.locator(".widget-toggle-button", has_text=re.compile(r"^lasso$")).click()
+        page.wait_for_timeout(500)
+        latent_fig.scroll_into_view_if_needed()
+        centres = _dot_centres(page, latent_fig)  # the page has scrolled: fit again
+        ax, bx = np.polyfit(Z[:, 0], centres[:, 0], 1)
+        ay, by = np.polyfit(Z[:, 1], centres[:, 1], 1)
+        corners = [(0.39, 0.72), (0.61, 0.72), (0.61, 0.94), (0.39, 0.94), (0.39, 0.72)]
+        path = [(bx + ax * x, by + ay * y) for x, y in corners]
+        page.mouse.move(*path[0])
+        page.mouse.down()
+        for a, b in zip(path[:-1], path[1:], strict=True):
+            for t in np.linspace(0.0, 1.0, 6)[1:]:
+                page.mouse.move(a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
+                page.wait_for_timeout(20)
+        page.mouse.up()
+        page.wait_for_function(
+            "document.querySelector('.sts-status').innerText.includes('selected 4 of 100')",
+            timeout=20_000,
+        )
+        indices, mean0 = _probe_indices(page, 4)
+        np.testing.assert_array_equal(indices, [74, 75, 84, 85])
+        assert mean0 == pytest.approx(X[[74, 75, 84, 85], 0].mean(), abs=1e-5)
 
-            # distance distribution: a click on the distribution moves the abundance map
-            status = page.locator(".sts-distribution .sts-status")
-            before = status.inner_text()
-            figure_el = page.locator(".sts-distribution .bqplot").first
-            figure_el.scroll_into_view_if_needed()
-            abundance_map = page.locator(".sts-distribution .bqplot").nth(1).locator("image")
-            map_before = abundance_map.first.get_attribute("href")
-            box = figure_el.bounding_box()
-            y_mid = box["y"] + 0.5 * box["height"]
-            # bqplot's IndexSelector: a click starts following the mouse, a second click fixes it
-            page.mouse.click(box["x"] + 0.6 * box["width"], y_mid)
-            for f in np.linspace(0.55, 0.35, 5):
-                page.mouse.move(box["x"] + f * box["width"], y_mid)
-                page.wait_for_timeout(50)
-            page.mouse.click(box["x"] + 0.35 * box["width"], y_mid)
-            page.wait_for_function(
-                "t => document.querySelector('.sts-distribution .sts-status').innerText !== t",
-                arg=before,
-                timeout=20_000,
-            )
-            after = status.inner_text()
-            at_before = float(re.search(r"map at (-?[\d.]+)", before).group(1))
-            at_after = float(re.search(r"map at (-?[\d.]+)", after).group(1))
-            assert at_after < at_before  # clicked left of the default (the minority mean)
-            page.wait_for_timeout(800)
-            assert abundance_map.first.get_attribute("href") != map_before
-        except Exception:
-            page.screenshot(path=str(SCREENSHOTS / "latent_explorer_failure.png"))
-            raise
-        finally:
-            browser.close()
+        # distance distribution: a click on the distribution moves the abundance map
+        status = page.locator(".sts-distribution .sts-status")
+        before = status.inner_text()
+        figure_el = page.locator(".sts-distribution .bqplot").first
+        figure_el.scroll_into_view_if_needed()
+        abundance_map = page.locator(".sts-distribution .bqplot").nth(1).locator("image")
+        map_before = abundance_map.first.get_attribute("href")
+        box = figure_el.bounding_box()
+        y_mid = box["y"] + 0.5 * box["height"]
+        # bqplot's IndexSelector: a click starts following the mouse, a second click fixes it
+        page.mouse.click(box["x"] + 0.6 * box["width"], y_mid)
+        for f in np.linspace(0.55, 0.35, 5):
+            page.mouse.move(box["x"] + f * box["width"], y_mid)
+            page.wait_for_timeout(50)
+        page.mouse.click(box["x"] + 0.35 * box["width"], y_mid)
+        page.wait_for_function(
+            "t => document.querySelector('.sts-distribution .sts-status').innerText !== t",
+            arg=before,
+            timeout=20_000,
+        )
+        after = status.inner_text()
+        at_before = float(re.search(r"map at (-?[\d.]+)", before).group(1))
+        at_after = float(re.search(r"map at (-?[\d.]+)", after).group(1))
+        assert at_after < at_before  # clicked left of the default (the minority mean)
+        page.wait_for_timeout(800)
+        assert abundance_map.first.get_attribute("href") != map_before
 
 
 def _tail_threshold(values: np.ndarray) -> tuple[float, float]:
@@ -504,54 +515,43 @@ def test_latent_explorer_on_a_simulated_fese_grid(lab):
 
     Saves ``build/screenshots/latent_explorer.png``, the README's screenshot.
     """
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1200})
-            page.set_default_timeout(60_000)
-            _open_and_run(page, lab, "fese.ipynb", n_figures=3)
-            latent_fig = page.locator(".bqplot").nth(0)
-            Z = np.load(lab["root"] / "fese_latent.npy")
-            page.wait_for_function(
-                "n => document.querySelector('.bqplot').querySelectorAll('path.dot').length == n",
-                arg=len(Z),
-            )
-            page.wait_for_timeout(1500)
-            centres = _dot_centres(page, latent_fig)
-            ax, bx = np.polyfit(Z[:, 0], centres[:, 0], 1)
-            ay, by = np.polyfit(Z[:, 1], centres[:, 1], 1)
-            # the far tail of PC2 (the rarest spectra): a rectangle over every PC1 value, cut in
-            # the widest gap of the PC2 tail
-            sign, threshold = _tail_threshold(Z[:, 1])
-            expected = np.flatnonzero(sign * Z[:, 1] > sign * threshold)
-            pad_x, pad_y = 3.0 / abs(ax), 3.0 / abs(ay)  # 3 px beyond the outermost points
-            x_lo, x_hi = Z[:, 0].min() - pad_x, Z[:, 0].max() + pad_x
-            y_lo, y_hi = sorted(
-                [threshold, Z[:, 1].min() - pad_y if sign < 0 else Z[:, 1].max() + pad_y]
-            )
-            assert abs(ay) * np.min(np.abs(Z[:, 1] - threshold)) > 1.0  # a clear gap (px)
-            assert expected.size > 0
-            _drag(page, (bx + ax * x_lo, by + ay * y_lo), (bx + ax * x_hi, by + ay * y_hi))
-            page.wait_for_function(
-                "t => document.querySelector('.sts-status').innerText.includes(t)",
-                arg=f"selected {expected.size} of {len(Z)}",
-                timeout=20_000,
-            )
-            indices, _ = _probe_indices(page, expected.size)
-            np.testing.assert_array_equal(indices, expected)
-            page.mouse.move(5, 5)  # no hover toolbar in the screenshot
-            page.wait_for_timeout(1000)
-            page.locator(".jp-OutputArea-output").first.screenshot(
-                path=str(SCREENSHOTS / "latent_explorer.png")
-            )
-        except Exception:
-            page.screenshot(path=str(SCREENSHOTS / "latent_explorer_failure.png"))
-            raise
-        finally:
-            browser.close()
+    with _notebook_page(
+        lab, "fese.ipynb", n_figures=3, failure_png="latent_explorer_failure.png"
+    ) as page:
+        latent_fig = page.locator(".bqplot").nth(0)
+        Z = np.load(lab["root"] / "fese_latent.npy")
+        page.wait_for_function(
+            "n => document.querySelector('.bqplot').querySelectorAll('path.dot').length == n",
+            arg=len(Z),
+        )
+        page.wait_for_timeout(1500)
+        centres = _dot_centres(page, latent_fig)
+        ax, bx = np.polyfit(Z[:, 0], centres[:, 0], 1)
+        ay, by = np.polyfit(Z[:, 1], centres[:, 1], 1)
+        # the far tail of PC2 (the rarest spectra): a rectangle over every PC1 value, cut in
+        # the widest gap of the PC2 tail
+        sign, threshold = _tail_threshold(Z[:, 1])
+        expected = np.flatnonzero(sign * Z[:, 1] > sign * threshold)
+        pad_x, pad_y = 3.0 / abs(ax), 3.0 / abs(ay)  # 3 px beyond the outermost points
+        x_lo, x_hi = Z[:, 0].min() - pad_x, Z[:, 0].max() + pad_x
+        y_lo, y_hi = sorted(
+            [threshold, Z[:, 1].min() - pad_y if sign < 0 else Z[:, 1].max() + pad_y]
+        )
+        assert abs(ay) * np.min(np.abs(Z[:, 1] - threshold)) > 1.0  # a clear gap (px)
+        assert expected.size > 0
+        _drag(page, (bx + ax * x_lo, by + ay * y_lo), (bx + ax * x_hi, by + ay * y_hi))
+        page.wait_for_function(
+            "t => document.querySelector('.sts-status').innerText.includes(t)",
+            arg=f"selected {expected.size} of {len(Z)}",
+            timeout=20_000,
+        )
+        indices, _ = _probe_indices(page, expected.size)
+        np.testing.assert_array_equal(indices, expected)
+        page.mouse.move(5, 5)  # no hover toolbar in the screenshot
+        page.wait_for_timeout(1000)
+        page.locator(".jp-OutputArea-output").first.screenshot(
+            path=str(SCREENSHOTS / "latent_explorer.png")
+        )
 
 
 def _axes_fit(figure) -> tuple[float, float, float, float]:
@@ -595,109 +595,98 @@ def test_density_latent_space_renders_and_selects_in_chromium(lab):
     selects exactly the lattice points in its rectangle (all of them, not only the drawn ones)
     and outlines them, and that the lasso selects exactly the points inside its loop.
     """
-    from playwright.sync_api import sync_playwright
-
     from stswidgets.widgets.latent import DENSITY_MIN_POINTS, MAX_DRAWN_POINTS
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     Z = gl_lattice_latent()
     n = len(Z)
     assert n >= DENSITY_MIN_POINTS
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1200})
-            page.set_default_timeout(60_000)
-            _open_and_run(page, lab, "density.ipynb", n_figures=3)
-            latent_fig = page.locator(".bqplot").nth(0)
-            page.wait_for_function(
-                "n => document.querySelector('.bqplot').querySelectorAll('path.dot').length == n",
-                arg=MAX_DRAWN_POINTS,
-            )
-            assert latent_fig.locator("image").count() == 1  # the density HeatMap
-            page.wait_for_timeout(1500)
-            assert f"selected 0 of {n}" in page.locator(".sts-status").first.inner_text()
-            ax, bx, ay, by = _axes_fit(latent_fig)
+    with _notebook_page(
+        lab, "density.ipynb", n_figures=3, failure_png="latent_explorer_density_failure.png"
+    ) as page:
+        latent_fig = page.locator(".bqplot").nth(0)
+        page.wait_for_function(
+            "n => document.querySelector('.bqplot').querySelectorAll('path.dot').length == n",
+            arg=MAX_DRAWN_POINTS,
+        )
+        assert latent_fig.locator("image").count() == 1  # the density HeatMap
+        page.wait_for_timeout(1500)
+        assert f"selected 0 of {n}" in page.locator(".sts-status").first.inner_text()
+        ax, bx, ay, by = _axes_fit(latent_fig)
 
-            def px(x, y):  # data -> page
-                return bx + ax * x, by + ay * y
+        def px(x, y):  # data -> page
+            return bx + ax * x, by + ay * y
 
-            # the tick fit agrees with the drawn dots (whose data coordinates are on the lattice)
-            centres = _dot_centres(page, latent_fig)
-            col = np.round((centres[:, 0] - bx) / ax * (GL_NX - 1))
-            assert np.abs(bx + ax * col / (GL_NX - 1) - centres[:, 0]).max() < 1.5
+        # the tick fit agrees with the drawn dots (whose data coordinates are on the lattice)
+        centres = _dot_centres(page, latent_fig)
+        col = np.round((centres[:, 0] - bx) / ax * (GL_NX - 1))
+        assert np.abs(bx + ax * col / (GL_NX - 1) - centres[:, 0]).max() < 1.5
 
-            def region_rgb(image, origin, x_lo, x_hi, y_lo, y_hi):
-                (c0, r0), (c1, r1) = px(x_lo, y_lo), px(x_hi, y_hi)
-                c0, c1 = sorted((c0 - origin[0], c1 - origin[0]))
-                r0, r1 = sorted((r0 - origin[1], r1 - origin[1]))
-                return image[int(r0) : int(r1), int(c0) : int(c1)].reshape(-1, 3).mean(axis=0)
+        def region_rgb(image, origin, x_lo, x_hi, y_lo, y_hi):
+            (c0, r0), (c1, r1) = px(x_lo, y_lo), px(x_hi, y_hi)
+            c0, c1 = sorted((c0 - origin[0], c1 - origin[0]))
+            r0, r1 = sorted((r0 - origin[1], r1 - origin[1]))
+            return image[int(r0) : int(r1), int(c0) : int(c1)].reshape(-1, 3).mean(axis=0)
 
-            box = latent_fig.bounding_box()
-            origin = (box["x"], box["y"])
-            before = _rgb(latent_fig.screenshot())
-            left = region_rgb(before, origin, 0.02, 0.15, 0.1, 0.9)
-            right = region_rgb(before, origin, 0.85, 0.98, 0.1, 0.9)
-            # viridis: #440154 (low) is blue > green, #fde725 (high) is green > blue; the grey
-            # density and the white background are equal in all channels
-            assert left[2] - left[1] > 10, f"no dark-purple points at low latent x: {left}"
-            assert right[1] - right[2] > 10, f"no yellow points at high latent x: {right}"
+        box = latent_fig.bounding_box()
+        origin = (box["x"], box["y"])
+        before = _rgb(latent_fig.screenshot())
+        left = region_rgb(before, origin, 0.02, 0.15, 0.1, 0.9)
+        right = region_rgb(before, origin, 0.85, 0.98, 0.1, 0.9)
+        # viridis: #440154 (low) is blue > green, #fde725 (high) is green > blue; the grey
+        # density and the white background are equal in all channels
+        assert left[2] - left[1] > 10, f"no dark-purple points at low latent x: {left}"
+        assert right[1] - right[2] > 10, f"no yellow points at high latent x: {right}"
 
-            # brush: edges midway between lattice columns/rows (robust to rounding)
-            x_lo, x_hi = 9.5 / (GL_NX - 1), 29.5 / (GL_NX - 1)  # columns 10-29
-            y_lo, y_hi = 4.5 / (GL_NY - 1), 24.5 / (GL_NY - 1)  # rows 5-24
-            expected = np.flatnonzero(
-                (Z[:, 0] >= x_lo) & (Z[:, 0] <= x_hi) & (Z[:, 1] >= y_lo) & (Z[:, 1] <= y_hi)
-            )
-            assert expected.size == 400
-            _drag(page, px(x_lo, y_lo), px(x_hi, y_hi))
-            page.wait_for_function(
-                "t => document.querySelector('.sts-status').innerText.includes(t)",
-                arg=f"selected {expected.size} of {n}",
-                timeout=20_000,
-            )
-            indices, _ = _probe_indices(page, expected.size)
-            np.testing.assert_array_equal(indices, expected)
-            page.mouse.move(5, 5)
-            page.wait_for_timeout(1000)
-            # every selected point is outlined: 400 dots more than the subsample
-            dots = latent_fig.locator("path.dot").count()
-            assert dots == MAX_DRAWN_POINTS + expected.size, dots
-            page.locator(".jp-OutputArea-output").first.screenshot(
-                path=str(SCREENSHOTS / "latent_explorer_density.png")
-            )
+        # brush: edges midway between lattice columns/rows (robust to rounding)
+        x_lo, x_hi = 9.5 / (GL_NX - 1), 29.5 / (GL_NX - 1)  # columns 10-29
+        y_lo, y_hi = 4.5 / (GL_NY - 1), 24.5 / (GL_NY - 1)  # rows 5-24
+        expected = np.flatnonzero(
+            (Z[:, 0] >= x_lo) & (Z[:, 0] <= x_hi) & (Z[:, 1] >= y_lo) & (Z[:, 1] <= y_hi)
+        )
+        assert expected.size == 400
+        _drag(page, px(x_lo, y_lo), px(x_hi, y_hi))
+        page.wait_for_function(
+            "t => document.querySelector('.sts-status').innerText.includes(t)",
+            arg=f"selected {expected.size} of {n}",
+            timeout=20_000,
+        )
+        indices, _ = _probe_indices(page, expected.size)
+        np.testing.assert_array_equal(indices, expected)
+        page.mouse.move(5, 5)
+        page.wait_for_timeout(1000)
+        # every selected point is outlined: 400 dots more than the subsample
+        dots = latent_fig.locator("path.dot").count()
+        assert dots == MAX_DRAWN_POINTS + expected.size, dots
+        page.locator(".jp-OutputArea-output").first.screenshot(
+            path=str(SCREENSHOTS / "latent_explorer_density.png")
+        )
 
-            # lasso: a closed loop around columns 40-45 x rows 30-34 (30 points)
-            page.locator(".widget-toggle-button", has_text=re.compile(r"^lasso$")).click()
-            page.wait_for_timeout(500)
-            ax, bx, ay, by = _axes_fit(latent_fig)
-            xa, xb = 39.5 / (GL_NX - 1), 45.5 / (GL_NX - 1)
-            ya, yb = 29.5 / (GL_NY - 1), 34.5 / (GL_NY - 1)
-            corners = [(xa, ya), (xb, ya), (xb, yb), (xa, yb), (xa, ya)]
-            path = [px(x, y) for x, y in corners]
-            page.mouse.move(*path[0])
-            page.mouse.down()
-            for a, b in zip(path[:-1], path[1:], strict=True):
-                for t in np.linspace(0.0, 1.0, 6)[1:]:
-                    page.mouse.move(a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
-                    page.wait_for_timeout(20)
-            page.mouse.up()
-            expected = np.flatnonzero(
-                (Z[:, 0] >= xa) & (Z[:, 0] <= xb) & (Z[:, 1] >= ya) & (Z[:, 1] <= yb)
-            )
-            assert expected.size == 30
-            page.wait_for_function(
-                "t => document.querySelector('.sts-status').innerText.includes(t)",
-                arg=f"selected 30 of {n}",
-                timeout=20_000,
-            )
-            indices, _ = _probe_indices(page, 30)
-            np.testing.assert_array_equal(indices, expected)
-        except Exception:
-            page.screenshot(path=str(SCREENSHOTS / "latent_explorer_density_failure.png"))
-            raise
-        finally:
-            browser.close()
+        # lasso: a closed loop around columns 40-45 x rows 30-34 (30 points)
+        page.locator(".widget-toggle-button", has_text=re.compile(r"^lasso$")).click()
+        page.wait_for_timeout(500)
+        ax, bx, ay, by = _axes_fit(latent_fig)
+        xa, xb = 39.5 / (GL_NX - 1), 45.5 / (GL_NX - 1)
+        ya, yb = 29.5 / (GL_NY - 1), 34.5 / (GL_NY - 1)
+        corners = [(xa, ya), (xb, ya), (xb, yb), (xa, yb), (xa, ya)]
+        path = [px(x, y) for x, y in corners]
+        page.mouse.move(*path[0])
+        page.mouse.down()
+        for a, b in zip(path[:-1], path[1:], strict=True):
+            for t in np.linspace(0.0, 1.0, 6)[1:]:
+                page.mouse.move(a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
+                page.wait_for_timeout(20)
+        page.mouse.up()
+        expected = np.flatnonzero(
+            (Z[:, 0] >= xa) & (Z[:, 0] <= xb) & (Z[:, 1] >= ya) & (Z[:, 1] <= yb)
+        )
+        assert expected.size == 30
+        page.wait_for_function(
+            "t => document.querySelector('.sts-status').innerText.includes(t)",
+            arg=f"selected 30 of {n}",
+            timeout=20_000,
+        )
+        indices, _ = _probe_indices(page, 30)
+        np.testing.assert_array_equal(indices, expected)
 
 
 def test_click_on_grid_explorer_map_shows_that_pixels_spectrum(lab):
@@ -707,64 +696,57 @@ def test_click_on_grid_explorer_map_shows_that_pixels_spectrum(lab):
     (iy, ix) is lattice spectrum ``10 iy + ix``. Then "brush" mode: a drag still selects.
     Saves ``build/screenshots/grid_explorer_click.png``.
     """
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     X = lattice_spectra()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(60_000)
-            _open_and_run(page, lab, "grid_click.ipynb", n_figures=2)
-            page.wait_for_timeout(1500)  # let the figures finish their transitions
-            map_fig = page.locator(".bqplot").first
-            box = map_fig.locator("image").first.bounding_box()  # the HeatMap: pixel edges
-            x_edges, y_edges = (-0.25, 4.75), (-0.25, 4.75)  # nm
+    with _notebook_page(
+        lab,
+        "grid_click.ipynb",
+        n_figures=2,
+        failure_png="grid_explorer_click_failure.png",
+        height=1000,
+    ) as page:
+        page.wait_for_timeout(1500)  # let the figures finish their transitions
+        map_fig = page.locator(".bqplot").first
+        box = map_fig.locator("image").first.bounding_box()  # the HeatMap: pixel edges
+        x_edges, y_edges = (-0.25, 4.75), (-0.25, 4.75)  # nm
 
-            def to_page(iy, ix):
-                fx = (0.5 * ix - x_edges[0]) / (x_edges[1] - x_edges[0])
-                fy = (0.5 * iy - y_edges[0]) / (y_edges[1] - y_edges[0])
-                return box["x"] + fx * box["width"], box["y"] + (1 - fy) * box["height"]
+        def to_page(iy, ix):
+            fx = (0.5 * ix - x_edges[0]) / (x_edges[1] - x_edges[0])
+            fy = (0.5 * iy - y_edges[0]) / (y_edges[1] - y_edges[0])
+            return box["x"] + fx * box["width"], box["y"] + (1 - fy) * box["height"]
 
-            def wait_probe(text):
-                page.wait_for_function(
-                    "t => document.querySelector('.sts-probe').innerText.includes(t)",
-                    arg=text,
-                    timeout=20_000,
-                )
-                return page.locator(".sts-probe").inner_text()
-
-            page.mouse.click(*to_page(3, 7))
-            probe = wait_probe("pixel=(3, 7)")
-            current0 = float(re.search(r"current0=([-\d.]+)", probe).group(1))
-            assert current0 == pytest.approx(X[37, 0], abs=1e-5)
-            page.locator(".sts-grid-explorer button, .widget-button", has_text="pin").first.click()
-            wait_probe("pinned=[(3, 7)]")
-            page.mouse.click(*to_page(8, 2))
-            probe = wait_probe("pixel=(8, 2)")
-            assert "pinned=[(3, 7)]" in probe
-            current0 = float(re.search(r"current0=([-\d.]+)", probe).group(1))
-            assert current0 == pytest.approx(X[82, 0], abs=1e-5)
-            status = page.locator(".sts-status").first.inner_text()
-            assert "current pixel (iy, ix) = (8, 2)" in status, status
-            page.wait_for_timeout(800)  # the spectrum lines redraw asynchronously
-            page.mouse.move(5, 5)
-            page.locator(".jp-OutputArea-output").first.screenshot(
-                path=str(SCREENSHOTS / "grid_explorer_click.png")
-            )
-
-            # brush mode: a drag over columns 1-2, rows 5-6 selects those 4 pixels
-            page.locator(".widget-toggle-button", has_text=re.compile(r"^brush$")).click()
-            page.wait_for_timeout(500)
-            box = map_fig.locator("image").first.bounding_box()  # the page may have scrolled
-            _drag(page, to_page(4.6, 0.6), to_page(6.4, 2.4))
+        def wait_probe(text):
             page.wait_for_function(
-                "document.querySelector('.sts-status').innerText.includes('4 selected')",
+                "t => document.querySelector('.sts-probe').innerText.includes(t)",
+                arg=text,
                 timeout=20_000,
             )
-        except Exception:
-            page.screenshot(path=str(SCREENSHOTS / "grid_explorer_click_failure.png"))
-            raise
-        finally:
-            browser.close()
+            return page.locator(".sts-probe").inner_text()
+
+        page.mouse.click(*to_page(3, 7))
+        probe = wait_probe("pixel=(3, 7)")
+        current0 = float(re.search(r"current0=([-\d.]+)", probe).group(1))
+        assert current0 == pytest.approx(X[37, 0], abs=1e-5)
+        page.locator(".sts-grid-explorer button, .widget-button", has_text="pin").first.click()
+        wait_probe("pinned=[(3, 7)]")
+        page.mouse.click(*to_page(8, 2))
+        probe = wait_probe("pixel=(8, 2)")
+        assert "pinned=[(3, 7)]" in probe
+        current0 = float(re.search(r"current0=([-\d.]+)", probe).group(1))
+        assert current0 == pytest.approx(X[82, 0], abs=1e-5)
+        status = page.locator(".sts-status").first.inner_text()
+        assert "current pixel (iy, ix) = (8, 2)" in status, status
+        page.wait_for_timeout(800)  # the spectrum lines redraw asynchronously
+        page.mouse.move(5, 5)
+        page.locator(".jp-OutputArea-output").first.screenshot(
+            path=str(SCREENSHOTS / "grid_explorer_click.png")
+        )
+
+        # brush mode: a drag over columns 1-2, rows 5-6 selects those 4 pixels
+        page.locator(".widget-toggle-button", has_text=re.compile(r"^brush$")).click()
+        page.wait_for_timeout(500)
+        box = map_fig.locator("image").first.bounding_box()  # the page may have scrolled
+        _drag(page, to_page(4.6, 0.6), to_page(6.4, 2.4))
+        page.wait_for_function(
+            "document.querySelector('.sts-status').innerText.includes('4 selected')",
+            timeout=20_000,
+        )
