@@ -88,9 +88,13 @@ class LightningEstimator(TransformerMixin, BaseEstimator):
             self.margin,
             self.learning_rate,
         )
-        history = train(
+        return module, data, self._train(module, data, seed)
+
+    def _train(self, module, datamodule, seed: int) -> dict:
+        """Train ``module`` with the estimator's epochs, patience, accelerator and callbacks."""
+        return train(
             module,
-            data,
+            datamodule,
             seed=seed,
             max_epochs=self.max_epochs,
             patience=self.patience,
@@ -98,7 +102,6 @@ class LightningEstimator(TransformerMixin, BaseEstimator):
             accelerator=self.accelerator,
             callbacks=self.callbacks,
         )
-        return module, data, history
 
     def fit(self, X, y=None):
         """Learn from spectra ``X`` of shape ``(n_spectra, n_bias)``; returns ``self``.

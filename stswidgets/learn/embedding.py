@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from stswidgets.learn._base import LightningEstimator, widths_tuple
-from stswidgets.learn._training import SpectrumScaler, predict, seed_from, train
+from stswidgets.learn._training import SpectrumScaler, predict, seed_from
 
 __all__ = ["AutoencoderEmbedding", "SiameseEmbedding"]
 
@@ -255,16 +255,7 @@ class AutoencoderEmbedding(LightningEstimator):
         module = AutoencoderModule(
             X.shape[1], widths_tuple(self.widths), self.activation, self.learning_rate
         )
-        self.history_ = train(
-            module,
-            data,
-            seed=seed,
-            max_epochs=self.max_epochs,
-            patience=self.patience,
-            progress=self.progress,
-            accelerator=self.accelerator,
-            callbacks=self.callbacks,
-        )
+        self.history_ = self._train(module, data, seed)
         self.n_features_in_ = X.shape[1]
         self.scaler_mean_ = scaler.mean_
         self.scaler_scale_ = scaler.scale_
