@@ -274,6 +274,17 @@ def _drag(page, start, end, steps: int = 12) -> None:
     page.mouse.up()
 
 
+def _lasso(page, path, steps: int = 6) -> None:
+    """Press at ``path[0]``, trace the polygon through its vertices in small steps, release."""
+    page.mouse.move(*path[0])
+    page.mouse.down()
+    for a, b in zip(path[:-1], path[1:], strict=True):
+        for t in np.linspace(0.0, 1.0, steps)[1:]:
+            page.mouse.move(a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
+            page.wait_for_timeout(20)
+    page.mouse.up()
+
+
 def _probe_indices(page, count: int) -> tuple[np.ndarray, float]:
     """The kernel's selection as the probe prints it, once it lists ``count`` indices.
 
@@ -451,13 +462,7 @@ def test_brush_on_latent_scatter_round_trips_to_the_kernel(lab):
         ay, by = np.polyfit(Z[:, 1], centres[:, 1], 1)
         corners = [(0.39, 0.72), (0.61, 0.72), (0.61, 0.94), (0.39, 0.94), (0.39, 0.72)]
         path = [(bx + ax * x, by + ay * y) for x, y in corners]
-        page.mouse.move(*path[0])
-        page.mouse.down()
-        for a, b in zip(path[:-1], path[1:], strict=True):
-            for t in np.linspace(0.0, 1.0, 6)[1:]:
-                page.mouse.move(a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
-                page.wait_for_timeout(20)
-        page.mouse.up()
+        _lasso(page, path)
         page.wait_for_function(
             "document.querySelector('.sts-status').innerText.includes('selected 4 of 100')",
             timeout=20_000,
@@ -669,13 +674,7 @@ def test_density_latent_space_renders_and_selects_in_chromium(lab):
         ya, yb = 29.5 / (GL_NY - 1), 34.5 / (GL_NY - 1)
         corners = [(xa, ya), (xb, ya), (xb, yb), (xa, yb), (xa, ya)]
         path = [px(x, y) for x, y in corners]
-        page.mouse.move(*path[0])
-        page.mouse.down()
-        for a, b in zip(path[:-1], path[1:], strict=True):
-            for t in np.linspace(0.0, 1.0, 6)[1:]:
-                page.mouse.move(a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
-                page.wait_for_timeout(20)
-        page.mouse.up()
+        _lasso(page, path)
         expected = np.flatnonzero(
             (Z[:, 0] >= xa) & (Z[:, 0] <= xb) & (Z[:, 1] >= ya) & (Z[:, 1] <= yb)
         )
