@@ -57,13 +57,20 @@ class LightningEstimator(TransformerMixin, BaseEstimator):
         self._check_fitted()
         return check_spectra(X, n_features=self.n_features_in_, who=who)
 
-    def _train_twin(self, features: np.ndarray, seed: int, threshold: float | None = None):
+    def _train_twin(
+        self,
+        features: np.ndarray,
+        seed: int,
+        threshold: float | None = None,
+        labels: np.ndarray | None = None,
+    ):
         """Train a twin network with the contrastive loss on pairs of the rows of ``features``.
 
         The one recipe of both stages of the paper's method: pairs drawn on the fly and labelled
-        by ``threshold`` (or the estimator's ``threshold_quantile``), a :class:`SiameseModule`
-        of the estimator's ``widths``/``activation``/``margin``, trained with early stopping.
-        Returns ``(module, datamodule, history)``.
+        by ``threshold`` (or the estimator's ``threshold_quantile``) on the distance of the rows
+        of ``labels`` (default: of ``features`` themselves), a :class:`SiameseModule` of the
+        estimator's ``widths``/``activation``/``margin`` fed ``features``, trained with early
+        stopping. Returns ``(module, datamodule, history)``.
         """
         import pytorch_lightning as pl
 
@@ -71,13 +78,14 @@ class LightningEstimator(TransformerMixin, BaseEstimator):
         from stswidgets.learn.siamese import SiameseModule
 
         data = PairDataModule(
-            features,
+            features if labels is None else labels,
             threshold=threshold,
             threshold_quantile=self.threshold_quantile,
             pairs_per_epoch=self.pairs_per_epoch,
             batch_size=self.batch_size,
             n_val_pairs=max(self.batch_size, self.pairs_per_epoch // 8),
             seed=seed,
+            inputs=None if labels is None else features,
         )
         data.setup()
         pl.seed_everything(seed, workers=True, verbose=False)  # the initial weights

@@ -57,6 +57,11 @@ class SiameseEmbedding(LightningEstimator):
     batch_size : int
         Pairs per step.
     max_epochs : int
+        Default 60 (with ``patience`` 10): on the four simulated conditions, three seeds each
+        (64 x 64 x 256), the mean ROC AUC of the :class:`~stswidgets.learn.SimilarityScore`
+        built on the projection rose from 0.9936 / 0.9950 / 0.9927 / 0.9931 at 30 epochs
+        (patience 5) to 0.9965 / 0.9976 / 0.9972 / 0.9935; 100 epochs (patience 20) gained
+        at most 0.001 more.
     patience : int
         Early stopping: epochs without improvement of the held-out pair loss.
     learning_rate : float
@@ -115,8 +120,8 @@ class SiameseEmbedding(LightningEstimator):
         threshold_quantile: float = 0.85,
         pairs_per_epoch: int = 65536,
         batch_size: int = 2048,
-        max_epochs: int = 30,
-        patience: int = 5,
+        max_epochs: int = 60,
+        patience: int = 10,
         learning_rate: float = 1e-2,
         normalize: str = "rms",
         random_state: int | None = None,

@@ -138,6 +138,10 @@ class BalancedPairs(IterableDataset):
         Separates the training stream from the validation stream for the same seed.
     balance : bool
         Half similar, half dissimilar pairs per batch; else pairs uniformly at random.
+    inputs : torch.Tensor, shape ``(n_spectra, n_inputs)``, optional
+        What the batches carry for each member of a pair, when the network sees something
+        else than the rows the pairs are labelled by (the score network: labelled by the
+        spectra, fed their 2D projections); default ``X``.
     """
 
     def __init__(
@@ -149,9 +153,15 @@ class BalancedPairs(IterableDataset):
         seed: int = 0,
         stream: int = 0,
         balance: bool = True,
+        inputs: torch.Tensor | None = None,
     ):
         super().__init__()
         self.X = X
+        self.inputs = X if inputs is None else inputs
+        if self.inputs.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"inputs must have one row per spectrum ({X.shape[0]}), got {self.inputs.shape[0]}"
+            )
         self.threshold = float(threshold)
         self.batch_size = int(batch_size)
         self.n_batches = max(1, math.ceil(int(n_pairs) / self.batch_size))
@@ -170,7 +180,7 @@ class BalancedPairs(IterableDataset):
         for _ in range(self.n_batches):
             i, j, y = self.draw_batch(rng)
             ii, jj = torch.as_tensor(i), torch.as_tensor(j)
-            yield self.X[ii], self.X[jj], torch.as_tensor(y, dtype=torch.float32)
+            yield self.inputs[ii], self.inputs[jj], torch.as_tensor(y, dtype=torch.float32)
 
     def draw_batch(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Indices ``i``, ``j`` and labels ``y`` of one batch (shapes ``(batch_size,)``)."""
@@ -243,6 +253,9 @@ class PairDataModule(pl.LightningDataModule):
     seed : int
     balance : bool
         Half similar and half dissimilar pairs per batch (default); else uniform pairs.
+    inputs : array-like, shape ``(n_spectra, n_inputs)``, optional
+        The rows fed to the network, when they differ from the rows ``X`` the pairs are
+        labelled by (see :class:`BalancedPairs`); default ``X``.
 
     Attributes
     ----------
@@ -260,11 +273,18 @@ class PairDataModule(pl.LightningDataModule):
         n_val_pairs: int = 8192,
         seed: int = 0,
         balance: bool = True,
+        inputs=None,
     ):
         super().__init__()
         self.X = _as_tensor(X)
         if self.X.shape[0] < 2:
             raise ValueError(f"need at least 2 spectra to form pairs, got {self.X.shape[0]}")
+        self.inputs = None if inputs is None else _as_tensor(inputs)
+        if self.inputs is not None and self.inputs.shape[0] != self.X.shape[0]:
+            raise ValueError(
+                f"inputs must have one row per spectrum ({self.X.shape[0]}), "
+                f"got {self.inputs.shape[0]}"
+            )
         if batch_size < 2:
             raise ValueError(f"batch_size must be at least 2, got {batch_size}")
         self.threshold = threshold
@@ -293,9 +313,17 @@ class PairDataModule(pl.LightningDataModule):
             self.seed,
             0,
             self.balance,
+            self.inputs,
         )
         val = BalancedPairs(
-            self.X, self.threshold_, self.n_val_pairs, self.batch_size, self.seed, 1, self.balance
+            self.X,
+            self.threshold_,
+            self.n_val_pairs,
+            self.batch_size,
+            self.seed,
+            1,
+            self.balance,
+            self.inputs,
         )
         self._val = list(val)  # drawn once: the same held-out pairs at every validation
 

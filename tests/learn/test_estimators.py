@@ -198,40 +198,39 @@ def test_extra_callbacks_are_called():
     assert counter.epochs == len(est.history_["train_loss"]) == 2
 
 
-def test_restarts_keep_the_first_run_that_passes_the_fold_checks(grid, fitted_score, monkeypatch):
-    """A run failing the label-free fold checks is retrained with a new seed."""
+def test_restarts_keep_the_first_monotone_run(grid, fitted_score, monkeypatch):
+    """A folded run (monotonicity < 0.95) is retrained with a new seed."""
     X = grid[0]
     real = SimilarityScore._fit_network
-    seeds, outcomes = [], iter([(False, 0.9), (True, 0.2), (True, 0.8), (True, 1.0)])
+    seeds, outcomes = [], iter([0.5, 0.9, 0.97, 1.0])
 
-    def fake(self, Zs, far, seed):
-        fit = real(self, Zs, far, seed)
-        seeds.append(seed)
-        fit["one_sided"], fit["extremes_auc"] = next(outcomes)
-        fit["seed"] = seed
+    def fake(self, *args):
+        fit = real(self, *args)
+        seeds.append(args[-1])
+        fit["monotonicity"] = next(outcomes)
         return fit
 
     monkeypatch.setattr(SimilarityScore, "_fit_network", fake)
     emb = fitted_score.embedding_estimator_
     est = SimilarityScore(embedding=emb, random_state=0, **FAST).fit(X)
     assert est.restarts_ == 2 and len(seeds) == 3 and len(set(seeds)) == 3
-    # none passes: the closest to passing (one-sided, then the highest AUC) is kept
-    outcomes = iter([(False, 0.9), (True, 0.2), (True, 0.4)])
+    assert est.monotonicity_ == 0.97
+    # none passes: the most monotone run is kept
+    outcomes = iter([0.5, 0.9, 0.7])
     seeds.clear()
     est = SimilarityScore(embedding=emb, random_state=0, restarts=2, **FAST).fit(X)
-    assert est.restarts_ == 2 and len(seeds) == 3
-    outcomes = iter([(False, 0.1), (True, 0.3), (False, 0.9)])
-    est = SimilarityScore(embedding=emb, random_state=0, restarts=2, **FAST).fit(X)
-    assert est.restarts_ == 1
-    outcomes = iter([(False, 0.1)])
+    assert est.restarts_ == 1 and len(seeds) == 3 and est.monotonicity_ == 0.9
+    outcomes = iter([0.1])
     est = SimilarityScore(embedding=emb, random_state=0, restarts=0, **FAST).fit(X)
     assert est.restarts_ == 0
     with pytest.raises(ValueError, match="restarts"):
         SimilarityScore(embedding=emb, restarts=-1, **FAST).fit(X)
 
 
-def test_fold_checks_on_a_real_fit(grid, fitted_score, tmp_path):
-    """The kept run's checks, recomputed independently from its scores."""
+def test_fold_check_on_a_real_fit(grid, fitted_score, tmp_path):
+    """The kept run's orientation and monotonicity, recomputed independently from its scores."""
+    from stswidgets.learn.score import monotonicity, projection_graph
+
     X = grid[0]
     est = fitted_score
     assert 0 <= est.restarts_ <= est.restarts
@@ -240,5 +239,20 @@ def test_fold_checks_on_a_real_fit(grid, fitted_score, tmp_path):
     far = np.linalg.norm(scaled - np.median(scaled, axis=0), axis=1)
     outliers = far >= np.quantile(far, 0.95)
     assert score[outliers].mean() > np.median(score)
+    Zs = (est.embedding_ - est.projection_center_) / est.projection_scale_
+    assert monotonicity(score, projection_graph(Zs)) == pytest.approx(est.monotonicity_, abs=1e-6)
+    # the default labels the score network's pairs like the projection network's
+    assert est.threshold_ == est.embedding_estimator_.threshold_
     loaded = SimilarityScore.load(est.save(tmp_path / "s.pt"))
-    assert loaded.restarts_ == est.restarts_
+    assert loaded.restarts_ == est.restarts_ and loaded.monotonicity_ == est.monotonicity_
+
+
+def test_projection_labels_option(grid, fitted_score):
+    """threshold_quantile labels the score network's pairs by their projection distance."""
+    X = grid[0]
+    emb = fitted_score.embedding_estimator_
+    est = SimilarityScore(embedding=emb, random_state=0, threshold_quantile=0.3, **FAST).fit(X)
+    Zs = (est.embedding_ - est.projection_center_) / est.projection_scale_
+    i, j = np.triu_indices(len(Zs), 1)
+    d = np.linalg.norm(Zs[i] - Zs[j], axis=1)
+    assert np.mean(d <= est.threshold_) == pytest.approx(0.3, abs=0.02)

@@ -95,3 +95,21 @@ def test_len_and_errors():
     dm = PairDataModule(X, threshold=1e9, pairs_per_epoch=256, batch_size=256)
     with pytest.raises(ValueError, match="no dissimilar pair"):
         dm.setup()
+
+
+def test_inputs_are_fed_while_the_labels_come_from_X():
+    """The score network's pairs: labelled by the spectra, carrying other rows (projections)."""
+    X = _two_populations()
+    index = np.arange(len(X), dtype=np.float32)[:, None]  # each row names its spectrum
+    dm = PairDataModule(
+        X, threshold_quantile=0.9, pairs_per_epoch=2048, batch_size=512, seed=1, inputs=index
+    )
+    dm.setup()
+    for loader in ("train", "val"):
+        for x1, x2, y in _all_batches(dm, loader):
+            assert x1.shape == (512, 1)
+            i, j = x1.numpy()[:, 0].astype(int), x2.numpy()[:, 0].astype(int)
+            d = np.linalg.norm(X[i].astype(np.float64) - X[j], axis=1)
+            np.testing.assert_array_equal(y.numpy() == 1, d <= dm.threshold_)
+    with pytest.raises(ValueError, match="one row per spectrum"):
+        PairDataModule(X, inputs=index[:-1])
