@@ -256,3 +256,23 @@ def test_projection_labels_option(grid, fitted_score):
     i, j = np.triu_indices(len(Zs), 1)
     d = np.linalg.norm(Zs[i] - Zs[j], axis=1)
     assert np.mean(d <= est.threshold_) == pytest.approx(0.3, abs=0.02)
+
+
+def test_default_score_orders_the_classes_under_setpoint_drift():
+    """The grid where the former default folded the transition ring below the surface.
+
+    Setpoint drift, simulation seed 1, 64 x 64 x 256: the score trained on the projection's
+    own distances (threshold quantile 0.3, restarts judged by the outliers) reached
+    transition/surface AUC 0.67; the default now orders all three classes.
+    """
+    data = datasets.condition("setpoint_drift", seed=1, shape=(64, 64), n_bias=256)
+    X, valid = to_matrix(data["didv"])
+    mask = np.asarray(valid)
+    vacancy, transition = np.asarray(data["vacancy"])[mask], np.asarray(data["transition"])[mask]
+    surface = ~vacancy & ~transition
+    est = SimilarityScore(random_state=1, progress=False)
+    score = est.fit_transform(X)
+    for high, low in [(vacancy, surface), (vacancy, transition), (transition, surface)]:
+        truth = np.r_[np.ones(high.sum()), np.zeros(low.sum())]
+        assert roc_auc_score(truth, np.r_[score[high], score[low]]) >= 0.95
+    assert est.monotonicity_ >= 0.95
