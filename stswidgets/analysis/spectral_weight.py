@@ -54,12 +54,23 @@ def _robust_core(values: np.ndarray, clip: float = 3.0, max_iter: int = 20) -> t
     return center, sigma
 
 
-def _far_mode(tail: np.ndarray) -> tuple[float, float]:
-    """Position of the highest density peak of ``tail`` and the MAD-sigma of its far side."""
+def _far_mode(tail: np.ndarray, min_prominence: float = 0.1) -> tuple[float, float]:
+    """The density peak of ``tail`` farthest out and the MAD-sigma of its far side.
+
+    Peaks are local maxima of a Gaussian kernel density estimate whose prominence is at least
+    ``min_prominence`` times the highest density; of these the one at the largest value is
+    taken (a score that runs in steps piles the vacancies up at its end, beyond a plateau of
+    transition spectra that may hold more spectra than the pile).
+    """
+    from scipy.signal import find_peaks
+
     if tail.size < 2 or not tail.max() > tail.min():
         return float(np.median(tail)), 0.0
     grid = np.linspace(tail.min(), tail.max(), 512)
-    peak = float(grid[np.argmax(stats.gaussian_kde(tail)(grid))])
+    density = stats.gaussian_kde(tail)(grid)
+    # zeros on both sides, so that a peak at either end of the grid counts
+    peaks, _ = find_peaks(np.pad(density, 1), prominence=min_prominence * density.max())
+    peak = float(grid[peaks.max() - 1]) if peaks.size else float(grid[np.argmax(density)])
     far = tail[tail >= peak]
     sigma = _MAD_TO_SIGMA * float(np.median(far - peak))
     return peak, sigma
@@ -114,10 +125,14 @@ def score_bands(
        ``sigma`` (``1.4826 * MAD``) of the larger group, iterated with 3-sigma clipping so
        that transition spectra do not widen it.
     3. ``surface_edge = median + n_sigma * sigma`` towards the vacancy side.
-    4. The vacancy population is the highest peak of a Gaussian kernel density estimate of
-       the scores beyond ``surface_edge``; its width ``sigma_v`` is the MAD-based standard
-       deviation of the scores on the far side of that peak (the side the transition spectra
-       cannot contaminate), and ``vacancy_edge = peak - n_sigma * sigma_v``, mirroring step 3.
+    4. The vacancy population is the peak farthest out of a Gaussian kernel density estimate
+       of the scores beyond both ``surface_edge`` and Otsu's threshold (of the peaks at least
+       a tenth as prominent as the highest: a score running in steps puts a plateau of
+       transition spectra, which may outnumber the vacancies, before their pile at its end,
+       and a surface pile with a long tail would dwarf both without Otsu's cut); its width
+       ``sigma_v`` is the MAD-based standard deviation of the scores on the far side of that
+       peak (the side the transition spectra cannot contaminate), and
+       ``vacancy_edge = peak - n_sigma * sigma_v``, mirroring step 3.
     5. When that cut does not lie beyond ``surface_edge`` (the scores beyond the surface fall
        off continuously, with no separate vacancy peak), ``vacancy_edge`` is Otsu's threshold
        of the scores beyond ``surface_edge``: the cut splitting them into the two groups of
@@ -154,12 +169,13 @@ def score_bands(
         oriented = side * score
         surface_cut = side * center + n_sigma * sigma
         tail = oriented[oriented > surface_cut]
+        beyond_split = oriented[oriented > max(surface_cut, side * split)]
         vacancy_cut = surface_cut
-        if tail.size >= 2:
-            peak, far_sigma = _far_mode(tail)
+        if beyond_split.size >= 2:
+            peak, far_sigma = _far_mode(beyond_split)
             vacancy_cut = peak - n_sigma * far_sigma
-            if vacancy_cut <= surface_cut:  # no separate vacancy peak: a continuous tail
-                vacancy_cut = _otsu_split(tail)
+        if vacancy_cut <= surface_cut and tail.size >= 2:
+            vacancy_cut = _otsu_split(tail)  # no separate vacancy peak: a continuous tail
         vacancy_cut = max(vacancy_cut, surface_cut)
         surface_edge, vacancy_edge = side * surface_cut, side * vacancy_cut
     oriented = side * score

@@ -194,3 +194,19 @@ def test_score_bands_with_a_broad_surface_and_a_saturated_vacancy_pile(sign):
     assert (bands[truth == 2] == 2).all()
     assert (bands == 2).sum() <= 0.1 * len(score)
     assert (bands[truth == 0] == 0).mean() >= 0.95
+
+
+def test_score_bands_with_a_staircase_score():
+    # like the default SimilarityScore: levels a margin apart (surface ~0, a plateau of
+    # transition spectra ~1 that outnumbers the vacancy pile ~1.93), a surface pile with a
+    # long tail, and transition spectra spread between the levels
+    rng = np.random.default_rng(10)
+    surface = np.concatenate([np.abs(rng.normal(0, 0.002, 8000)), rng.exponential(0.02, 1000)])
+    transition = np.concatenate([rng.normal(1.0, 0.02, 400), rng.uniform(0.05, 1.85, 100)])
+    vacancy = 1.93 - np.abs(rng.normal(0, 0.005, 300))
+    score = np.concatenate([surface, transition, vacancy])
+    truth = np.repeat([0, 1, 2], [surface.size, transition.size, vacancy.size])
+    bands, (surface_edge, vacancy_edge) = sw.score_bands(score)
+    assert (bands[truth == 2] == 2).all()
+    assert (truth[bands == 2] == 2).mean() >= 0.95  # the plateau is not taken for the pile
+    assert surface_edge < 1.0 < vacancy_edge < vacancy.min()
