@@ -163,7 +163,7 @@ class SimilarityScore(LightningEstimator):
     n_features_in_ : int
     """
 
-    _saved_floats = ("projection_scale_", "threshold_", "sign_", "offset_", "monotonicity_")
+    _saved_floats = ("projection_scale_", "threshold_", "sign_", "offset_")
     _saved_arrays = ("embedding_", "projection_center_")
 
     def __init__(
@@ -333,12 +333,15 @@ class SimilarityScore(LightningEstimator):
         meta, tensors = super()._state()
         meta["embedding"], tensors["embedding"] = self.embedding_estimator_._state()
         meta["restarts_"] = int(self.restarts_)
+        meta["monotonicity_"] = float(self.monotonicity_)
         return meta, tensors
 
     @classmethod
     def _from_state(cls, meta: dict, tensors: dict) -> SimilarityScore:
         est = super()._from_state(meta, tensors)
         est.restarts_ = int(meta.get("restarts_", 0))
+        # NaN: a file saved before the fold check measured the monotonicity
+        est.monotonicity_ = float(meta.get("monotonicity_", float("nan")))
         est.embedding_estimator_ = SiameseEmbedding._from_state(
             meta["embedding"], tensors["embedding"]
         )

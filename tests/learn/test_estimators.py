@@ -243,8 +243,17 @@ def test_fold_check_on_a_real_fit(grid, fitted_score, tmp_path):
     assert monotonicity(score, projection_graph(Zs)) == pytest.approx(est.monotonicity_, abs=1e-6)
     # the default labels the score network's pairs like the projection network's
     assert est.threshold_ == est.embedding_estimator_.threshold_
-    loaded = SimilarityScore.load(est.save(tmp_path / "s.pt"))
+    path = est.save(tmp_path / "s.pt")
+    loaded = SimilarityScore.load(path)
     assert loaded.restarts_ == est.restarts_ and loaded.monotonicity_ == est.monotonicity_
+    # a file written before the monotonicity was recorded still loads and scores the same
+    from stswidgets.learn._training import load_file
+
+    meta, tensors = load_file(path, "SimilarityScore")
+    del meta["monotonicity_"]
+    older = SimilarityScore._from_state(meta, tensors)
+    assert np.isnan(older.monotonicity_)
+    np.testing.assert_array_equal(older.transform(X), score)
 
 
 def test_projection_labels_option(grid, fitted_score):
