@@ -35,6 +35,9 @@ __all__ = [
 BAND_NAMES = ("surface", "transition", "vacancy")
 
 _MAD_TO_SIGMA = 1.4826  # MAD of a Gaussian times this is its standard deviation
+#: A surface band narrower than this fraction of the way to the vacancy cut is a saturated
+#: pile (a score network's output stuck at its end), see :func:`score_bands`.
+SATURATED_SURFACE = 0.01
 
 
 def _robust_core(values: np.ndarray, clip: float = 3.0, max_iter: int = 20) -> tuple[float, float]:
@@ -74,6 +77,28 @@ def _far_mode(tail: np.ndarray, min_prominence: float = 0.1) -> tuple[float, flo
     far = tail[tail >= peak]
     sigma = _MAD_TO_SIGMA * float(np.median(far - peak))
     return peak, sigma
+
+
+def _valley(values: np.ndarray, min_prominence: float = 0.01) -> float | None:
+    """The lowest density between the low end of ``values`` and the next density peak.
+
+    ``None`` when the density has no peak beyond the one at the low end (a tail that only
+    falls off). Peaks are local maxima of a Gaussian kernel density estimate whose
+    prominence is at least ``min_prominence`` times the highest density.
+    """
+    from scipy.signal import find_peaks
+
+    if values.size < 3 or not values.max() > values.min():
+        return None
+    grid = np.linspace(values.min(), values.max(), 512)
+    density = stats.gaussian_kde(values)(grid)
+    peaks, _ = find_peaks(np.pad(density, 1), prominence=min_prominence * density.max())
+    peaks = peaks - 1
+    first = int(np.argmax(density[: peaks[0] + 1])) if peaks.size else 0
+    later = peaks[peaks > first]
+    if later.size == 0:
+        return None
+    return float(grid[first + int(np.argmin(density[first : later[0] + 1]))])
 
 
 def _otsu_split(values: np.ndarray) -> float:
@@ -137,6 +162,11 @@ def score_bands(
        off continuously, with no separate vacancy peak), ``vacancy_edge`` is Otsu's threshold
        of the scores beyond ``surface_edge``: the cut splitting them into the two groups of
        largest between-class variance (transition and vacancy).
+    6. A surface band narrower than 1 % of the way to ``vacancy_edge``
+       (:data:`SATURATED_SURFACE`) is a saturated pile: a score network's output stuck at its
+       end, with a tail of slightly perturbed surface spectra. Then ``surface_edge`` moves
+       out to the lowest density between the pile and the next population (a plateau of
+       transition spectra), when the density has such a peak.
 
     ``vacancy_edge`` is never closer to the surface than ``surface_edge``; the transition band
     is what lies between them and is empty when they coincide.
@@ -176,6 +206,11 @@ def score_bands(
             vacancy_cut = peak - n_sigma * far_sigma
         if vacancy_cut <= surface_cut and tail.size >= 2:
             vacancy_cut = _otsu_split(tail)  # no separate vacancy peak: a continuous tail
+        if surface_cut - side * center < SATURATED_SURFACE * (vacancy_cut - side * center):
+            # a saturated surface pile: it reaches the valley before the next population
+            valley = _valley(oriented[(oriented > side * center) & (oriented < vacancy_cut)])
+            if valley is not None:
+                surface_cut = max(surface_cut, valley)
         vacancy_cut = max(vacancy_cut, surface_cut)
         surface_edge, vacancy_edge = side * surface_cut, side * vacancy_cut
     oriented = side * score

@@ -210,3 +210,12 @@ def test_score_bands_with_a_staircase_score():
     assert (bands[truth == 2] == 2).all()
     assert (truth[bands == 2] == 2).mean() >= 0.95  # the plateau is not taken for the pile
     assert surface_edge < 1.0 < vacancy_edge < vacancy.min()
+    # the saturated surface pile reaches the valley before the plateau: the surface band holds
+    # the whole surface, the transition band is transition spectra (not the pile's tail)
+    assert 0.1 < surface_edge < 0.95
+    assert (bands[truth == 0] == 0).mean() >= 0.99
+    assert (truth[bands == 1] == 1).mean() >= 0.95
+    # vacancies at low scores: the same bands, mirrored edges
+    flipped, edges = sw.score_bands(-score)
+    np.testing.assert_array_equal(flipped, bands)
+    np.testing.assert_allclose(edges, (-surface_edge, -vacancy_edge))
