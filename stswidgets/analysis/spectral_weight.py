@@ -57,23 +57,32 @@ def _robust_core(values: np.ndarray, clip: float = 3.0, max_iter: int = 20) -> t
     return center, sigma
 
 
-def _far_mode(tail: np.ndarray, min_prominence: float = 0.1) -> tuple[float, float]:
-    """The density peak of ``tail`` farthest out and the MAD-sigma of its far side.
+def _density_peaks(values: np.ndarray, min_prominence: float):
+    """Gaussian KDE of ``values`` on a 512-point grid and the indices of its peaks.
 
-    Peaks are local maxima of a Gaussian kernel density estimate whose prominence is at least
-    ``min_prominence`` times the highest density; of these the one at the largest value is
-    taken (a score that runs in steps piles the vacancies up at its end, beyond a plateau of
-    transition spectra that may hold more spectra than the pile).
+    Peaks are local maxima whose prominence is at least ``min_prominence`` times the highest
+    density; one at either end of the grid counts. Returns ``(grid, density, peaks)``.
     """
     from scipy.signal import find_peaks
 
-    if tail.size < 2 or not tail.max() > tail.min():
-        return float(np.median(tail)), 0.0
-    grid = np.linspace(tail.min(), tail.max(), 512)
-    density = stats.gaussian_kde(tail)(grid)
+    grid = np.linspace(values.min(), values.max(), 512)
+    density = stats.gaussian_kde(values)(grid)
     # zeros on both sides, so that a peak at either end of the grid counts
     peaks, _ = find_peaks(np.pad(density, 1), prominence=min_prominence * density.max())
-    peak = float(grid[peaks.max() - 1]) if peaks.size else float(grid[np.argmax(density)])
+    return grid, density, peaks - 1
+
+
+def _far_mode(tail: np.ndarray, min_prominence: float = 0.1) -> tuple[float, float]:
+    """The density peak of ``tail`` farthest out and the MAD-sigma of its far side.
+
+    Of the peaks of :func:`_density_peaks` the one at the largest value is taken (a score
+    that runs in steps piles the vacancies up at its end, beyond a plateau of transition
+    spectra that may hold more spectra than the pile).
+    """
+    if tail.size < 2 or not tail.max() > tail.min():
+        return float(np.median(tail)), 0.0
+    grid, density, peaks = _density_peaks(tail, min_prominence)
+    peak = float(grid[peaks.max()]) if peaks.size else float(grid[np.argmax(density)])
     far = tail[tail >= peak]
     sigma = _MAD_TO_SIGMA * float(np.median(far - peak))
     return peak, sigma
@@ -82,18 +91,12 @@ def _far_mode(tail: np.ndarray, min_prominence: float = 0.1) -> tuple[float, flo
 def _valley(values: np.ndarray, min_prominence: float = 0.01) -> float | None:
     """The lowest density between the low end of ``values`` and the next density peak.
 
-    ``None`` when the density has no peak beyond the one at the low end (a tail that only
-    falls off). Peaks are local maxima of a Gaussian kernel density estimate whose
-    prominence is at least ``min_prominence`` times the highest density.
+    ``None`` when the density (:func:`_density_peaks`) has no peak beyond the one at the
+    low end (a tail that only falls off).
     """
-    from scipy.signal import find_peaks
-
     if values.size < 3 or not values.max() > values.min():
         return None
-    grid = np.linspace(values.min(), values.max(), 512)
-    density = stats.gaussian_kde(values)(grid)
-    peaks, _ = find_peaks(np.pad(density, 1), prominence=min_prominence * density.max())
-    peaks = peaks - 1
+    grid, density, peaks = _density_peaks(values, min_prominence)
     first = int(np.argmax(density[: peaks[0] + 1])) if peaks.size else 0
     later = peaks[peaks > first]
     if later.size == 0:
