@@ -126,27 +126,26 @@ class TrainingMonitor(pl.Callback):
         if self.stop_requested:
             trainer.should_stop = True
 
-    def on_train_epoch_end(self, trainer, pl_module) -> None:
-        value = _metric(trainer.callback_metrics, self.train_metric)
+    def _record(self, trainer, metric: str, epochs: list, losses: list, line) -> None:
+        """Append this epoch's ``metric`` (when logged) to one curve, then refresh the status."""
+        value = _metric(trainer.callback_metrics, metric)
         if value is not None:
-            self.train_epochs.append(self._epoch_offset + trainer.current_epoch + 1)
-            self.train_losses.append(value)
-            with self.train_line.hold_sync():
-                self.train_line.x = np.asarray(self.train_epochs, dtype=float)
-                self.train_line.y = np.asarray(self.train_losses)
+            epochs.append(self._epoch_offset + trainer.current_epoch + 1)
+            losses.append(value)
+            with line.hold_sync():
+                line.x = np.asarray(epochs, dtype=float)
+                line.y = np.asarray(losses)
         self._show(trainer)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self._record(
+            trainer, self.train_metric, self.train_epochs, self.train_losses, self.train_line
+        )
 
     def on_validation_epoch_end(self, trainer, pl_module) -> None:
         if trainer.sanity_checking:
             return
-        value = _metric(trainer.callback_metrics, self.val_metric)
-        if value is not None:
-            self.val_epochs.append(self._epoch_offset + trainer.current_epoch + 1)
-            self.val_losses.append(value)
-            with self.val_line.hold_sync():
-                self.val_line.x = np.asarray(self.val_epochs, dtype=float)
-                self.val_line.y = np.asarray(self.val_losses)
-        self._show(trainer)
+        self._record(trainer, self.val_metric, self.val_epochs, self.val_losses, self.val_line)
 
     def on_fit_end(self, trainer, pl_module) -> None:
         self.stop_button.disabled = True

@@ -303,6 +303,21 @@ def _probe_indices(page, count: int) -> tuple[np.ndarray, float]:
     return np.array([int(v) for v in match.group(1).split(",") if v]), float(match.group(2))
 
 
+def _expect_selection(page, expected: np.ndarray, n: int) -> None:
+    """Wait for the status line to report ``expected`` selected of ``n``, then check the indices.
+
+    The status line shows the count; the probe prints the kernel's selected indices, which
+    must be exactly ``expected``.
+    """
+    page.wait_for_function(
+        "t => document.querySelector('.sts-status').innerText.includes(t)",
+        arg=f"selected {expected.size} of {n}",
+        timeout=20_000,
+    )
+    indices, _ = _probe_indices(page, expected.size)
+    np.testing.assert_array_equal(indices, expected)
+
+
 def _open_and_run(page, lab, name: str, n_figures: int) -> None:
     """Open ``name`` in JupyterLab, run all cells, wait for ``n_figures`` bqplot figures."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -545,13 +560,7 @@ def test_latent_explorer_on_a_simulated_fese_grid(lab):
         assert abs(ay) * np.min(np.abs(Z[:, 1] - threshold)) > 1.0  # a clear gap (px)
         assert expected.size > 0
         _drag(page, (bx + ax * x_lo, by + ay * y_lo), (bx + ax * x_hi, by + ay * y_hi))
-        page.wait_for_function(
-            "t => document.querySelector('.sts-status').innerText.includes(t)",
-            arg=f"selected {expected.size} of {len(Z)}",
-            timeout=20_000,
-        )
-        indices, _ = _probe_indices(page, expected.size)
-        np.testing.assert_array_equal(indices, expected)
+        _expect_selection(page, expected, len(Z))
         page.mouse.move(5, 5)  # no hover toolbar in the screenshot
         page.wait_for_timeout(1000)
         page.locator(".jp-OutputArea-output").first.screenshot(
@@ -650,13 +659,7 @@ def test_density_latent_space_renders_and_selects_in_chromium(lab):
         )
         assert expected.size == 400
         _drag(page, px(x_lo, y_lo), px(x_hi, y_hi))
-        page.wait_for_function(
-            "t => document.querySelector('.sts-status').innerText.includes(t)",
-            arg=f"selected {expected.size} of {n}",
-            timeout=20_000,
-        )
-        indices, _ = _probe_indices(page, expected.size)
-        np.testing.assert_array_equal(indices, expected)
+        _expect_selection(page, expected, n)
         page.mouse.move(5, 5)
         page.wait_for_timeout(1000)
         # every selected point is outlined: 400 dots more than the subsample
@@ -679,13 +682,7 @@ def test_density_latent_space_renders_and_selects_in_chromium(lab):
             (Z[:, 0] >= xa) & (Z[:, 0] <= xb) & (Z[:, 1] >= ya) & (Z[:, 1] <= yb)
         )
         assert expected.size == 30
-        page.wait_for_function(
-            "t => document.querySelector('.sts-status').innerText.includes(t)",
-            arg=f"selected 30 of {n}",
-            timeout=20_000,
-        )
-        indices, _ = _probe_indices(page, 30)
-        np.testing.assert_array_equal(indices, expected)
+        _expect_selection(page, expected, n)
 
 
 def test_click_on_grid_explorer_map_shows_that_pixels_spectrum(lab):
