@@ -1,0 +1,374 @@
+"""Which channel carries the dI/dV: lock-in phase, agreement with the current, candidates.
+
+A lock-in amplifier gives two outputs, ``X`` and ``Y``; only their projection on the phase of
+the tunnelling signal, ``X cos(phi) + Y sin(phi)``, is the dI/dV, and a mis-set reference phase
+(often the case: the issue's Pb files carry the signal in ``Lockin-Y``) leaves ``X`` as noise.
+The functions here work on the Dataset any reader returns:
+
+- :func:`numerical_didv`: the reference, ``np.gradient`` of the ``Current`` along the bias after
+  a light ``[1, 2, 1] / 4`` smoothing (the derivative amplifies the current's noise);
+- :func:`lockin_phase`: the phase whose projection best matches the reference (least squares
+  of the reference on ``X`` and ``Y``, which also maximises the Pearson r and makes it
+  positive), or, without a current, the principal axis of the ``(X, Y)`` cloud;
+- :func:`channel_candidates`: every channel and every in-phase pair with its mean spectrum and
+  its agreement (Pearson r) with the numerical dI/dV, for notebook 01 and for
+  :func:`stswidgets.io.open_grid`'s default choice.
+
+Spectra with a saturated amplifier (values stuck at the channel's extreme, e.g. +10 V) are kept
+in the data but left out of the phase fit and of the agreement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from stswidgets.io import _channels
+from stswidgets.io._load import Spectra, as_dataset
+
+__all__ = [
+    "POOR_AGREEMENT",
+    "channel_candidates",
+    "lockin_phase",
+    "numerical_didv",
+    "pearson",
+    "saturated_spectra",
+]
+
+POOR_AGREEMENT = 0.5  # open_grid warns when its default signal has a smaller r
+
+
+def numerical_didv(current: np.ndarray, bias_mV: np.ndarray) -> np.ndarray:
+    """dI/dV of a current, in the current's unit per volt.
+
+    Parameters
+    ----------
+    current : numpy.ndarray, shape ``(..., n_bias)``
+        Current on an ascending bias axis.
+    bias_mV : numpy.ndarray, shape ``(n_bias,)``
+
+    Returns
+    -------
+    numpy.ndarray, shape ``(..., n_bias)``
+        ``np.gradient`` along the bias (in V) of the current smoothed with ``[1, 2, 1] / 4``
+        (end points repeated), which damps the point-to-point noise the derivative amplifies.
+    """
+    current = np.asarray(current, dtype=float)
+    if current.shape[-1] >= 3:
+        padded = np.concatenate([current[..., :1], current, current[..., -1:]], axis=-1)
+        current = (padded[..., :-2] + 2 * padded[..., 1:-1] + padded[..., 2:]) / 4
+    return np.gradient(current, np.asarray(bias_mV, dtype=float) / 1e3, axis=-1)
+
+
+def saturated_spectra(values: np.ndarray) -> np.ndarray:
+    """Spectra ``(ny, nx)`` holding a saturated value of ``values`` ``(ny, nx, n_bias)``.
+
+    A value is saturated when it equals the channel's maximum or minimum and that extreme occurs
+    at least twice (a clipped amplifier repeats its limit); an extreme shared by half of the
+    spectra or more is taken as the data's own level, not saturation.
+    """
+    flagged = np.zeros(values.shape[:2], dtype=bool)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return flagged
+    for extreme in (values[finite].max(), values[finite].min()):
+        hits = values == extreme
+        spectra = hits.any(axis=-1)
+        if hits.sum() >= 2 and spectra.sum() < 0.5 * spectra.size:
+            flagged |= spectra
+    return flagged
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two equally shaped arrays over all values (NaN if undefined)."""
+    a, b = a - a.mean(), b - b.mean()
+    norm = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / norm) if norm > 0 else float("nan")
+
+
+def lockin_phase(x: np.ndarray, y: np.ndarray, reference: np.ndarray | None = None) -> float:
+    """Lock-in phase in degrees, ``(-180, 180]``: ``X cos(phi) + Y sin(phi)`` is the signal.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray, shape ``(n_spectra, n_bias)``
+        The lock-in outputs of the spectra to fit (finite, not saturated).
+    reference : numpy.ndarray, same shape, optional
+        The numerical dI/dV. The phase is that of the least-squares coefficients of the centred
+        reference on the centred ``X`` and ``Y``: the projection with the largest Pearson r,
+        which is then positive. Without a reference, the principal axis of the centred
+        ``(X, Y)`` cloud, turned so that the mean signal is positive.
+
+    Returns
+    -------
+    float
+        NaN when ``X`` and ``Y`` do not vary.
+    """
+    x, y = x.ravel() - x.mean(), y.ravel() - y.mean()
+    gram = np.array([[x @ x, x @ y], [x @ y, y @ y]])
+    if reference is not None:
+        reference = reference.ravel() - reference.mean()
+        try:
+            beta = np.linalg.solve(gram, [x @ reference, y @ reference])
+        except np.linalg.LinAlgError:
+            return float("nan")
+    else:
+        eigenvalues, eigenvectors = np.linalg.eigh(gram)
+        if eigenvalues[-1] <= 0:
+            return float("nan")
+        beta = eigenvectors[:, -1]
+    if not np.all(np.isfinite(beta)) or not np.any(beta):
+        return float("nan")
+    return float(np.degrees(np.arctan2(beta[1], beta[0])))
+
+
+def rotate(x: np.ndarray, y: np.ndarray, phase_deg: float) -> np.ndarray:
+    """The in-phase signal ``X cos(phi) + Y sin(phi)``."""
+    phase = np.deg2rad(phase_deg)
+    return x * np.cos(phase) + y * np.sin(phase)
+
+
+@dataclass
+class Candidate:
+    """One way to read the dI/dV from a file: a channel as recorded, or an in-phase pair."""
+
+    label: str
+    kind: str  # "dI/dV", "lock-in", "in-phase", "current", "numerical dI/dV", "other"
+    units: str
+    sources: tuple[str, ...]  # variable names: one channel, or the X and Y of a pair
+    phase_deg: float = float("nan")
+    agreement: float = float("nan")
+    n_saturated: int = 0
+    mean: np.ndarray | None = None  # mean spectrum over the usable spectra, once scored
+
+    def values(self, spectra: Spectra) -> np.ndarray:
+        if self.kind == "in-phase":
+            x, y = (spectra.values(name) for name in self.sources)
+            return rotate(x, y, self.phase_deg)
+        if self.kind == "numerical dI/dV":
+            return numerical_didv(spectra.values(self.sources[0]), spectra.bias_mV)
+        return spectra.values(self.sources[0])
+
+
+def _kind(name: str) -> str:
+    rank = _channels.channel_rank(name)
+    if rank is not None:
+        return "dI/dV" if rank[0] == 0 else "lock-in"
+    return "current" if _channels.current_rank(name) is not None else "other"
+
+
+class Evaluation:
+    """Every candidate of a file with its agreement with the numerical dI/dV of the current."""
+
+    def __init__(self, spectra: Spectra):
+        self.spectra = spectra
+        names = spectra.names
+        currents = sorted(
+            (rank, n) for n in names if (rank := _channels.current_rank(n)) is not None
+        )
+        self.current = currents[0][1] if currents else None
+        self._references: dict[str, np.ndarray] = {}
+        self.candidates = [
+            Candidate(spectra.full[n], _kind(n), spectra.units(n), (n,)) for n in names
+        ]
+        for x, y in _channels.lockin_pairs(names):
+            if spectra.units(x) == spectra.units(y):
+                label = f"{spectra.full[x]} cos(phi) + {spectra.full[y]} sin(phi)"
+                self.candidates.append(Candidate(label, "in-phase", spectra.units(x), (x, y)))
+        if self.current is not None:
+            full = spectra.full[self.current]
+            self.candidates.append(
+                Candidate(
+                    f"numerical dI/dV of {full}",
+                    "numerical dI/dV",
+                    f"{spectra.units(self.current) or 'A'}/V",
+                    (self.current,),
+                    agreement=1.0,
+                )
+            )
+
+    def _reference_name(self, name: str) -> str | None:
+        """The current of the same sweep direction as ``name`` (else the best one)."""
+        direction = _channels.direction_rank(name)
+        for other in self.spectra.names:
+            if _channels.current_rank(other) == direction:
+                return other
+        return self.current
+
+    def reference(self, name: str) -> tuple[np.ndarray | None, str | None]:
+        current = self._reference_name(name)
+        if current is None:
+            return None, None
+        if current not in self._references:
+            values = self.spectra.values(current)
+            self._references[current] = numerical_didv(values, self.spectra.bias_mV)
+        return self._references[current], current
+
+    def _mask(self, sources: tuple[str, ...], reference: np.ndarray | None):
+        """Spectra ``(ny, nx)`` finite in the sources and the reference and not saturated, and
+        the number of saturated spectra."""
+        usable = np.ones(self.spectra.dataset[sources[0]].shape[:2], dtype=bool)
+        saturated = np.zeros_like(usable)
+        for name in sources:
+            values = self.spectra.values(name)
+            usable &= np.isfinite(values).all(axis=-1)
+            saturated |= saturated_spectra(values)
+        if reference is not None:
+            usable &= np.isfinite(reference).all(axis=-1)
+        return usable & ~saturated, int(saturated.sum())
+
+    def _fit_phase(self, candidate: Candidate) -> None:
+        x, y = candidate.sources
+        reference, _ = self.reference(x)
+        usable, _ = self._mask((x, y), reference)
+        if usable.any():
+            xs, ys = self.spectra.values(x)[usable], self.spectra.values(y)[usable]
+            ref = None if reference is None else reference[usable]
+            candidate.phase_deg = round(lockin_phase(xs, ys, ref), 2)
+        candidate.label = candidate.label.replace("phi", f"{candidate.phase_deg:g} deg")
+
+    def score(self, candidate: Candidate) -> Candidate:
+        """Fill the candidate's phase (a pair), mean spectrum, saturated count and agreement."""
+        if candidate.mean is not None:
+            return candidate
+        candidate.mean = np.full(self.spectra.bias_mV.size, np.nan)
+        if candidate.kind == "in-phase":
+            self._fit_phase(candidate)
+            if not np.isfinite(candidate.phase_deg):
+                return candidate
+        values = candidate.values(self.spectra)
+        compare = candidate.kind not in ("current", "numerical dI/dV")
+        reference = self.reference(candidate.sources[0])[0] if compare else None
+        usable, candidate.n_saturated = self._mask(candidate.sources, reference)
+        usable &= np.isfinite(values).all(axis=-1)
+        if usable.any():
+            candidate.mean = values[usable].mean(axis=0)
+            if reference is not None:
+                candidate.agreement = pearson(values[usable], reference[usable])
+        return candidate
+
+    def default(self) -> Candidate | None:
+        """The dI/dV :func:`stswidgets.io.open_grid` reads by default (None: no lock-in).
+
+        A ``didv``/``dI/dV`` channel as it is. Else the in-phase signal of a lock-in X/Y pair
+        of the best sweep direction that has one (forward before single sweeps before
+        ``[bwd]``): with a current, the pair that agrees best with its numerical dI/dV;
+        without, the first pair, at the principal axis. An unpaired lock-in output (``R``, a
+        lone ``X``; phase outputs never) only where there is no pair (the best-agreeing with a
+        current, else the best by :func:`channel_rank`), or where the pair agrees poorly
+        (r < :data:`POOR_AGREEMENT`) and the output agrees better.
+        """
+        names = self.spectra.names
+        ranked = sorted(
+            (rank, i) for i, n in enumerate(names) if (rank := _channels.channel_rank(n))
+        )
+        if ranked and ranked[0][0][0] == 0:
+            return self.score(self.candidates[ranked[0][1]])
+        pairs = [self.score(c) for c in self.candidates if c.kind == "in-phase"]
+        pairs = [c for c in pairs if np.isfinite(c.phase_deg)]
+        if pairs:
+            direction = min(_channels.direction_rank(c.sources[0]) for c in pairs)
+            pairs = [c for c in pairs if _channels.direction_rank(c.sources[0]) == direction]
+        paired = {name for c in pairs for name in c.sources}
+        singles = [
+            self.score(self.candidates[i])
+            for rank, i in ranked
+            if rank[1] != _channels.PHASE_COMPONENT and names[i] not in paired
+        ]
+        if not pairs + singles:
+            return None
+        if self.current is None:
+            return (pairs + singles)[0]
+        best = [_best(options) for options in (pairs, singles) if options]
+        if len(best) == 2 and not best[0].agreement >= POOR_AGREEMENT:
+            return _best(best)
+        return best[0]
+
+
+def _best(options: list[Candidate]) -> Candidate:
+    """The first candidate with the highest agreement (NaN counts as the lowest)."""
+    return max(options, key=lambda c: c.agreement if np.isfinite(c.agreement) else -np.inf)
+
+
+def channel_candidates(path_or_dataset) -> xr.Dataset:
+    """Every way to read the dI/dV from a file, with its mean spectrum and agreement.
+
+    Parameters
+    ----------
+    path_or_dataset : str, pathlib.Path, xarray.Dataset or xarray.DataArray
+        Anything :func:`stswidgets.io.open_grid` reads.
+
+    Returns
+    -------
+    xarray.Dataset, dims ``("candidate", "bias")``
+        One candidate per recorded ``(y, x, bias)`` channel, per lock-in X/Y pair rotated to its
+        in-phase signal, and the numerical dI/dV of the current (the reference).
+
+        - ``mean`` ``(candidate, bias)``: mean spectrum over the usable spectra (finite, not
+          saturated), in the candidate's ``units``;
+        - ``mean_standardised`` ``(candidate, bias)``: the same, minus its average, over its
+          standard deviation (dimensionless), to overlay shapes on one axis;
+        - coordinates ``bias`` (mV, ascending), ``candidate`` (the channel's full name, or
+          ``"X (V) cos(37.2 deg) + Y (V) sin(37.2 deg)"``), and per candidate ``kind``
+          (``"dI/dV"``, ``"lock-in"``, ``"in-phase"``, ``"current"``, ``"numerical dI/dV"``,
+          ``"other"``), ``units``, ``agreement`` (Pearson r with the numerical dI/dV of the
+          current of the same sweep direction; NaN without a current, and for currents),
+          ``phase_deg`` (NaN but for pairs), ``n_saturated`` (spectra left out) and ``chosen``
+          (True for what ``open_grid`` reads by default);
+        - ``attrs``: ``source``, ``reference`` (the current's full name, ``""`` without one)
+          and ``poor_agreement`` (the r below which ``open_grid`` warns).
+
+    Examples
+    --------
+    >>> candidates = channel_candidates("grid.3ds")  # doctest: +SKIP
+    >>> for label in candidates["candidate"].values:  # doctest: +SKIP
+    ...     row = candidates.sel(candidate=label)
+    ...     plt.plot(candidates["bias"], row["mean_standardised"],
+    ...              label=f"{label}: r = {float(row['agreement']):.2f}")
+    """
+    dataset, source = as_dataset(path_or_dataset)
+    evaluation = Evaluation(Spectra(dataset, source or "the dataset"))
+    chosen = evaluation.default()
+    if chosen is None and evaluation.current is not None:
+        chosen = evaluation.candidates[-1]  # open_grid then reads the current's derivative
+    rows = [evaluation.score(candidate) for candidate in evaluation.candidates]
+    mean = np.stack([row.mean for row in rows])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centred = mean - np.nanmean(mean, axis=1, keepdims=True)
+        standardised = centred / np.nanstd(mean, axis=1, keepdims=True)
+    standardised[~np.isfinite(standardised)] = np.nan
+
+    def per_candidate(values, **attrs):
+        return ("candidate", np.asarray(values), attrs)
+
+    coords = {
+        "candidate": per_candidate([row.label for row in rows]),
+        "bias": ("bias", evaluation.spectra.bias_mV, {"units": "mV", "long_name": "bias"}),
+        "kind": per_candidate([row.kind for row in rows]),
+        "units": per_candidate([row.units for row in rows]),
+        "agreement": per_candidate(
+            [row.agreement for row in rows], long_name="Pearson r with the numerical dI/dV"
+        ),
+        "phase_deg": per_candidate([row.phase_deg for row in rows], units="deg"),
+        "n_saturated": per_candidate([row.n_saturated for row in rows]),
+        "chosen": per_candidate([row is chosen for row in rows]),
+    }
+    reference = evaluation.current
+    return xr.Dataset(
+        {
+            "mean": (("candidate", "bias"), mean, {"long_name": "mean spectrum"}),
+            "mean_standardised": (
+                ("candidate", "bias"),
+                standardised,
+                {"long_name": "standardised mean spectrum", "units": "1"},
+            ),
+        },
+        coords=coords,
+        attrs={
+            "source": source,
+            "reference": "" if reference is None else evaluation.spectra.full[reference],
+            "poor_agreement": POOR_AGREEMENT,
+        },
+    )
