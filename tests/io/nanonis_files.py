@@ -149,3 +149,58 @@ def scan_file(
         nx, ny, 3, ["Marker (A)"], experiment=["X (m)", "Y (m)"], settings=f"{settings};{angle_deg}"
     )
     return raw_3ds(path, header, np.array(records))
+
+
+def lockin_dataset(
+    phase_deg: float,
+    *,
+    ny: int = 8,
+    nx: int = 8,
+    n_bias: int = 121,
+    noise: float = 0.02,
+    noise_x: float | None = None,
+    current: bool = True,
+    seed: int = 0,
+) -> tuple[xr.Dataset, np.ndarray]:
+    """A grid measured with a lock-in at a known phase, shaped like read_3ds's output.
+
+    Per pixel a positive dI/dV ``s`` (background, a Gaussian peak whose position, width and
+    height vary from pixel to pixel, and an overall scale) in nS; ``Current`` (A) its integral
+    over the bias; ``LockinX = s cos(phi) + noise``, ``LockinY = s sin(phi) + noise`` (V, the
+    same noise level on both outputs, as a lock-in has, unless ``noise_x`` sets X's). Returns
+    the Dataset and ``s``.
+    """
+    rng = np.random.default_rng(seed)
+    bias_V = np.linspace(-0.06, 0.06, n_bias)
+    centre = rng.uniform(-0.03, 0.03, (ny, nx, 1))
+    width = rng.uniform(0.005, 0.015, (ny, nx, 1))
+    height = rng.uniform(0.5, 3.0, (ny, nx, 1))
+    scale = rng.uniform(0.5, 1.5, (ny, nx, 1))
+    s = scale * (
+        1.0 + 0.5 * bias_V / 0.06 + height * np.exp(-0.5 * ((bias_V - centre) / width) ** 2)
+    )
+    steps = (s[..., 1:] + s[..., :-1]) / 2 * np.diff(bias_V)  # trapezoid integral, nS V = nA
+    current_A = 1e-9 * np.concatenate([np.zeros((ny, nx, 1)), np.cumsum(steps, axis=-1)], -1)
+    a = np.deg2rad(phase_deg)
+    x = s * np.cos(a) + (noise if noise_x is None else noise_x) * rng.normal(size=s.shape)
+    y = s * np.sin(a) + noise * rng.normal(size=s.shape)
+    data_vars = {}
+    if current:
+        data_vars["Current"] = (current_A - current_A.mean(), "A")
+    data_vars.update(LockinX=(x, "V"), LockinY=(y, "V"))
+    dataset = xr.Dataset(
+        {
+            name: (
+                ("y", "x", "bias"),
+                values.astype(np.float32),
+                {"units": u, "channel": f"{name} ({u})"},
+            )
+            for name, (values, u) in data_vars.items()
+        },
+        coords={
+            "y": ("y", 2.0 * np.arange(ny), {"units": "nm"}),
+            "x": ("x", 2.0 * np.arange(nx), {"units": "nm"}),
+            "bias": ("bias", bias_V, {"units": "V"}),
+        },
+    )
+    return dataset, s
