@@ -130,10 +130,19 @@ class Spectra:
     def units(self, name: str) -> str:
         return str(self.dataset[name].attrs.get("units", ""))
 
-    def values(self, name: str) -> np.ndarray:
-        """Channel ``name`` as float64 ``(ny, nx, n_bias)`` on :attr:`bias_mV`."""
-        values = np.asarray(self.dataset[name].transpose(*GRID_DIMS).values, dtype=float)
-        values = values[..., self._order]
-        if self.bias_mV.size < values.shape[-1]:
+    def values(self, name: str, pixels: np.ndarray | None = None) -> np.ndarray:
+        """Channel ``name`` as float64 on :attr:`bias_mV`: ``(ny, nx, n_bias)``, or
+        ``(n_pixels, n_bias)`` for the flat pixel indices ``pixels`` (row after row)."""
+        values = self.dataset[name].transpose(*GRID_DIMS).values
+        n = values.shape[-1]
+        if pixels is not None:
+            values = values.reshape(-1, n)[pixels]
+        if np.array_equal(self._order, np.arange(n)):
+            values = values.astype(float)
+        elif np.array_equal(self._order, np.arange(n)[::-1]):  # a sweep from + to -
+            values = values[..., ::-1].astype(float)
+        else:
+            values = values.astype(float)[..., self._order]
+        if self.bias_mV.size < n:
             values = np.add.reduceat(values, self._first, axis=-1) / self._counts
         return values

@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 POOR_AGREEMENT = 0.5  # open_grid warns when its default signal has a smaller r
+MAX_FIT_SPECTRA = 4096  # spectra the phase fit and the agreement use on a large grid
 
 
 def numerical_didv(current: np.ndarray, bias_mV: np.ndarray) -> np.ndarray:
@@ -71,10 +72,9 @@ def saturated_spectra(values: np.ndarray) -> np.ndarray:
     spectra or more is taken as the data's own level, not saturation.
     """
     flagged = np.zeros(values.shape[:2], dtype=bool)
-    finite = np.isfinite(values)
-    if not finite.any():
+    if np.isnan(values).all():
         return flagged
-    for extreme in (values[finite].max(), values[finite].min()):
+    for extreme in (np.nanmax(values), np.nanmin(values)):
         hits = values == extreme
         spectra = hits.any(axis=-1)
         if hits.sum() >= 2 and spectra.sum() < 0.5 * spectra.size:
@@ -173,13 +173,14 @@ class Candidate:
     n_saturated: int = 0
     mean: np.ndarray | None = None  # mean spectrum over the usable spectra, once scored
 
-    def values(self, spectra: Spectra) -> np.ndarray:
+    def values(self, spectra: Spectra, pixels: np.ndarray | None = None) -> np.ndarray:
+        """The candidate's spectra (all, or those at the flat pixel indices ``pixels``)."""
         if self.kind == "in-phase":
-            x, y = (spectra.values(name) for name in self.sources)
+            x, y = (spectra.values(name, pixels) for name in self.sources)
             return rotate(x, y, self.phase_deg)
         if self.kind == "numerical dI/dV":
-            return numerical_didv(spectra.values(self.sources[0]), spectra.bias_mV)
-        return spectra.values(self.sources[0])
+            return numerical_didv(spectra.values(self.sources[0], pixels), spectra.bias_mV)
+        return spectra.values(self.sources[0], pixels)
 
 
 def _kind(name: str) -> str:
@@ -190,16 +191,26 @@ def _kind(name: str) -> str:
 
 
 class Evaluation:
-    """Every candidate of a file with its agreement with the numerical dI/dV of the current."""
+    """Every candidate of a file with its agreement with the numerical dI/dV of the current.
+
+    Phases, agreements and mean spectra are computed on at most :data:`MAX_FIT_SPECTRA`
+    spectra spread evenly over the grid (all of them on smaller grids), so that opening a
+    large grid stays quick; saturated spectra are counted on the whole grid.
+    """
 
     def __init__(self, spectra: Spectra):
         self.spectra = spectra
+        n_pixels = int(np.prod(spectra.dataset[spectra.names[0]].shape[:2]))
+        self.pixels = np.unique(
+            np.linspace(0, n_pixels - 1, min(n_pixels, MAX_FIT_SPECTRA)).astype(int)
+        )
         names = spectra.names
         currents = sorted(
             (rank, n) for n in names if (rank := _channels.current_rank(n)) is not None
         )
         self.current = currents[0][1] if currents else None
-        self._references: dict[str, np.ndarray] = {}
+        self._references: dict[str, np.ndarray] = {}  # numerical dI/dV by current
+        self._masks: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # by channel
         self.candidates = [
             Candidate(spectra.full[n], _kind(n), spectra.units(n), (n,)) for n in names
         ]
@@ -232,29 +243,36 @@ class Evaluation:
         if current is None:
             return None, None
         if current not in self._references:
-            values = self.spectra.values(current)
+            values = self.spectra.values(current, self.pixels)
             self._references[current] = numerical_didv(values, self.spectra.bias_mV)
         return self._references[current], current
 
+    def _channel_mask(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Spectra ``(ny, nx)`` of channel ``name`` that are finite, and that are saturated."""
+        if name not in self._masks:
+            values = self.spectra.dataset[name].transpose("y", "x", "bias").values
+            self._masks[name] = (np.isfinite(values).all(axis=-1), saturated_spectra(values))
+        return self._masks[name]
+
     def _mask(self, sources: tuple[str, ...], reference: np.ndarray | None):
-        """Spectra ``(ny, nx)`` finite in the sources and the reference and not saturated, and
-        the number of saturated spectra."""
-        usable = np.ones(self.spectra.dataset[sources[0]].shape[:2], dtype=bool)
-        saturated = np.zeros_like(usable)
+        """Which of :attr:`pixels` are finite in the sources and the reference and not
+        saturated, and the number of saturated spectra in the whole grid."""
+        usable = np.ones(self.pixels.size, dtype=bool)
+        saturated = 0
         for name in sources:
-            values = self.spectra.values(name)
-            usable &= np.isfinite(values).all(axis=-1)
-            saturated |= saturated_spectra(values)
+            finite, clipped = self._channel_mask(name)
+            usable &= finite.ravel()[self.pixels] & ~clipped.ravel()[self.pixels]
+            saturated = saturated | clipped
         if reference is not None:
             usable &= np.isfinite(reference).all(axis=-1)
-        return usable & ~saturated, int(saturated.sum())
+        return usable, int(np.sum(saturated))
 
     def _fit_phase(self, candidate: Candidate) -> None:
         x, y = candidate.sources
         reference, _ = self.reference(x)
         usable, _ = self._mask((x, y), reference)
         if usable.any():
-            xs, ys = self.spectra.values(x)[usable], self.spectra.values(y)[usable]
+            xs, ys = (self.spectra.values(name, self.pixels)[usable] for name in (x, y))
             ref = None if reference is None else reference[usable]
             candidate.phase_deg = round(lockin_phase(xs, ys, ref), 2)
         candidate.label = candidate.label.replace("phi", f"{candidate.phase_deg:g} deg")
@@ -268,7 +286,7 @@ class Evaluation:
             self._fit_phase(candidate)
             if not np.isfinite(candidate.phase_deg):
                 return candidate
-        values = candidate.values(self.spectra)
+        values = candidate.values(self.spectra, self.pixels)
         compare = candidate.kind not in ("current", "numerical dI/dV")
         reference = self.reference(candidate.sources[0])[0] if compare else None
         usable, candidate.n_saturated = self._mask(candidate.sources, reference)
@@ -337,7 +355,8 @@ def channel_candidates(path_or_dataset) -> xr.Dataset:
         in-phase signal, and the numerical dI/dV of the current (the reference).
 
         - ``mean`` ``(candidate, bias)``: mean spectrum over the usable spectra (finite, not
-          saturated), in the candidate's ``units``;
+          saturated; at most :data:`MAX_FIT_SPECTRA`, spread evenly over the grid, like the
+          agreement), in the candidate's ``units``;
         - ``mean_standardised`` ``(candidate, bias)``: the same, minus its average, over its
           standard deviation (dimensionless), to overlay shapes on one axis;
         - coordinates ``bias`` (mV, ascending), ``candidate`` (the channel's full name, or
