@@ -14,8 +14,8 @@
 from __future__ import annotations
 
 from stswidgets.io._geometry import absolute_positions
+from stswidgets.io.candidates import channel_candidates
 from stswidgets.io.errors import ChannelError, FormatError
-from stswidgets.io.lockin import channel_candidates
 from stswidgets.io.nanonis import read_3ds
 from stswidgets.io.open import open_grid, save_grid
 from stswidgets.io.write import write_3ds

@@ -17,8 +17,8 @@ from stswidgets.grid import make_grid, validate_grid
 from stswidgets.io import _channels
 from stswidgets.io._geometry import GEOMETRY_ATTRS
 from stswidgets.io._load import Spectra, as_dataset, axis_nm
-from stswidgets.io.errors import ChannelError
-from stswidgets.io.lockin import POOR_AGREEMENT, Candidate, Evaluation
+from stswidgets.io.candidates import POOR_AGREEMENT, Candidate, Evaluation
+from stswidgets.io.errors import ChannelError, FormatError
 
 __all__ = ["GRID_ATTRS", "channel_rank", "open_grid", "save_grid"]
 
@@ -45,7 +45,7 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
     channel : str, optional
         A channel name (``"LockinX"`` or ``"LockinX (V)"``) or a unique case-insensitive prefix
         of one, read as recorded (no rotation). By default (see
-        :meth:`stswidgets.io.lockin.Evaluation.default`): a ``didv``/``dI/dV`` channel as it
+        :meth:`stswidgets.io.candidates.Evaluation.default`): a ``didv``/``dI/dV`` channel as it
         is; else the lock-in's **in-phase signal** ``X cos(phi) + Y sin(phi)``, with the phase
         ``phi`` that best matches the numerical dI/dV of the ``Current`` (or, without a current,
         the principal axis of the ``(X, Y)`` cloud), or an unpaired lock-in output (``R``)
@@ -108,11 +108,12 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
     else:
         values = chosen.values(spectra)
     didv = chosen.kind in ("dI/dV", "lock-in", "in-phase", "numerical dI/dV")
+    values, x_nm, y_nm = _ascending(values, axis_nm(dataset, "x"), axis_nm(dataset, "y"), label)
     grid = make_grid(
         np.asarray(values, dtype=np.float32),
         spectra.bias_mV,
-        axis_nm(dataset, "x"),
-        axis_nm(dataset, "y"),
+        x_nm,
+        y_nm,
         name="didv" if didv else str(first),
         units=chosen.units,
         channel=description,
@@ -120,6 +121,23 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
     )
     grid.attrs.update(attrs)
     return grid
+
+
+def _ascending(values: np.ndarray, x_nm, y_nm, label: str):
+    """Values and x/y with both axes ascending (a descending axis is reversed, data with it)."""
+    for axis, name in ((1, "x"), (0, "y")):
+        coords = x_nm if name == "x" else y_nm
+        if coords is None or coords.size < 2 or np.all(np.diff(coords) > 0):
+            continue
+        if not np.all(np.diff(coords) < 0):
+            raise FormatError(
+                f"{label}: the {name} coordinates are not unique and monotonic "
+                f"({coords[:4].tolist()} ...); a grid needs one position per column/row"
+            )
+        values = np.flip(values, axis=axis)
+        coords = coords[::-1]
+        x_nm, y_nm = (coords, y_nm) if name == "x" else (x_nm, coords)
+    return values, x_nm, y_nm
 
 
 def _fallback(evaluation: Evaluation, label: str) -> Candidate:
@@ -158,6 +176,7 @@ def _grid_attrs(dataset: xr.Dataset, chosen: Candidate) -> dict:
         attrs["lockin_phase_deg"] = float(var_attrs["lockin_phase_deg"])
         if not np.isfinite(attrs["channel_agreement"]):
             attrs["channel_agreement"] = float(var_attrs.get("channel_agreement", np.nan))
+        attrs["n_saturated_spectra"] = int(var_attrs.get("n_saturated_spectra", 0))
     for key in GEOMETRY_ATTRS:
         value = var_attrs.get(key, dataset.attrs.get(key))
         if value is not None:

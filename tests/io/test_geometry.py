@@ -177,3 +177,18 @@ def test_real_line_frame(line_32x1):
     np.testing.assert_allclose(X, ds["X (m)"].values * 1e9, atol=0.02)
     np.testing.assert_allclose(Y, ds["Y (m)"].values * 1e9, atol=0.02)
     assert np.all(np.diff(ds["x"].values) > 0)
+
+
+def test_open_grid_makes_axes_ascending_or_refuses():
+    from nanonis_files import synthetic_dataset
+
+    from stswidgets.io import FormatError
+
+    ds = synthetic_dataset(ny=3, nx=4)
+    backwards = ds.isel(x=slice(None, None, -1))
+    grid = open_grid(backwards, channel="LIX")
+    np.testing.assert_allclose(grid["x"].values, ds["x"].values)
+    np.testing.assert_array_equal(grid.values, open_grid(ds, channel="LIX").values)
+    repeated = ds.assign_coords(x=("x", [0.0, 0.0, 1.0, 2.0], {"units": "nm"}))
+    with pytest.raises(FormatError, match=r"x coordinates are not unique and monotonic"):
+        open_grid(repeated, channel="LIX")

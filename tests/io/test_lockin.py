@@ -9,7 +9,7 @@ import pytest
 from nanonis_files import lockin_dataset
 
 import stswidgets
-from stswidgets.io import channel_candidates, open_grid, write_3ds
+from stswidgets.io import channel_candidates, open_grid, save_grid, write_3ds
 
 
 def _reference(current_A, bias_V):
@@ -96,6 +96,18 @@ def test_saturated_pixels_are_kept_but_left_out_of_the_fit():
     a = np.deg2rad(grid.attrs["lockin_phase_deg"])
     expected = 10.0 * np.cos(a) + ds["LockinY"].values[2, 3, 45] * np.sin(a)
     assert float(grid.values[2, 3, 45]) == pytest.approx(expected, rel=1e-5)  # kept
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".nc"])
+def test_saved_grid_keeps_phase_and_agreement(tmp_path, suffix):
+    ds, _ = lockin_dataset(-33.0)
+    ds["LockinX"].values[1, 1, 5:9] = 10.0  # one saturated spectrum
+    grid = _no_warning(ds)
+    again = _no_warning(save_grid(grid, tmp_path / f"grid{suffix}"))
+    for key in ("channel", "units", "lockin_phase_deg", "channel_agreement", "n_saturated_spectra"):
+        assert again.attrs[key] == grid.attrs[key], key
+    assert again.attrs["n_saturated_spectra"] == 1
+    np.testing.assert_array_equal(again.values, grid.values)
 
 
 def test_poor_agreement_warns_naming_the_file_and_r(tmp_path):
