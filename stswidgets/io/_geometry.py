@@ -99,7 +99,8 @@ def serpentine_rows(x_nm: np.ndarray, y_nm: np.ndarray) -> bool:
     on even rows and the opposite way on odd rows (at least one row of each parity measured).
     """
     steps = _row_steps(x_nm, y_nm)
-    known = np.flatnonzero(np.isfinite(steps).all(axis=1) & (np.abs(steps).sum(axis=1) > 0))
+    length = np.hypot(steps[:, 0], steps[:, 1])
+    known = np.flatnonzero(length >= _MIN_PITCH_NM)  # rows whose pixels moved (NaN: no)
     if known.size < 2:
         return False
     reference = steps[known[0]]

@@ -192,3 +192,20 @@ def test_open_grid_makes_axes_ascending_or_refuses():
     repeated = ds.assign_coords(x=("x", [0.0, 0.0, 1.0, 2.0], {"units": "nm"}))
     with pytest.raises(FormatError, match=r"x coordinates are not unique and monotonic"):
         open_grid(repeated, channel="LIX")
+
+
+def test_repeated_spectra_at_one_point_are_no_serpentine():
+    """Positions that only jitter by a float32 step must not flip rows, even when the jitter
+    happens to run one way on even rows and the other way on odd rows."""
+    import xarray as xr
+
+    from stswidgets.io._geometry import scan_geometry
+
+    jitter = 7e-15 * np.array([[0, 0, 1, 1], [1, 1, 0, 0]])  # m: one float32 step at 100 nm
+    X = 1e-7 + jitter
+    ds = xr.Dataset({"X (m)": (("y", "x"), X), "Y (m)": (("y", "x"), X.copy())})
+    ds["col"] = (("y", "x"), np.indices((2, 4))[1].astype(float))
+    ds = scan_geometry(ds)
+    assert ds.attrs["scan_pattern"] == "raster"
+    np.testing.assert_array_equal(ds["col"].values, np.indices((2, 4))[1])
+    assert np.all(np.diff(ds["x"].values) > 0) and np.all(np.diff(ds["y"].values) > 0)
