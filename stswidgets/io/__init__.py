@@ -6,14 +6,15 @@
   ``(y, x, bias)`` grid of the dI/dV channel; :func:`save_grid` writes ``.npz``/``.nc``.
 - :func:`channel_candidates`: every channel (and in-phase lock-in pair) with its mean spectrum
   and its agreement with the numerical dI/dV of the current (how ``open_grid`` chooses);
-  :func:`absolute_positions`: the tip positions of a grid's pixels from its scan geometry.
+  :func:`absolute_positions`: the tip positions of a grid's pixels from its scan geometry;
+  :func:`scan_attrs`: a grid's ``scan_*`` attrs (derived from x/y where none are recorded).
 - :class:`FormatError` for damaged or unsupported files, :class:`ChannelError` for an
   unknown channel name (both subclass ``ValueError``).
 """
 
 from __future__ import annotations
 
-from stswidgets.io._geometry import absolute_positions
+from stswidgets.io._geometry import absolute_positions, scan_attrs
 from stswidgets.io.candidates import channel_candidates
 from stswidgets.io.errors import ChannelError, FormatError
 from stswidgets.io.nanonis import read_3ds
@@ -28,5 +29,6 @@ __all__ = [
     "open_grid",
     "read_3ds",
     "save_grid",
+    "scan_attrs",
     "write_3ds",
 ]

@@ -238,6 +238,22 @@ def scan_geometry(
     return dataset
 
 
+def scan_attrs(grid: xr.DataArray | xr.Dataset) -> dict:
+    """The scan geometry attrs of a grid (netCDF-storable floats and a string).
+
+    Those the grid carries (see :func:`scan_geometry`); any missing are derived from the x/y
+    coordinates of a grid without recorded geometry (e.g. a simulated one): angle 0, centre
+    the middle of x/y, width/height the span of the pixel centres, pattern ``"raster"``.
+    """
+    x, y = (np.asarray(grid[dim].values, dtype=float) for dim in ("x", "y"))
+    derived = (0.0, (x[0] + x[-1]) / 2, (y[0] + y[-1]) / 2, abs(x[-1] - x[0]), abs(y[-1] - y[0]))
+    attrs = {}
+    for key, value in zip(GEOMETRY_ATTRS[:5], derived, strict=True):
+        attrs[key] = float(grid.attrs.get(key, np.round(value, 9)))
+    attrs["scan_pattern"] = str(grid.attrs.get("scan_pattern", "raster"))
+    return attrs
+
+
 def absolute_positions(grid: xr.DataArray | xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     """Absolute tip positions ``(X, Y)`` in nm, each ``(ny, nx)``, of a grid's pixels.
 

@@ -15,7 +15,7 @@ import xarray as xr
 
 from stswidgets.grid import make_grid, validate_grid
 from stswidgets.io import _channels
-from stswidgets.io._geometry import GEOMETRY_ATTRS
+from stswidgets.io._geometry import GEOMETRY_ATTRS, scan_attrs
 from stswidgets.io._load import Spectra, as_dataset, axis_nm
 from stswidgets.io.candidates import POOR_AGREEMENT, Candidate, Evaluation
 from stswidgets.io.errors import ChannelError, FormatError
@@ -68,7 +68,8 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
         - ``n_saturated_spectra``: spectra with a saturated amplifier output (kept in the grid,
           left out of the phase fit and the agreement);
         - the scan geometry ``scan_angle_deg``, ``scan_center_x_nm``, ``scan_center_y_nm``,
-          ``scan_width_nm``, ``scan_height_nm``, ``scan_pattern`` (see :func:`read_3ds`).
+          ``scan_width_nm``, ``scan_height_nm``, ``scan_pattern`` (see :func:`read_3ds`;
+          derived from x/y by :func:`stswidgets.io.scan_attrs` where none are recorded).
 
         Unmeasured pixels are NaN.
 
@@ -120,6 +121,7 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
         source=source or str(dataset[first].attrs.get("source", "")),
     )
     grid.attrs.update(attrs)
+    grid.attrs.update(scan_attrs(grid))
     return grid
 
 
@@ -177,10 +179,10 @@ def _grid_attrs(dataset: xr.Dataset, chosen: Candidate) -> dict:
         if not np.isfinite(attrs["channel_agreement"]):
             attrs["channel_agreement"] = float(var_attrs.get("channel_agreement", np.nan))
         attrs["n_saturated_spectra"] = int(var_attrs.get("n_saturated_spectra", 0))
-    for key in GEOMETRY_ATTRS:
+    for key in GEOMETRY_ATTRS:  # recorded by a reader; scan_attrs derives any missing
         value = var_attrs.get(key, dataset.attrs.get(key))
         if value is not None:
-            attrs[key] = str(value) if key == "scan_pattern" else float(value)
+            attrs[key] = value
     return attrs
 
 

@@ -209,3 +209,23 @@ def test_repeated_spectra_at_one_point_are_no_serpentine():
     assert ds.attrs["scan_pattern"] == "raster"
     np.testing.assert_array_equal(ds["col"].values, np.indices((2, 4))[1])
     assert np.all(np.diff(ds["x"].values) > 0) and np.all(np.diff(ds["y"].values) > 0)
+
+
+def test_scan_attrs_of_a_grid_without_recorded_geometry():
+    from stswidgets import make_grid
+    from stswidgets.io import scan_attrs
+
+    grid = make_grid(np.zeros((3, 5, 2)), [0.0, 1.0], x_nm=np.linspace(10, 18, 5), y_nm=[0, 2, 4])
+    expected = {
+        "scan_angle_deg": 0.0,
+        "scan_center_x_nm": 14.0,
+        "scan_center_y_nm": 2.0,
+        "scan_width_nm": 8.0,
+        "scan_height_nm": 4.0,
+        "scan_pattern": "raster",
+    }
+    assert scan_attrs(grid) == expected
+    assert {key: open_grid(grid).attrs[key] for key in expected} == expected
+    rotated = grid.assign_attrs(scan_angle_deg=30.0, scan_pattern="serpentine")
+    assert scan_attrs(rotated)["scan_angle_deg"] == 30.0
+    assert scan_attrs(rotated)["scan_pattern"] == "serpentine"
