@@ -61,7 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--channel", help="channel to analyse (default: the dI/dV lock-in channel)")
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     run.add_argument(
-        "--quick", action="store_true", help="reduced sizes and epochs for a first look"
+        "--quick",
+        action="store_true",
+        help=f"a first look: smaller simulated grid, each training bounded to "
+        f"{series.QUICK_MAX_TIME_S:g} s (results then depend on the machine's speed)",
     )
     run.add_argument("--profile", choices=["full", "quick", "test"], help=argparse.SUPPRESS)
     run.add_argument("--only", nargs="+", metavar="NN", help="run only these notebooks, e.g. 01 02")
