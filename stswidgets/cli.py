@@ -9,11 +9,17 @@ results. Exit codes: 0 success, 1 a notebook failed, 2 bad input or usage.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import shlex
 import sys
 import time
 from pathlib import Path
 
 from stswidgets import __version__, series
+from stswidgets.report import write_report
+
+__all__ = ["check_grid_file", "main", "write_report"]
 
 #: A grid needs at least this many complete spectra for the statistics of the series.
 MIN_VALID_SPECTRA = 16
@@ -55,7 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--channel", help="channel to analyse (default: the dI/dV lock-in channel)")
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     run.add_argument(
-        "--quick", action="store_true", help="reduced sizes and epochs for a first look"
+        "--quick",
+        action="store_true",
+        help=f"a first look: smaller simulated grid, each training bounded to "
+        f"{series.QUICK_MAX_TIME_S:g} s (results then depend on the machine's speed)",
     )
     run.add_argument("--profile", choices=["full", "quick", "test"], help=argparse.SUPPRESS)
     run.add_argument("--only", nargs="+", metavar="NN", help="run only these notebooks, e.g. 01 02")
@@ -67,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``stswidgets`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
+    args.command_line = shlex.join(["stswidgets", *(sys.argv[1:] if argv is None else argv)])
     try:
         return _run(args)
     except InputError as error:
@@ -93,6 +103,12 @@ def check_grid_file(path: str | Path, channel: str | None = None) -> tuple[int, 
         Missing or unreadable file, unknown channel, or fewer than :data:`MIN_VALID_SPECTRA`
         complete spectra.
     """
+    grid, n_valid = _open_checked(path, channel)
+    return n_valid, tuple(grid.shape)
+
+
+def _open_checked(path: str | Path, channel: str | None):
+    """The grid of ``path`` and its number of complete spectra (see :func:`check_grid_file`)."""
     from stswidgets import open_grid, to_matrix
     from stswidgets.io import ChannelError
 
@@ -118,7 +134,7 @@ def check_grid_file(path: str | Path, channel: str | None = None) -> tuple[int, 
         raise InputError(
             f"{path} has {len(X)} complete spectra; the analysis needs at least {MIN_VALID_SPECTRA}"
         )
-    return len(X), tuple(grid.shape)
+    return grid, len(X)
 
 
 def _one_line(error: BaseException) -> str:
@@ -151,13 +167,31 @@ def _run(args: argparse.Namespace) -> int:
         if args.channel not in (None, "didv"):
             raise InputError(f"unknown channel {args.channel!r}: the demo grid has only 'didv'")
         data_path, what = None, "the embedded simulated grid"
+        size = {
+            k: v
+            for k, v in series.parameters_for(names[0], profile).items()
+            if k in ("ny", "nx", "n_bias")
+        }
+        grid, _ = series.load_input(None, None, args.seed, **size)
+        source = f"simulated fese_like(seed={args.seed})"
     else:
         data_path = Path(args.grid_file).expanduser().resolve()
-        n_valid, shape = check_grid_file(data_path, args.channel)
+        grid, n_valid = _open_checked(data_path, args.channel)
+        shape = grid.shape
         what = f"{data_path} ({shape[0]} x {shape[1]} pixels, {shape[2]} bias points, "
         what += f"{n_valid} complete spectra)"
+        source = str(data_path)
     out = args.out.expanduser().resolve()
     _prepare_out_dir(out, args.force)
+    # the provenance of every result, in results.nc before any notebook adds to it
+    series.start_results(
+        out,
+        grid=grid,
+        source=source,
+        seed=args.seed,
+        profile=profile,
+        command=getattr(args, "command_line", None),
+    )
 
     plural = "s" if len(names) != 1 else ""
     print(f"stswidgets {__version__}: {len(names)} notebook{plural} on {what}, {profile} profile")
@@ -201,18 +235,37 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _environment(**values: str):
+    """Set environment variables (inherited by the notebook kernels) for the block's duration."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _execute(source: Path, target: Path, parameters: dict, cwd: Path) -> None:
     import papermill
 
-    papermill.execute_notebook(
-        str(source),
-        str(target),
-        parameters=parameters,
-        kernel_name="python3",
-        progress_bar=False,
-        cwd=str(cwd),
-        extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # no kernel start-up chatter
-    )
+    from stswidgets.learn._training import PROGRESS_ENV
+
+    # an executed notebook has no one watching: no progress-bar lines in it or the report
+    with _environment(**{PROGRESS_ENV: "0"}):
+        papermill.execute_notebook(
+            str(source),
+            str(target),
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(cwd),
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # no kernel start-up chatter
+        )
 
 
 def _describe_failure(error: Exception) -> str:
@@ -230,49 +283,3 @@ def _missing_results(out: Path, names: list[str]) -> list[str]:
     present = set() if results is None else set(results.variables)
     expected = [v for name in names for v in EXPECTED_RESULTS.get(name, [])]
     return [v for v in expected if v not in present]
-
-
-def write_report(
-    notebooks: list[Path], path: Path, exclude_input: bool = False, description: str = ""
-) -> Path:
-    """Combine executed notebooks into one HTML page with a heading per notebook.
-
-    Parameters
-    ----------
-    notebooks : list of Path
-        Executed notebooks, in the order they appear in the report.
-    path : Path
-        The HTML file to write.
-    exclude_input : bool
-        Leave the code cells' source out, keeping their outputs (figures, printed results).
-    description : str
-        A line of Markdown under the title (what was analysed, with which settings).
-    """
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    combined = nbformat.v4.new_notebook()
-    parts, contents = [], []
-    for number, notebook_file in enumerate(notebooks, start=1):
-        notebook = nbformat.read(notebook_file, as_version=4)
-        first = notebook.cells[0].source.splitlines() if notebook.cells else []
-        title = first[0].lstrip("# ") if first and first[0].startswith("#") else notebook_file.stem
-        contents.append(f"{number}. [{title}](#{notebook_file.stem}) ({notebook_file.name})")
-        parts.append((notebook_file, notebook))
-    summary = f"# stswidgets report\n\nstswidgets {__version__}. {description}\n\n"
-    summary += "\n".join(contents)
-    combined.cells.append(nbformat.v4.new_markdown_cell(summary))
-    for number, (notebook_file, notebook) in enumerate(parts, start=1):
-        if number == 1:
-            combined.metadata = notebook.metadata
-        anchor = f'<a id="{notebook_file.stem}"></a>\n\n---\n\n*{notebook_file.name}*'
-        combined.cells.append(nbformat.v4.new_markdown_cell(anchor))
-        for index, cell in enumerate(notebook.cells):
-            cell["id"] = f"nb{number}-{index}"
-            combined.cells.append(cell)
-    exporter = HTMLExporter(exclude_input=exclude_input)
-    body, _ = exporter.from_notebook_node(
-        combined, resources={"metadata": {"name": "stswidgets report"}}
-    )
-    path.write_text(body, encoding="utf-8")
-    return path

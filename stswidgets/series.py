@@ -6,16 +6,40 @@ Every notebook in ``notebooks/`` has a tagged ``parameters`` cell holding at lea
 settings each notebook takes for a first look and for CI.
 
 Notebooks exchange per-pixel results (PCA scores, the 1D score, ...) through
-``results_dir/results.nc`` with :func:`save_results` / :func:`load_results`, so a later
-notebook can reuse what an earlier one computed, and ``stswidgets run`` ships one file.
+``results_dir/results.nc`` with :func:`save_results` / :func:`load_results` (from
+:mod:`stswidgets.results`, which documents the file: units, class flags, global attributes),
+so a later notebook can reuse what an earlier one computed, and ``stswidgets run`` ships one
+file.
+
+The quick profile bounds training by time, not by epochs: notebooks that train take a
+``max_time`` parameter (seconds per training, :data:`QUICK_MAX_TIME_S`), with ``max_epochs``
+at its full default, so a first look trains to convergence (early stopping) or until its time
+is up. A time bound makes results depend on the machine's speed (not bitwise reproducible).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
+
+from stswidgets.results import RESULT_VARIABLES, load_results, save_results, start_results
+
+__all__ = [
+    "COMMON_PARAMETERS",
+    "NOTEBOOKS",
+    "QUICK",
+    "QUICK_MAX_TIME_S",
+    "RESULT_VARIABLES",
+    "TEST",
+    "load_input",
+    "load_results",
+    "notebook_path",
+    "parameters_for",
+    "prepare",
+    "save_results",
+    "start_results",
+]
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -45,6 +69,10 @@ COMMON_PARAMETERS = {
 _SMALL_GRID = {"ny": 40, "nx": 40, "n_bias": 128}
 _QUICK_GRID = {"ny": 64, "nx": 64, "n_bias": 256}
 
+#: Seconds each training of the quick profile may run (notebooks 05-07's ``max_time``); their
+#: ``max_epochs`` stays at the full default (60) with early stopping.
+QUICK_MAX_TIME_S = 60.0
+
 #: Reduced settings for a first look (``stswidgets run --quick``), per notebook.
 QUICK: dict[str, dict] = {
     "01_data_and_segmentation": dict(_QUICK_GRID),
@@ -55,11 +83,15 @@ QUICK: dict[str, dict] = {
     "05_nonlinear_reduction": {
         **_QUICK_GRID,
         "methods": ["kpca", "nmf", "autoencoder"],
-        "max_epochs": 10,
+        "max_time": QUICK_MAX_TIME_S,
         "kpca_fit_size": 1000,
     },
-    "06_similarity_learning": {**_QUICK_GRID, "max_epochs": 10, "pairs_per_epoch": 32768},
-    "07_spectral_weight_transfer": {**_QUICK_GRID, "max_epochs": 8},
+    "06_similarity_learning": {
+        **_QUICK_GRID,
+        "max_time": QUICK_MAX_TIME_S,
+        "pairs_per_epoch": 32768,
+    },
+    "07_spectral_weight_transfer": {**_QUICK_GRID, "max_time": QUICK_MAX_TIME_S},
     "08_method_benchmark": {"ny": 48, "nx": 48, "n_bias": 128, "seeds": [0, 1], "max_epochs": 15},
 }
 
@@ -111,49 +143,6 @@ def load_input(
     from stswidgets.io import open_grid
 
     return open_grid(data_path, channel=channel), None
-
-
-def save_results(results_dir: str | Path | None, **variables) -> Path | None:
-    """Merge named results into ``results_dir/results.nc`` (created if missing).
-
-    Each value is an :class:`xarray.DataArray` (per-pixel maps with dims ``("y", "x")``,
-    spectra with a ``bias`` dim, ...) or anything :class:`xarray.Dataset` accepts.
-    Variables already in the file are replaced by the new ones of the same name.
-    ``results_dir=None`` saves nothing and returns ``None``.
-    """
-    if results_dir is None:
-        return None
-    results_dir = Path(results_dir)
-    results_dir.mkdir(parents=True, exist_ok=True)
-    path = results_dir / "results.nc"
-    new = xr.Dataset({name: _storable(value) for name, value in variables.items()})
-    if path.exists():
-        with xr.open_dataset(path) as old:
-            old = old.load()
-        new = new.merge(old.drop_vars([v for v in new.data_vars if v in old]), compat="override")
-    tmp = path.with_suffix(".nc.tmp")
-    new.to_netcdf(tmp)
-    tmp.replace(path)
-    return path
-
-
-def load_results(results_dir: str | Path | None) -> xr.Dataset | None:
-    """The results saved so far in ``results_dir/results.nc``, or ``None`` if there are none."""
-    if results_dir is None:
-        return None
-    path = Path(results_dir) / "results.nc"
-    if not path.exists():
-        return None
-    with xr.open_dataset(path) as ds:
-        return ds.load()
-
-
-def _storable(value):
-    if isinstance(value, xr.DataArray):
-        if value.dtype == bool:
-            return value.astype(np.int8).assign_attrs(value.attrs, flag="boolean")
-        return value
-    return value
 
 
 def parameters_for(name: str, profile: str = "full", **overrides) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -177,7 +178,67 @@ def test_a_failing_notebook_is_named_with_its_cell(sim_file, stand_in_series, tm
     code, stdout, err = run_cli("run", sim_file, "--out", out, "--only", "01", "--force")
     assert code == 0
     assert "results.nc lacks valid" in err
-    assert not (out / "results.nc").exists()
+    with xr.open_dataset(out / "results.nc") as results:  # the run's provenance, no results
+        assert not results.data_vars and results.attrs["source"] == str(sim_file)
+
+
+# A stand-in that trains with the progress bar on, shows an explorer and writes a formula.
+TRAIN_AND_EXPLORE = """
+import numpy as np
+from stswidgets import series, to_matrix
+from stswidgets.learn import SiameseEmbedding
+from stswidgets.widgets import LatentExplorer
+grid, truth = series.load_input(data_path, channel, seed, ny, nx, n_bias)
+X, valid = to_matrix(grid)
+embedding = SiameseEmbedding(max_epochs=3, pairs_per_epoch=2048, batch_size=512, random_state=0)
+Z = embedding.fit_transform(X)  # progress=True, the default
+series.save_results(results_dir, grid=grid, valid=valid)
+LatentExplorer(grid, {"projection": Z})
+"""
+FORMULA = "The $N(N-1)/2$ pairs of $N$ spectra; $\\log(d + \\mathrm{offset})$ rescales them."
+
+
+@pytest.mark.slow
+def test_run_writes_provenance_no_progress_lines_and_an_offline_report(
+    sim_file, tmp_path, monkeypatch
+):
+    from stswidgets.report import remote_references
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    monkeypatch.setattr(series, "NOTEBOOK_DIR", folder)
+    notebook = _notebook(TRAIN_AND_EXPLORE)
+    notebook.cells.insert(1, nbformat.v4.new_markdown_cell(FORMULA))
+    nbformat.write(notebook, folder / "01_data_and_segmentation.ipynb")
+    out = tmp_path / "out"
+    args = ("run", sim_file, "--out", out, "--only", "01", "--seed", "3", "--profile", "test")
+    code, _, err = run_cli(*args)
+    assert code == 0, err
+
+    # provenance: written by the command before the notebook ran, kept by save_results
+    with xr.open_dataset(out / "results.nc") as results:
+        attrs = dict(results.attrs)
+        valid = results["valid"]
+        assert valid.dtype == np.int8 and valid.attrs["units"] == "1"
+    assert attrs["source"] == str(sim_file)
+    assert attrs["channel"].startswith("LockinX")
+    assert attrs["seed"] == 3 and attrs["profile"] == "test"
+    assert attrs["command"] == "stswidgets " + " ".join(map(str, args))
+    assert attrs["stswidgets_version"] == __version__ and attrs["Conventions"] == "CF-1.8"
+    assert attrs["history"].endswith(attrs["command"]) and attrs["date_created"].endswith("Z")
+
+    # the training printed no progress bar into the executed notebook
+    executed = nbformat.read(out / "01_data_and_segmentation.ipynb", as_version=4)
+    printed = json.dumps([o for c in executed.cells for o in c.get("outputs", [])])
+    assert "Validation" not in printed and "Epoch" not in printed and "it/s" not in printed
+    assert "image/png" in printed  # the explorer's static picture
+
+    # the report: explorer as a picture, formulas typeset, nothing loaded from the web
+    report = (out / cli.REPORT_NAME).read_text()
+    assert remote_references(report) == []
+    assert "<script src" not in report and "widget-view+json" not in report
+    assert "$N" not in report and report.count('class="sts-math"') == 3
+    assert 'alt="N(N-1)/2"' in report
 
 
 # -- the whole series (01-07, TEST profile) -----------------------------------------------------
@@ -209,7 +270,13 @@ def check_outputs(out: Path, shape: tuple[int, int], n_bias: int) -> xr.Dataset:
     assert results.sizes["bias"] == n_bias
     valid = results["valid"].values.astype(bool)
     assert np.isfinite(results["score"].values[valid]).all()
-    assert set(np.unique(results["band"].values[valid])) <= {0.0, 1.0, 2.0}
+    assert set(np.unique(results["band"].values[valid])) <= {0, 1, 2}
+    assert results["band"].dtype == np.int8 and "flag_meanings" in results["band"].attrs
+    for name in results.variables:  # self-describing: units and a long name everywhere
+        if name != "band_name":
+            assert results[name].attrs.get("units"), f"{name} has no units"
+            assert results[name].attrs.get("long_name"), f"{name} has no long_name"
+    assert results.attrs["Conventions"] == "CF-1.8" and results.attrs["command"]
     return results
 
 

@@ -99,12 +99,13 @@ class LightningEstimator(TransformerMixin, BaseEstimator):
         return module, data, self._train(module, data, seed)
 
     def _train(self, module, datamodule, seed: int) -> dict:
-        """Train ``module`` with the estimator's epochs, patience, accelerator and callbacks."""
+        """Train ``module`` with the estimator's epochs, time bound, patience and callbacks."""
         return train(
             module,
             datamodule,
             seed=seed,
             max_epochs=self.max_epochs,
+            max_time=self.max_time,
             patience=self.patience,
             progress=self.progress,
             accelerator=self.accelerator,

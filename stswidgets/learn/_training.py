@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import math
+import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -22,6 +23,10 @@ MIN_SPECTRA = 8
 #: Tag written into saved files, checked on load.
 FILE_FORMAT = "stswidgets.learn"
 FILE_VERSION = 1
+#: Environment variable that turns the training progress bar off when set to ``0``, ``false``,
+#: ``no`` or ``off``. ``stswidgets run`` sets it for the notebooks it executes, so executed
+#: notebooks and the report hold no progress-bar lines; interactive sessions keep the bar.
+PROGRESS_ENV = "STSWIDGETS_PROGRESS"
 
 
 class NotFittedError(_SklearnNotFittedError):
@@ -162,6 +167,46 @@ def make_history():
     return _History()
 
 
+def show_progress(progress: bool) -> bool:
+    """Whether training shows a progress bar: ``progress`` unless :data:`PROGRESS_ENV` says off."""
+    setting = os.environ.get(PROGRESS_ENV, "").strip().lower()
+    return bool(progress) and setting not in ("0", "false", "no", "off")
+
+
+def make_progress_bar():
+    """Lightning's tqdm bar over the training batches of each epoch, without a validation bar.
+
+    Lightning's own bar opens a validation bar every epoch, which a notebook keeps as one more
+    ``Validation: | 0/?`` line per epoch; here the epoch bar alone shows the progress (and
+    the losses). Built inside a function so that importing this module does not import
+    Lightning.
+    """
+    from pytorch_lightning.callbacks import TQDMProgressBar
+    from pytorch_lightning.callbacks.progress.tqdm_progress import Tqdm
+
+    class _EpochProgressBar(TQDMProgressBar):
+        def init_validation_tqdm(self):
+            return Tqdm(disable=True)
+
+        def init_sanity_tqdm(self):
+            return Tqdm(disable=True)
+
+    return _EpochProgressBar()
+
+
+def check_max_time(max_time) -> float | None:
+    """``max_time`` in seconds (None: no bound); a clear error for anything else."""
+    if max_time is None:
+        return None
+    if isinstance(max_time, bool) or not isinstance(
+        max_time, (int, float, np.integer, np.floating)
+    ):
+        raise ValueError(f"max_time must be a number of seconds or None, got {max_time!r}")
+    if not (math.isfinite(max_time) and max_time > 0):
+        raise ValueError(f"max_time must be a positive number of seconds, got {max_time!r}")
+    return float(max_time)
+
+
 def train(
     module,
     datamodule,
@@ -172,8 +217,14 @@ def train(
     progress: bool,
     accelerator: str,
     callbacks,
+    max_time: float | None = None,
 ) -> dict:
     """Fit ``module`` on ``datamodule`` with early stopping on the validation loss.
+
+    Training stops after ``max_epochs``, after ``patience`` epochs without improvement, or
+    once ``max_time`` seconds have passed (checked after every batch; None: no time bound),
+    whichever comes first. A time bound makes the number of epochs, and so the result,
+    depend on the machine's speed.
 
     Deterministic on CPU: Lightning's ``seed_everything(seed, workers=True)`` right before
     ``Trainer(deterministic=True)`` (the global determinism flag is restored afterwards).
@@ -185,10 +236,14 @@ def train(
     -------
     dict with ``train_loss``, ``val_loss`` (per-epoch lists), ``best_epoch``.
     """
+    import datetime
+
     import pytorch_lightning as pl
     import torch
     from pytorch_lightning.callbacks import EarlyStopping
 
+    max_time = check_max_time(max_time)
+    progress = show_progress(progress)
     history = make_history()
     early = EarlyStopping(monitor="val_loss", mode="min", patience=patience, min_delta=1e-4)
     deterministic_before = torch.are_deterministic_algorithms_enabled()
@@ -207,6 +262,7 @@ def train(
             pl.seed_everything(seed, workers=True, verbose=False)
             trainer = pl.Trainer(
                 max_epochs=max_epochs,
+                max_time=None if max_time is None else datetime.timedelta(seconds=max_time),
                 accelerator=accelerator,
                 devices=1,
                 deterministic=True,
@@ -216,7 +272,12 @@ def train(
                 enable_progress_bar=progress,
                 num_sanity_val_steps=0,
                 log_every_n_steps=1,
-                callbacks=[history, early, *(callbacks or [])],
+                callbacks=[
+                    history,
+                    early,
+                    *([make_progress_bar()] if progress else []),
+                    *(callbacks or []),
+                ],
                 default_root_dir=root,
             )
             trainer.fit(module, datamodule=datamodule)

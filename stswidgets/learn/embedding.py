@@ -62,6 +62,13 @@ class SiameseEmbedding(LightningEstimator):
         built on the projection rose from 0.9936 / 0.9950 / 0.9927 / 0.9931 at 30 epochs
         (patience 5) to 0.9965 / 0.9976 / 0.9972 / 0.9935; 100 epochs (patience 20) gained
         at most 0.001 more.
+    max_time : float, optional
+        Most seconds each training may run (Lightning's ``Trainer(max_time=...)``), besides
+        ``max_epochs``: training stops at whichever comes first and keeps the best weights
+        so far. None (default): no time bound. With a time bound the number of epochs
+        depends on the machine's speed and load, so results are no longer bitwise
+        reproducible for a given ``random_state`` (they are when ``max_epochs`` or early
+        stopping ends the training first).
     patience : int
         Early stopping: epochs without improvement of the held-out pair loss.
     learning_rate : float
@@ -73,7 +80,9 @@ class SiameseEmbedding(LightningEstimator):
     random_state : int, optional
         Seed of the pairs, the weights and the training; None: a fresh random seed.
     progress : bool
-        Show Lightning's progress bar.
+        Show a progress bar over each epoch's batches (no validation bar); the environment
+        variable ``STSWIDGETS_PROGRESS=0`` turns it off (``stswidgets run`` sets it, so
+        executed notebooks hold no progress-bar lines).
     accelerator : str
         ``"auto"`` (default: a GPU when one is present, else the CPU, where results are
         bitwise reproducible), ``"cpu"`` or ``"gpu"``.
@@ -121,6 +130,7 @@ class SiameseEmbedding(LightningEstimator):
         pairs_per_epoch: int = 65536,
         batch_size: int = 2048,
         max_epochs: int = 60,
+        max_time: float | None = None,
         patience: int = 10,
         learning_rate: float = 1e-2,
         normalize: str = "rms",
@@ -138,6 +148,7 @@ class SiameseEmbedding(LightningEstimator):
         self.pairs_per_epoch = pairs_per_epoch
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.max_time = max_time
         self.patience = patience
         self.learning_rate = learning_rate
         self.normalize = normalize
@@ -195,8 +206,8 @@ class AutoencoderEmbedding(LightningEstimator):
         Default ``"elu"``.
     batch_size : int
         Spectra per step.
-    max_epochs, patience, learning_rate, normalize, random_state, progress, accelerator,
-    num_threads, callbacks : see :class:`SiameseEmbedding`
+    max_epochs, max_time, patience, learning_rate, normalize, random_state, progress,
+    accelerator, num_threads, callbacks : see :class:`SiameseEmbedding`
     val_fraction : float
         Fraction of spectra held out for validation.
 
@@ -222,6 +233,7 @@ class AutoencoderEmbedding(LightningEstimator):
         activation: str = "elu",
         batch_size: int = 256,
         max_epochs: int = 60,
+        max_time: float | None = None,
         patience: int = 8,
         learning_rate: float = 1e-3,
         val_fraction: float = 0.1,
@@ -236,6 +248,7 @@ class AutoencoderEmbedding(LightningEstimator):
         self.activation = activation
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.max_time = max_time
         self.patience = patience
         self.learning_rate = learning_rate
         self.val_fraction = val_fraction

@@ -108,7 +108,8 @@ class SimilarityScore(LightningEstimator):
 
     ``SimilarityScore(random_state=0).fit_transform(X)`` goes from spectra to scores in one
     call, fitting a :class:`SiameseEmbedding` with ``embedding_threshold_quantile`` and the
-    same ``pairs_per_epoch``, ``batch_size``, ``max_epochs``, ``patience``, ``random_state``,
+    same ``pairs_per_epoch``, ``batch_size``, ``max_epochs``, ``max_time``, ``patience``,
+    ``random_state``,
     ``progress``, ``accelerator`` and ``callbacks`` first; or pass ``embedding=`` a
     :class:`SiameseEmbedding` (used as is when fitted, fitted on ``X`` when not).
 
@@ -134,8 +135,9 @@ class SimilarityScore(LightningEstimator):
         whose minority spectra differ from the majority in opposite ways and land on both
         sides of it. Off by default: on the simulated conditions the signed score orders
         surface < transition < vacancy better.
-    pairs_per_epoch, batch_size, max_epochs, patience, random_state, progress, accelerator,
-    num_threads, callbacks : see :class:`SiameseEmbedding`
+    pairs_per_epoch, batch_size, max_epochs, max_time, patience, random_state, progress,
+    accelerator, num_threads, callbacks : see :class:`SiameseEmbedding` (``max_time`` bounds
+    each training: the projection's and each run of the score network)
 
     Attributes
     ----------
@@ -179,6 +181,7 @@ class SimilarityScore(LightningEstimator):
         pairs_per_epoch: int = 65536,
         batch_size: int = 2048,
         max_epochs: int = 60,
+        max_time: float | None = None,
         patience: int = 10,
         learning_rate: float = 1e-2,
         random_state: int | None = None,
@@ -198,6 +201,7 @@ class SimilarityScore(LightningEstimator):
         self.pairs_per_epoch = pairs_per_epoch
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.max_time = max_time
         self.patience = patience
         self.learning_rate = learning_rate
         self.random_state = random_state
@@ -215,6 +219,7 @@ class SimilarityScore(LightningEstimator):
                 pairs_per_epoch=self.pairs_per_epoch,
                 batch_size=self.batch_size,
                 max_epochs=self.max_epochs,
+                max_time=self.max_time,
                 patience=self.patience,
                 random_state=seed,
                 progress=self.progress,

@@ -20,6 +20,7 @@ from stswidgets.widgets._common import (
     matrix_and_valid,
     selection_for,
 )
+from stswidgets.widgets._static import StaticImage
 
 __all__ = ["DistanceCorrelationExplorer", "DistanceDistributionExplorer"]
 
@@ -51,7 +52,7 @@ def _inputs(X, grid, valid):
     return matrix_and_valid(X=X, valid=valid)
 
 
-class DistanceCorrelationExplorer(ipw.VBox):
+class DistanceCorrelationExplorer(StaticImage, ipw.VBox):
     """Distance from the mean in data space vs in each latent space; brush it to find pixels.
 
     Parameters
@@ -198,7 +199,7 @@ class DistanceCorrelationExplorer(ipw.VBox):
         )
 
 
-class DistanceDistributionExplorer(ipw.VBox):
+class DistanceDistributionExplorer(StaticImage, ipw.VBox):
     """The pairwise-distance distribution, its two-Gaussian fit and the minority abundance map.
 
     All pairwise distances are histogrammed once per log offset in one blockwise pass

@@ -18,6 +18,7 @@ from stswidgets.widgets._common import (
     selected_sum,
     selection_for,
 )
+from stswidgets.widgets._static import StaticImage
 
 __all__ = ["GridExplorer"]
 
@@ -31,7 +32,7 @@ def _energy_resolved_histogram(X, bias_mV, bins: int) -> tuple[np.ndarray, np.nd
     return energy_resolved_histogram(X, bias_mV, bins=bins)
 
 
-class GridExplorer(ipw.VBox):
+class GridExplorer(StaticImage, ipw.VBox):
     """The real-space map at a bias chosen with a slider, picked spectra and the Fig. 2b density.
 
     In "pick" mode (the default) a click on a map pixel makes its spectrum the *current*

@@ -18,6 +18,7 @@ from stswidgets.widgets._common import (
     matrix_and_valid,
     selection_for,
 )
+from stswidgets.widgets._static import StaticImage
 
 __all__ = ["DENSITY_MIN_POINTS", "DENSITY_BINS", "MAX_DRAWN_POINTS", "LatentExplorer"]
 
@@ -66,7 +67,7 @@ def _as_named(values, n: int, what: str, default_name: str, ndim: int) -> dict[s
     return out
 
 
-class LatentExplorer(ipw.VBox):
+class LatentExplorer(StaticImage, ipw.VBox):
     """Brush or lasso a 2D latent space; see the selection on the map and in the mean spectra.
 
     Up to :data:`DENSITY_MIN_POINTS` spectra, every point is an SVG dot. From there on (a

@@ -14,6 +14,7 @@ import numpy as np
 import pytorch_lightning as pl
 
 from stswidgets.widgets._common import REST_COLOR, SELECTION_COLOR, axis, figure
+from stswidgets.widgets._static import with_static_png
 
 __all__ = ["TrainingMonitor"]
 
@@ -66,6 +67,7 @@ class TrainingMonitor(pl.Callback):
         self.val_losses: list[float] = []
         self.stop_requested = False
         self._trainer = None
+        self._display = None
         self._epoch_offset = 0
         self.x_scale, self.y_scale = bq.LinearScale(min=0.0), bq.LinearScale()
         self.train_line = bq.Lines(
@@ -104,7 +106,14 @@ class TrainingMonitor(pl.Callback):
 
     # -- display --------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        return with_static_png(self.widget._repr_mimebundle_(**kwargs), self.widget)
+
+    def _ipython_display_(self) -> None:
+        # displayed with an id, so that the end of training can refresh the static picture
+        # (shown where no widget can be: an executed notebook's HTML report, read offline)
+        from IPython.display import display
+
+        self._display = display(self._repr_mimebundle_(), raw=True, display_id=True)
 
     # -- control --------------------------------------------------------------------------
     def stop(self) -> None:
@@ -152,6 +161,8 @@ class TrainingMonitor(pl.Callback):
         reason = "stopped" if self.stop_requested else "finished"
         self.status.value = f"<b>{reason}</b> after {len(self.train_losses)} epoch(s)"
         self._trainer = None
+        if self._display is not None:
+            self._display.update(self._repr_mimebundle_(), raw=True)
 
     def _show(self, trainer) -> None:
         parts = [f"epoch {self._epoch_offset + trainer.current_epoch + 1}"]

@@ -1,0 +1,289 @@
+"""``results.nc``: the per-pixel results the notebooks share, self-describing (CF-1.8 style).
+
+Notebooks merge their results into ``results_dir/results.nc`` with :func:`save_results` and
+read earlier ones with :func:`load_results`. Every variable is written with ``units`` and
+``long_name`` (from :data:`RESULT_VARIABLES` for the known ones; the grid's own units where a
+result is in the units of the spectra), the coordinates with theirs (:data:`COORDINATES`:
+``x``, ``y`` in nm, ``bias`` in mV). Class maps (``band``, ``kmeans2``) are stored as ``int8``
+with CF ``flag_values`` / ``flag_meanings``, ``-1`` marking unmeasured pixels; masks
+(``valid``, ``segmentation``) as ``int8`` 0/1.
+
+Global attributes say where the numbers come from: :data:`GLOBAL_ATTRS` (``source``,
+``channel``, ``seed``, ``profile``, ``stswidgets_version``, ``command``, ``Conventions``,
+``history``, ``date_created``, ...), the lock-in phase and the scan geometry copied from the
+grid's ``attrs`` when present (:data:`GRID_ATTRS`). ``stswidgets run`` writes them with
+:func:`start_results` before the first notebook runs; a notebook passing ``grid=`` to
+:func:`save_results` adds what the grid knows to a file that lacks it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import warnings
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+#: Stands for "the units of the spectra" (the grid's ``attrs["units"]``) in
+#: :data:`RESULT_VARIABLES`.
+DATA_UNITS = "<units of the spectra>"
+
+#: Pixels that hold no class (never measured, or an incomplete spectrum) in an ``int8`` class map.
+UNMEASURED = -1
+
+#: The known result variables: ``long_name``, ``units`` (``"1"``: dimensionless;
+#: :data:`DATA_UNITS`: the grid's units) and, for class maps, CF ``flag_values`` /
+#: ``flag_meanings`` (used unless the saved DataArray brings its own).
+RESULT_VARIABLES: dict[str, dict] = {
+    "valid": {
+        "long_name": "complete spectrum (measured at every bias point)",
+        "units": "1",
+        "flag_values": [0, 1],
+        "flag_meanings": "incomplete complete",
+    },
+    "segmentation": {
+        "long_name": "defect mask of the iso-energy slice segmentation",
+        "units": "1",
+        "flag_values": [0, 1],
+        "flag_meanings": "outside defect",
+    },
+    "pc1": {"long_name": "score on principal component 1", "units": DATA_UNITS},
+    "pc2": {"long_name": "score on principal component 2", "units": DATA_UNITS},
+    "kmeans2": {
+        "long_name": "k-means cluster (k = 2) in the PCA latent space",
+        "units": "1",
+        "flag_values": [0, 1],
+        "flag_meanings": "cluster_0 cluster_1",
+    },
+    "abundance": {
+        "long_name": "minority abundance of each spectrum's pair-distance histogram",
+        "units": "1",
+    },
+    "tC1": {"long_name": "twin-network (Siamese) projection, coordinate 1", "units": "1"},
+    "tC2": {"long_name": "twin-network (Siamese) projection, coordinate 2", "units": "1"},
+    "score": {"long_name": "similarity score (high: minority-like)", "units": "1"},
+    "band": {
+        "long_name": "score band",
+        "units": "1",
+        "flag_values": [0, 1, 2],
+        "flag_meanings": "majority transition minority",
+    },
+    "band_mean": {"long_name": "mean spectrum of each score band", "units": DATA_UNITS},
+    "band_std": {
+        "long_name": "standard deviation of the spectra of each score band",
+        "units": DATA_UNITS,
+    },
+}
+
+#: ``long_name`` and ``units`` of the coordinates results are written on.
+COORDINATES: dict[str, dict] = {
+    "x": {"long_name": "x position", "units": "nm"},
+    "y": {"long_name": "y position", "units": "nm"},
+    "bias": {"long_name": "sample bias", "units": "mV"},
+    "band_name": {"long_name": "score band"},
+}
+
+#: Global attributes of ``results.nc`` and what they hold.
+GLOBAL_ATTRS: dict[str, str] = {
+    "title": "stswidgets results",
+    "source": "the input: a grid file's path, or simulated fese_like(seed=...)",
+    "channel": "the channel analysed (e.g. the in-phase lock-in signal)",
+    "signal_units": "units of the spectra",
+    "seed": "random seed of the run",
+    "profile": "settings profile: full, quick or test",
+    "stswidgets_version": "version of stswidgets that wrote the file",
+    "command": "the command line of the run",
+    "Conventions": "CF-1.8",
+    "history": "when and by which command the file was written",
+    "date_created": "ISO 8601 time (UTC) the file was first written",
+}
+
+#: Grid attributes copied into the global attributes when present: the lock-in phase and the
+#: scan geometry (every other ``lockin_*`` and ``scan_*`` attribute is copied too).
+GRID_ATTRS = (
+    "lockin_phase_deg",
+    "scan_angle_deg",
+    "scan_center_x_nm",
+    "scan_center_y_nm",
+    "scan_width_nm",
+    "scan_height_nm",
+    "scan_pattern",
+)
+
+
+def grid_attrs(grid: xr.DataArray) -> dict:
+    """Global attributes taken from a grid: ``source``, ``channel``, ``signal_units``,
+    the lock-in phase and the scan geometry (:data:`GRID_ATTRS`) where the grid has them."""
+    attrs = grid.attrs
+    found = {
+        "source": attrs.get("source"),
+        "channel": attrs.get("channel"),
+        "signal_units": attrs.get("units"),
+    }
+    for key, value in attrs.items():
+        if key in GRID_ATTRS or str(key).startswith(("lockin_", "scan_")):
+            found[key] = value
+    return {k: v for k, v in found.items() if v not in (None, "")}
+
+
+def start_results(results_dir: str | Path, grid: xr.DataArray | None = None, **attrs) -> Path:
+    """Write a fresh ``results_dir/results.nc`` holding only global attributes.
+
+    ``attrs`` (``source``, ``channel``, ``seed``, ``profile``, ``command``, ...) are written
+    as given (None values are left out), after what ``grid`` tells (:func:`grid_attrs`);
+    ``Conventions``, ``stswidgets_version``, ``date_created`` and ``history`` are added.
+    Notebooks then merge their results into it with :func:`save_results`.
+    """
+    results_dir = Path(results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    found = grid_attrs(grid) if grid is not None else {}
+    found.update({k: v for k, v in attrs.items() if v is not None})
+    dataset = xr.Dataset(attrs=_standard_attrs(found))
+    return _write(dataset, results_dir / "results.nc")
+
+
+def save_results(
+    results_dir: str | Path | None, grid: xr.DataArray | None = None, **variables
+) -> Path | None:
+    """Merge named results into ``results_dir/results.nc`` (created if missing).
+
+    Parameters
+    ----------
+    results_dir : str, Path or None
+        Folder of ``results.nc``; None saves nothing and returns None.
+    grid : xarray.DataArray, optional
+        The grid the results come from: its units fill the units of results in the units of
+        the spectra (``pc1``, ``band_mean``, ...), and its source, channel, lock-in phase and
+        scan geometry are added to the global attributes the file does not hold yet.
+    **variables : xarray.DataArray
+        Per-pixel maps with dims ``("y", "x")``, spectra with a ``bias`` dim, ... Variables
+        already in the file are replaced by new ones of the same name. ``units`` and
+        ``long_name`` come from the DataArray's attrs, else from :data:`RESULT_VARIABLES`;
+        a variable with neither gets ``units = "1"`` and a warning. Boolean masks are stored
+        as ``int8``; class maps (a registry entry with ``flag_values``, or a DataArray with
+        ``flag_values``) as ``int8`` with ``-1`` for NaN (unmeasured) pixels.
+
+    Returns
+    -------
+    Path or None
+    """
+    if results_dir is None:
+        return None
+    results_dir = Path(results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / "results.nc"
+    old = load_results(results_dir)
+    attrs = dict(old.attrs) if old is not None else {}
+    for key, value in (grid_attrs(grid) if grid is not None else {}).items():
+        attrs.setdefault(key, value)
+    units = attrs.get("signal_units") or "a.u."
+    new = xr.Dataset({name: _storable(name, value, units) for name, value in variables.items()})
+    if old is not None:
+        new = new.merge(old.drop_vars([v for v in new.data_vars if v in old]), compat="override")
+    new.attrs = _standard_attrs(attrs)
+    for name, spec in COORDINATES.items():
+        if name in new.coords:
+            new[name].attrs = {**spec, **new[name].attrs}
+    return _write(new, path)
+
+
+def load_results(results_dir: str | Path | None) -> xr.Dataset | None:
+    """The results saved so far in ``results_dir/results.nc``, or ``None`` if there are none."""
+    if results_dir is None:
+        return None
+    path = Path(results_dir) / "results.nc"
+    if not path.exists():
+        return None
+    with xr.open_dataset(path) as ds:
+        return ds.load()
+
+
+def _write(dataset: xr.Dataset, path: Path) -> Path:
+    tmp = path.with_suffix(".nc.tmp")
+    dataset.to_netcdf(tmp)
+    tmp.replace(path)
+    return path
+
+
+def _standard_attrs(attrs: dict) -> dict:
+    from stswidgets import __version__
+
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = {"title": "stswidgets results", **attrs}
+    out.setdefault("stswidgets_version", __version__)
+    out["Conventions"] = "CF-1.8"
+    out.setdefault("date_created", now)
+    out.setdefault("history", f"{now}: {attrs.get('command', 'written by stswidgets')}")
+    return {key: _attr_value(value) for key, value in out.items() if value is not None}
+
+
+def _attr_value(value):
+    """A value netCDF can store as an attribute: str, number or a list of numbers."""
+    if isinstance(value, bool | np.bool_):
+        return int(value)
+    if isinstance(value, str | int | float | np.integer | np.floating):
+        return value
+    if isinstance(value, list | tuple | np.ndarray):
+        array = np.asarray(value)
+        if array.dtype.kind in "iuf" and array.ndim == 1:
+            return array
+    return str(value)
+
+
+def _storable(name: str, value, data_units: str):
+    if not isinstance(value, xr.DataArray):
+        value = xr.DataArray(value)
+    spec = dict(RESULT_VARIABLES.get(name, {}))
+    if spec.get("units") == DATA_UNITS:
+        spec["units"] = data_units
+    if value.dtype == bool:
+        value = value.astype(np.int8).assign_attrs(value.attrs, flag="boolean")
+    elif "flag_values" in value.attrs or "flag_values" in spec:
+        value = _class_map(name, value, spec)
+    attrs = {**{k: v for k, v in spec.items() if not k.startswith("flag_")}, **value.attrs}
+    if "units" not in attrs:
+        warnings.warn(
+            f"results.nc: variable {name!r} has no units; give it attrs units= and long_name= "
+            "(or add it to stswidgets.results.RESULT_VARIABLES); written with units '1'",
+            stacklevel=3,
+        )
+        attrs["units"] = "1"
+    attrs.setdefault("long_name", name.replace("_", " "))
+    if attrs.get("flag") == "boolean":
+        attrs.setdefault("flag_values", np.array([0, 1], dtype=np.int8))
+        attrs.setdefault("flag_meanings", spec.get("flag_meanings", "false true"))
+    return value.copy().assign_attrs({k: _attr_value(v) for k, v in attrs.items()})
+
+
+def _class_map(name: str, value: xr.DataArray, spec: dict) -> xr.DataArray:
+    """A class map as ``int8`` with CF flags; NaN (unmeasured) becomes :data:`UNMEASURED`."""
+    values = np.asarray(value)
+    if values.dtype.kind == "f":
+        finite = np.isfinite(values)
+        if not np.array_equal(values[finite], np.round(values[finite])):
+            raise ValueError(f"results.nc: class map {name!r} holds non-integer values")
+        values = np.where(finite, values, UNMEASURED)
+    elif values.dtype.kind not in "iu":
+        raise ValueError(f"results.nc: class map {name!r} must be numeric, got {values.dtype}")
+    if values.size and (values.min() < UNMEASURED or values.max() > np.iinfo(np.int8).max):
+        raise ValueError(f"results.nc: class map {name!r} has classes outside -1..127")
+    flag_values = [
+        int(v) for v in np.atleast_1d(value.attrs.get("flag_values", spec.get("flag_values")))
+    ]
+    meanings = str(value.attrs.get("flag_meanings", spec.get("flag_meanings", ""))).split()
+    if len(meanings) != len(flag_values):
+        raise ValueError(
+            f"results.nc: class map {name!r} has {len(flag_values)} flag_values but "
+            f"{len(meanings)} flag_meanings ({' '.join(meanings)!r})"
+        )
+    for extra in sorted(set(np.unique(values).tolist()) - set(flag_values) - {UNMEASURED}):
+        flag_values.append(int(extra))
+        meanings.append(f"class_{int(extra)}")
+    if UNMEASURED not in flag_values:
+        flag_values.insert(0, UNMEASURED)
+        meanings.insert(0, "unmeasured")
+    attrs = {k: v for k, v in value.attrs.items() if k not in ("flag_values", "flag_meanings")}
+    attrs["flag_values"] = np.array(flag_values, dtype=np.int8)
+    attrs["flag_meanings"] = " ".join(meanings)
+    return value.copy(data=values.astype(np.int8)).assign_attrs(attrs)
