@@ -18,10 +18,10 @@ class TwoGaussianFit:
 
     For a (rescaled) pairwise-distance distribution the first component holds the *near*
     pairs (two majority spectra, small distances) and the second the *far* pairs (a
-    majority and a minority spectrum), whose mean :func:`minority_abundance` reads the
-    per-spectrum histograms at. The weights are not ordered: the far component may well
-    hold more pairs than a Gaussian of the near ones when the majority is not one tight
-    cluster.
+    majority and a minority spectrum); :func:`minority_abundance` splits each spectrum's
+    distances at the crossing of the two. The weights are not ordered: the far component may
+    well hold more pairs than a Gaussian of the near ones when the majority is not one tight
+    cluster (then its mean lies between the populations and is no place to read a minority).
 
     Attributes
     ----------
