@@ -20,6 +20,7 @@ _LAZY_NAMES = {
     "FormatError": "stswidgets.io",
     "ChannelError": "stswidgets.io",
     "save_grid": "stswidgets.io",
+    "channel_candidates": "stswidgets.io",
 }
 _LAZY_MODULES = {"analysis", "datasets", "io", "learn", "preprocess", "series", "widgets"}
 
@@ -28,6 +29,7 @@ __all__ = [
     "FormatError",
     "GridError",
     "analysis",
+    "channel_candidates",
     "datasets",
     "io",
     "learn",

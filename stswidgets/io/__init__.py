@@ -4,15 +4,29 @@
   ``xarray.open_dataset(path, engine="stswidgets")``.
 - :func:`open_grid`: a ``.3ds``, ``.npz`` or ``.nc`` file, or a Dataset, as a
   ``(y, x, bias)`` grid of the dI/dV channel; :func:`save_grid` writes ``.npz``/``.nc``.
+- :func:`channel_candidates`: every channel (and in-phase lock-in pair) with its mean spectrum
+  and its agreement with the numerical dI/dV of the current (how ``open_grid`` chooses);
+  :func:`absolute_positions`: the tip positions of a grid's pixels from its scan geometry.
 - :class:`FormatError` for damaged or unsupported files, :class:`ChannelError` for an
   unknown channel name (both subclass ``ValueError``).
 """
 
 from __future__ import annotations
 
+from stswidgets.io._geometry import absolute_positions
+from stswidgets.io.candidates import channel_candidates
 from stswidgets.io.errors import ChannelError, FormatError
 from stswidgets.io.nanonis import read_3ds
 from stswidgets.io.open import open_grid, save_grid
 from stswidgets.io.write import write_3ds
 
-__all__ = ["ChannelError", "FormatError", "open_grid", "read_3ds", "save_grid", "write_3ds"]
+__all__ = [
+    "ChannelError",
+    "FormatError",
+    "absolute_positions",
+    "channel_candidates",
+    "open_grid",
+    "read_3ds",
+    "save_grid",
+    "write_3ds",
+]

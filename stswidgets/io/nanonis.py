@@ -229,11 +229,16 @@ def read_3ds(path: str | Path, strict: bool = False) -> xr.Dataset:
           (``"Sweep Start"``, ``"X (m)"``, ``"Z (m)"``, ...);
         - ``valid``: bool ``(y, x)``, True where the pixel is in the file and every channel
           value is finite;
-        - coordinates ``x``, ``y`` in nm (see :mod:`stswidgets.io._geometry`: absolute positions
-          for an unrotated grid, offsets from the grid centre along the grid axes for a rotated
-          one) and the sweep in the file's units (V for bias) and order (not sorted);
+        - pixels in raster order (a serpentine scan, detected from the per-pixel ``X (m)``/
+          ``Y (m)``, has its odd rows reversed back), coordinates ``x``, ``y`` in nm, unique and
+          ascending (see :mod:`stswidgets.io._geometry`: absolute positions for an unrotated
+          grid, offsets from the grid centre along the grid axes for a rotated one) and the sweep
+          in the file's units (V for bias) and order (not sorted);
         - ``attrs``: every header entry, keys as in the file, values ``int``/``float`` where
-          they are numbers, else strings without their quotes. ``encoding["source"]`` is the path.
+          they are numbers, else strings without their quotes; plus the scan geometry
+          ``scan_angle_deg``, ``scan_center_x_nm``, ``scan_center_y_nm``, ``scan_width_nm``,
+          ``scan_height_nm`` and ``scan_pattern`` (``"raster"``/``"serpentine"``).
+          ``encoding["source"]`` is the path.
 
         Amplifier saturation (e.g. a lock-in output stuck at 10 V) is data and is kept.
         Some header keys (``# Parameters (4 byte)``, ``Scan>pixels/line``) are no valid
@@ -292,16 +297,6 @@ def read_3ds(path: str | Path, strict: bool = False) -> xr.Dataset:
     sweep = _sweep_values(header, layout, params, path)
     shape = (layout.ny, layout.nx)
     param_maps = params.T.reshape(n_params, *shape)
-    x_m = y_m = None
-    if "X (m)" in layout.params and "Y (m)" in layout.params:
-        x_m, y_m = (
-            param_maps[layout.params.index("X (m)")],
-            param_maps[layout.params.index("Y (m)")],
-        )
-    settings = _geometry.parse_settings(header.get("Grid settings"))
-    x_nm, y_nm = _geometry.pixel_axes(settings, layout.nx, layout.ny, x_m, y_m)
-    rotated = settings is not None and settings[4] != 0
-    frame = "offset from the grid centre along the grid axis" if rotated else "position"
 
     used = {"x", "y", sweep_dim, "valid"}
     param_names = [_unique_name([param, f"{param} [parameter]"], used) for param in layout.params]
@@ -319,11 +314,10 @@ def read_3ds(path: str | Path, strict: bool = False) -> xr.Dataset:
         data_vars[name] = (("y", "x"), param_maps[k], {"units": unit, "parameter": param})
     valid = np.isfinite(spectra).all(axis=(0, 2)).reshape(shape)
     data_vars["valid"] = (("y", "x"), valid, {"long_name": "pixel measured (all values finite)"})
-    coords = {
-        "y": ("y", y_nm, {"units": "nm", "long_name": f"y {frame}"}),
-        "x": ("x", x_nm, {"units": "nm", "long_name": f"x {frame}"}),
-        sweep_dim: (sweep_dim, sweep, {"units": signal_unit, "long_name": signal_name}),
-    }
+    coords = {sweep_dim: (sweep_dim, sweep, {"units": signal_unit, "long_name": signal_name})}
     dataset = xr.Dataset(data_vars, coords=coords, attrs=dict(header))
+    dataset = _geometry.scan_geometry(
+        dataset, _geometry.frame_from_settings(header.get("Grid settings"))
+    )
     dataset.encoding["source"] = str(path)
     return dataset

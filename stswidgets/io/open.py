@@ -1,160 +1,37 @@
 """From a file or a Dataset to a grid: :func:`open_grid`, and :func:`save_grid` to write one.
 
-Files the toolkit writes with :func:`save_grid`:
-
-- ``.npz`` (numpy ``savez``): ``didv`` float array ``(ny, nx, n_bias)``, ``bias_mV``
-  ``(n_bias,)``, ``x_nm`` ``(nx,)``, ``y_nm`` ``(ny,)`` and ``attrs``, a JSON string with the
-  grid's ``units``, ``channel`` and ``source``. Further ``(ny, nx, n_bias)`` arrays are read as
-  more channels (pick them with ``channel=``).
-- ``.nc`` (``to_netcdf``): a DataArray or Dataset holding a ``(y, x, bias)`` variable, bias
-  with a ``units`` attr (``mV`` if absent).
+The ``.npz``/``.nc`` layouts :func:`save_grid` writes are described in
+:mod:`stswidgets.io._load`.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from stswidgets.grid import GRID_DIMS, make_grid, validate_grid
-from stswidgets.io._header import split_unit
+from stswidgets.grid import make_grid, validate_grid
+from stswidgets.io import _channels
+from stswidgets.io._geometry import GEOMETRY_ATTRS
+from stswidgets.io._load import Spectra, as_dataset, axis_nm
+from stswidgets.io.candidates import POOR_AGREEMENT, Candidate, Evaluation
 from stswidgets.io.errors import ChannelError, FormatError
-from stswidgets.io.nanonis import read_3ds
 
-__all__ = ["channel_rank", "open_grid", "save_grid"]
+__all__ = ["GRID_ATTRS", "channel_rank", "open_grid", "save_grid"]
 
-_BIAS_TO_MV = {"V": 1e3, "mV": 1.0, "uV": 1e-3, "µV": 1e-3}
-_TAG = re.compile(r"\s*\[([^\]]*)\]")
-_DIDV = re.compile(r"d\s*i\s*/?\s*d\s*v\b.*", re.IGNORECASE)
-_LOCKIN = re.compile(r"lock-?in|demod|^LI[XYR]?\b|\bLI[XYR]\b", re.IGNORECASE)
-_COMPONENTS = [  # lock-in output, best first: in-phase X, magnitude R, ..., quadrature Y, phase
-    ("X", 0),
-    ("R", 1),
-    ("Y", 3),
-]
-_PHASE = re.compile(r"phi|phase|theta", re.IGNORECASE)
-
-
-def _component_rank(base: str) -> int:
-    for letter, rank in _COMPONENTS:
-        pattern = rf"(lock-?in[-_ ]?{letter}\b|^LI{letter}\b|demod\s*\d*\s*{letter}\b|\b{letter}\b)"
-        if re.search(pattern, base, re.IGNORECASE):
-            return rank
-    return 4 if _PHASE.search(base) else 2
-
-
-def channel_rank(name: str) -> tuple[int, int, int] | None:
-    """How good a dI/dV channel ``name`` is (lower is better), None when it is no dI/dV channel.
-
-    ``(kind, component, direction)``: kind 0 for a ``didv``/``dI/dV`` channel, 1 for a
-    lock-in output (``LIX 1 omega``, ``LockinX``, ``LI Demod 1 X``, ``7280DSP Lockin-X``);
-    component X < R < other < Y < phase; direction: forward or ``[AVG]`` < a single sweep
-    ``[00001]`` < ``[bwd]``.
-    """
-    base = split_unit(name)[0]
-    tags = [tag.strip().lower() for tag in _TAG.findall(base)]
-    base = _TAG.sub("", base).strip()
-    direction = 2 if "bwd" in tags else 1 if any(tag.isdigit() for tag in tags) else 0
-    if _DIDV.fullmatch(base):
-        return 0, 0, direction
-    if _LOCKIN.search(base):
-        return 1, _component_rank(base), direction
-    return None
-
-
-def _current_rank(name: str) -> int | None:
-    base = split_unit(name)[0]
-    tags = [tag.strip().lower() for tag in _TAG.findall(base)]
-    if not re.match(r"current\b", _TAG.sub("", base).strip(), re.IGNORECASE):
-        return None
-    return 2 if "bwd" in tags else 1 if any(tag.isdigit() for tag in tags) else 0
-
-
-def _find_channel(names: list[str], full: dict[str, str], channel: str, source: str) -> str:
-    listing = ", ".join(repr(name) for name in names)
-    exact = [name for name in names if channel in (name, full[name])]
-    if exact:
-        return exact[0]
-    lower = channel.lower()
-    for candidates in (
-        [name for name in names if lower in (name.lower(), full[name].lower())],
-        [n for n in names if n.lower().startswith(lower) or full[n].lower().startswith(lower)],
-    ):
-        if len(candidates) == 1:
-            return candidates[0]
-        if len(candidates) > 1:
-            raise ChannelError(
-                f"channel {channel!r} is ambiguous in {source}: it matches "
-                f"{', '.join(map(repr, candidates))}; available channels: {listing}"
-            )
-    raise ChannelError(f"{source} has no channel {channel!r}; available channels: {listing}")
-
-
-def _as_dataset(obj, source: str) -> xr.Dataset:
-    if isinstance(obj, xr.DataArray):
-        return obj.to_dataset(name=obj.name if obj.name is not None else "didv")
-    if isinstance(obj, xr.Dataset):
-        return obj
-    path = Path(obj)
-    suffix = path.suffix.lower()
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist")
-    if suffix == ".3ds":
-        return read_3ds(path)
-    if suffix == ".nc":
-        return xr.load_dataset(path)
-    if suffix == ".npz":
-        return _load_npz(path)
-    raise FormatError(
-        f"{path}: unknown file type {suffix!r}; open_grid reads Nanonis .3ds and the .npz/.nc "
-        "files written by stswidgets.io.save_grid"
-    )
-
-
-def _load_npz(path: Path) -> xr.Dataset:
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = {key: npz[key] for key in npz.files}
-    if "bias_mV" not in arrays:
-        raise FormatError(f"{path}: .npz grid has no 'bias_mV' array (keys: {sorted(arrays)})")
-    attrs = json.loads(str(arrays["attrs"])) if "attrs" in arrays else {}
-    bias = np.asarray(arrays["bias_mV"], dtype=float)
-    data_vars = {
-        key: (GRID_DIMS, value, dict(attrs))
-        for key, value in arrays.items()
-        if value.ndim == 3 and value.shape[-1] == bias.size
-    }
-    if not data_vars:
-        raise FormatError(
-            f"{path}: .npz grid has no (ny, nx, n_bias={bias.size}) array (keys: {sorted(arrays)})"
-        )
-    ny, nx = next(iter(data_vars.values()))[1].shape[:2]
-    coords = {
-        "bias": ("bias", bias, {"units": "mV"}),
-        "x": ("x", arrays.get("x_nm", np.arange(nx, dtype=float)), {"units": "nm"}),
-        "y": ("y", arrays.get("y_nm", np.arange(ny, dtype=float)), {"units": "nm"}),
-    }
-    return xr.Dataset(data_vars, coords=coords)
-
-
-def _bias_mV(dataset: xr.Dataset, source: str) -> np.ndarray:
-    units = str(dataset["bias"].attrs.get("units", "mV"))
-    if units not in _BIAS_TO_MV:
-        raise FormatError(
-            f"{source}: bias units {units!r} not understood; expected one of {sorted(_BIAS_TO_MV)}"
-        )
-    return np.asarray(dataset["bias"].values, dtype=float) * _BIAS_TO_MV[units]
-
-
-def _axis_nm(dataset: xr.Dataset, dim: str) -> np.ndarray | None:
-    if dim not in dataset.coords:
-        return None
-    scale = {"m": 1e9, "um": 1e3, "µm": 1e3, "pm": 1e-3, "Å": 0.1}.get(
-        str(dataset[dim].attrs.get("units", "nm")), 1.0
-    )
-    return np.asarray(dataset[dim].values, dtype=float) * scale
+channel_rank = _channels.channel_rank
+GRID_ATTRS = (
+    "units",
+    "channel",
+    "source",
+    "lockin_phase_deg",
+    "channel_agreement",
+    "n_saturated_spectra",
+    *GEOMETRY_ATTRS,
+)
 
 
 def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
@@ -163,21 +40,37 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
     Parameters
     ----------
     path_or_dataset : str, pathlib.Path, xarray.Dataset or xarray.DataArray
-        A Nanonis ``.3ds`` file, an ``.npz``/``.nc`` file written by :func:`save_grid` (see the
-        module docstring for their layout), or a Dataset such as :func:`read_3ds` returns.
+        A Nanonis ``.3ds`` file, an ``.npz``/``.nc`` file written by :func:`save_grid`, or a
+        Dataset such as :func:`read_3ds` returns.
     channel : str, optional
         A channel name (``"LockinX"`` or ``"LockinX (V)"``) or a unique case-insensitive prefix
-        of one. By default the best dI/dV channel (see :func:`channel_rank`: a ``didv`` variable,
-        else a lock-in output, X before Y, forward/averaged before single sweeps and ``[bwd]``);
-        without any, the numerical derivative of ``Current`` along the bias (``np.gradient``,
-        units A/V).
+        of one, read as recorded (no rotation). By default (see
+        :meth:`stswidgets.io.candidates.Evaluation.default`): a ``didv``/``dI/dV`` channel as it
+        is; else the lock-in's **in-phase signal** ``X cos(phi) + Y sin(phi)``, with the phase
+        ``phi`` that best matches the numerical dI/dV of the ``Current`` (or, without a current,
+        the principal axis of the ``(X, Y)`` cloud), or an unpaired lock-in output (``R``)
+        where that agrees better; forward sweeps before ``[bwd]``; without any lock-in, the
+        numerical derivative of ``Current`` along the bias (``np.gradient``, units A/V).
 
     Returns
     -------
     xarray.DataArray, dims ``("y", "x", "bias")``
-        Values as measured (float32; a saturated lock-in, e.g. stuck at 10 V, is left as it is),
-        bias in mV ascending (points recorded twice at the same bias are averaged), x/y in nm,
-        attrs ``units``, ``channel`` and ``source`` (the file path). Unmeasured pixels are NaN.
+        Values as measured or rotated (float32; a saturated lock-in, e.g. stuck at 10 V, is
+        left as it is), bias in mV ascending (points recorded twice at the same bias are
+        averaged), x/y in nm (unique, ascending; serpentine scans in raster order). ``attrs``:
+
+        - ``units``, ``channel`` (e.g. ``"LockinX (V) cos(-2.6 deg) + LockinY (V) sin(-2.6
+          deg)"``), ``source`` (the file path);
+        - ``lockin_phase_deg``: the phase of an in-phase signal, NaN for a channel as recorded;
+        - ``channel_agreement``: Pearson r of the grid with the numerical dI/dV of the current
+          (:func:`stswidgets.io.channel_candidates` lists every channel's), NaN without a
+          current or for the current's own derivative;
+        - ``n_saturated_spectra``: spectra with a saturated amplifier output (kept in the grid,
+          left out of the phase fit and the agreement);
+        - the scan geometry ``scan_angle_deg``, ``scan_center_x_nm``, ``scan_center_y_nm``,
+          ``scan_width_nm``, ``scan_height_nm``, ``scan_pattern`` (see :func:`read_3ds`).
+
+        Unmeasured pixels are NaN.
 
     Raises
     ------
@@ -186,64 +79,109 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
     FormatError
         A damaged file, or a sweep that is not the bias (e.g. Z spectroscopy, which
         :func:`read_3ds` reads but which is no grid of spectra against bias).
+
+    Warns
+    -----
+    UserWarning
+        When the default signal agrees poorly with the numerical dI/dV (r below 0.5): it may
+        be noise (a lock-in X whose phase is off) or the lock-in may be saturated.
     """
-    source = "" if isinstance(path_or_dataset, xr.Dataset | xr.DataArray) else str(path_or_dataset)
-    dataset = _as_dataset(path_or_dataset, source)
-    source = source or str(dataset.encoding.get("source", dataset.attrs.get("source", "")))
+    dataset, source = as_dataset(path_or_dataset)
     label = source or "the dataset"
-    spectra = [name for name, var in dataset.data_vars.items() if var.ndim == 3]
-    if not spectra:
-        raise FormatError(f"{label} holds no (y, x, bias) variable")
-    sweep_dims = {dim for name in spectra for dim in dataset[name].dims} - {"y", "x"}
-    if sweep_dims != {"bias"}:
-        raise FormatError(
-            f"{label} sweeps {', '.join(sorted(map(str, sweep_dims)))}, not the bias; open_grid "
-            "needs a bias sweep (read the file with stswidgets.io.read_3ds instead)"
-        )
-    full = {name: str(dataset[name].attrs.get("channel", name)) for name in spectra}
-    derivative = False
+    spectra = Spectra(dataset, label)
+    evaluation = Evaluation(spectra)
     if channel is not None:
-        name = _find_channel(spectra, full, channel, label)
+        name = _channels.find_channel(spectra.names, spectra.full, channel, label)
+        chosen = evaluation.score(evaluation.candidates[spectra.names.index(name)])
     else:
-        ranked = sorted((rank, i) for i, n in enumerate(spectra) if (rank := channel_rank(n)))
-        currents = sorted(
-            (rank, i) for i, n in enumerate(spectra) if (rank := _current_rank(n)) is not None
-        )
-        if ranked:
-            name = spectra[ranked[0][1]]
-        elif currents:
-            name, derivative = spectra[currents[0][1]], True
-        elif len(spectra) == 1:
-            name = spectra[0]
-        else:
-            raise ChannelError(
-                f"{label} has no lock-in (dI/dV) or Current channel; choose one with channel=: "
-                f"{', '.join(map(repr, spectra))}"
-            )
-    var = dataset[name].transpose(*GRID_DIMS)
-    bias = _bias_mV(dataset, label)
-    order = np.argsort(bias, kind="stable")
-    bias = bias[order]
-    values = np.asarray(var.values)[..., order]
-    unique, first, counts = np.unique(bias, return_index=True, return_counts=True)
-    if unique.size < bias.size:  # e.g. MLS segments that each keep their boundary point
-        values = np.add.reduceat(values.astype(float), first, axis=-1) / counts
-        bias = unique
-    units = str(var.attrs.get("units", ""))
-    if derivative:
-        values = np.gradient(values.astype(float), bias / 1e3, axis=-1)
-        units = f"{units or 'A'}/V"
+        chosen = evaluation.default()
+        if chosen is None:
+            chosen = _fallback(evaluation, label)
+        elif np.isfinite(chosen.agreement) and chosen.agreement < POOR_AGREEMENT:
+            warnings.warn(_poor_agreement(chosen, evaluation, label), stacklevel=2)
+    attrs = _grid_attrs(dataset, chosen)
+    first = chosen.sources[0]
+    description = chosen.label
+    if chosen.kind == "numerical dI/dV":  # the plain derivative, not the smoothed reference
+        values = np.gradient(spectra.values(first), spectra.bias_mV / 1e3, axis=-1)
+        description = f"d({spectra.full[first]})/dV"
+    else:
+        values = chosen.values(spectra)
+    didv = chosen.kind in ("dI/dV", "lock-in", "in-phase", "numerical dI/dV")
+    values, x_nm, y_nm = _ascending(values, axis_nm(dataset, "x"), axis_nm(dataset, "y"), label)
     grid = make_grid(
         np.asarray(values, dtype=np.float32),
-        bias,
-        _axis_nm(dataset, "x"),
-        _axis_nm(dataset, "y"),
-        name="didv" if derivative or channel_rank(name) else str(name),
-        units=units,
-        channel=f"d({full[name]})/dV" if derivative else full[name],
-        source=source or str(var.attrs.get("source", "")),
+        spectra.bias_mV,
+        x_nm,
+        y_nm,
+        name="didv" if didv else str(first),
+        units=chosen.units,
+        channel=description,
+        source=source or str(dataset[first].attrs.get("source", "")),
     )
+    grid.attrs.update(attrs)
     return grid
+
+
+def _ascending(values: np.ndarray, x_nm, y_nm, label: str):
+    """Values and x/y with both axes ascending (a descending axis is reversed, data with it)."""
+    for axis, name in ((1, "x"), (0, "y")):
+        coords = x_nm if name == "x" else y_nm
+        if coords is None or coords.size < 2 or np.all(np.diff(coords) > 0):
+            continue
+        if not np.all(np.diff(coords) < 0):
+            raise FormatError(
+                f"{label}: the {name} coordinates are not unique and monotonic "
+                f"({coords[:4].tolist()} ...); a grid needs one position per column/row"
+            )
+        values = np.flip(values, axis=axis)
+        coords = coords[::-1]
+        x_nm, y_nm = (coords, y_nm) if name == "x" else (x_nm, coords)
+    return values, x_nm, y_nm
+
+
+def _fallback(evaluation: Evaluation, label: str) -> Candidate:
+    """Without a lock-in: the current's derivative, or the only channel there is."""
+    spectra = evaluation.spectra
+    if evaluation.current is not None:
+        return evaluation.candidates[-1]
+    if len(spectra.names) == 1:
+        return evaluation.score(evaluation.candidates[0])
+    raise ChannelError(
+        f"{label} has no lock-in (dI/dV) or Current channel; choose one with channel=: "
+        f"{', '.join(map(repr, spectra.names))}"
+    )
+
+
+def _poor_agreement(chosen: Candidate, evaluation: Evaluation, label: str) -> str:
+    current = evaluation.spectra.full[evaluation.current]
+    return (
+        f"{label}: the default dI/dV signal {chosen.label!r} agrees poorly with the numerical "
+        f"dI/dV of {current!r} (Pearson r = {chosen.agreement:.2f} < {POOR_AGREEMENT}); it may "
+        "be noise, a saturated or mis-set lock-in, or the current may be too noisy to tell. "
+        "Compare every channel with stswidgets.io.channel_candidates(...) (notebook 01) and "
+        "choose one with channel=."
+    )
+
+
+def _grid_attrs(dataset: xr.Dataset, chosen: Candidate) -> dict:
+    """Phase, agreement, saturation and geometry attrs of the grid (netCDF-storable)."""
+    var_attrs = dataset[chosen.sources[0]].attrs
+    attrs = {
+        "lockin_phase_deg": float(chosen.phase_deg),
+        "channel_agreement": float(chosen.agreement),
+        "n_saturated_spectra": int(chosen.n_saturated),
+    }
+    if chosen.kind == "dI/dV" and "lockin_phase_deg" in var_attrs:  # a grid saved before
+        attrs["lockin_phase_deg"] = float(var_attrs["lockin_phase_deg"])
+        if not np.isfinite(attrs["channel_agreement"]):
+            attrs["channel_agreement"] = float(var_attrs.get("channel_agreement", np.nan))
+        attrs["n_saturated_spectra"] = int(var_attrs.get("n_saturated_spectra", 0))
+    for key in GEOMETRY_ATTRS:
+        value = var_attrs.get(key, dataset.attrs.get(key))
+        if value is not None:
+            attrs[key] = str(value) if key == "scan_pattern" else float(value)
+    return attrs
 
 
 def save_grid(grid: xr.DataArray, path: str | Path, *, overwrite: bool = False) -> Path:
@@ -256,7 +194,7 @@ def save_grid(grid: xr.DataArray, path: str | Path, *, overwrite: bool = False) 
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
     suffix = path.suffix.lower()
-    attrs = {key: str(grid.attrs.get(key, "")) for key in ("units", "channel", "source")}
+    attrs = {key: _plain(grid.attrs[key]) for key in GRID_ATTRS if key in grid.attrs}
     if suffix == ".npz":
         with open(path, "wb") as file:
             np.savez(
@@ -272,3 +210,14 @@ def save_grid(grid: xr.DataArray, path: str | Path, *, overwrite: bool = False) 
     else:
         raise ValueError(f"{path}: save_grid writes .npz or .nc, not {suffix!r}")
     return path
+
+
+def _plain(value):
+    """An attr value as a JSON number or string."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value)
+    return str(value)

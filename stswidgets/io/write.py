@@ -78,9 +78,15 @@ def _sweep_layout(dataset: xr.Dataset, sweep: np.ndarray, sweep_dim: str) -> dic
 
 
 def _grid_settings(dataset: xr.Dataset, nx: int, ny: int) -> str:
-    previous = _geometry.parse_settings(dataset.attrs.get("Grid settings"))
-    if previous is not None and str(dataset.attrs.get("Grid dim", "")) == f"{nx} x {ny}":
-        return str(dataset.attrs["Grid settings"])
+    attrs = dataset.attrs
+    previous = _geometry.frame_from_settings(attrs.get("Grid settings"))
+    if previous is not None and str(attrs.get("Grid dim", "")) == f"{nx} x {ny}":
+        return str(attrs["Grid settings"])
+    if previous is None and all(key in attrs for key in _geometry.GEOMETRY_ATTRS[:3]):
+        previous = _geometry.ScanFrame(  # e.g. a grid from another reader
+            float(attrs["scan_center_x_nm"]), float(attrs["scan_center_y_nm"]), np.nan, np.nan,
+            float(attrs["scan_angle_deg"]),
+        )  # fmt: skip
     x_nm = dataset["x"].values if "x" in dataset.coords else np.arange(nx, dtype=float)
     y_nm = dataset["y"].values if "y" in dataset.coords else np.arange(ny, dtype=float)
     return ";".join(repr(float(v)) for v in _geometry.settings_from_axes(x_nm, y_nm, previous))
@@ -148,7 +154,8 @@ def write_3ds(dataset: xr.Dataset, path: str | Path, *, overwrite: bool = False)
     }
     for key, value in dataset.attrs.items():
         grid_table = "Segment Start (V)" in key and ">" not in key  # rewritten above
-        if key not in STRUCTURE_KEYS and key not in header and not grid_table:
+        derived = key in _geometry.GEOMETRY_ATTRS  # read_3ds recomputes them
+        if key not in STRUCTURE_KEYS and key not in header and not grid_table and not derived:
             header[key] = value
 
     n_params = len(FIXED_PARAMETERS) + len(params)

@@ -8,13 +8,18 @@ reader is tested against the format itself.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
 
-REAL_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
+# beside the checkout; STSWIDGETS_REAL_DATA points elsewhere (e.g. from a git worktree)
+REAL_DIR = Path(
+    os.environ.get("STSWIDGETS_REAL_DATA")
+    or Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
+)
 GRID_30 = "nanonis_grid_lockin_30x30.3ds"
 LINE_32 = "nanonis_line_pb_sc_32x1.3ds"
 
@@ -100,3 +105,102 @@ def synthetic_dataset(
         "bias": ("bias", bias_V, {"units": "V"}),
     }
     return xr.Dataset(data_vars, coords=coords)
+
+
+def scan_file(
+    path: Path,
+    ny: int,
+    nx: int,
+    *,
+    angle_deg: float = 0.0,
+    center_nm: tuple[float, float] = (100.0, -50.0),
+    size_nm: tuple[float, float] = (900.0, 900.0),
+    serpentine: bool = False,
+    downward: bool = False,
+    n_done: int | None = None,
+) -> Path:
+    """A .3ds grid whose pixels are stored in acquisition order with their X (m), Y (m).
+
+    The pixel at raster position ``(row, col)`` (``row`` 0 at the lowest ``v``, ``col`` 0 at
+    the lowest ``u`` along the grid axes) sits at ``u = -w/2 + col w/nx``, ``v = -h/2 + row h/ny``
+    from the centre, at ``X = cx + u cos a + v sin a``, ``Y = cy - u sin a + v cos a`` (Nanonis
+    convention), and its one channel ``Marker (A)`` holds ``[1000 row + col, u, v]`` (3 points).
+    ``serpentine``: odd acquisition lines run backwards; ``downward``: the first line acquired is
+    the highest ``v``; ``n_done``: only the first pixels acquired are in the file (aborted grid).
+    """
+    width, height = size_nm
+    acquisition = []
+    for line in range(ny):
+        row = ny - 1 - line if downward else line
+        cols = range(nx - 1, -1, -1) if serpentine and line % 2 else range(nx)
+        acquisition += [(row, col) for col in cols]
+    a = np.deg2rad(angle_deg)
+    records = []
+    for row, col in acquisition[:n_done]:
+        u, v = -width / 2 + col * width / nx, -height / 2 + row * height / max(ny, 1)
+        x = center_nm[0] + u * np.cos(a) + v * np.sin(a)
+        y = center_nm[1] - u * np.sin(a) + v * np.cos(a)
+        records.append([-0.01, 0.01, x * 1e-9, y * 1e-9, 1000.0 * row + col, u, v])
+    settings = ";".join(
+        f"{value:.9E}"
+        for value in (center_nm[0] * 1e-9, center_nm[1] * 1e-9, width * 1e-9, height * 1e-9)
+    )
+    header = header_lines(
+        nx, ny, 3, ["Marker (A)"], experiment=["X (m)", "Y (m)"], settings=f"{settings};{angle_deg}"
+    )
+    return raw_3ds(path, header, np.array(records))
+
+
+def lockin_dataset(
+    phase_deg: float,
+    *,
+    ny: int = 8,
+    nx: int = 8,
+    n_bias: int = 121,
+    noise: float = 0.02,
+    noise_x: float | None = None,
+    current: bool = True,
+    seed: int = 0,
+) -> tuple[xr.Dataset, np.ndarray]:
+    """A grid measured with a lock-in at a known phase, shaped like read_3ds's output.
+
+    Per pixel a positive dI/dV ``s`` (background, a Gaussian peak whose position, width and
+    height vary from pixel to pixel, and an overall scale) in nS; ``Current`` (A) its integral
+    over the bias; ``LockinX = s cos(phi) + noise``, ``LockinY = s sin(phi) + noise`` (V, the
+    same noise level on both outputs, as a lock-in has, unless ``noise_x`` sets X's). Returns
+    the Dataset and ``s``.
+    """
+    rng = np.random.default_rng(seed)
+    bias_V = np.linspace(-0.06, 0.06, n_bias)
+    centre = rng.uniform(-0.03, 0.03, (ny, nx, 1))
+    width = rng.uniform(0.005, 0.015, (ny, nx, 1))
+    height = rng.uniform(0.5, 3.0, (ny, nx, 1))
+    scale = rng.uniform(0.5, 1.5, (ny, nx, 1))
+    s = scale * (
+        1.0 + 0.5 * bias_V / 0.06 + height * np.exp(-0.5 * ((bias_V - centre) / width) ** 2)
+    )
+    steps = (s[..., 1:] + s[..., :-1]) / 2 * np.diff(bias_V)  # trapezoid integral, nS V = nA
+    current_A = 1e-9 * np.concatenate([np.zeros((ny, nx, 1)), np.cumsum(steps, axis=-1)], -1)
+    a = np.deg2rad(phase_deg)
+    x = s * np.cos(a) + (noise if noise_x is None else noise_x) * rng.normal(size=s.shape)
+    y = s * np.sin(a) + noise * rng.normal(size=s.shape)
+    data_vars = {}
+    if current:
+        data_vars["Current"] = (current_A - current_A.mean(), "A")
+    data_vars.update(LockinX=(x, "V"), LockinY=(y, "V"))
+    dataset = xr.Dataset(
+        {
+            name: (
+                ("y", "x", "bias"),
+                values.astype(np.float32),
+                {"units": u, "channel": f"{name} ({u})"},
+            )
+            for name, (values, u) in data_vars.items()
+        },
+        coords={
+            "y": ("y", 2.0 * np.arange(ny), {"units": "nm"}),
+            "x": ("x", 2.0 * np.arange(nx), {"units": "nm"}),
+            "bias": ("bias", bias_V, {"units": "V"}),
+        },
+    )
+    return dataset, s

@@ -330,6 +330,8 @@ def test_read_speed_100x100x512(tmp_path):
     header = header_lines(nx, ny, points, channels)
     pixels = (np.arange(ny * nx * (5 + 3 * points), dtype=np.float32) % 997).reshape(ny * nx, -1)
     pixels[:, :2] = (-0.015, 0.015)  # Sweep Start, Sweep End
+    rows, cols = np.indices((ny, nx))  # X (m), Y (m) of a raster scan: pixels stay in place
+    pixels[:, 2], pixels[:, 3] = (cols.ravel() * 1e-10, rows.ravel() * 1e-10)
     path = raw_3ds(tmp_path / "big.3ds", header, pixels)
     path.read_bytes()  # warm the file cache so both timings read from memory
     start = time.perf_counter()

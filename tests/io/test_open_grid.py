@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -12,26 +13,41 @@ import stswidgets
 from stswidgets.io import ChannelError, FormatError, open_grid, read_3ds, save_grid
 
 
-def test_real_grid_picks_lockin_x(grid_30x30):
-    grid = open_grid(grid_30x30)
+def test_real_grid_default_is_the_in_phase_lockin(grid_30x30):
+    ds = read_3ds(grid_30x30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the in-phase signal agrees well: no warning
+        grid = open_grid(grid_30x30)
     assert grid.dims == ("y", "x", "bias") and grid.shape == (30, 30, 200)
-    assert grid.attrs["channel"] == "LockinX (V)" and grid.attrs["units"] == "V"
-    assert grid.attrs["source"] == str(grid_30x30)
+    phase = grid.attrs["lockin_phase_deg"]
+    assert grid.attrs["channel"] == (
+        f"LockinX (V) cos({phase:g} deg) + LockinY (V) sin({phase:g} deg)"
+    )
+    assert grid.attrs["units"] == "V" and grid.attrs["source"] == str(grid_30x30)
     assert grid["bias"].values[0] == pytest.approx(-220.0)
     assert grid["bias"].values[-1] == pytest.approx(220.0)
     assert np.all(np.diff(grid["bias"].values) > 0)
-    np.testing.assert_array_equal(grid.values, read_3ds(grid_30x30)["LockinX"].values)
-    assert float(grid.max()) == pytest.approx(10.0)  # saturated pixels are kept
+    a = np.deg2rad(phase)
+    expected = ds["LockinX"].values * np.cos(a) + ds["LockinY"].values * np.sin(a)
+    np.testing.assert_allclose(grid.values, expected, rtol=1e-5, atol=1e-6)
+    # the 8 spectra where LockinX sits at +10 V are kept
+    assert grid.attrs["n_saturated_spectra"] == 8
+    assert np.isfinite(grid.values).all()
 
 
 def test_real_line_is_sorted_ascending(line_32x1):
     ds = read_3ds(line_32x1)
     grid = open_grid(line_32x1)
-    assert grid.attrs["channel"] == "7280DSP Lockin-X (%)"  # forward, X, external lock-in
+    phase = grid.attrs["lockin_phase_deg"]  # forward, the external lock-in's X/Y pair
+    assert grid.attrs["channel"] == (
+        f"7280DSP Lockin-X (%) cos({phase:g} deg) + 7280DSP Lockin-Y (%) sin({phase:g} deg)"
+    )
     assert grid.shape == (1, 32, 401)
     assert grid["bias"].values[0] == pytest.approx(-4.0)
     assert grid["bias"].values[-1] == pytest.approx(2.0)
-    np.testing.assert_array_equal(grid.values, ds["7280DSP Lockin-X"].values[..., ::-1])
+    a = np.deg2rad(phase)
+    expected = ds["7280DSP Lockin-X"].values * np.cos(a) + ds["7280DSP Lockin-Y"].values * np.sin(a)
+    np.testing.assert_allclose(grid.values, expected[..., ::-1], rtol=1e-5, atol=1e-5)
 
 
 def test_channel_by_name_or_prefix(grid_30x30):
@@ -52,15 +68,27 @@ SWEEPS = ["LI Demod 1 X [00001]", "LI Demod 1 X [AVG]", "LI Demod 1 X [bwd]"]
     ("channels", "expected"),
     [
         (["LIY 1 omega [bwd]", "LIY 1 omega", "LIX 1 omega [bwd]", "LIX 1 omega"], "LIX 1 omega"),
-        (["Current", "LI Demod 1 Y", "LI Demod 1 X [bwd]"], "LI Demod 1 X [bwd]"),
+        (["Bias", "LI Demod 1 Y", "LI Demod 1 X [bwd]"], "LI Demod 1 X [bwd]"),
         (SWEEPS, "LI Demod 1 X [AVG]"),
-        (["Current", "Bias", "7280DSP Lockin-Y", "7280DSP Lockin-X"], "7280DSP Lockin-X"),
-        (["Current", "LockinY", "LockinX"], "LockinX"),
+        (["Bias", "7280DSP Lockin-Y", "7280DSP Lockin-X"], "7280DSP Lockin-X"),
+        (["LockinY", "LockinX"], "LockinX"),
+        (["LIR 1 omega", "LIY 1 omega"], "LIR 1 omega"),
     ],
 )
-def test_default_channel_preference(channels, expected):
+def test_default_channel_without_current(channels, expected):
+    """Without a current, a forward X/Y pair at its principal axis, else the best-ranked output
+    (the X component before the direction: forward Y loses to X [bwd]; R and Y are no pair)."""
     ds = synthetic_dataset(channels=tuple(f"{name} (A)" for name in channels))
-    assert open_grid(ds).attrs["channel"] == f"{expected} (A)"
+    grid = open_grid(ds)
+    quadrature = expected.replace("X", "Y")
+    phase = grid.attrs["lockin_phase_deg"]
+    if quadrature != expected and quadrature in channels:
+        assert grid.attrs["channel"] == (
+            f"{expected} (A) cos({phase:g} deg) + {quadrature} (A) sin({phase:g} deg)"
+        )
+    else:
+        assert grid.attrs["channel"] == f"{expected} (A)" and np.isnan(phase)
+    assert np.isnan(grid.attrs["channel_agreement"])  # no current to compare with
 
 
 def test_derivative_of_current_without_lockin():
