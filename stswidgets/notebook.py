@@ -2,9 +2,12 @@
 names of the populations, and the closing summary.
 
 - :func:`grid_warnings` / :func:`show_warnings`: few bias points, few spectra, uneven bias
-  spacing, a line instead of a map, incomplete spectra; shown at the top of every notebook.
+  spacing, a line instead of a map, a channel that agrees poorly with the dI/dV of the
+  current, incomplete spectra; shown at the top of every notebook.
 - :func:`bias_edges`: cell edges of an (uneven) bias axis for ``pcolormesh``, so every point
   is drawn at its true energy; :func:`line_marker`: markers on line plots with few points.
+- :func:`plot_map`: a real-space map with ``imshow``, or a profile along the line when the
+  grid is a single line of spectra.
 - :func:`population_names`: FeSe words (vacancy, surface) on the simulated grid, generic
   words (minority, majority) on a data file.
 - :func:`print_summary`: the data-driven "what this shows" lines and the run time.
@@ -23,6 +26,7 @@ __all__ = [
     "bias_edges",
     "grid_warnings",
     "line_marker",
+    "plot_map",
     "population_names",
     "print_summary",
     "show_warnings",
@@ -95,6 +99,17 @@ def grid_warnings(
             f"a line of {max(values.shape[:2])} spectra, not a map: real-space maps are one "
             "pixel wide and segmentation by shape (smoothing, small-object removal) is weak"
         )
+    agreement = grid.attrs.get("channel_agreement")
+    if agreement is not None and np.isfinite(agreement):
+        from stswidgets.io.candidates import POOR_AGREEMENT
+
+        if agreement < POOR_AGREEMENT:
+            messages.append(
+                f"the channel {grid.attrs.get('channel', grid.name)!r} agrees poorly with the "
+                f"numerical dI/dV of the current (r = {agreement:.2f} < {POOR_AGREEMENT}): it "
+                "may be mostly noise; compare the candidate channels (notebook 01) and pass "
+                "`channel=`"
+            )
     if n_complete < n_pixels:
         messages.append(
             f"{n_pixels - n_complete} of {n_pixels} pixels have no complete spectrum (an "
@@ -143,6 +158,41 @@ def bias_edges(bias) -> np.ndarray:
 def line_marker(n_points: int, max_points: int = 64) -> str:
     """Marker for a line plot: ``"o"`` with few points (each one visible), else ``""``."""
     return "o" if n_points <= max_points else ""
+
+
+def plot_map(ax, values, grid: xr.DataArray, label: str, **imshow_kwargs):
+    """Draw a ``(ny, nx)`` map of ``grid``'s pixels on ``ax``: ``imshow`` at the pixels' nm
+    extent, or, for a single line of spectra, the values against the position along the line.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    values : array-like, shape ``(ny, nx)``
+    grid : xarray.DataArray
+        The grid the map belongs to (its ``x``/``y`` in nm).
+    label : str
+        What the values are, with units (the colour bar's or the profile's y label).
+    **imshow_kwargs
+        Passed to ``imshow`` (e.g. ``cmap``, ``vmin``).
+
+    Returns
+    -------
+    The ``AxesImage`` to give a colour bar, or None for a line profile (already labelled).
+    """
+    from stswidgets.grid import map_extent
+
+    values = np.asarray(values, dtype=float)
+    ny, nx = values.shape
+    if min(ny, nx) > 1:
+        image = ax.imshow(values, origin="lower", extent=map_extent(grid), **imshow_kwargs)
+        ax.set(xlabel="x (nm)", ylabel="y (nm)")
+        return image
+    x = np.asarray(grid["x"].values, float)
+    y = np.asarray(grid["y"].values, float)
+    position = np.abs(x - x[0]) if ny == 1 else np.abs(y - y[0])
+    ax.plot(position, values.ravel(), marker=line_marker(values.size), ms=4)
+    ax.set(xlabel="position along the line (nm)", ylabel=label)
+    return None
 
 
 def population_names(simulated: bool) -> dict[str, str]:

@@ -76,3 +76,13 @@ def test_markers_names_and_summary(capsys):
     out = capsys.readouterr().out
     assert "What this shows:\n  - one\n  - two" in out and "1 warning(s)" in out
     assert float(out.split("run time ")[1].split(" s")[0]) >= 2.0
+
+
+def test_warning_for_a_channel_that_agrees_poorly_with_the_current():
+    grid = _grid(20, 20, np.linspace(-1, 1, 40))
+    grid.attrs.update(channel="Lockin-X", channel_agreement=0.03)
+    messages = grid_warnings(grid, min_spectra=100)
+    assert len(messages) == 1 and "'Lockin-X' agrees poorly" in messages[0]
+    assert "r = 0.03" in messages[0]
+    grid.attrs["channel_agreement"] = 0.9
+    assert grid_warnings(grid, min_spectra=100) == []
