@@ -20,7 +20,9 @@ map and :func:`minority_abundance` returns no values, with the reason.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 
@@ -119,13 +121,7 @@ def far_fraction(H: np.ndarray, edges: np.ndarray, threshold: float) -> np.ndarr
     numpy.ndarray, shape ``(n_spectra,)``, float64
         In ``[0, 1]``; NaN for a spectrum with an empty histogram.
     """
-    H = np.asarray(H)
-    edges = np.asarray(edges, dtype=np.float64)
-    if H.ndim != 2 or edges.shape != (H.shape[1] + 1,):
-        raise ValueError(
-            f"H must have shape (n_spectra, n_bins) and edges (n_bins + 1,); got {H.shape} "
-            f"and {edges.shape}"
-        )
+    H, edges = _check_histograms(H, edges)
     threshold = float(threshold)
     if not (edges[0] <= threshold <= edges[-1]):
         raise ValueError(
@@ -137,6 +133,31 @@ def far_fraction(H: np.ndarray, edges: np.ndarray, threshold: float) -> np.ndarr
     with np.errstate(invalid="ignore", divide="ignore"):
         values = (H @ above) / totals
     return np.where(totals > 0, values, np.nan)
+
+
+def _density_at(H, edges, at: float) -> np.ndarray:
+    """Each row's normalised histogram density in the bin holding ``at`` (former read-out)."""
+    H, edges = _check_histograms(H, edges)
+    if not (edges[0] <= at <= edges[-1]):
+        raise ValueError(
+            f"at={at:g} lies outside the histogram range [{edges[0]:g}, {edges[-1]:g}]"
+        )
+    k = min(int(np.searchsorted(edges, at, side="right")) - 1, H.shape[1] - 1)
+    totals = H.sum(axis=1, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = H[:, k] / (totals * (edges[k + 1] - edges[k]))
+    return np.where(totals > 0, values, np.nan)
+
+
+def _check_histograms(H, edges) -> tuple[np.ndarray, np.ndarray]:
+    H = np.asarray(H)
+    edges = np.asarray(edges, dtype=np.float64)
+    if H.ndim != 2 or edges.shape != (H.shape[1] + 1,):
+        raise ValueError(
+            f"H must have shape (n_spectra, n_bins) and edges (n_bins + 1,); got {H.shape} "
+            f"and {edges.shape}"
+        )
+    return H, edges
 
 
 @dataclass(frozen=True)
@@ -202,6 +223,17 @@ def minority_abundance(
     >>> result = minority_abundance(H, edges, fit_two_gaussians(counts, edges))
     >>> abundance_map = to_map(result.values, valid) if result.bimodal else None
     """
+    if isinstance(fit, Real):  # the former call minority_abundance(H, edges, at)
+        warnings.warn(
+            "minority_abundance(H, edges, at) with a number reads each histogram at `at` (the "
+            "former Fig. 4d read-out: AUC 0.002 against the simulated vacancies when `at` is the "
+            "far component's mean) and returns an array; pass the TwoGaussianFit instead for the "
+            "fraction of distances beyond the crossing (a MinorityAbundance, .values None for "
+            "one population). The number form will be removed.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return _density_at(H, edges, float(fit))
     edges = np.asarray(edges, dtype=np.float64)
     bimodal, reason = two_populations(fit, min_weight)
     if threshold is None:

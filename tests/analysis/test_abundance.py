@@ -145,3 +145,17 @@ def test_abundance_finds_the_defect_cores_of_random_grids(seed):
     result = _abundance(X)
     assert result.bimodal, result.reason
     assert roc_auc_score(core, result.values) >= 0.9
+
+
+def test_the_former_number_form_still_reads_the_histograms_there_with_a_warning():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(60, 8))
+    H, edges = per_spectrum_histograms(X, bins=20)
+    k = 7
+    at = 0.5 * (edges[k] + edges[k + 1])
+    with pytest.warns(DeprecationWarning, match="pass the TwoGaussianFit"):
+        values = minority_abundance(H, edges, at)
+    d = squareform(pdist(X))
+    np.fill_diagonal(d, np.nan)
+    in_bin = np.nansum((d >= edges[k]) & (d < edges[k + 1]), axis=1)
+    np.testing.assert_allclose(values, in_bin / (59 * (edges[k + 1] - edges[k])))
