@@ -18,10 +18,10 @@ class TwoGaussianFit:
 
     For a (rescaled) pairwise-distance distribution the first component holds the *near*
     pairs (two majority spectra, small distances) and the second the *far* pairs (a
-    majority and a minority spectrum), whose mean :func:`minority_abundance` reads the
-    per-spectrum histograms at. The weights are not ordered: the far component may well
-    hold more pairs than a Gaussian of the near ones when the majority is not one tight
-    cluster.
+    majority and a minority spectrum); :func:`minority_abundance` splits each spectrum's
+    distances at the crossing of the two. The weights are not ordered: the far component may
+    well hold more pairs than a Gaussian of the near ones when the majority is not one tight
+    cluster (then its mean lies between the populations and is no place to read a minority).
 
     Attributes
     ----------
@@ -105,8 +105,11 @@ def fit_two_gaussians(
     tol : float
         Convergence threshold on the change of the log-likelihood per count.
     init : ((w0, w1), (m0, m1), (s0, s1)) or None
-        Starting point; None starts the majority component at the histogram's mode (width
-        from its half maximum) and the minority at the mean and spread of the remaining counts.
+        Starting point; None runs EM from four starts and keeps the best likelihood: the
+        majority component at the histogram's mode (width from its half maximum) with the
+        minority at the mean and spread of the remaining counts, and the distribution split at
+        its lower quartile, median and upper quartile (one component per side). A broad,
+        many-peaked distribution can trap a single start in two identical components.
 
     Returns
     -------
@@ -138,7 +141,39 @@ def fit_two_gaussians(
     if np.count_nonzero(counts) < 2:
         raise ValueError("counts occupy fewer than 2 bins; a two-component fit is undefined")
 
-    weights, means, widths = _initial_guess(counts, edges) if init is None else map(np.array, init)
+    starts = _starting_points(counts, edges) if init is None else [tuple(map(np.array, init))]
+    # EM from every start; the best likelihood wins (a converged run before one that is not)
+    runs = [_em(counts, edges, n_total, start, max_iter, tol) for start in starts]
+    weights, means, widths, converged, n_iter, log_likelihood = max(
+        runs, key=lambda run: (run[3], run[5])
+    )
+    order = np.argsort(means, kind="stable")
+    fit = TwoGaussianFit(
+        weights=weights[order],
+        means=means[order],
+        widths=widths[order],
+        n_total=int(round(n_total)),
+        converged=converged,
+        n_iter=n_iter,
+        log_likelihood=log_likelihood,
+    )
+    if not converged:
+        warnings.warn(
+            f"fit_two_gaussians did not converge after {n_iter} of max_iter={max_iter} "
+            f"iterations (weights {np.round(fit.weights, 4).tolist()}, widths "
+            f"{np.round(fit.widths, 4).tolist()}): a component may have collapsed or the "
+            "distribution may not be two-peaked; try more iterations, another `init`, "
+            "another offset or fewer bins",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return fit
+
+
+def _em(counts, edges, n_total, start, max_iter, tol):
+    """EM for grouped data from one start: ``(weights, means, widths, converged, n_iter,
+    log_likelihood)``."""
+    weights, means, widths = start
     weights = np.asarray(weights, float) / np.sum(weights)
     means, widths = np.asarray(means, float), np.asarray(widths, float)
     min_width = 1e-3 * np.min(np.diff(edges))
@@ -175,27 +210,32 @@ def fit_two_gaussians(
             converged = True
             break
         previous = log_likelihood
-    order = np.argsort(means, kind="stable")
-    fit = TwoGaussianFit(
-        weights=weights[order],
-        means=means[order],
-        widths=widths[order],
-        n_total=int(round(n_total)),
-        converged=converged,
-        n_iter=n_iter,
-        log_likelihood=log_likelihood,
-    )
-    if not converged:
-        warnings.warn(
-            f"fit_two_gaussians did not converge after {n_iter} of max_iter={max_iter} "
-            f"iterations (weights {np.round(fit.weights, 4).tolist()}, widths "
-            f"{np.round(fit.widths, 4).tolist()}): a component may have collapsed or the "
-            "distribution may not be two-peaked; try more iterations, another `init`, "
-            "another offset or fewer bins",
-            ConvergenceWarning,
-            stacklevel=2,
+    return weights, means, widths, converged, n_iter, log_likelihood
+
+
+def _starting_points(counts, edges):
+    """The mode-based guess, and splits of the distribution at its quartiles and median (each
+    side one component): a broad, many-peaked distribution can trap EM started at the mode in
+    two identical components."""
+    starts = [_initial_guess(counts, edges)]
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    cumulative = np.cumsum(counts) / counts.sum()
+    floor = np.min(np.diff(edges))
+    for q in (0.25, 0.5, 0.75):
+        k = int(np.searchsorted(cumulative, q)) + 1
+        parts = [(counts[:k], centres[:k]), (counts[k:], centres[k:])]
+        if any(c.sum() <= 0 for c, _ in parts):
+            continue
+        weights = np.array([c.sum() for c, _ in parts]) / counts.sum()
+        means = np.array([np.sum(c * x) / c.sum() for c, x in parts])
+        widths = np.array(
+            [
+                max(np.sqrt(np.sum(c * (x - m) ** 2) / c.sum()), floor)
+                for (c, x), m in zip(parts, means, strict=True)
+            ]
         )
-    return fit
+        starts.append((weights, means, widths))
+    return starts
 
 
 def _phi(z):

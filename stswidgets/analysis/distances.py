@@ -10,8 +10,10 @@ many to hold. Every function here makes one blockwise pass over the pairs
   others (Fig. 4d insets).
 - :func:`fit_two_gaussians`: the majority and minority normal components of a (rescaled)
   distance distribution (Fig. 4c).
-- :func:`minority_abundance`: each spectrum's histogram value at a rescaled distance, e.g.
-  the minority component's mean; :func:`stswidgets.to_map` puts it on the real-space map.
+- :func:`minority_abundance`: the fraction of each spectrum's distances beyond the crossing
+  of the two fitted components (:func:`crossing`), high on the minority, or no values and
+  the reason when the distribution shows one population (:func:`two_populations`);
+  :func:`stswidgets.to_map` puts it on the real-space map.
 
 Precision follows ``X``: float32 (what :func:`stswidgets.to_matrix` returns) is computed in
 float32 BLAS and is fast; float64 is slower and bins exactly like
@@ -24,16 +26,27 @@ from numbers import Real
 
 import numpy as np
 
+from stswidgets.analysis._abundance import (
+    MinorityAbundance,
+    crossing,
+    far_fraction,
+    minority_abundance,
+    two_populations,
+)
 from stswidgets.analysis._pairs_kernel import _AUTO_MARGIN, Binning, centred_statistics, pair_pass
 from stswidgets.analysis._two_gaussians import TwoGaussianFit, fit_two_gaussians
 
 __all__ = [
+    "MinorityAbundance",
     "TwoGaussianFit",
+    "crossing",
     "distance_histogram",
+    "far_fraction",
     "fit_two_gaussians",
     "minority_abundance",
     "occupied_range",
     "per_spectrum_histograms",
+    "two_populations",
 ]
 
 Histogram = tuple[np.ndarray, np.ndarray]
@@ -306,49 +319,3 @@ def _check_block(block_size) -> int | None:
     if block_size < 1:
         raise ValueError(f"block_size must be a positive integer or None, got {block_size!r}")
     return int(block_size)
-
-
-def minority_abundance(H: np.ndarray, edges: np.ndarray, at: float) -> np.ndarray:
-    """Each spectrum's normalised distance histogram at the (rescaled) distance ``at`` (Fig. 4d).
-
-    Parameters
-    ----------
-    H : array-like, shape ``(n_spectra, n_bins)``
-        Per-spectrum histograms from :func:`per_spectrum_histograms`.
-    edges : array-like, shape ``(n_bins + 1,)``
-        Their bin edges.
-    at : float
-        Where to read the histograms, in the units of ``edges``, e.g. the minority
-        component's mean from :func:`fit_two_gaussians`. The bin holding ``at`` is used
-        (``edges[k] <= at < edges[k + 1]``; the last bin is closed, as in numpy).
-
-    Returns
-    -------
-    numpy.ndarray, shape ``(n_spectra,)``, float64
-        ``H[:, k] / (H.sum(axis=1) * bin_width)``: the probability density of the spectrum's
-        distances to the others at ``at`` (same normalisation as ``TwoGaussianFit.density``);
-        NaN for a spectrum with an empty histogram. Put it on the map with
-        :func:`stswidgets.to_map`.
-
-    Raises
-    ------
-    ValueError
-        When ``at`` lies outside ``[edges[0], edges[-1]]`` or the shapes disagree.
-    """
-    H = np.asarray(H)
-    edges = np.asarray(edges, dtype=np.float64)
-    if H.ndim != 2 or edges.shape != (H.shape[1] + 1,):
-        raise ValueError(
-            f"H must have shape (n_spectra, n_bins) and edges (n_bins + 1,); got {H.shape} "
-            f"and {edges.shape}"
-        )
-    at = float(at)
-    if not (edges[0] <= at <= edges[-1]):
-        raise ValueError(
-            f"at={at:g} lies outside the histogram range [{edges[0]:g}, {edges[-1]:g}]"
-        )
-    k = min(int(np.searchsorted(edges, at, side="right")) - 1, H.shape[1] - 1)
-    totals = H.sum(axis=1, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        values = H[:, k] / (totals * (edges[k + 1] - edges[k]))
-    return np.where(totals > 0, values, np.nan)

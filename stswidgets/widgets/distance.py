@@ -204,9 +204,12 @@ class DistanceDistributionExplorer(StaticImage, ipw.VBox):
 
     All pairwise distances are histogrammed once per log offset in one blockwise pass
     (:func:`stswidgets.analysis.distances.per_spectrum_histograms`); the offset slider only
-    switches between the precomputed histograms and fits. Click on the distribution, move the
-    line, click again to fix it: the map shows every spectrum's distance histogram read at that
-    rescaled distance (the minority abundance map, Fig. 4d).
+    switches between the precomputed histograms and fits. The map shows the minority abundance
+    (Fig. 4d) of :func:`stswidgets.analysis.distances.minority_abundance`: the fraction of
+    each spectrum's distances beyond the crossing of the two fitted components. When the fit
+    shows one population (:func:`stswidgets.analysis.distances.two_populations`) no map is
+    drawn and the status line says why. Click on the distribution, move the line, click again
+    to fix it: the map then splits the distances there instead.
 
     Parameters
     ----------
@@ -233,14 +236,17 @@ class DistanceDistributionExplorer(StaticImage, ipw.VBox):
     ----------
     offset_index : traitlet (int)
         Which offset is shown.
-    at : traitlet (float)
-        The rescaled distance the abundance map is read at (default: the minority mean).
+    threshold : traitlet (float)
+        The rescaled distance each spectrum's distances are split at (default: the crossing of
+        the two components; NaN, and no map, when the fit shows one population).
+    results : list of MinorityAbundance
+        The default abundance of every offset, computed once (``.bimodal``, ``.reason``).
     abundance : numpy.ndarray, shape ``(n_spectra,)``
-        The current minority abundance of every spectrum.
+        The current minority abundance (fraction 0-1) of every spectrum; NaN without a map.
     """
 
     offset_index = traitlets.Int(0)
-    at = traitlets.Float()
+    threshold = traitlets.Float()
 
     def __init__(
         self,
@@ -255,6 +261,7 @@ class DistanceDistributionExplorer(StaticImage, ipw.VBox):
         from stswidgets.analysis.distances import (
             distance_histogram,
             fit_two_gaussians,
+            minority_abundance,
             occupied_range,
             per_spectrum_histograms,
         )
@@ -277,6 +284,10 @@ class DistanceDistributionExplorer(StaticImage, ipw.VBox):
         with warnings.catch_warnings():  # non-convergence is shown in the status line instead
             warnings.simplefilter("ignore")
             self.fits = [fit_two_gaussians(c, edges) for _, edges, c in self.histograms]
+        self.results = [
+            minority_abundance(H, edges, fit)
+            for (H, edges, _), fit in zip(self.histograms, self.fits, strict=True)
+        ]
         self.selection = selection_for(valid, selection)
         self.valid = valid
 
@@ -286,7 +297,7 @@ class DistanceDistributionExplorer(StaticImage, ipw.VBox):
             y=np.zeros((4, 2)),
             scales={"x": self.hx, "y": self.hy},
             colors=["#333333", "#9e0142", REST_COLOR, SELECTION_COLOR],
-            labels=["pairs", "two-Gaussian fit", "near pairs", "far pairs (minority)"],
+            labels=["pairs", "two-Gaussian fit", "near pairs", "far pairs"],
             line_style="solid",
             stroke_width=2,
             display_legend=True,
@@ -314,7 +325,7 @@ class DistanceDistributionExplorer(StaticImage, ipw.VBox):
             y_nm,
             self.selection,
             title="",
-            label="abundance (1/unit)",
+            label="minority abundance (fraction)",
         )
         self.slider = ipw.SelectionSlider(
             options=[(f"{o:.3g}", i) for i, o in enumerate(self.offsets)],
@@ -328,7 +339,7 @@ class DistanceDistributionExplorer(StaticImage, ipw.VBox):
 
         traitlets.link((self.slider, "value"), (self, "offset_index"))
         self.observe(self._on_offset, names="offset_index")
-        self.observe(self._on_at, names="at")
+        self.observe(self._on_threshold, names="threshold")
         self.picker.observe(self._on_pick, names="selected")
         self._on_offset()
         super().__init__(
@@ -344,51 +355,54 @@ class DistanceDistributionExplorer(StaticImage, ipw.VBox):
         """The :class:`TwoGaussianFit` of the shown offset."""
         return self.fits[self.offset_index]
 
-    @staticmethod
-    def _order(fit) -> tuple[int, int]:
-        """``(near, far)`` component indices: the far component holds the pairs of a majority
-        and a minority spectrum, whose mean the abundance map is read at (as in the library)."""
-        minor = fit.minority
-        return 1 - minor, minor
+    @property
+    def result(self):
+        """The default :class:`MinorityAbundance` of the shown offset."""
+        return self.results[self.offset_index]
 
     def _on_offset(self, change=None) -> None:
         _, edges, counts = self.histograms[self.offset_index]
         centres = _centres(edges)
         density = counts / (counts.sum() * np.diff(edges))
         fit = self.fit
-        major, minor = self._order(fit)
-        components = fit.component_densities(centres)[[major, minor]]
         with self.lines.hold_sync():
             self.lines.x = centres
-            self.lines.y = np.vstack([density, fit.density(centres), components])
+            self.lines.y = np.vstack(
+                [density, fit.density(centres), fit.component_densities(centres)]
+            )
         self.marker.y = [0.0, float(density.max()) * 1.05]
-        minority_mean = float(np.clip(fit.means[minor], edges[0], edges[-1]))
-        if minority_mean == self.at:
-            self._on_at()
-        self.at = minority_mean
+        default = self.result.threshold if self.result.values is not None else np.nan
+        if default == self.threshold:
+            self._on_threshold()
+        self.threshold = float(default)
 
     def _on_pick(self, change=None) -> None:
         selected = self.picker.selected
         if selected is None or len(selected) == 0:
             return
         _, edges, _ = self.histograms[self.offset_index]
-        self.at = float(np.clip(float(selected[0]), edges[0], edges[-1]))
+        self.threshold = float(np.clip(float(selected[0]), edges[0], edges[-1]))
 
-    def _on_at(self, change=None) -> None:
-        from stswidgets.analysis.distances import minority_abundance
+    def _on_threshold(self, change=None) -> None:
+        from stswidgets.analysis.distances import far_fraction
 
         H, edges, _ = self.histograms[self.offset_index]
-        self.abundance = minority_abundance(H, edges, self.at)
-        self.map.set_values(
-            to_map(self.abundance, self.valid), f"minority abundance at {self.at:.2f}"
-        )
-        self.marker.x = [self.at, self.at]
-        fit = self.fit
-        a, b = self._order(fit)
+        fit, result = self.fit, self.result
+        if np.isfinite(self.threshold):
+            self.abundance = far_fraction(H, edges, self.threshold)
+            title = f"fraction of distances beyond {self.threshold:.2f}"
+            where = f"map at {self.threshold:.2f}"
+            self.marker.x = [self.threshold, self.threshold]
+        else:
+            self.abundance = np.full(H.shape[0], np.nan)
+            title = "one population: no minority map"
+            where = "no map (click the distribution to split it by hand)"
+        self.map.set_values(to_map(self.abundance, self.valid), title)
         self.status.value = (
-            f"offset {self.offsets[self.offset_index]:.3g}: near pairs w={fit.weights[a]:.3f} "
-            f"μ={fit.means[a]:.2f} σ={fit.widths[a]:.2f}; far pairs w={fit.weights[b]:.3f} "
-            f"μ={fit.means[b]:.2f} σ={fit.widths[b]:.2f}"
+            f"offset {self.offsets[self.offset_index]:.3g}: near pairs w={fit.weights[0]:.3f} "
+            f"μ={fit.means[0]:.2f} σ={fit.widths[0]:.2f}; far pairs w={fit.weights[1]:.3f} "
+            f"μ={fit.means[1]:.2f} σ={fit.widths[1]:.2f}"
             + ("" if fit.converged else " <i>(fit not converged)</i>")
-            + f" &nbsp;·&nbsp; map at {self.at:.2f}"
+            + f" &nbsp;·&nbsp; {'' if result.bimodal else '<b>'}{result.reason}"
+            + f"{'' if result.bimodal else '</b>'} &nbsp;·&nbsp; {where}"
         )

@@ -7,13 +7,11 @@ import pytest
 from scipy.spatial.distance import pdist, squareform
 from scipy.stats import norm
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import roc_auc_score
 
 from stswidgets.analysis.distances import (
     TwoGaussianFit,
     distance_histogram,
     fit_two_gaussians,
-    minority_abundance,
     occupied_range,
     per_spectrum_histograms,
 )
@@ -220,41 +218,6 @@ def test_fit_rejects_bad_input():
         fit_two_gaussians(-np.ones(10), edges)
     with pytest.raises(ValueError, match="fewer than 2 bins"):
         fit_two_gaussians(np.eye(10)[3], edges)
-
-
-def test_minority_abundance_against_direct_computation(spectra):
-    X, is_minority, d = spectra
-    H, edges = per_spectrum_histograms(X, bins=60, offset=0.5)
-    at = 0.5 * (edges[0] + edges[-1]) + 0.3
-    abundance = minority_abundance(H, edges, at)
-    k = np.searchsorted(edges, at, side="right") - 1
-    square = squareform(d)
-    for i in [0, 5, 123, 299]:
-        others = np.log(np.delete(square[i], i) + 0.5)
-        density, _ = np.histogram(others, bins=60, range=(edges[0], edges[-1]), density=True)
-        assert abundance[i] == pytest.approx(density[k])
-    # the last edge belongs to the last bin, as in numpy
-    np.testing.assert_allclose(
-        minority_abundance(H, edges, edges[-1]), H[:, -1] / (299 * np.diff(edges)[-1])
-    )
-
-
-def test_minority_abundance_separates_minority_spectra():
-    X, is_minority = two_population_spectra(n=300, minority=0.15, seed=2)
-    counts, edges = distance_histogram(X, bins=100, offset=0.5)
-    fit = fit_two_gaussians(counts, edges)
-    H, _ = per_spectrum_histograms(X, bins=100, offset=0.5)
-    abundance = minority_abundance(H, edges, fit.means[fit.minority])
-    assert roc_auc_score(is_minority, abundance) > 0.95
-
-
-def test_minority_abundance_rejects_at_outside_edges():
-    H = np.ones((3, 4), dtype=np.int32)
-    edges = np.linspace(0, 1, 5)
-    with pytest.raises(ValueError, match="outside the histogram range"):
-        minority_abundance(H, edges, 1.5)
-    with pytest.raises(ValueError, match="shape"):
-        minority_abundance(H, edges[:-1], 0.5)
 
 
 @pytest.mark.parametrize(

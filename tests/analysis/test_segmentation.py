@@ -9,6 +9,8 @@ from stswidgets.analysis.segmentation import (
     iso_energy_mask,
     otsu_threshold,
     remove_small_objects,
+    segmentation_contrast,
+    segmentation_energy,
 )
 
 
@@ -138,3 +140,59 @@ def test_iso_energy_mask_finds_the_vacancies_under_every_condition(name):
     assert mask.values[ds["vacancy"].values].mean() > 0.9
     if "other_defect" in ds:
         assert mask.values[ds["other_defect"].values].mean() < 0.1
+
+
+def _feature_at(energy_index, n_bias=41, seed=0):
+    """A 32 x 32 grid: smooth spectra, a strong smooth tilt across the map at every energy
+    (largest in absolute terms at the last bias), white noise, and a few bright 3 x 3 spots
+    only in the layer ``energy_index``."""
+    rng = np.random.default_rng(seed)
+    bias = np.linspace(-10.0, 10.0, n_bias)
+    ny = nx = 32
+    tilt = 1 + 0.2 * np.linspace(-1, 1, nx)[None, :] * np.ones((ny, 1))
+    background = 1 + (bias / 10) ** 2  # conductance 2x larger at the ends
+    values = tilt[:, :, None] * background[None, None, :] * 10
+    for y, x in [(5, 5), (20, 8), (12, 25), (27, 20)]:
+        values[y - 1 : y + 2, x - 1 : x + 2, energy_index] += 10.0
+    values += rng.normal(0, 0.3, values.shape)
+    return make_grid(values, bias, x_nm=np.arange(nx) * 0.5, y_nm=np.arange(ny) * 0.5)
+
+
+@pytest.mark.parametrize("index", [5, 17, 30])
+def test_segmentation_energy_finds_the_layer_with_the_spots(index):
+    grid = _feature_at(index)
+    assert segmentation_energy(grid) == pytest.approx(float(grid["bias"][index]))
+    contrast = segmentation_contrast(grid)
+    assert contrast.dims == ("bias",) and contrast.sizes["bias"] == 41
+    # the layer's value is var(S) / mean(S)^2 of the smoothed map (independent computation)
+    from scipy.ndimage import gaussian_filter
+
+    layer = grid.isel(bias=index).values
+    smooth = gaussian_filter(layer, 1.0, mode="nearest")
+    assert contrast.values[index] == pytest.approx(smooth.var() / smooth.mean() ** 2, rel=1e-6)
+
+
+@pytest.mark.parametrize(("ny", "nx", "n_bias"), [(30, 30, 16), (1, 32, 401), (8, 8, 200)])
+def test_segmentation_energy_rejects_a_grid_of_pure_noise(ny, nx, n_bias):
+    # a line of 32 noisy spectra reaches signal/noise ~3 by chance at one of 401 energies:
+    # the shuffled-pixel gate must still call it noise
+    rng = np.random.default_rng(1)
+    grid = make_grid(
+        1 + rng.normal(0, 0.1, (ny, nx, n_bias)),
+        np.linspace(-5, 5, n_bias),
+        x_nm=np.arange(nx) * 0.5,
+        y_nm=np.arange(ny) * 0.5,
+    )
+    with pytest.raises(ValueError, match="nothing to segment"):
+        segmentation_energy(grid)
+
+
+@pytest.mark.parametrize("name", sorted(datasets.CONDITIONS))
+def test_segmentation_energy_finds_the_in_gap_states_of_the_simulated_grids(name):
+    # measured, 64 x 64 x 256, seeds 0-2: -0.76 ... -0.88 mV on every condition (bound states
+    # at +-1 mV, 0.35 mV wide); the 100 x 100 x 512 default: -0.85 mV
+    ds = datasets.condition(name, seed=0, shape=(64, 64), n_bias=256)
+    energy = segmentation_energy(ds["didv"])
+    assert -1.3 < energy < -0.6
+    mask = iso_energy_mask(ds["didv"], energy)
+    assert mask.values[ds["vacancy"].values].mean() > 0.9

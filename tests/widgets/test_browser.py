@@ -507,9 +507,11 @@ def test_brush_on_latent_scatter_round_trips_to_the_kernel(lab):
             timeout=20_000,
         )
         after = status.inner_text()
-        at_before = float(re.search(r"map at (-?[\d.]+)", before).group(1))
+        # the default split is the crossing of the fitted components, or none (no map) for
+        # one population; the click splits where it was made
+        at_before = re.search(r"map at (-?[\d.]+)", before)
         at_after = float(re.search(r"map at (-?[\d.]+)", after).group(1))
-        assert at_after < at_before  # clicked left of the default (the minority mean)
+        assert at_before is None or float(at_before.group(1)) != at_after
         page.wait_for_timeout(800)
         assert abundance_map.first.get_attribute("href") != map_before
 

@@ -72,26 +72,59 @@ def test_distribution_explorer_histograms_fit_and_abundance(small_grid):
     np.testing.assert_allclose(explorer.lines.y[0], density, rtol=1e-6, atol=1e-9)
     fit = explorer.fits[1]
     np.testing.assert_allclose(explorer.lines.y[1], fit.density(explorer.lines.x))
-    # default reading point: the minority mean; a click moves it
-    minor = int(np.argmax(fit.means))  # the far (majority-minority pairs) component
-    assert explorer.at == pytest.approx(np.clip(fit.means[minor], edges[0], edges[-1]))
-    np.testing.assert_allclose(
-        explorer.lines.y[3], fit.component_densities(explorer.lines.x)[minor]
-    )
+    # default split: the crossing of the two components, or no map for one population
+    result = explorer.results[1]
+    assert result.fit is fit
+    if result.bimodal:
+        near, far = fit.component_densities(np.array([explorer.threshold]))[:, 0]
+        assert near == pytest.approx(far, rel=1e-6)
+    else:
+        assert np.isnan(explorer.threshold) and np.isnan(explorer.abundance).all()
+        assert result.reason in explorer.status.value
+    np.testing.assert_allclose(explorer.lines.y[3], fit.component_densities(explorer.lines.x)[1])
+    # a click splits the distances there
     at = float(np.log(np.median(d) + 0.5))
     explorer.picker.selected = np.array([at])
-    assert explorer.at == pytest.approx(at)
-    # abundance of spectrum i: fraction of its distances in the bin holding `at`, per unit
+    assert explorer.threshold == pytest.approx(at)
+    # abundance of spectrum i: fraction of its distances beyond `at` (the bin holding `at`
+    # counted by the part of its width above it)
     k = int(np.searchsorted(edges, at, side="right")) - 1
     from scipy.spatial.distance import squareform
 
     D = np.log(squareform(d) + 0.5)
     np.fill_diagonal(D, np.nan)
+    beyond = (D >= edges[k + 1]).sum(axis=1)
     in_bin = ((D >= edges[k]) & (D < edges[k + 1])).sum(axis=1)
-    expected = in_bin / ((X.shape[0] - 1) * (edges[k + 1] - edges[k]))
+    share = (edges[k + 1] - at) / (edges[k + 1] - edges[k])
+    expected = (beyond + share * in_bin) / (X.shape[0] - 1)
     np.testing.assert_allclose(explorer.abundance, expected, rtol=1e-6)
     np.testing.assert_allclose(explorer.map.heatmap.color[np.asarray(valid)], expected)
     assert explorer.marker.x[0] == pytest.approx(at)
+    assert f"map at {at:.2f}" in explorer.status.value
+
+
+def test_distribution_explorer_draws_no_map_for_one_population():
+    rng = np.random.default_rng(0)
+    X = 1 + rng.normal(0, 0.05, size=(400, 32))
+    valid = np.ones((20, 20), dtype=bool)
+    explorer = DistanceDistributionExplorer(X, valid=valid, bins=40)
+    assert not explorer.result.bimodal and "one population" in explorer.result.reason
+    assert np.isnan(explorer.threshold) and np.isnan(explorer.abundance).all()
+    assert "no minority map" in explorer.map.figure.title
+    assert explorer.result.reason in explorer.status.value
+
+
+def test_distribution_explorer_maps_the_simulated_vacancies():
+    from sklearn.metrics import roc_auc_score
+
+    from stswidgets import datasets
+
+    data = datasets.fese_like(seed=0, shape=(40, 40), n_bias=128)
+    explorer = DistanceDistributionExplorer(grid=data["didv"], bins=100)
+    explorer.slider.value = 2  # 0.1 x the median distance, as notebook 03 fits
+    assert explorer.result.bimodal
+    vacancy = np.asarray(data["vacancy"]).ravel()
+    assert roc_auc_score(vacancy, explorer.abundance) >= 0.9
 
 
 def test_distribution_default_offsets_follow_the_median_pair_distance(small_grid):
