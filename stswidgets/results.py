@@ -57,7 +57,10 @@ RESULT_VARIABLES: dict[str, dict] = {
         "flag_meanings": "cluster_0 cluster_1",
     },
     "abundance": {
-        "long_name": "minority abundance of each spectrum's pair-distance histogram",
+        "long_name": (
+            "minority abundance: fraction of the spectrum's pair distances beyond the "
+            "crossing of the two fitted components"
+        ),
         "units": "1",
     },
     "tC1": {"long_name": "twin-network (Siamese) projection, coordinate 1", "units": "1"},
