@@ -30,7 +30,9 @@ Ground truth (all ``(y, x)`` variables of the returned Dataset):
     vacancies only; a pixel of ``other_defect`` is neither.
 
 The surface is everything else. :data:`CONDITIONS` names the simulated conditions the tests and
-the benchmark notebook use; :func:`condition` builds one.
+the benchmark notebook use; :func:`condition` builds one. :func:`random_grid` (defined in
+``stswidgets._random_physics``) is a randomized family: each seed draws its own physics, 1 to 3
+defect kinds and its ground truth ``kind``/``transition``.
 """
 
 from __future__ import annotations
@@ -40,9 +42,19 @@ import xarray as xr
 from scipy.ndimage import gaussian_filter, gaussian_filter1d
 from scipy.spatial import cKDTree
 
+from stswidgets._random_physics import ARCHETYPES, RANDOM_RANGES, random_grid
 from stswidgets.grid import make_grid
 
-__all__ = ["CONDITIONS", "condition", "dynes_dos", "fese_like", "polynomial_family"]
+__all__ = [
+    "ARCHETYPES",
+    "CONDITIONS",
+    "RANDOM_RANGES",
+    "condition",
+    "dynes_dos",
+    "fese_like",
+    "polynomial_family",
+    "random_grid",
+]
 
 #: Named simulated conditions -> :func:`fese_like` keyword arguments. Ground-truth pixel
 #: fractions on maps of 64 x 64 pixels and larger (tests/test_datasets.py checks them):
