@@ -5,8 +5,8 @@ Tuning seeds only (0-29); the reporting seeds (1000-1029) belong to
 ``SimilarityScore(random_state=seed)`` fit per seed; per seed: defect-vs-surface AUC, the two
 ordering steps (defect > transition, transition > surface) and the adjusted Rand index of
 :func:`stswidgets.analysis.classify_kinds` against the truth (over the defect pixels: kinds
-told apart: over the true defects and the spectra put in a kind, true kind against kind
-found, 0 for none; over all pixels: 0 surface, 1 transition, 2.. kinds). Fits are cached as
+told apart: true kind against kind found, 0 for none, over all pixels; and over all pixels
+with 0 surface, 1 transition, 2.. kinds). Fits are cached as
 ``.npz`` in ``--cache`` so the classes can be re-tuned without training again.
 
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/tune_score.py --cache /tmp/score-tune
@@ -61,16 +61,14 @@ def evaluate(fit: dict) -> dict:
     ring = ~defect & transition
     classes = classify_kinds(fit["Z"], score)
     truth = np.where(defect, kind + 1, np.where(transition, 1, 0))
-    # kinds told apart: over the true defects and the spectra put in a kind, the true kind
-    # (0: none) against the kind found (0: majority or transition); a missed kind or a kind
-    # found on the surface lowers it
+    # kinds told apart: the true kind (0: none) against the kind found (0: majority or
+    # transition) over all spectra; a missed kind or a kind found on the surface lowers it
     kinds_found = np.where(classes.labels >= 2, classes.labels, 0)
-    judged = defect | (kinds_found > 0)
     return {
         "auc_defect_surface": roc_auc(score[defect], score[surface]),
         "auc_defect_transition": roc_auc(score[defect], score[ring]),
         "auc_transition_surface": roc_auc(score[ring], score[surface]),
-        "ari_kinds": adjusted_rand_score(kind[judged], kinds_found[judged]),
+        "ari_kinds": adjusted_rand_score(kind, kinds_found),
         "ari_all": adjusted_rand_score(truth, classes.labels),
         "n_kinds_true": int(kind.max()),
         "n_kinds_found": classes.n_kinds,
