@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 
-def fit_seed(seed: int, cache: Path, shape=(40, 40)) -> dict:
+def fit_seed(seed: int, cache: Path, shape=(40, 40), **params) -> dict:
     from stswidgets import datasets, to_matrix
 
     path = cache / f"random_grid_{seed}.npz"
@@ -33,7 +33,7 @@ def fit_seed(seed: int, cache: Path, shape=(40, 40)) -> dict:
     X, valid = to_matrix(ds["didv"])
     mask = np.asarray(valid)
     start = time.perf_counter()
-    est = SimilarityScore(random_state=seed, progress=False).fit(X)
+    est = SimilarityScore(random_state=seed, progress=False, **params).fit(X)
     result = {
         "Z": est.embedding_,
         "score": est.score_projection(est.embedding_),
@@ -81,13 +81,19 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path("/tmp/score-tune"))
     parser.add_argument("--seeds", type=int, nargs="*", default=list(range(30)))
+    parser.add_argument("--normalize", default="rms", help="SiameseEmbedding normalize")
+    parser.add_argument("--threshold-quantile", type=float, default=0.85, help="pair threshold")
     args = parser.parse_args(argv)
+    params = {
+        "normalize": args.normalize,
+        "embedding_threshold_quantile": args.threshold_quantile,
+    }
     if any(seed >= 1000 for seed in args.seeds):
         raise SystemExit("seeds 1000-1029 are for reporting, not tuning")
     args.cache.mkdir(parents=True, exist_ok=True)
     rows = []
     for seed in args.seeds:
-        row = evaluate(fit_seed(seed, args.cache))
+        row = evaluate(fit_seed(seed, args.cache, **params))
         rows.append(row)
         print(f"seed {seed:2d}: " + " ".join(f"{k} {v:.3f}" for k, v in row.items()), flush=True)
     print(f"summary over {len(rows)} seeds (median / 10th percentile):")
