@@ -65,7 +65,14 @@ RESULT_VARIABLES: dict[str, dict] = {
     },
     "tC1": {"long_name": "twin-network (Siamese) projection, coordinate 1", "units": "1"},
     "tC2": {"long_name": "twin-network (Siamese) projection, coordinate 2", "units": "1"},
-    "score": {"long_name": "similarity score (high: minority-like)", "units": "1"},
+    "score": {
+        "long_name": "similarity score: distance from the majority in the projection",
+        "units": "1",
+    },
+    "coordinate": {
+        "long_name": "signed 1D coordinate of the score network, 0 at the majority",
+        "units": "1",
+    },
     "band": {
         "long_name": "score band",
         "units": "1",
