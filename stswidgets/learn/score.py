@@ -2,7 +2,10 @@
 
 :class:`SimilarityScore` trains a second, small twin network (10 -> 5 -> 1) with the
 contrastive loss on pairs of points of the 2D projection of a
-:class:`~stswidgets.learn.embedding.SiameseEmbedding`; its 1D output is the score.
+:class:`~stswidgets.learn.embedding.SiameseEmbedding`. Its 1D output, shifted so that the
+majority sits at 0, is the signed *coordinate* along the learned line; the *score* is its
+distance from the majority, high for every kind of minority spectrum whichever side of the
+majority the network put it on.
 """
 
 from __future__ import annotations
@@ -13,13 +16,18 @@ from stswidgets.learn._base import LightningEstimator
 from stswidgets.learn._training import predict, seed_from, torch_threads
 from stswidgets.learn.embedding import SiameseEmbedding
 
-__all__ = ["SimilarityScore", "monotonicity", "projection_graph"]
+__all__ = ["SimilarityScore", "majority_position", "monotonicity", "projection_graph"]
 
-#: Fraction of spectra farthest from the median spectrum that orient the score.
+#: Fraction of spectra farthest from the median spectrum that orient the coordinate.
 OUTLIER_FRACTION = 0.05
+#: Fraction of spectra scoring lowest (nearest the majority's position): the anchor from
+#: where the fold check measures distances along the projection.
+ANCHOR_FRACTION = 0.05
+#: Most points the density estimate of :func:`majority_position` is built on.
+MAX_DENSITY_POINTS = 4000
 #: A score less monotone than this along the projection is folded (see :func:`monotonicity`).
 MIN_MONOTONICITY = 0.95
-#: Seed offset between restarts of the score network.
+#: Seed offset between restarts of the projection network.
 RESTART_SEED_STEP = 1000
 
 
@@ -52,65 +60,162 @@ def projection_graph(Z, n_neighbors: int = 10):
         graph[main[nearest[k]], rest[k]] = weight
 
 
-def monotonicity(score, graph, n_bins: int = 20, end_fraction: float = 0.01) -> float:
+def _rise_fraction(score: np.ndarray, along: np.ndarray, n_bins: int) -> float | None:
+    """Rise over total variation of the median ``score`` in equal-width bins of ``along``.
+
+    ``None`` when the medians do not vary (fewer than two bins of 3 points, or all equal).
+    """
+    edges = np.linspace(along.min(), along.max(), n_bins + 1)
+    bins = np.clip(np.searchsorted(edges, along, side="right") - 1, 0, n_bins - 1)
+    counts = np.bincount(bins, minlength=n_bins)
+    medians = [np.median(score[bins == b]) for b in range(n_bins) if counts[b] >= 3]
+    steps = np.diff(medians)
+    total = np.abs(steps).sum()
+    return float(np.clip(steps, 0, None).sum() / total) if total > 0 else None
+
+
+def monotonicity(
+    score,
+    graph,
+    anchor=None,
+    branches=None,
+    n_bins: int = 20,
+    end_fraction: float = 0.01,
+) -> float:
     """How monotone ``score`` is along a projection, from 0 to 1 (1: monotone).
 
-    The distance along ``graph`` (:func:`projection_graph`) from the ``end_fraction`` of the
-    points that score lowest is cut into ``n_bins`` equal-width bins and the median score of
-    each bin is taken (bins with fewer than 3 points are left out); the rise of these medians
-    over their total variation, ``sum(max(step, 0)) / sum(|step|)``, is 1 when the score only
-    grows with the distance from its low end and lower when it falls back somewhere (a
-    *fold*: e.g. the vacancies, at the far end of the projection, scored below the
-    transition ring). The same is done from the highest-scoring end, where the score must
-    only fall; the result is the smaller of the two, which also catches a fold whose low
-    (or high) end lies in the middle of the projection. Equal-width bins give a small,
-    distant group of points (the vacancies) a bin of its own rather than drowning it in the
-    majority.
+    The distance along ``graph`` (:func:`projection_graph`) from the ``anchor`` points is cut
+    into ``n_bins`` equal-width bins and the median score of each bin is taken (bins with
+    fewer than 3 points are left out); the rise of these medians over their total variation,
+    ``sum(max(step, 0)) / sum(|step|)``, is 1 when the score only grows with the distance
+    from the anchor and lower when it falls back somewhere (a *fold*: e.g. the vacancies, at
+    the far end of the projection, scored below the transition ring, or a U-shaped projection
+    whose far arm comes back to the majority's score). Equal-width bins give a small, distant
+    group of points (the vacancies) a bin of its own rather than drowning it in the majority.
+
+    Parameters
+    ----------
+    score : array-like, shape ``(n_points,)``
+    graph : scipy.sparse matrix, shape ``(n_points, n_points)``
+        From :func:`projection_graph`.
+    anchor : array-like of bool ``(n_points,)`` or of int, optional
+        The majority, from which the score must grow (for :class:`SimilarityScore`: the
+        spectra nearest the median spectrum in data space, chosen without looking at the
+        score, so that a score whose low end is not the majority is caught). None: the
+        ``end_fraction`` of the points that score lowest, and, as a second check, the
+        ``end_fraction`` that score highest, from where the score must only fall; the result
+        is the smaller of the two.
+    branches : array-like of int, shape ``(n_points,)``, optional
+        Labels of branches leaving the anchor (e.g. the two sides of the majority on the
+        learned line, where minority kinds may lie in opposite directions); each branch,
+        with the anchor points, is checked on its own and the result is the smallest.
+    n_bins : int
+    end_fraction : float
+        Only with ``anchor=None``.
+
+    Returns
+    -------
+    float
+        In [0, 1]; 1 also when the score does not vary at all.
     """
     from scipy.sparse.csgraph import dijkstra
 
     score = np.asarray(score, dtype=np.float64).ravel()
-    n_end = max(1, int(round(end_fraction * len(score))))
-    order = np.argsort(score, kind="stable")
+    if anchor is None:
+        n_end = max(1, int(round(end_fraction * len(score))))
+        order = np.argsort(score, kind="stable")
+        ends = ((1.0, order[:n_end]), (-1.0, order[::-1][:n_end]))
+    else:
+        anchor = np.asarray(anchor)
+        anchor = np.flatnonzero(anchor) if anchor.dtype == bool else anchor.astype(int).ravel()
+        if anchor.size == 0:
+            raise ValueError("anchor selects no points")
+        ends = ((1.0, anchor),)
+    labels = np.zeros(len(score), int) if branches is None else np.asarray(branches).ravel()
+    if labels.shape != score.shape:
+        raise ValueError(f"branches has shape {labels.shape}, expected {score.shape}")
     result = 1.0
-    for sign, end in ((1.0, order[:n_end]), (-1.0, order[::-1][:n_end])):
+    for sign, end in ends:
         along = dijkstra(graph, directed=False, indices=end, min_only=True)
-        edges = np.linspace(along.min(), along.max(), n_bins + 1)
-        bins = np.clip(np.searchsorted(edges, along, side="right") - 1, 0, n_bins - 1)
-        counts = np.bincount(bins, minlength=n_bins)
-        medians = [np.median(sign * score[bins == b]) for b in range(n_bins) if counts[b] >= 3]
-        steps = np.diff(medians)
-        total = np.abs(steps).sum()
-        if total > 0:
-            result = min(result, float(np.clip(steps, 0, None).sum() / total))
+        start = np.zeros(len(score), bool)
+        start[end] = True
+        for branch in np.unique(labels):
+            members = (labels == branch) | start
+            rise = _rise_fraction(sign * score[members], along[members], n_bins)
+            if rise is not None:
+                result = min(result, rise)
     return result
 
 
+def majority_position(Z) -> np.ndarray:
+    """Where the majority sits in a projection: the peak of its point density.
+
+    A Gaussian kernel density estimate (Scott's bandwidth) of the points of ``Z``
+    (``(n_points, n_dims)``; at most :data:`MAX_DENSITY_POINTS`, evenly spaced, when there are
+    more) evaluated at those points; the densest one is returned, shape ``(n_dims,)``. Unlike
+    the median it stays on the majority when the minority and the transition spectra pull to
+    one side (on dense defects the median of the projection lies in the transition ring).
+    """
+    from scipy.stats import gaussian_kde
+
+    Z = np.asarray(Z, dtype=np.float64)
+    step = max(1, -(-len(Z) // MAX_DENSITY_POINTS))
+    points = Z[::step]
+    try:
+        density = gaussian_kde(points.T)(points.T)
+    except np.linalg.LinAlgError:  # all points on a line or a point: fall back to the median
+        return np.median(Z, axis=0)
+    return points[int(np.argmax(density))].copy()
+
+
 class SimilarityScore(LightningEstimator):
-    """A continuous 1D similarity score for every spectrum (paper Fig. 7c, d).
+    """How unlike the majority each spectrum is, learned without labels (paper Fig. 7c, d).
 
-    A second, simpler twin network (default widths ``(10, 5, 1)``) is trained the same way as
-    the projection network, on the same pairs, but fed the 2D projections: a pair is similar
-    when the distance of its two (scaled) spectra is at most the projection network's
-    threshold, dissimilar otherwise, and the contrastive loss pulls similar pairs together
-    and pushes dissimilar ones ``margin`` apart on the line. Its 1D output is the score. The
-    sign is fixed without ground truth: the spectra farthest from the median spectrum (the
-    5 % largest distances in the scaled data space, i.e. the minority) get high scores; the
-    median score is subtracted, so the majority sits near 0.
+    Two twin networks trained with the contrastive loss on pairs of spectra labelled similar
+    or dissimilar by their distance: the projection network (a :class:`SiameseEmbedding`,
+    20 -> 5 -> 2) and a second, simpler score network (default widths ``(10, 5, 1)``) fed the
+    2D projections and trained on the same pairs (a pair is similar when the distance of its
+    two scaled spectra is at most the projection's threshold).
 
-    The contrastive loss does not fix the order of groups that are all dissimilar from one
-    another, so a 1D output may *fold*: score the vacancies, at the far end of the projection,
-    below the transition ring around them, or the ring below the surface. Each trained score
-    is checked without ground truth by its :func:`monotonicity` along the projection (the
-    score must grow with the distance along the projection's neighbour graph from its low
-    end); below 0.95 the score network is trained again with a new seed, at most
-    ``restarts`` times, and the most monotone run is kept (``restarts_``, ``monotonicity_``).
+    **The score** (:meth:`transform`, :meth:`fit_transform`) is the Euclidean distance, in the
+    projection standardised by its RMS spread (``projection_scale_``), of each spectrum from
+    the *majority's position* ``majority_``: the peak of the point density of the projection
+    (:func:`majority_position`). It is >= 0, about 0 on the majority and high for every kind
+    of minority spectrum, whichever direction the networks sent it: kinds that differ from
+    the majority in opposite ways (one with in-gap states, one with a dip in the filled
+    states) land on opposite sides of the majority, and a signed 1D score would put one of
+    them below the majority (measured on a grid with two such kinds, 40 x 40 x 128: the
+    signed line gave defect-vs-surface AUC 0.23 and 0.78 on two seeds, the distance 1.000).
+    Of the label-free ways measured to turn the networks' output into one number (distance
+    from the majority along the learned line or in the plane, from the median or from the
+    density peak), the distance in the plane from the density peak ordered defect >
+    transition > surface best: on the four conditions of :func:`stswidgets.datasets.condition`
+    and the two-kind grid (two seeds each, 40 x 40 x 128) its transition-vs-surface AUC on
+    dense vacancies was 0.990 / 0.995, against 0.935 / 0.956 along the line and about 0.5
+    from the median; the other conditions tie (``benchmarks/tune_score.py``).
+
+    **The coordinate** (:meth:`coordinate`, ``coordinate_``) is the score network's signed 1D
+    output, oriented so that the spectra farthest from the median spectrum (the 5 % largest
+    distances in the scaled data space) lie on its positive side and shifted so that the
+    majority's position is 0: the paper's continuous 1D score, for Fig. 7 views. With several
+    minority kinds it may put them on both sides of 0.
+
+    **The fold check.** A projection may *fold*: bend back so that spectra far from the
+    majority along the projection (the far arm of a U, the vacancies beyond their transition
+    ring) come back close to the majority's position and score low. The score must grow
+    with the distance along the projection's neighbour graph (:func:`projection_graph`) from
+    its lowest-scoring 5 % (the majority); its :func:`monotonicity` is ``monotonicity_``.
+    Below 0.95, when the projection was fitted here, it is trained again with a new seed, at
+    most ``restarts`` times, and the most monotone run is kept (``restarts_``); a given
+    ``embedding`` is used as it is (fitted on ``X`` first when it is not).
 
     ``SimilarityScore(random_state=0).fit_transform(X)`` goes from spectra to scores in one
     call, fitting a :class:`SiameseEmbedding` with ``embedding_threshold_quantile`` and the
     same ``pairs_per_epoch``, ``batch_size``, ``max_epochs``, ``patience``, ``random_state``,
     ``progress``, ``accelerator`` and ``callbacks`` first; or pass ``embedding=`` a
     :class:`SiameseEmbedding` (used as is when fitted, fitted on ``X`` when not).
+    :func:`stswidgets.analysis.classify_kinds` splits the spectra into the majority, the
+    transition and the minority kinds from ``embedding_`` and the score.
 
     Parameters
     ----------
@@ -119,21 +224,15 @@ class SimilarityScore(LightningEstimator):
         Score network widths after its 2D input; default ``(10, 5, 1)``.
     activation, margin, learning_rate : see :class:`SiameseEmbedding`
     threshold_quantile : float, optional
-        None (default): pairs are labelled by the distance of their spectra at the
-        projection's ``threshold_``, as for the projection network. A float in (0, 1): pairs
-        are labelled instead by their distance *in the projection*, at this quantile of the
-        pair distances there (the previous default, 0.3, folded the transition ring below the
-        surface on strong setpoint drift; measured in notebook 08).
+        None (default): the score network's pairs are labelled by the distance of their
+        spectra at the projection's ``threshold_``, as for the projection network. A float in
+        (0, 1): by their distance *in the projection*, at this quantile of the pair distances
+        there.
     embedding_threshold_quantile : float
         ``threshold_quantile`` of the :class:`SiameseEmbedding` fitted here (default 0.85,
         as :class:`SiameseEmbedding`).
     restarts : int
-        Most restarts of the score network when its output folds (see above); 0: none.
-    fold : bool
-        Return ``|score|`` (the distance of the oriented output from its median), for grids
-        whose minority spectra differ from the majority in opposite ways and land on both
-        sides of it. Off by default: on the simulated conditions the signed score orders
-        surface < transition < vacancy better.
+        Most restarts of the projection network when the score folds (see above); 0: none.
     pairs_per_epoch, batch_size, max_epochs, patience, random_state, progress, accelerator,
     num_threads, callbacks : see :class:`SiameseEmbedding`
 
@@ -143,28 +242,42 @@ class SimilarityScore(LightningEstimator):
         The fitted projection.
     embedding_ : numpy.ndarray, shape ``(n_spectra, 2)``
         The projection of the training spectra.
+    majority_ : numpy.ndarray, shape ``(2,)``
+        The majority's position in the projection (projection units).
     projection_center_ : numpy.ndarray, shape ``(2,)``, and ``projection_scale_`` : float
-        Median and RMS spread of ``embedding_``, standardising the score network's input.
+        Median and RMS spread of ``embedding_``; the scale is the unit of the score, the
+        centre and scale standardise the score network's input.
+    coordinate_ : numpy.ndarray, shape ``(n_spectra,)``
+        Signed 1D coordinate of the training spectra (see above).
     threshold_ : float
         Pair-distance threshold of the score network's pairs: in scaled spectrum units (the
         projection's ``threshold_``) by default, in standardised projection units with a
         ``threshold_quantile``.
     sign_ : float
-        +1 or -1, the orientation of the raw network output.
+        +1 or -1, the orientation of the raw score-network output.
     offset_ : float
-        Median oriented output over the training spectra (subtracted).
+        Oriented output at ``majority_`` (subtracted: the majority's coordinate is 0).
     history_ : dict
-        Per-epoch losses of the score network (the run kept).
+        Per-epoch losses of the score network.
     restarts_ : int
-        Restarts of the score network the fold check needed (0: the first run passed).
+        Restarts of the projection the fold check needed (0: the first run passed).
     monotonicity_ : float
-        :func:`monotonicity` of the kept score along the projection (1: no fold).
+        :func:`monotonicity` of the score along the projection (1: no fold).
     module_ : stswidgets.learn.siamese.SiameseModule
+        The score network.
     n_features_in_ : int
+
+    Examples
+    --------
+    >>> from stswidgets import datasets, to_matrix
+    >>> X, valid = to_matrix(datasets.fese_like(shape=(40, 40), n_bias=128)["didv"])
+    >>> est = SimilarityScore(random_state=0, progress=False)  # doctest: +SKIP
+    >>> score = est.fit_transform(X)  # >= 0, high: unlike the majority  # doctest: +SKIP
+    >>> coordinate = est.coordinate_  # signed, 0 at the majority  # doctest: +SKIP
     """
 
     _saved_floats = ("projection_scale_", "threshold_", "sign_", "offset_")
-    _saved_arrays = ("embedding_", "projection_center_")
+    _saved_arrays = ("embedding_", "projection_center_", "majority_")
 
     def __init__(
         self,
@@ -174,8 +287,7 @@ class SimilarityScore(LightningEstimator):
         margin: float = 1.0,
         threshold_quantile: float | None = None,
         embedding_threshold_quantile: float = 0.85,
-        fold: bool = False,
-        restarts: int = 3,
+        restarts: int = 2,
         pairs_per_epoch: int = 65536,
         batch_size: int = 2048,
         max_epochs: int = 60,
@@ -193,7 +305,6 @@ class SimilarityScore(LightningEstimator):
         self.margin = margin
         self.threshold_quantile = threshold_quantile
         self.embedding_threshold_quantile = embedding_threshold_quantile
-        self.fold = fold
         self.restarts = restarts
         self.pairs_per_epoch = pairs_per_epoch
         self.batch_size = batch_size
@@ -206,7 +317,8 @@ class SimilarityScore(LightningEstimator):
         self.num_threads = num_threads
         self.callbacks = callbacks
 
-    def _fit_embedding(self, X: np.ndarray, seed: int) -> SiameseEmbedding:
+    def _fit_embedding(self, X: np.ndarray, seed: int) -> tuple[SiameseEmbedding, bool]:
+        """The projection and whether it was fitted here (so that a restart may refit it)."""
         from sklearn.base import clone
 
         if self.embedding is None:
@@ -221,113 +333,129 @@ class SimilarityScore(LightningEstimator):
                 accelerator=self.accelerator,
                 num_threads=self.num_threads,
                 callbacks=self.callbacks,
-            ).fit(X)
+            ).fit(X), True
         if not isinstance(self.embedding, SiameseEmbedding):
             raise TypeError(
                 f"embedding must be a SiameseEmbedding or None, got {type(self.embedding).__name__}"
             )
         if hasattr(self.embedding, "module_"):
-            return self.embedding
-        return clone(self.embedding).fit(X)
+            return self.embedding, False
+        return clone(self.embedding).fit(X), False
+
+    @staticmethod
+    def _check_projection(Z: np.ndarray) -> dict:
+        """Majority position, scale, score and fold check of a projection ``(n, 2)``."""
+        center = np.median(Z, axis=0)
+        scale = float(np.sqrt(np.mean((Z - center) ** 2)))
+        scale = scale if scale > 0 else 1.0
+        majority = majority_position(Z)
+        score = np.sqrt(((Z - majority) ** 2).sum(axis=1)) / scale
+        anchor = score <= np.quantile(score, ANCHOR_FRACTION)
+        graph = projection_graph((Z - center) / scale)
+        return {
+            "center": center,
+            "scale": scale,
+            "majority": majority,
+            "score": score,
+            "monotonicity": monotonicity(score, graph, anchor=anchor),
+        }
 
     def _fit(self, X) -> SimilarityScore:
-        """Learn the projection (if needed) and the score from spectra ``(n_spectra, n_bias)``."""
+        """Learn the projection (if needed), its fold check and the score network."""
         X = self._check_input(X, fitting=True)
         if isinstance(self.restarts, bool) or not isinstance(self.restarts, (int, np.integer)):
             raise ValueError(f"restarts must be a non-negative integer, got {self.restarts!r}")
         if self.restarts < 0:
             raise ValueError(f"restarts must be a non-negative integer, got {self.restarts!r}")
         seed = seed_from(self.random_state)
-        embedding = self._fit_embedding(X, seed)
-        Z = embedding.transform(X)
-        center = np.median(Z, axis=0)
-        scale = float(np.sqrt(np.mean((Z - center) ** 2)))
-        scale = scale if scale > 0 else 1.0
-        Zs = ((Z - center) / scale).astype(np.float32)
-        scaled = embedding._scaled(X)
-        # Label-free reference for the orientation: the distance of each spectrum from the
-        # median spectrum in the scaled data space.
-        far = np.sqrt(((scaled - np.median(scaled, axis=0)) ** 2).sum(axis=1))
-        graph = projection_graph(Zs)
         best = None
         for attempt in range(self.restarts + 1):
-            fit = self._fit_network(
-                Zs, scaled, embedding.threshold_, far, graph, seed + 1 + RESTART_SEED_STEP * attempt
-            )
-            if best is None or fit["monotonicity"] > best[1]["monotonicity"]:
-                best = (attempt, fit)
-            if fit["monotonicity"] >= MIN_MONOTONICITY:
+            embedding, refittable = self._fit_embedding(X, seed + RESTART_SEED_STEP * attempt)
+            Z = embedding.transform(X)
+            check = self._check_projection(Z)
+            if best is None or check["monotonicity"] > best[3]["monotonicity"]:
+                best = (attempt, embedding, Z, check)
+            if check["monotonicity"] >= MIN_MONOTONICITY or not refittable:
                 break
-        attempt, fit = best
-        module, data, raw, sign = fit["module"], fit["data"], fit["raw"], fit["sign"]
-        self.history_ = fit["history"]
+        attempt, embedding, Z, check = best
+        Zs = ((Z - check["center"]) / check["scale"]).astype(np.float32)
+        scaled = embedding._scaled(X)
+        # Label-free orientation of the coordinate: the spectra farthest from the median
+        # spectrum in the scaled data space lie on its positive side.
+        far = np.sqrt(((scaled - np.median(scaled, axis=0)) ** 2).sum(axis=1))
+        if self.threshold_quantile is None:
+            module, data, self.history_ = self._train_twin(
+                Zs, seed + 1, threshold=embedding.threshold_, labels=scaled
+            )
+        else:
+            module, data, self.history_ = self._train_twin(Zs, seed + 1)
+        raw = predict(module, Zs)[:, 0]
+        outliers = far >= np.quantile(far, 1.0 - OUTLIER_FRACTION)
+        sign = 1.0 if raw[outliers].mean() >= np.median(raw) else -1.0
+        at_majority = ((check["majority"] - check["center"]) / check["scale"]).astype(np.float32)
         self.restarts_ = attempt
-        self.monotonicity_ = float(fit["monotonicity"])
+        self.monotonicity_ = float(check["monotonicity"])
         self.embedding_estimator_ = embedding
         self.embedding_ = Z
-        self.projection_center_ = center
-        self.projection_scale_ = scale
+        self.majority_ = check["majority"]
+        self.projection_center_ = check["center"]
+        self.projection_scale_ = check["scale"]
         self.threshold_ = float(data.threshold_)
         self.sign_ = sign
-        self.offset_ = float(np.median(sign * raw))
+        self.offset_ = float(sign * predict(module, at_majority[None, :])[0, 0])
+        self.coordinate_ = sign * raw - self.offset_
         self.n_features_in_ = X.shape[1]
         self.seed_ = seed
         self.module_ = module
         return self
 
-    def _fit_network(self, Zs, scaled, embedding_threshold, far, graph, seed: int) -> dict:
-        """Train the score network once on the standardised projection ``Zs`` and check it.
-
-        Pairs are labelled by the scaled spectra at the projection's threshold (the default)
-        or, with a ``threshold_quantile``, by their distance in ``Zs``. Returns the module, its
-        data module, history, raw output ``(n_spectra,)``, the sign orienting it (the spectra
-        farthest from the median spectrum, ``far``, score high) and the monotonicity of the
-        oriented score along the projection (:func:`monotonicity`).
-        """
-        if self.threshold_quantile is None:
-            module, data, history = self._train_twin(
-                Zs, seed, threshold=embedding_threshold, labels=scaled
-            )
-        else:
-            module, data, history = self._train_twin(Zs, seed)
-        raw = predict(module, Zs)[:, 0]
-        outliers = far >= np.quantile(far, 1.0 - OUTLIER_FRACTION)
-        sign = 1.0 if raw[outliers].mean() >= np.median(raw) else -1.0
-        return {
-            "module": module,
-            "data": data,
-            "history": history,
-            "raw": raw,
-            "sign": sign,
-            "monotonicity": monotonicity(sign * raw, graph),
-        }
-
-    def score_projection(self, Z) -> np.ndarray:
-        """Score of points of the 2D projection plane, shape ``(n_points, 2)`` -> ``(n_points,)``.
-
-        Evaluates the score network anywhere in the plane, e.g. on a mesh to draw the score
-        field over the projection (Fig. 7c).
-        """
+    def _check_points(self, Z) -> np.ndarray:
         self._check_fitted()
         Z = np.asarray(Z, dtype=np.float64)
-        if Z.ndim != 2 or Z.shape[1] != self.projection_center_.shape[0]:
+        if Z.ndim != 2 or Z.shape[1] != self.majority_.shape[0]:
             raise ValueError(
-                f"Z must have shape (n_points, {self.projection_center_.shape[0]}), got {Z.shape}"
+                f"Z must have shape (n_points, {self.majority_.shape[0]}), got {Z.shape}"
             )
+        return Z
+
+    def score_projection(self, Z) -> np.ndarray:
+        """Score of points of the projection plane, ``(n_points, 2)`` -> ``(n_points,)``, >= 0.
+
+        Their distance from ``majority_`` in units of ``projection_scale_``; e.g. on a mesh,
+        the score field over the projection.
+        """
+        Z = self._check_points(Z)
+        return np.sqrt(((Z - self.majority_) ** 2).sum(axis=1)) / self.projection_scale_
+
+    def coordinate_projection(self, Z) -> np.ndarray:
+        """Signed 1D coordinate of points of the projection plane (the score network's field).
+
+        ``(n_points, 2)`` -> ``(n_points,)``: evaluates the score network anywhere in the
+        plane, e.g. on a mesh to draw the paper's Fig. 7c.
+        """
+        Z = self._check_points(Z)
         Zs = ((Z - self.projection_center_) / self.projection_scale_).astype(np.float32)
-        score = self.sign_ * predict(self.module_, Zs)[:, 0] - self.offset_
-        return np.abs(score) if self.fold else score
+        with torch_threads(self.num_threads):
+            return self.sign_ * predict(self.module_, Zs)[:, 0] - self.offset_
+
+    def coordinate(self, X) -> np.ndarray:
+        """Signed 1D coordinate of spectra ``(n_spectra, n_bias)`` -> ``(n_spectra,)``.
+
+        0 at the majority; see the class description.
+        """
+        X = self._check_input(X, fitting=False)
+        return self.coordinate_projection(self.embedding_estimator_.transform(X))
 
     def _transform(self, X) -> np.ndarray:
-        """Score of spectra ``(n_spectra, n_bias)`` -> ``(n_spectra,)`` (high: minority-like)."""
+        """Score of spectra ``(n_spectra, n_bias)`` -> ``(n_spectra,)``, >= 0 (high: unlike
+        the majority)."""
         X = self._check_input(X, fitting=False)
         return self.score_projection(self.embedding_estimator_.transform(X))
 
     def fit_transform(self, X, y=None, **fit_params) -> np.ndarray:
-        """Fit, then the scores of the training spectra, shape ``(n_spectra,)``."""
+        """Fit, then the scores of the training spectra, shape ``(n_spectra,)``, >= 0."""
         self.fit(X)
-        with torch_threads(self.num_threads):
-            return self.score_projection(self.embedding_)
+        return self.score_projection(self.embedding_)
 
     def _state(self) -> tuple[dict, dict]:
         meta, tensors = super()._state()
@@ -338,6 +466,12 @@ class SimilarityScore(LightningEstimator):
 
     @classmethod
     def _from_state(cls, meta: dict, tensors: dict) -> SimilarityScore:
+        if "majority_" not in tensors:
+            raise ValueError(
+                "this SimilarityScore file was written before the score became the distance "
+                "from the majority; fit the model again and save it"
+            )
+        meta = {**meta, "params": {k: v for k, v in meta["params"].items() if k != "fold"}}
         est = super()._from_state(meta, tensors)
         est.restarts_ = int(meta.get("restarts_", 0))
         # NaN: a file saved before the fold check measured the monotonicity
@@ -345,4 +479,5 @@ class SimilarityScore(LightningEstimator):
         est.embedding_estimator_ = SiameseEmbedding._from_state(
             meta["embedding"], tensors["embedding"]
         )
+        est.coordinate_ = est.coordinate_projection(est.embedding_)
         return est

@@ -169,16 +169,21 @@ def test_nothing_written_to_cwd(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_fold_gives_distance_from_the_majority(grid, fitted_score):
+def test_score_is_the_distance_from_the_majority(grid, fitted_score):
     X = grid[0]
-    signed = fitted_score.transform(X)
-    folded = SimilarityScore(**{**fitted_score.get_params(), "fold": True})
-    for name in ("embedding_estimator_", "embedding_", "projection_center_", "projection_scale_"):
-        setattr(folded, name, getattr(fitted_score, name))
-    for name in ("sign_", "offset_", "module_", "n_features_in_", "threshold_"):
-        setattr(folded, name, getattr(fitted_score, name))
-    np.testing.assert_allclose(folded.transform(X), np.abs(signed))
-    assert abs(np.median(signed)) < 1e-6  # the majority sits at 0
+    est = fitted_score
+    score = est.transform(X)
+    from stswidgets.learn.score import majority_position
+
+    np.testing.assert_allclose(est.majority_, majority_position(est.embedding_))
+    Z = est.embedding_estimator_.transform(X)
+    expected = np.linalg.norm(Z - est.majority_, axis=1) / est.projection_scale_
+    np.testing.assert_allclose(score, expected, rtol=1e-6)
+    assert score.min() >= 0 and np.median(score) < 0.5 * np.quantile(score, 0.99)
+    # the signed coordinate: the score network's output, 0 at the majority's position
+    np.testing.assert_allclose(est.coordinate(X), est.coordinate_, atol=1e-6)
+    assert est.coordinate_projection(est.majority_[None, :])[0] == pytest.approx(0.0, abs=1e-6)
+    assert est.coordinate_.shape == (len(X),)
 
 
 def test_extra_callbacks_are_called():
@@ -198,33 +203,38 @@ def test_extra_callbacks_are_called():
     assert counter.epochs == len(est.history_["train_loss"]) == 2
 
 
-def test_restarts_keep_the_first_monotone_run(grid, fitted_score, monkeypatch):
-    """A folded run (monotonicity < 0.95) is retrained with a new seed."""
-    X = grid[0]
-    real = SimilarityScore._fit_network
+def test_restarts_refit_a_folded_projection(grid, monkeypatch):
+    """A folded projection (monotonicity < 0.95) is trained again with a new seed."""
+    X = grid[0][:300]
+    real = SimilarityScore._check_projection
     seeds, outcomes = [], iter([0.5, 0.9, 0.97, 1.0])
+    real_fit = SimilarityScore._fit_embedding
 
-    def fake(self, *args):
-        fit = real(self, *args)
-        seeds.append(args[-1])
-        fit["monotonicity"] = next(outcomes)
-        return fit
+    def fit_embedding(self, X, seed):
+        seeds.append(seed)
+        return real_fit(self, X, seed)
 
-    monkeypatch.setattr(SimilarityScore, "_fit_network", fake)
-    emb = fitted_score.embedding_estimator_
-    est = SimilarityScore(embedding=emb, random_state=0, **FAST).fit(X)
+    def check(Z):
+        return {**real(Z), "monotonicity": next(outcomes)}
+
+    monkeypatch.setattr(SimilarityScore, "_fit_embedding", fit_embedding)
+    monkeypatch.setattr(SimilarityScore, "_check_projection", staticmethod(check))
+    small = {**FAST, "max_epochs": 2}
+    est = SimilarityScore(random_state=0, **small).fit(X)
     assert est.restarts_ == 2 and len(seeds) == 3 and len(set(seeds)) == 3
     assert est.monotonicity_ == 0.97
+    assert est.embedding_estimator_.random_state == seeds[2]
     # none passes: the most monotone run is kept
-    outcomes = iter([0.5, 0.9, 0.7])
-    seeds.clear()
-    est = SimilarityScore(embedding=emb, random_state=0, restarts=2, **FAST).fit(X)
+    outcomes, seeds[:] = iter([0.5, 0.9, 0.7]), []
+    est = SimilarityScore(random_state=0, restarts=2, **small).fit(X)
     assert est.restarts_ == 1 and len(seeds) == 3 and est.monotonicity_ == 0.9
-    outcomes = iter([0.1])
-    est = SimilarityScore(embedding=emb, random_state=0, restarts=0, **FAST).fit(X)
-    assert est.restarts_ == 0
+    assert est.embedding_estimator_.random_state == seeds[1]
+    # a given fitted projection is used as it is
+    outcomes, seeds[:] = iter([0.1]), []
+    given = SimilarityScore(embedding=est.embedding_estimator_, random_state=0, **small).fit(X)
+    assert given.restarts_ == 0 and given.embedding_estimator_ is est.embedding_estimator_
     with pytest.raises(ValueError, match="restarts"):
-        SimilarityScore(embedding=emb, restarts=-1, **FAST).fit(X)
+        SimilarityScore(restarts=-1, **small).fit(X)
 
 
 def test_fold_check_on_a_real_fit(grid, fitted_score, tmp_path):
@@ -238,14 +248,18 @@ def test_fold_check_on_a_real_fit(grid, fitted_score, tmp_path):
     scaled = est.embedding_estimator_.scale(X)
     far = np.linalg.norm(scaled - np.median(scaled, axis=0), axis=1)
     outliers = far >= np.quantile(far, 0.95)
-    assert score[outliers].mean() > np.median(score)
+    assert est.coordinate_[outliers].mean() > np.median(est.coordinate_)
     Zs = (est.embedding_ - est.projection_center_) / est.projection_scale_
-    assert monotonicity(score, projection_graph(Zs)) == pytest.approx(est.monotonicity_, abs=1e-6)
+    anchor = score <= np.quantile(score, 0.05)
+    assert monotonicity(score, projection_graph(Zs), anchor=anchor) == pytest.approx(
+        est.monotonicity_, abs=1e-6
+    )
     # the default labels the score network's pairs like the projection network's
     assert est.threshold_ == est.embedding_estimator_.threshold_
     path = est.save(tmp_path / "s.pt")
     loaded = SimilarityScore.load(path)
     assert loaded.restarts_ == est.restarts_ and loaded.monotonicity_ == est.monotonicity_
+    np.testing.assert_array_equal(loaded.coordinate_, est.coordinate_)
     # a file written before the monotonicity was recorded still loads and scores the same
     from stswidgets.learn._training import load_file
 
@@ -254,6 +268,10 @@ def test_fold_check_on_a_real_fit(grid, fitted_score, tmp_path):
     older = SimilarityScore._from_state(meta, tensors)
     assert np.isnan(older.monotonicity_)
     np.testing.assert_array_equal(older.transform(X), score)
+    # one written before the score was the distance from the majority: a clear error
+    del tensors["majority_"]
+    with pytest.raises(ValueError, match="fit the model again"):
+        SimilarityScore._from_state(meta, tensors)
 
 
 def test_projection_labels_option(grid, fitted_score):
@@ -284,4 +302,33 @@ def test_default_score_orders_the_classes_under_setpoint_drift():
     for high, low in [(vacancy, surface), (vacancy, transition), (transition, surface)]:
         truth = np.r_[np.ones(high.sum()), np.zeros(low.sum())]
         assert roc_auc_score(truth, np.r_[score[high], score[low]]) >= 0.95
-    assert est.monotonicity_ >= 0.95
+    assert est.monotonicity_ >= 0.95  # the drift does not fold the score
+
+
+def test_two_kinds_on_opposite_sides_both_score_high(two_kind_grid):
+    """Issue 10: two defect kinds whose spectra differ from the surface in opposite ways.
+
+    The score network puts them on opposite sides of the surface on its signed line (the
+    former score); the score, the distance from the majority, is high for both, and
+    classify_kinds puts them in different classes.
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    from stswidgets.analysis import classify_kinds
+
+    grid, kind, transition = two_kind_grid(seed=0)
+    X, valid = to_matrix(grid)
+    kind, transition = kind[np.asarray(valid)], transition[np.asarray(valid)]
+    est = SimilarityScore(random_state=0, progress=False)
+    score = est.fit_transform(X)
+    surface = (kind == 0) & ~transition
+    coordinate = [np.median(est.coordinate_[kind == k]) for k in (1, 2)]
+    assert coordinate[0] * coordinate[1] < 0  # opposite sides of the majority's 0
+    for k in (1, 2):
+        truth = np.r_[np.ones((kind == k).sum()), np.zeros(surface.sum())]
+        assert roc_auc_score(truth, np.r_[score[kind == k], score[surface]]) > 0.99
+    classes = classify_kinds(est.embedding_, score)
+    assert classes.n_kinds == 2
+    defects = kind > 0
+    assert (classes.labels[defects] >= 2).mean() > 0.9
+    assert adjusted_rand_score(kind[defects], classes.labels[defects]) > 0.9

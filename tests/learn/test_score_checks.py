@@ -44,3 +44,58 @@ def test_monotonicity_by_hand():
     assert monotonicity(fold, arc_graph) < 0.7
     assert monotonicity(-fold, arc_graph) < 0.7  # its low end in the middle: seen from the top
     assert monotonicity(np.zeros(len(t)), arc_graph) == 1.0  # flat: nothing falls back
+
+
+def _u_projection(seed=0):
+    """A U-shaped projection: a dense majority at the top of the left arm, then a thinning
+    trail down the arm, across the bottom and up the right arm to the minority at its top.
+    Returns the points and their position along the U (0 at the majority, 1 at the far tip).
+    """
+    rng = np.random.default_rng(seed)
+    t = np.concatenate([rng.uniform(0.0, 0.05, 1500), rng.uniform(0.0, 1.0, 600)])
+    left, bottom = 0.4, 0.2  # arm lengths 0.4 each, bottom 0.2: the tips are 0.2 apart
+    x = np.where(t < left, 0.0, np.where(t < left + bottom, t - left, bottom))
+    y = np.where(t < left, left - t, np.where(t < left + bottom, 0.0, t - left - bottom))
+    Z = np.stack([x, y], axis=1) + 0.003 * rng.standard_normal((len(t), 2))
+    return Z, t
+
+
+def test_u_shaped_projection_is_caught():
+    """Issue 14: a U-shaped projection scored by the distance from its majority folds.
+
+    Along the U the far tip comes back within 0.2 of the majority: its distance from the
+    majority's position (the score of SimilarityScore) rises down the arm and falls back up
+    the other, and the check, measured from the majority, sees the fall.
+    """
+    from stswidgets.learn.score import majority_position
+
+    Z, t = _u_projection()
+    majority = majority_position(Z)
+    assert np.linalg.norm(majority - [0.0, 0.4]) < 0.05  # the dense tip
+    score = np.linalg.norm(Z - majority, axis=1)
+    graph = projection_graph(Z)
+    anchor = score <= np.quantile(score, 0.05)
+    assert monotonicity(score, graph, anchor=anchor) < 0.8
+    # the position along the U itself is monotone, and so is a straight (L-free) projection
+    assert monotonicity(t, graph, anchor=anchor) > 0.95
+    straight = np.stack([t, 0.003 * np.random.default_rng(1).standard_normal(len(t))], axis=1)
+    s_straight = np.linalg.norm(straight - majority_position(straight), axis=1)
+    assert monotonicity(s_straight, projection_graph(straight), anchor=s_straight <= 0.01) > 0.95
+
+
+def test_branches_are_checked_one_by_one():
+    """Two kinds on opposite sides: each side grows from the majority; one side folding is
+    caught even when the other side is fine."""
+    Z, group = _groups_on_a_line([-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0], n=10)
+    graph = projection_graph(Z)
+    anchor = group == 3
+    distance = np.abs(Z[:, 0])
+    sides = np.sign(Z[:, 0])
+    assert monotonicity(distance, graph, anchor=anchor, branches=sides) == 1.0
+    folded = distance.copy()
+    folded[group == 0] = 0.5  # the far left kind scored like the majority
+    assert monotonicity(folded, graph, anchor=anchor, branches=sides) < 0.7
+    with pytest.raises(ValueError, match="anchor"):
+        monotonicity(distance, graph, anchor=np.zeros(len(Z), bool))
+    with pytest.raises(ValueError, match="branches"):
+        monotonicity(distance, graph, anchor=anchor, branches=sides[:5])
