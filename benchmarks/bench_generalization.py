@@ -1,7 +1,7 @@
 """Every method on randomized grids nobody tuned it for (issue 10, notebook 08).
 
 Each seed is one draw of :func:`stswidgets.datasets.random_grid` (its own gap, 1-3 defect kinds
-with distinct signatures, density, ring width, drift, noise, bias window; maps of 32-64 pixels
+with distinct signatures, density, ring width, drift, noise, bias window; maps of 24-48 pixels
 per side, bias axis resampled to at most 256 points), and every method of
 :mod:`stswidgets.learn.generalization` runs on it. Per method: median and 10th percentile over
 the draws of the defect-vs-surface ROC AUC, the two ordering steps (defect > transition,

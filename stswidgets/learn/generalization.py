@@ -44,8 +44,10 @@ __all__ = [
     "draw",
     "evaluate",
     "generalization_benchmark",
+    "kind_classes",
     "method_outputs",
     "provisional_classes",
+    "run_methods",
     "summarize",
     "target_report",
     "truth_classes",
@@ -55,11 +57,11 @@ METHODS = ["siamese_score", "siamese", "pca", "kpca", "nmf", "umap", "autoencode
 TUNING_SEEDS = tuple(range(0, 30))
 REPORTING_SEEDS = tuple(range(1000, 1030))
 
-#: Draw settings of the benchmark: map sizes drawn in 32 ... 64 pixels per side (up to
-#: 4,096 spectra, so 30 draws x every method fit in about 25 minutes on 2 shared cores), the bias
-#: axis as drawn (64 ... 1024 points) but resampled to at most 256 points (linear interpolation
-#: on an evenly spaced axis over the same window).
-SIZE_RANGE = (32, 64)
+#: Draw settings of the benchmark: map sizes drawn in 24 ... 48 pixels per side (576 to 2,304
+#: spectra, so that 30 draws x every method fit on 2 shared cores), the bias axis as drawn
+#: (64 ... 1024 points) but resampled to at most 256 points (linear interpolation on an evenly
+#: spaced axis over the same window).
+SIZE_RANGE = (24, 48)
 MAX_BIAS = 256
 
 #: The targets of issue 10, on the reporting seeds: (statistic, metric, threshold).
@@ -98,6 +100,20 @@ def truth_classes(ds, valid) -> np.ndarray:
     kind = ds["kind"].values[np.asarray(valid)]
     transition = ds["transition"].values[np.asarray(valid)]
     return np.where(kind > 0, kind + 1, np.where(transition, 1, 0)).astype(int)
+
+
+def kind_classes(latent, score, random_state: int = 0) -> np.ndarray:
+    """Label-free kind classes by :func:`stswidgets.analysis.classify_kinds` (the default).
+
+    ``latent`` of one column (the abundance) gets a zero second coordinate; ``random_state``
+    is unused (the criterion is deterministic) and kept for the classifier signature.
+    """
+    from stswidgets.analysis import classify_kinds
+
+    latent = np.asarray(latent, dtype=float).reshape(len(score), -1)
+    if latent.shape[1] == 1:
+        latent = np.column_stack([latent[:, 0], np.zeros(len(latent))])
+    return np.asarray(classify_kinds(latent, np.asarray(score, dtype=float)).labels, dtype=int)
 
 
 def provisional_classes(latent, score, random_state: int = 0, max_classes: int = 6) -> np.ndarray:
@@ -248,6 +264,32 @@ def _fingerprint(method: str, settings: dict) -> str:
     return digest.hexdigest()[:12]
 
 
+def run_methods(
+    X, methods: Iterable[str], seed: int = 0, learn_params: dict | None = None
+) -> dict[str, dict]:
+    """Score ``(n,)``, latent space ``(n, k)`` and runtime of each method on spectra ``X``.
+
+    Needs no ground truth, so it runs on a measured grid too. ``learn_params`` go to the
+    learned estimators (``SimilarityScore``, the autoencoder), with ``progress=False``.
+    """
+    methods = list(methods)
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; expected a subset of {METHODS}")
+    X = np.asarray(X, dtype=np.float32)
+    learn_params = {**(learn_params or {}), "progress": False}
+    shared: dict = {}
+    out = {}
+    for method in methods:
+        start = time.perf_counter()
+        score, latent = _method_outputs(method, X, int(seed), learn_params, shared)
+        runtime = time.perf_counter() - start
+        if method == "siamese_score":  # the projection's training belongs to the score
+            runtime = shared["similarity"][2]
+        out[method] = {"score": score, "latent": latent, "runtime_s": np.float64(runtime)}
+    return out
+
+
 def method_outputs(
     seed: int,
     methods: Iterable[str],
@@ -278,14 +320,9 @@ def method_outputs(
         todo.append((method, path))
     if todo:
         X, _ = to_matrix(draw(seed, size_range, max_bias)["didv"])
-        shared: dict = {}
+        computed = run_methods(X, [method for method, _ in todo], int(seed), learn_params)
         for method, path in todo:
-            start = time.perf_counter()
-            score, latent = _method_outputs(method, X, int(seed), learn_params, shared)
-            runtime = time.perf_counter() - start
-            if method == "siamese_score":  # the projection's training belongs to the score
-                runtime = shared["similarity"][2]
-            out[method] = {"score": score, "latent": latent, "runtime_s": np.float64(runtime)}
+            out[method] = computed[method]
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 np.savez(path, **out[method])
@@ -312,8 +349,9 @@ def generalization_benchmark(
         Subset of :data:`METHODS` (default: all).
     classify : callable ``(latent (n, k), score (n,), seed) -> classes (n,)``, optional
         Label-free kind classes (0 majority, 1 transition, 2.. kinds); default
-        :func:`provisional_classes`. Classes are computed from the (cached) outputs, so a new
-        classifier costs no retraining.
+        :func:`kind_classes` (:func:`stswidgets.analysis.classify_kinds`), the alternative
+        :func:`provisional_classes` (a Gaussian mixture with BIC). Classes are computed from
+        the (cached) outputs, so a new classifier costs no retraining.
     learn_params : dict, optional
         Extra keywords of the learned estimators (``SimilarityScore``, the autoencoder).
     cache : path, optional
@@ -335,7 +373,7 @@ def generalization_benchmark(
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
         raise ValueError(f"unknown methods {unknown}; expected a subset of {METHODS}")
-    classify = provisional_classes if classify is None else classify
+    classify = kind_classes if classify is None else classify
     rows = []
     for seed in tqdm(list(seeds), desc="draws", disable=not progress):
         outputs = method_outputs(seed, methods, learn_params, cache, size_range, max_bias)

@@ -106,3 +106,25 @@ def test_benchmark_rows_and_the_cache_resume_without_recomputing(tmp_path, monke
         )
     with pytest.raises(ValueError, match="unknown methods"):
         gen.generalization_benchmark([3], ["nope"], progress=False)
+
+
+def test_kind_classes_calls_two_kinds_on_opposite_sides_apart():
+    rng = np.random.default_rng(2)
+    latent = np.concatenate(
+        [
+            rng.normal(0, 0.1, (600, 2)),
+            rng.normal([3, 0], 0.1, (60, 2)),
+            rng.normal([-3, 0], 0.1, (30, 2)),
+        ]
+    )
+    score = np.linalg.norm(latent, axis=1)
+    classes = gen.kind_classes(latent, score)
+    truth = np.repeat([0, 2, 3], [600, 60, 30])
+    from sklearn.metrics import adjusted_rand_score
+
+    assert adjusted_rand_score(truth, classes) > 0.95
+    assert np.bincount(classes[:600]).argmax() == 0
+    one_column = gen.kind_classes(score[:, None], score)  # the abundance: a 1D latent space
+    assert one_column.shape == score.shape and set(one_column[600:]) - {0}
+    with pytest.raises(ValueError, match="unknown methods"):
+        gen.run_methods(latent, ["nope"])
