@@ -204,13 +204,30 @@ def check_outputs(out: Path, shape: tuple[int, int], n_bias: int) -> xr.Dataset:
     for name in MAPS:
         assert name in results, f"results.nc lacks {name}"
         assert results[name].dims == ("y", "x") and results[name].shape == shape, name
-    assert results["band_mean"].dims == ("band_name", "bias")
-    assert results["band_mean"].shape == (3, n_bias)
+    check_band(results)
+    assert results["band_mean"].shape[1] == n_bias
     assert results.sizes["bias"] == n_bias
     valid = results["valid"].values.astype(bool)
     assert np.isfinite(results["score"].values[valid]).all()
-    assert set(np.unique(results["band"].values[valid])) <= {0.0, 1.0, 2.0}
+    assert (results["band"].values[valid] >= 0).all() and (
+        results["band"].values[~valid] == -1
+    ).all()
     return results
+
+
+def check_band(results: xr.Dataset) -> list[int]:
+    """``band``: int8 classes with CF flags, one ``band_mean`` row per class; its flag values."""
+    band = results["band"]
+    assert band.dtype == np.int8
+    flags = [int(v) for v in np.atleast_1d(band.attrs["flag_values"])]
+    meanings = band.attrs["flag_meanings"].split()
+    assert flags == list(range(len(flags))) and len(meanings) == len(flags) >= 2
+    assert meanings[1] == "transition" and band.attrs["long_name"]
+    assert set(np.unique(band.values)) <= {-1, *flags}
+    assert results["band_mean"].dims == results["band_std"].dims == ("band_name", "bias")
+    assert results["band_mean"].sizes["band_name"] == len(flags)
+    assert ["_".join(str(n).split()) for n in results["band_name"].values] == meanings
+    return flags
 
 
 @pytest.mark.slow
@@ -238,6 +255,35 @@ def test_results_score_separates_the_simulated_vacancies(simulated_run):
     vacancy = truth["vacancy"].values[valid]
     assert roc_auc_score(vacancy, score) > 0.9
     assert (band[vacancy] == 2).mean() > 0.9  # the vacancy band holds the vacancies
+
+
+@pytest.mark.slow
+def test_run_on_a_grid_with_two_opposite_defect_kinds(two_kind_grid, tmp_path):
+    """Issue 10: `band` of results.nc holds both defect kinds, each in a class of its own."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from stswidgets import save_grid
+
+    didv, kind, _ = two_kind_grid(seed=0)
+    path = save_grid(didv, tmp_path / "two_kinds.nc")
+    out = tmp_path / "out"
+    code, stdout, err = run_cli(
+        "run", path, "--out", out, "--profile", "test", "--seed", "0", "--only", "06", "07"
+    )
+    assert code == 0, err
+    with xr.open_dataset(out / "results.nc") as results:
+        results = results.load()
+    flags = check_band(results)
+    assert results["band"].attrs["flag_meanings"].split()[2:] == [
+        "minority_kind_1",
+        "minority_kind_2",
+    ]  # generic names on a user's file
+    assert len(flags) == 4
+    band = results["band"].values
+    for k in (1, 2):
+        assert (band[kind == k] >= 2).mean() > 0.9  # each kind in a minority-kind class
+    defects = kind > 0
+    assert adjusted_rand_score(kind[defects], band[defects]) > 0.9
 
 
 @pytest.mark.slow

@@ -134,13 +134,15 @@ def classify_kinds(
        their angles around the majority (von Mises kernel of 15 degrees; peaks at least a
        tenth as prominent as the highest); each spectrum belongs to the arc, between density
        minima, of its direction. In more than two dimensions only the first two are used.
-    3. **Kind or transition**: in each branch the kind is the score pile farthest out (the
-       density peak of the branch's scores farthest out, at least a tenth as prominent as
-       the highest, as in :func:`~stswidgets.analysis.spectral_weight.score_bands`), from
-       that peak minus ``n_sigma`` robust standard deviations of its far side upwards. A
-       branch whose scores only fall off beyond the majority (that cut does not lie beyond
-       ``majority_edge``), or whose pile has fewer than ``min_kind_size`` spectra, has no
-       kind: all transition (e.g. spectra off the majority by a drifting setpoint).
+    3. **Kind or transition**: in each branch, Otsu's threshold of its scores (at least
+       ``majority_edge``) leaves the far part; the kind is the pile farthest out there: the
+       density peak of those scores farthest out (at least a tenth as prominent as the
+       highest, as in :func:`~stswidgets.analysis.spectral_weight.score_bands`), from that
+       peak minus ``n_sigma`` robust standard deviations of its far side (but not below
+       Otsu's threshold) upwards. A branch has no kind, only transition, when that peak lies
+       in the nearer half of the far part (its scores only fall off: e.g. spectra off the
+       majority by a drifting setpoint) or its pile holds fewer than ``min_kind_size``
+       spectra.
     4. **One kind, one class**: kinds of two branches whose centres in ``Z`` are closer than
        the sum of their radii (median distance of their spectra from their centre) are one
        kind (a kind spread over an arc wide enough to show two direction peaks).
@@ -189,9 +191,11 @@ def classify_kinds(
         if beyond.size < min_kind_size:
             continue
         peak, far_sigma = _far_mode(beyond)
-        edge = peak - n_sigma * far_sigma
-        core = points[score[points] > edge]
-        if not edge > split or core.size < min_kind_size:
+        if not peak > split + 0.5 * (beyond.max() - split):
+            continue  # no pile far out: a tail that falls off
+        edge = max(peak - n_sigma * far_sigma, split)
+        core = points[score[points] >= edge]  # >=: a saturated pile sits at one value
+        if core.size < min_kind_size:
             continue
         centre = np.median(Z[core], axis=0)
         members.append(core)

@@ -1,8 +1,9 @@
 """Spectral-weight transfer between the surface and the vacancies (paper Fig. 8).
 
 The 1D similarity score puts every spectrum on a line from "surface-like" to "vacancy-like".
-This module cuts that line into three bands (surface, transition, vacancy), averages the
-spectra of each band (Fig. 8a), describes how far apart the surface and vacancy spectra are
+This module cuts that line into three bands (surface, transition, vacancy; for any number of
+minority kinds see :mod:`stswidgets.analysis.kinds`), averages the spectra of each band or
+class (Fig. 8a), describes how far apart the surface and vacancy spectra are
 at every energy (Fig. 8b), and finds pairs of energy windows whose conductances move in
 opposite directions over the grid (Fig. 8c): where spectral weight removed from one window
 reappears in another.
@@ -118,6 +119,9 @@ def score_bands(
 ) -> tuple[np.ndarray, tuple[float, float]]:
     """Split spectra into surface (0), transition (1) and vacancy (2) bands by their 1D score.
 
+    One minority kind only; :func:`stswidgets.analysis.classify_kinds` finds any number of
+    kinds from the projection and the score (notebook 07 uses it).
+
     Parameters
     ----------
     score : array-like, shape ``(n_spectra,)``
@@ -230,28 +234,35 @@ def _check_matrix(X, name: str = "X") -> np.ndarray:
     return X
 
 
-def band_spectra(X: np.ndarray, bands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of the spectra of each band (Fig. 8a).
+def band_spectra(
+    X: np.ndarray, bands: np.ndarray, n_classes: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of the spectra of each band or class (Fig. 8a).
 
     Parameters
     ----------
     X : array-like, shape ``(n_spectra, n_bias)``
     bands : array-like of int, shape ``(n_spectra,)``
-        Band codes 0, 1, 2 as returned by :func:`score_bands`.
+        Codes 0, 1, 2, ...: the bands of :func:`score_bands` or the classes of
+        :func:`stswidgets.analysis.classify_kinds` (negative codes are left out).
+    n_classes : int, optional
+        Rows of the result; default: 3 (:data:`BAND_NAMES`) or ``max(bands) + 1`` if larger.
 
     Returns
     -------
-    mean, std : numpy.ndarray, shape ``(3, n_bias)``
-        Row ``k`` describes band ``k`` (:data:`BAND_NAMES`); NaN rows for an empty band.
-        ``std`` is the population standard deviation (``ddof=0``).
+    mean, std : numpy.ndarray, shape ``(n_classes, n_bias)``
+        Row ``k`` describes code ``k``; NaN rows for an empty one. ``std`` is the population
+        standard deviation (``ddof=0``).
     """
     X = _check_matrix(X)
     bands = np.asarray(bands)
     if bands.shape != (X.shape[0],):
         raise ValueError(f"bands has shape {bands.shape}, expected ({X.shape[0]},) to match X")
-    mean = np.full((len(BAND_NAMES), X.shape[1]), np.nan)
+    if n_classes is None:
+        n_classes = max(len(BAND_NAMES), int(bands.max(initial=-1)) + 1)
+    mean = np.full((int(n_classes), X.shape[1]), np.nan)
     std = np.full_like(mean, np.nan)
-    for code in range(len(BAND_NAMES)):
+    for code in range(int(n_classes)):
         members = X[bands == code]
         if len(members):
             mean[code] = members.mean(axis=0)

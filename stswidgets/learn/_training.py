@@ -88,30 +88,51 @@ def seed_from(random_state) -> int:
     return int(random_state)
 
 
-class SpectrumScaler:
-    """Per-spectrum RMS normalisation, then centring and one global scale.
+#: Per-spectrum normalisations of :class:`SpectrumScaler`.
+NORMALIZATIONS = ("rms", "integral", "outside", "none")
+#: Fraction of the bias points at each end of a spectrum that ``normalize="outside"`` uses.
+OUTSIDE_FRACTION = 0.1
 
-    ``normalize="rms"`` divides each spectrum by its root-mean-square value: a change of the
-    STM setpoint (current or bias) multiplies a whole dI/dV spectrum by one factor, and this
-    removes it, so that spectra are compared by shape. Then the mean spectrum (``mean_``,
-    per bias) is subtracted and everything is divided by one number (``scale_``, the RMS of
-    the centred data) so that typical pair distances are of order 1, whatever the units.
-    One global scale — not a per-bias standardisation — keeps the relative weight of the
-    bias points of the Euclidean distance the pairs are labelled by; per-bias
-    standardisation would blow up bias points that hold only noise.
+
+class SpectrumScaler:
+    """Per-spectrum normalisation, then centring and one global scale.
+
+    A change of the STM setpoint (current or bias) multiplies a whole dI/dV spectrum by one
+    factor; the per-spectrum normalisation removes it, so that spectra are compared by shape:
+
+    - ``"rms"`` (default): divide each spectrum by its root-mean-square value;
+    - ``"integral"``: by its mean absolute value (its integral over the bias window, per mV);
+    - ``"outside"``: by its mean absolute value over the first and last 10 % of its bias
+      points (:data:`OUTSIDE_FRACTION`; far outside the gap when the bias runs across it),
+      the usual normalisation of tunneling spectra at a bias where the sample's density of
+      states is featureless;
+    - ``"none"``: keep absolute intensities.
+
+    Then the mean spectrum (``mean_``, per bias) is subtracted and everything is divided by
+    one number (``scale_``, the RMS of the centred data) so that typical pair distances are
+    of order 1, whatever the units. One global scale — not a per-bias standardisation — keeps
+    the relative weight of the bias points of the Euclidean distance the pairs are labelled
+    by; per-bias standardisation would blow up bias points that hold only noise.
     """
 
     def __init__(self, normalize: str = "rms"):
-        if normalize not in ("rms", "none"):
-            raise ValueError(f"normalize must be 'rms' or 'none', got {normalize!r}")
+        if normalize not in NORMALIZATIONS:
+            raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {normalize!r}")
         self.normalize = normalize
 
     def _normalized(self, X: np.ndarray) -> np.ndarray:
         X = X.astype(np.float64)
         if self.normalize == "rms":
-            rms = np.sqrt(np.mean(X**2, axis=1, keepdims=True))
-            X = X / np.maximum(rms, np.finfo(np.float64).tiny)
-        return X
+            norm = np.sqrt(np.mean(X**2, axis=1, keepdims=True))
+        elif self.normalize == "integral":
+            norm = np.mean(np.abs(X), axis=1, keepdims=True)
+        elif self.normalize == "outside":
+            n_end = max(1, int(round(OUTSIDE_FRACTION * X.shape[1])))
+            ends = np.concatenate([X[:, :n_end], X[:, -n_end:]], axis=1)
+            norm = np.mean(np.abs(ends), axis=1, keepdims=True)
+        else:
+            return X
+        return X / np.maximum(norm, np.finfo(np.float64).tiny)
 
     def fit(self, X: np.ndarray) -> SpectrumScaler:
         Xn = self._normalized(X)

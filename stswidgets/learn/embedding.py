@@ -66,10 +66,12 @@ class SiameseEmbedding(LightningEstimator):
         Early stopping: epochs without improvement of the held-out pair loss.
     learning_rate : float
         Adam learning rate.
-    normalize : {"rms", "none"}
-        ``"rms"`` (default) divides each spectrum by its RMS before the common centring and
-        scaling, removing setpoint variation (see :class:`~stswidgets.learn._training.
-        SpectrumScaler`); ``"none"`` keeps absolute intensities.
+    normalize : {"rms", "integral", "outside", "none"}
+        Per-spectrum normalisation before the common centring and scaling, removing setpoint
+        variation: ``"rms"`` (default) divides each spectrum by its RMS, ``"integral"`` by
+        its mean absolute value, ``"outside"`` by its mean absolute value over the outer
+        10 % of the bias points at each end; ``"none"`` keeps absolute intensities (see
+        :class:`~stswidgets.learn._training.SpectrumScaler`).
     random_state : int, optional
         Seed of the pairs, the weights and the training; None: a fresh random seed.
     progress : bool

@@ -231,6 +231,8 @@ class SimilarityScore(LightningEstimator):
     embedding_threshold_quantile : float
         ``threshold_quantile`` of the :class:`SiameseEmbedding` fitted here (default 0.85,
         as :class:`SiameseEmbedding`).
+    normalize : str
+        ``normalize`` of the :class:`SiameseEmbedding` fitted here (default ``"rms"``).
     restarts : int
         Most restarts of the projection network when the score folds (see above); 0: none.
     pairs_per_epoch, batch_size, max_epochs, patience, random_state, progress, accelerator,
@@ -287,6 +289,7 @@ class SimilarityScore(LightningEstimator):
         margin: float = 1.0,
         threshold_quantile: float | None = None,
         embedding_threshold_quantile: float = 0.85,
+        normalize: str = "rms",
         restarts: int = 2,
         pairs_per_epoch: int = 65536,
         batch_size: int = 2048,
@@ -305,6 +308,7 @@ class SimilarityScore(LightningEstimator):
         self.margin = margin
         self.threshold_quantile = threshold_quantile
         self.embedding_threshold_quantile = embedding_threshold_quantile
+        self.normalize = normalize
         self.restarts = restarts
         self.pairs_per_epoch = pairs_per_epoch
         self.batch_size = batch_size
@@ -324,6 +328,7 @@ class SimilarityScore(LightningEstimator):
         if self.embedding is None:
             return SiameseEmbedding(
                 threshold_quantile=self.embedding_threshold_quantile,
+                normalize=self.normalize,
                 pairs_per_epoch=self.pairs_per_epoch,
                 batch_size=self.batch_size,
                 max_epochs=self.max_epochs,

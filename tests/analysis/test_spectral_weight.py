@@ -71,6 +71,14 @@ def test_band_spectra_matches_per_band_numpy():
     assert np.isnan(mean[1]).all()  # empty transition band
     with pytest.raises(ValueError, match="bands"):
         sw.band_spectra(X, bands[:-1])
+    # classes of classify_kinds: one row per class, unmeasured (-1) left out
+    classes = np.repeat([0, 4, -1, 1, 1], 10)
+    mean, _ = sw.band_spectra(X, classes, n_classes=6)
+    assert mean.shape == (6, 7)
+    np.testing.assert_allclose(mean[4], X[10:20].mean(axis=0))
+    np.testing.assert_allclose(mean[1], X[30:].mean(axis=0))
+    assert np.isnan(mean[[2, 3, 5]]).all()
+    assert sw.band_spectra(X, classes)[0].shape == (5, 7)
 
 
 def test_energy_correlation_equals_corrcoef():

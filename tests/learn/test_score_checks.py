@@ -99,3 +99,25 @@ def test_branches_are_checked_one_by_one():
         monotonicity(distance, graph, anchor=np.zeros(len(Z), bool))
     with pytest.raises(ValueError, match="branches"):
         monotonicity(distance, graph, anchor=anchor, branches=sides[:5])
+
+
+def test_spectrum_scaler_normalisations():
+    """Each per-spectrum normalisation removes a setpoint factor, computed by hand."""
+    from stswidgets.learn._training import SpectrumScaler
+
+    rng = np.random.default_rng(2)
+    shape = 1.0 + rng.random((5, 40))
+    factor = np.array([0.5, 1.0, 2.0, 3.0, 7.0])[:, None]
+    expected = {
+        "rms": shape / np.sqrt(np.mean(shape**2, axis=1, keepdims=True)),
+        "integral": shape / shape.mean(axis=1, keepdims=True),
+        "outside": shape / np.c_[shape[:, :4], shape[:, -4:]].mean(axis=1, keepdims=True),
+        "none": shape * factor,
+    }
+    for normalize, normalized in expected.items():
+        scaler = SpectrumScaler(normalize).fit(shape * factor)
+        np.testing.assert_allclose(scaler.mean_, normalized.mean(axis=0), rtol=1e-10)
+        centred = normalized - normalized.mean(axis=0)
+        np.testing.assert_allclose(scaler.scale_, np.sqrt(np.mean(centred**2)), rtol=1e-10)
+    with pytest.raises(ValueError, match="normalize must be one of"):
+        SpectrumScaler("max")
