@@ -154,7 +154,8 @@ def abundance_score(X, bins: int = 200, fit_offset: float = 0.1) -> np.ndarray:
     Each spectrum's histogram of ``log(d + offset)`` (``offset = fit_offset`` x the median
     pair distance) to all others, read at the mean of the far component of the two-Gaussian
     fit of all pairs, oriented label-free so that the 5 % of spectra farthest from the
-    median spectrum score high (the rule :class:`SimilarityScore` uses for its sign).
+    median spectrum score high (the rule :class:`SimilarityScore` uses for its sign), minus
+    its median, so that the majority sits near 0 (as :func:`kind_classes` expects).
     """
     from stswidgets.analysis.distances import (
         distance_histogram,
@@ -180,7 +181,9 @@ def abundance_score(X, bins: int = 200, fit_offset: float = 0.1) -> np.ndarray:
     X = np.asarray(X, dtype=np.float64)
     far = np.sqrt(((X - np.median(X, axis=0)) ** 2).sum(axis=1))
     outliers = far >= np.quantile(far, 0.95)
-    return abundance if abundance[outliers].mean() >= np.median(abundance) else -abundance
+    if abundance[outliers].mean() < np.median(abundance):
+        abundance = -abundance
+    return abundance - np.median(abundance)  # the majority near 0, as the other scores
 
 
 def _centre_distance(Z: np.ndarray) -> np.ndarray:
