@@ -9,7 +9,8 @@ Estimators with the scikit-learn contract:
 The estimators live in :mod:`stswidgets.learn.embedding` and :mod:`stswidgets.learn.score`
 (shared base class in ``_base``, training helpers in ``_training``). The building blocks are
 :mod:`stswidgets.learn.pairs` (the pair data module),
-:mod:`stswidgets.learn.siamese` (twin networks, contrastive loss) and
+:mod:`stswidgets.learn.siamese` (twin networks, contrastive loss),
+:mod:`stswidgets.learn.projection_checks` (majority position and fold check) and
 :mod:`stswidgets.learn.autoencoder`; :mod:`stswidgets.learn.benchmark` scores every method of
 the series against simulated ground truth (notebook 08). Nothing here imports torch until a
 model is fitted or loaded, so ``import stswidgets.learn`` stays fast.
@@ -28,6 +29,7 @@ __all__ = [
     "benchmark",
     "embedding",
     "pairs",
+    "projection_checks",
     "score",
     "siamese",
 ]
@@ -39,7 +41,16 @@ _CLASSES = {
     "SiameseEmbedding": "embedding",
     "SimilarityScore": "score",
 }
-_MODULES = {"autoencoder", "benchmark", "embedding", "estimators", "pairs", "score", "siamese"}
+_MODULES = {
+    "autoencoder",
+    "benchmark",
+    "embedding",
+    "estimators",
+    "pairs",
+    "projection_checks",
+    "score",
+    "siamese",
+}
 
 
 def __getattr__(name: str):
