@@ -151,6 +151,12 @@ def classify_kinds(
     Two kinds in the same direction from the majority at different distances are one
     branch: the nearer is labelled transition.
 
+    Measured on :func:`stswidgets.datasets.random_grid` tuning seeds 0-29 (40 x 40 pixels,
+    1-3 kinds, with ``SimilarityScore(random_state=seed)``; ``benchmarks/tune_score.py``):
+    adjusted Rand index of the kinds found against the true kinds (all spectra; 0 for
+    neither) median 0.70, 10th percentile 0.39. Kinds the projection puts on top of the
+    majority or of one another cannot be told apart here.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)

@@ -46,15 +46,18 @@ class SimilarityScore(LightningEstimator):
     of minority spectrum, whichever direction the networks sent it: kinds that differ from
     the majority in opposite ways (one with in-gap states, one with a dip in the filled
     states) land on opposite sides of the majority, and a signed 1D score would put one of
-    them below the majority (measured on a grid with two such kinds, 40 x 40 x 128: the
-    signed line gave defect-vs-surface AUC 0.23 and 0.78 on two seeds, the distance 1.000).
-    Of the label-free ways measured to turn the networks' output into one number (distance
-    from the majority along the learned line or in the plane, from the median or from the
-    density peak), the distance in the plane from the density peak ordered defect >
-    transition > surface best: on the four conditions of :func:`stswidgets.datasets.condition`
-    and the two-kind grid (two seeds each, 40 x 40 x 128) its transition-vs-surface AUC on
-    dense vacancies was 0.990 / 0.995, against 0.935 / 0.956 along the line and about 0.5
-    from the median; the other conditions tie (``benchmarks/tune_score.py``).
+    them below the majority. On :func:`stswidgets.datasets.random_grid` tuning seeds 0-29
+    (40 x 40 pixels, 1-3 defect kinds of random signatures; ``benchmarks/tune_score.py``) the
+    signed coordinate gave defect-vs-surface ROC AUC median 0.965 but 10th percentile 0.52
+    (worst 0.29); this score 1.000 / 0.980. Of the label-free ways measured to turn the
+    networks' output into one number, the distance in the plane from the density peak
+    ordered defect > transition > surface best (AUC median / 10th percentile of defect vs
+    transition and transition vs surface: 0.951 / 0.888 and 0.954 / 0.864), against
+    0.939 / 0.802 and 0.939 / 0.810 for the distance along the learned line and 0.950 /
+    0.870, 0.958 / 0.863 for the distance along the projection's neighbour graph; on dense
+    vacancies (:func:`stswidgets.datasets.condition`) the distance from the median instead
+    of the density peak dropped transition-vs-surface AUC to about 0.5, since the median of
+    the projection lies in the transition ring there.
 
     **The coordinate** (:meth:`coordinate`, ``coordinate_``) is the score network's signed 1D
     output, oriented so that the spectra farthest from the median spectrum (the 5 % largest
