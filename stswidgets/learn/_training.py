@@ -100,7 +100,8 @@ class SpectrumScaler:
     A change of the STM setpoint (current or bias) multiplies a whole dI/dV spectrum by one
     factor; the per-spectrum normalisation removes it, so that spectra are compared by shape:
 
-    - ``"rms"`` (default): divide each spectrum by its root-mean-square value;
+    - ``"rms"`` (the default here; the estimators default to ``"outside"``): divide each
+      spectrum by its root-mean-square value;
     - ``"integral"``: by its mean absolute value (its integral over the bias window, per mV);
     - ``"outside"``: by its mean absolute value over the first and last 10 % of its bias
       points (:data:`OUTSIDE_FRACTION`; far outside the gap when the bias runs across it),

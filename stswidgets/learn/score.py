@@ -97,7 +97,8 @@ class SimilarityScore(LightningEstimator):
         ``threshold_quantile`` of the :class:`SiameseEmbedding` fitted here (default 0.85,
         as :class:`SiameseEmbedding`).
     normalize : str
-        ``normalize`` of the :class:`SiameseEmbedding` fitted here (default ``"rms"``).
+        ``normalize`` of the :class:`SiameseEmbedding` fitted here (default ``"outside"``,
+        as :class:`SiameseEmbedding`).
     restarts : int
         Most restarts of the projection network when the score folds (see above); 0: none.
     pairs_per_epoch, batch_size, max_epochs, patience, random_state, progress, accelerator,
@@ -154,7 +155,7 @@ class SimilarityScore(LightningEstimator):
         margin: float = 1.0,
         threshold_quantile: float | None = None,
         embedding_threshold_quantile: float = 0.85,
-        normalize: str = "rms",
+        normalize: str = "outside",
         restarts: int = 2,
         pairs_per_epoch: int = 65536,
         batch_size: int = 2048,
