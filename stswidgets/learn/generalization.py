@@ -151,13 +151,16 @@ def provisional_classes(latent, score, random_state: int = 0, max_classes: int =
 def abundance_score(X, bins: int = 200, fit_offset: float = 0.1) -> np.ndarray:
     """Per-spectrum minority abundance (notebook 03, Fig. 4d): high = unlike the majority.
 
-    Each spectrum's histogram of ``log(d + offset)`` (``offset = fit_offset`` x the median
-    pair distance) to all others, read at the mean of the far component of the two-Gaussian
-    fit of all pairs, oriented label-free so that the 5 % of spectra farthest from the
-    median spectrum score high (the rule :class:`SimilarityScore` uses for its sign), minus
-    its median, so that the majority sits near 0 (as :func:`kind_classes` expects).
+    The fraction of each spectrum's distances to all others, as ``log(d + offset)``
+    (``offset = fit_offset`` x the median pair distance), beyond the crossing of the two
+    components fitted to all pairs (:func:`stswidgets.analysis.distances.minority_abundance`;
+    the crossing, or the middle between the means where they do not cross, is used here even
+    when the fit shows one population, so that every draw gets a value), oriented label-free
+    so that the 5 % of spectra farthest from the median spectrum score high, minus its
+    median, so that the majority sits near 0 (as :func:`kind_classes` expects).
     """
     from stswidgets.analysis.distances import (
+        crossing,
         distance_histogram,
         fit_two_gaussians,
         minority_abundance,
@@ -174,7 +177,11 @@ def abundance_score(X, bins: int = 200, fit_offset: float = 0.1) -> np.ndarray:
         X, bins=bins, range=window, offset=offset, progress=False, return_counts=True
     )
     fit = fit_two_gaussians(log_counts, log_edges)
-    abundance = minority_abundance(H, log_edges, fit.means[fit.minority])
+    threshold = crossing(fit)
+    if not np.isfinite(threshold):  # one component dominates: split between the means
+        threshold = float(np.mean(fit.means))
+    threshold = float(np.clip(threshold, log_edges[0], log_edges[-1]))
+    abundance = minority_abundance(H, log_edges, fit, threshold=threshold).values
     # label-free orientation, as SimilarityScore's sign: the spectra farthest from the median
     # spectrum score high (where the fit's far component sits inside the majority's own
     # spread, the raw abundance is high for the majority instead)
