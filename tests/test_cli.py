@@ -283,12 +283,15 @@ def check_outputs(out: Path, shape: tuple[int, int], n_bias: int) -> xr.Dataset:
 
 
 def check_band(results: xr.Dataset) -> list[int]:
-    """``band``: int8 classes with CF flags, one ``band_mean`` row per class; its flag values."""
+    """``band``: int8 classes with CF flags (-1 unmeasured first), one ``band_mean`` row per
+    class; the class flag values."""
     band = results["band"]
     assert band.dtype == np.int8
     flags = [int(v) for v in np.atleast_1d(band.attrs["flag_values"])]
     meanings = band.attrs["flag_meanings"].split()
-    assert flags == list(range(len(flags))) and len(meanings) == len(flags) >= 2
+    assert flags[0] == -1 and meanings[0] == "unmeasured" and len(meanings) == len(flags)
+    flags, meanings = flags[1:], meanings[1:]  # the classes: 0 majority, 1 transition, 2.. kinds
+    assert flags == list(range(len(flags))) and len(flags) >= 2
     assert meanings[1] == "transition" and band.attrs["long_name"]
     assert set(np.unique(band.values)) <= {-1, *flags}
     assert results["band_mean"].dims == results["band_std"].dims == ("band_name", "bias")
@@ -341,7 +344,7 @@ def test_run_on_a_grid_with_two_opposite_defect_kinds(two_kind_grid, tmp_path):
     with xr.open_dataset(out / "results.nc") as results:
         results = results.load()
     flags = check_band(results)
-    assert results["band"].attrs["flag_meanings"].split()[2:] == [
+    assert results["band"].attrs["flag_meanings"].split()[3:] == [
         "minority_kind_1",
         "minority_kind_2",
     ]  # generic names on a user's file
