@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from stswidgets.io._geometry import GEOMETRY_ATTRS
+
 #: Stands for "the units of the spectra" (the grid's ``attrs["units"]``) in
 #: :data:`RESULT_VARIABLES`.
 DATA_UNITS = "<units of the spectra>"
@@ -111,15 +113,7 @@ GLOBAL_ATTRS: dict[str, str] = {
 
 #: Grid attributes copied into the global attributes when present: the lock-in phase and the
 #: scan geometry (every other ``lockin_*`` and ``scan_*`` attribute is copied too).
-GRID_ATTRS = (
-    "lockin_phase_deg",
-    "scan_angle_deg",
-    "scan_center_x_nm",
-    "scan_center_y_nm",
-    "scan_width_nm",
-    "scan_height_nm",
-    "scan_pattern",
-)
+GRID_ATTRS = ("lockin_phase_deg", *GEOMETRY_ATTRS)
 
 
 def grid_attrs(grid: xr.DataArray) -> dict:
