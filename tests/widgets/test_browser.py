@@ -27,20 +27,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from chromium_session import SCREENSHOTS, chromium_page
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "build" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 # The notebook's data, duplicated here on purpose: the test computes what it expects from it.
 N_SIDE = 10
@@ -350,21 +340,10 @@ def _notebook_page(lab, name: str, n_figures: int, failure_png: str, height: int
 
     A failure inside the block saves a screenshot ``failure_png`` under build/screenshots/.
     """
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": height})
-            page.set_default_timeout(60_000)
-            _open_and_run(page, lab, name, n_figures=n_figures)
-            yield page
-        except Exception:
-            page.screenshot(path=str(SCREENSHOTS / failure_png))
-            raise
-        finally:
-            browser.close()
+    with chromium_page({"width": 1400, "height": height}, failure_png) as page:
+        page.set_default_timeout(60_000)
+        _open_and_run(page, lab, name, n_figures=n_figures)
+        yield page
 
 
 def _dot_centres(page, figure) -> np.ndarray:

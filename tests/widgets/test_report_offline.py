@@ -17,20 +17,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from chromium_session import SCREENSHOTS, chromium_page
 
 from stswidgets import cli
 from stswidgets.report import remote_references
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "build" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 NOTEBOOKS = ["03", "04"]
 
 #: Per output area: its text, how many images and SVGs it holds, and how many failed to decode.
@@ -66,7 +59,7 @@ def test_report_references_nothing_on_the_web(report):
 def test_report_is_complete_with_the_network_blocked(report):
     if shutil.which("chromium") is None:
         pytest.skip("Debian's chromium is not installed (make browser-deps)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("playwright.sync_api")
 
     requested = []
 
@@ -77,23 +70,17 @@ def test_report_is_complete_with_the_network_blocked(report):
             requested.append(route.request.url)
             route.abort()
 
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1300, "height": 900})
-            page.route("**/*", only_local)
-            page.goto(report.as_uri(), wait_until="load")
-            outputs = page.evaluate(OUTPUTS_JS)
-            markdown = page.eval_on_selector_all(
-                ".jp-RenderedMarkdown", "els => els.map(e => e.innerText)"
-            )
-            formulas = page.eval_on_selector_all(
-                "img.sts-math", "els => els.map(i => [i.alt, i.naturalWidth])"
-            )
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / "report_offline.png"), full_page=False)
-        finally:
-            browser.close()
+    with chromium_page({"width": 1300, "height": 900}) as page:
+        page.route("**/*", only_local)
+        page.goto(report.as_uri(), wait_until="load")
+        outputs = page.evaluate(OUTPUTS_JS)
+        markdown = page.eval_on_selector_all(
+            ".jp-RenderedMarkdown", "els => els.map(e => e.innerText)"
+        )
+        formulas = page.eval_on_selector_all(
+            "img.sts-math", "els => els.map(i => [i.alt, i.naturalWidth])"
+        )
+        page.screenshot(path=str(SCREENSHOTS / "report_offline.png"), full_page=False)
 
     assert requested == [], f"the report asked the web for {requested}"
     assert len(outputs) > 10
