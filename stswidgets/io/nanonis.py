@@ -27,7 +27,7 @@ from stswidgets.io import _geometry
 from stswidgets.io._header import parse_header, split_list, split_unit
 from stswidgets.io.errors import FormatError
 
-__all__ = ["SEGMENT_KEY", "STRUCTURE_KEYS", "mls_sweep", "read_3ds"]
+__all__ = ["SEGMENT_KEY", "STRUCTURE_KEYS", "looks_like", "mls_sweep", "read_3ds"]
 
 SEGMENT_KEY = (
     "Segment Start (V), Segment End (V), Settling (s), Integration (s), Steps (xn), "
@@ -62,6 +62,11 @@ class _Layout:
     @property
     def pixel_values(self) -> int:
         return len(self.params) + len(self.channels) * self.n_points
+
+
+def looks_like(head: bytes) -> bool:
+    """Whether a file starting with ``head`` is a Nanonis grid file (``Grid dim=`` first)."""
+    return head.lstrip(b"\xef\xbb\xbf").startswith(b"Grid dim=")
 
 
 def _header_int(header: dict, key: str, path) -> int:

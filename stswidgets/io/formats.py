@@ -1,0 +1,93 @@
+"""Which reader opens a file: the supported formats, recognised by content, not by name.
+
+Each instrument format is a :class:`Format` in :data:`FORMATS`: its name, the usual suffixes
+(for messages and file dialogs only), the reader (``module:function``, imported when first
+used) and a ``looks_like(head: bytes) -> bool`` test on the file's first
+:data:`HEAD_BYTES` bytes, defined in the reader's module. :func:`detect_format` runs the tests
+in order and raises :class:`~stswidgets.io.errors.FormatError` listing what is supported when
+none matches; :func:`read_file` reads any supported file into the reader ``Dataset`` model.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import xarray as xr
+
+from stswidgets.io.errors import FormatError
+
+__all__ = ["FORMATS", "HEAD_BYTES", "Format", "detect_format", "read_file", "supported"]
+
+HEAD_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class Format:
+    """One supported instrument format."""
+
+    name: str
+    suffixes: tuple[str, ...]
+    module: str
+    reader: str
+
+    def _module(self):
+        return importlib.import_module(self.module)
+
+    def looks_like(self, head: bytes) -> bool:
+        """Whether a file starting with ``head`` is in this format."""
+        try:
+            module = self._module()
+        except ModuleNotFoundError as error:  # a reader not in this build: not this format
+            if error.name != self.module:
+                raise
+            return False
+        return bool(module.looks_like(head))
+
+    def read(self, path: str | Path, strict: bool = False) -> xr.Dataset:
+        """The file read by this format's reader (``strict`` as the reader takes it)."""
+        return getattr(self._module(), self.reader)(path, strict=strict)
+
+
+FORMATS: tuple[Format, ...] = (
+    Format("Nanonis grid spectroscopy", (".3ds",), "stswidgets.io.nanonis", "read_3ds"),
+    Format("RHK SM4", (".sm4",), "stswidgets.io.rhk", "read_sm4"),
+    Format("Nanosurf NID spectroscopy map", (".nid",), "stswidgets.io.nanosurf", "read_nid"),
+    Format("Omicron MATRIX CITS (Igor wave)", (".ibw",), "stswidgets.io.omicron", "read_ibw"),
+    Format("Createc specgrid", (".specgrid",), "stswidgets.io.createc", "read_specgrid"),
+)
+
+
+def supported() -> str:
+    """The supported formats in words, for messages."""
+    return "; ".join(f"{fmt.name} ({', '.join(fmt.suffixes)})" for fmt in FORMATS)
+
+
+def detect_format(path: str | Path) -> Format:
+    """The format of the file at ``path``, from its first bytes.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    FormatError
+        No supported format recognises the file (the message lists them).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist")
+    with open(path, "rb") as file:
+        head = file.read(HEAD_BYTES)
+    for fmt in FORMATS:
+        if fmt.looks_like(head):
+            return fmt
+    raise FormatError(
+        f"{path}: not a grid spectroscopy file stswidgets can read (empty or unknown content). "
+        f"Supported: {supported()}; and the .npz/.nc files stswidgets.io.save_grid writes."
+    )
+
+
+def read_file(path: str | Path, strict: bool = False) -> xr.Dataset:
+    """Any supported instrument file as a reader ``Dataset`` (see :func:`read_3ds`)."""
+    return detect_format(path).read(path, strict=strict)
