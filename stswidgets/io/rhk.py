@@ -1,0 +1,322 @@
+"""Reading RHK SM4 spectroscopy files (``.sm4``, RHK Rev9 / XPMPro): :func:`read_sm4`.
+
+An SM4 file is a set of *pages* (see :mod:`stswidgets.io._sm4_layout` for the binary layout).
+Image pages (topography, current, lock-in, forward and backward) and line pages; a line page
+of spectra (line type I-V, I-Z, ...) holds one channel: ``y size`` spectra of ``x size``
+points each, the sweep ``x_offset + i * x_scale`` (units and label in its strings), values
+``raw * z_scale + z_offset``, and, in its spec-drift object, each spectrum's tip position.
+A grid file has one such page per channel (``LIA Current``, the lock-in dI/dV, and
+``Current``), all with the same spectra in the same order: the grid's positions row after row
+(``grid x size`` per row; the page header gives the grid size), and at each position the
+sweeps measured there one after the other. Where there are several sweeps per position,
+RHK's alternating mode measures forward and backward in turn; the file does not mark the
+direction of a sweep and every sweep is stored against the page's one sweep axis.
+
+This reader therefore takes, at each position with an **even** number ``2n`` of sweeps, sweeps
+0, 2, ... as the forward and 1, 3, ... as the backward sweeps (the convention of the RHK
+analysis package rhkpy) and averages each set: channel ``"LIA_Current"`` and
+``"LIA_Current [bwd]"``; with an **odd** number of sweeps all are averaged into the channel.
+Attrs ``sweeps_per_position`` and ``sweep_directions`` say which was done. A point
+spectroscopy file or a line (no grid size in the header) opens as ``1 x N``, one pixel per
+distinct tip position (consecutive spectra at the same position are its sweeps).
+
+Why a reader of our own: ``spym`` (the one maintained SM4 reader for Python) imports
+``hvplot`` without declaring it, reads every header field with a separate ``np.fromfile``
+call, returns each page as a flat ``(points, spectra)`` array without arranging the spectra
+into the grid, and raises ``IndexError``/``ValueError`` from deep inside on truncated files.
+The format is small enough to read with ``struct`` and ``numpy`` in the layout Gwyddion's and
+spym's readers document, with bounds checks that name the file.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from stswidgets.io import _geometry, _sm4_layout
+from stswidgets.io._sm4_layout import IMAGE, LINE
+from stswidgets.io.errors import FormatError
+
+__all__ = ["looks_like", "read_sm4"]
+
+FORMAT_NAME = "RHK SM4"
+SPECTRUM_LINE_TYPES = {7: "I-V spectrum", 8: "I-Z spectrum", 13: "renormalized I-V", 22: "discrete"}
+_MIN_PITCH_NM = 1e-5
+_ANGLE_TOLERANCE_DEG = 1.0
+looks_like = _sm4_layout.looks_like
+
+
+def _spectral_pages(pages: list, path) -> tuple[list, list]:
+    """The spectrum pages sharing the first one's spectra and sweep; the others' labels."""
+    spectral = [
+        page
+        for page in pages
+        if page.data_type == LINE and page.header["line_type"] in SPECTRUM_LINE_TYPES
+    ]
+    if not spectral:
+        kinds = sorted({page.label for page in pages}) or ["none"]
+        raise FormatError(
+            f"{path}: no spectroscopy page (line pages of I-V/I-Z spectra) in this SM4 file; "
+            f"its pages are: {', '.join(kinds)}"
+        )
+    keys = ("x_size", "y_size", "x_scale", "x_offset", "line_type")
+    first = spectral[0].header
+    same = [page for page in spectral if all(page.header[k] == first[k] for k in keys)]
+    return same, [page.label for page in spectral if page not in same]
+
+
+def _sweep(page, own_sweep: np.ndarray | None) -> tuple[str, np.ndarray, dict]:
+    """Dimension name, values in the file's order and units, and attrs of the sweep axis."""
+    header, strings = page.header, page.strings
+    if own_sweep is not None:
+        values = own_sweep
+    else:
+        start, step = (float(str(np.float32(header[key]))) for key in ("x_offset", "x_scale"))
+        values = np.round(start + step * np.arange(header["x_size"]), 12)
+    units = strings.get("x_units", "").strip()
+    label = strings.get("x_label", "").strip()
+    if units == "V" or label.lower() in ("bias", "voltage"):
+        dim = "bias"
+    else:
+        dim = label or SPECTRUM_LINE_TYPES[header["line_type"]].split()[-1]
+    return dim, values, {"units": units, "long_name": label or dim}
+
+
+def _arrangement(header: dict, positions: np.ndarray | None, n_spectra: int, path):
+    """``(ny, nx, sweeps per position)`` of a spectrum page."""
+    run = 1
+    if positions is not None and n_spectra:
+        same = np.all(positions == positions[0], axis=1)
+        run = n_spectra if same.all() else int(np.argmin(same))
+    nx, ny = header["grid_x_size"], header["grid_y_size"]
+    if nx * ny > 1:
+        whole = n_spectra >= nx * ny and n_spectra % (nx * ny) == 0
+        per_position = n_spectra // (nx * ny) if whole else run
+        if n_spectra > nx * ny * per_position:
+            raise FormatError(
+                f"{path}: {n_spectra} spectra do not fit the {nx} x {ny} grid of the header "
+                f"with {per_position} sweeps per position"
+            )
+        return ny, nx, per_position
+    return 1, -(-n_spectra // run), run  # point spectra or a line: one pixel per position
+
+
+def _measured_points(raws: list[np.ndarray]) -> np.ndarray:
+    """Per spectrum, the points before the zero tail common to every channel (an abort)."""
+    zero = np.logical_and.reduce([raw == 0 for raw in raws])
+    n_points = zero.shape[1]
+    tail = np.where(zero.all(axis=1), n_points, np.argmin(zero[:, ::-1], axis=1))
+    return np.where(tail >= min(2, n_points), n_points - tail, n_points)
+
+
+def _file_angle(spectral: list, pages: list) -> float | None:
+    """The scan angle the file records (RHK: counter-clockwise, degrees), None if none."""
+    for page in spectral + [page for page in pages if page.data_type == IMAGE]:
+        if page.header["angle"] != 0:
+            return float(np.float32(page.header["angle"]))
+    return None
+
+
+def _frame(x_nm: np.ndarray, y_nm: np.ndarray, file_angle: float | None):
+    """The scan frame of measured positions ``(ny, nx)`` in nm, in the toolkit's convention.
+
+    Planes ``X, Y = a + b col + c row`` fitted to the measured positions give the centre (at
+    the middle pixel), the pitch (size = pixels x pitch) and the direction of the fast axis.
+    RHK angles turn the frame counter-clockwise; :mod:`stswidgets.io._geometry` turns it
+    clockwise, so the frame angle is minus the file's angle (taken where it agrees with the
+    positions up to a reversed axis), else minus the measured direction folded into
+    ``(-90, 90]``.
+    """
+    if _geometry.serpentine_rows(x_nm, y_nm):
+        x_nm, y_nm = x_nm.copy(), y_nm.copy()
+        x_nm[1::2], y_nm[1::2] = x_nm[1::2, ::-1], y_nm[1::2, ::-1]
+    finite = np.isfinite(x_nm) & np.isfinite(y_nm)
+    if not finite.any():
+        return None
+    rows, cols = (index[finite].astype(float) for index in np.indices(x_nm.shape))
+    design = np.stack([np.ones(rows.size), cols, rows], axis=1)
+    coef = np.linalg.lstsq(design, np.stack([x_nm[finite], y_nm[finite]], 1), rcond=None)[0]
+    spans = [np.unique(axis).size > 1 for axis in (cols, rows)]
+    fast, slow = (coef[k] if spans[k - 1] else np.zeros(2) for k in (1, 2))
+    middle = np.array([1.0, (x_nm.shape[1] - 1) / 2, (x_nm.shape[0] - 1) / 2])
+    centre = middle @ coef
+    pitches = [float(np.hypot(*step)) for step in (fast, slow)]
+    if pitches[0] >= _MIN_PITCH_NM:
+        measured = np.degrees(np.arctan2(fast[1], fast[0]))
+    elif pitches[1] >= _MIN_PITCH_NM:
+        measured = np.degrees(np.arctan2(slow[1], slow[0])) - 90
+    else:
+        measured = None
+    angle = -file_angle if file_angle is not None else 0.0
+    if measured is not None:
+        folded = -((measured + 90) % 180 - 90)  # clockwise, in (-90, 90]
+        turn = (folded - angle + 90) % 180 - 90
+        angle = angle if abs(turn) < _ANGLE_TOLERANCE_DEG else float(folded)
+    size = [
+        n * p if p >= _MIN_PITCH_NM else np.nan
+        for n, p in zip(x_nm.shape[::-1], pitches, strict=True)
+    ]
+    return _geometry.ScanFrame(float(centre[0]), float(centre[1]), *size, float(angle))
+
+
+def _unique(name: str, used: set[str]) -> str:
+    candidate, i = name, 2
+    while candidate in used:
+        candidate, i = f"{name} {i}", i + 1
+    used.add(candidate)
+    return candidate
+
+
+def _header_attrs(info: dict, first, per_position: int, file_angle) -> dict:
+    """The file's header as plain str/int/float attrs (netCDF-storable)."""
+    header, strings = first.header, first.strings
+    attrs = {"vendor": "RHK", "format": FORMAT_NAME, "signature": info["signature"]}
+    attrs["minor_version"] = int(first.minor_version)
+    for key in ("date", "time", "file_path", "system_text", "session_text", "user_text"):
+        attrs[key] = strings.get(key, "")
+    attrs["drive_values"] = strings.get("drive_values", "").replace("\n", "; ")
+    attrs["page_type"] = int(header["page_type"])
+    attrs["line_type"] = SPECTRUM_LINE_TYPES[header["line_type"]]
+    for key, name in (("bias", "bias_V"), ("current", "setpoint_A"), ("period", "period_s")):
+        attrs[name] = float(str(np.float32(header[key])))
+    attrs["grid_x_size"], attrs["grid_y_size"] = header["grid_x_size"], header["grid_y_size"]
+    attrs["n_spectra"] = int(header["y_size"])
+    attrs["sweeps_per_position"] = int(per_position)
+    both = per_position % 2 == 0
+    attrs["sweep_directions"] = (
+        f"forward and backward alternating, {per_position // 2} of each averaged"
+        if both
+        else f"forward, {per_position} averaged"
+    )
+    attrs["rhk_angle_deg"] = float(file_angle or 0.0)
+    return attrs
+
+
+def read_sm4(path: str | Path, strict: bool = False) -> xr.Dataset:
+    """Read the spectroscopy grid (or point spectra, or a line) of an RHK SM4 file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The ``.sm4`` file.
+    strict : bool
+        Raise :class:`FormatError` for an aborted grid instead of warning.
+
+    Returns
+    -------
+    xarray.Dataset
+        - one float32 variable per spectrum page (channel), dims ``(y, x, bias)`` (``(y, x,
+          <sweep label>)`` for a sweep that is not in V, e.g. I-Z), named after the page label
+          with ``_`` for spaces (``"LIA_Current"``, ``"Current"``), the backward sweeps of
+          alternating spectroscopy as ``"<name> [bwd]"`` (see the module docstring); attrs
+          ``units`` (the page's z units, e.g. ``"A"``) and ``channel`` (the label as in the
+          file, ``"LIA Current"``);
+        - ``X (m)``, ``Y (m)``: float64 ``(y, x)``, the recorded tip position of each pixel;
+        - ``valid``: bool ``(y, x)``, True where every sweep of the pixel is complete in every
+          channel. Spectra missing from an aborted grid and the zero tail of an aborted
+          spectrum are NaN;
+        - coordinate ``bias`` in V in the file's sweep order; ``x``/``y`` in nm ascending (see
+          :func:`stswidgets.io._geometry.scan_geometry`; offsets from the grid centre along the
+          grid axes for a rotated grid);
+        - ``attrs``: ``vendor="RHK"``, ``format="RHK SM4"``, the header (``signature``,
+          ``date``, ``time``, ``bias_V``, ``setpoint_A``, ``period_s``, ``grid_x_size``, ...),
+          ``sweeps_per_position``, ``sweep_directions``, ``rhk_angle_deg`` (the file's angle,
+          counter-clockwise), ``channels`` and, where any, ``empty_channels`` (pages all
+          zero, left out), ``image_pages`` and ``other_spectral_pages`` (not read); the scan
+          geometry :data:`stswidgets.io._geometry.GEOMETRY_ATTRS` (``scan_angle_deg`` is
+          clockwise, minus the file's angle). ``encoding["source"]`` is the path.
+
+    Raises
+    ------
+    FormatError
+        No SM4 signature, a structure pointing beyond the end of the file (truncated), page
+        data of the wrong size, no spectroscopy page, spectra that do not fit the header's
+        grid, or an aborted grid with ``strict=True``.
+
+    Warns
+    -----
+    UserWarning
+        For an aborted grid or aborted spectra: they are NaN and marked invalid.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    info, pages = _sm4_layout.read_pages(data, path)
+    spectral, others = _spectral_pages(pages, path)
+    first = spectral[0]
+    n_spectra, n_points = first.header["y_size"], first.header["x_size"]
+    used = {"x", "y", "valid", "X (m)", "Y (m)"}
+    channels, empty, own_sweep = [], [], None
+    for page in spectral:
+        values, raw, own_sweep = _sm4_layout.page_values(data, page, path)
+        if not raw.any():
+            empty.append(page.label)
+            continue
+        channels.append((_unique(page.label.replace(" ", "_"), used), page, values, raw))
+    if not channels:
+        raise FormatError(f"{path}: every spectroscopy page is all zeros ({', '.join(empty)})")
+    dim, sweep, sweep_attrs = _sweep(first, own_sweep)
+    positions = _sm4_layout.spec_positions(data, first, path)
+    ny, nx, per_position = _arrangement(first.header, positions, n_spectra, path)
+    n_slots = nx * ny * per_position
+    stop = _measured_points([raw for *_, raw in channels])
+    in_time = np.arange(n_points) < stop[:, None]
+
+    def arranged(values: np.ndarray, width: int) -> np.ndarray:
+        full = np.full((n_slots, width), np.nan)
+        full[:n_spectra] = values
+        return full.reshape(ny, nx, per_position, width)
+
+    picks = [("", slice(None))]
+    if per_position % 2 == 0:
+        picks = [("", slice(0, None, 2)), (" [bwd]", slice(1, None, 2))]
+    data_vars = {}
+    for name, page, values, _ in channels:
+        sweeps = arranged(np.where(in_time, values, np.nan), n_points)
+        for suffix, pick in picks:
+            attrs = {"units": page.strings.get("z_units", "").strip(), "channel": page.label}
+            attrs["channel"] += suffix
+            mean = sweeps[:, :, pick].mean(axis=2).astype(np.float32)
+            data_vars[name + suffix] = (("y", "x", dim), mean, attrs)
+    complete = np.zeros(n_slots, dtype=bool)
+    complete[:n_spectra] = stop == n_points
+    valid = complete.reshape(ny, nx, per_position).all(axis=2)
+    if positions is not None:
+        measured = np.where((stop > 0)[:, None], positions, np.nan)
+        spots = arranged(measured, 2)[:, :, 0]
+        for k, name in enumerate(("X (m)", "Y (m)")):
+            data_vars[name] = (
+                ("y", "x"),
+                spots[..., k],
+                {"units": "m", "long_name": "tip " + name},
+            )
+    data_vars["valid"] = (("y", "x"), valid, {"long_name": "every sweep complete"})
+    file_angle = _file_angle(spectral, pages)
+    attrs = _header_attrs(info, first, per_position, file_angle)
+    attrs["channels"] = ";".join(page.label for _, page, *_ in channels)
+    images = [page.label for page in pages if page.data_type == IMAGE]
+    for key, labels in (("empty_channels", empty), ("image_pages", images)):
+        if labels:
+            attrs[key] = ";".join(labels)
+    if others:
+        attrs["other_spectral_pages"] = ";".join(others)
+    n_bad = int((~valid).sum())
+    if n_bad:
+        message = (
+            f"{path}: aborted grid, {n_bad} of {valid.size} spectra incomplete ({n_spectra} of "
+            f"{n_slots} sweeps in the file, {int(np.sum(stop < n_points))} of them cut short); "
+            "their missing points are NaN and the pixels are marked invalid"
+        )
+        if strict:
+            raise FormatError(message)
+        warnings.warn(message, stacklevel=2)
+    dataset = xr.Dataset(data_vars, coords={dim: (dim, sweep, sweep_attrs)}, attrs=attrs)
+    frame = None
+    if positions is not None:
+        x_nm, y_nm = (dataset[name].values * _geometry.NM for name in ("X (m)", "Y (m)"))
+        frame = _frame(x_nm, y_nm, file_angle)
+    dataset = _geometry.scan_geometry(dataset, frame)
+    dataset.encoding["source"] = str(path)
+    return dataset
