@@ -112,6 +112,7 @@ class _Reader:
         found = {}
         for i in range(count):
             kind, start, size = self.unpack(_OBJECT, offset + i * _OBJECT.size, f"{what} objects")
+            self.check(start, size, f"object of type {kind} in {what}")
             if size and kind not in found:
                 found[kind] = (start, size)
         return found
