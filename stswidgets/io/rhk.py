@@ -46,6 +46,7 @@ FORMAT_NAME = "RHK SM4"
 SPECTRUM_LINE_TYPES = {7: "I-V spectrum", 8: "I-Z spectrum", 13: "renormalized I-V", 22: "discrete"}
 _MIN_PITCH_NM = 1e-5
 _ANGLE_TOLERANCE_DEG = 1.0
+_SAME_SPOT_M = 1e-12  # sweeps at one tip position: recorded positions this close (or 1e-4 of span)
 looks_like = _sm4_layout.looks_like
 
 
@@ -89,7 +90,8 @@ def _arrangement(header: dict, positions: np.ndarray | None, n_spectra: int, pat
     """``(ny, nx, sweeps per position)`` of a spectrum page."""
     run = 1
     if positions is not None and n_spectra:
-        same = np.all(positions == positions[0], axis=1)
+        extent = np.ptp(positions, axis=0).max()
+        same = np.hypot(*(positions - positions[0]).T) <= max(_SAME_SPOT_M, 1e-4 * extent)
         run = n_spectra if same.all() else int(np.argmin(same))
     nx, ny = header["grid_x_size"], header["grid_y_size"]
     if nx * ny > 1:
@@ -106,10 +108,29 @@ def _arrangement(header: dict, positions: np.ndarray | None, n_spectra: int, pat
 
 def _measured_points(raws: list[np.ndarray]) -> np.ndarray:
     """Per spectrum, the points before the zero tail common to every channel (an abort)."""
-    zero = np.logical_and.reduce([raw == 0 for raw in raws])
+    zero = np.logical_and.reduce([(raw == 0) | ~np.isfinite(raw) for raw in raws])
     n_points = zero.shape[1]
     tail = np.where(zero.all(axis=1), n_points, np.argmin(zero[:, ::-1], axis=1))
     return np.where(tail >= min(2, n_points), n_points - tail, n_points)
+
+
+def _backward_reversed(sweeps: list[np.ndarray]) -> bool:
+    """Whether backward sweeps (odd sweeps of ``(ny, nx, sweeps, points)``) run against the axis.
+
+    RHK stores every sweep against the page's one sweep axis, so the mean forward and backward
+    spectra correlate; if instead the backward sweeps were stored in the order measured, they
+    correlate with the forward ones only when reversed (Pearson r -1 against +1 for a current,
+    monotonic in bias). True when reversing gains more than 1 in r summed over the channels.
+    """
+    gain = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN points of aborted sweeps
+        for values in sweeps:
+            forward, backward = (np.nanmean(values[:, :, k::2], axis=(0, 1, 2)) for k in (0, 1))
+            if np.all(np.isfinite(forward + backward)) and np.ptp(forward) and np.ptp(backward):
+                same, flipped = (np.corrcoef(forward, b)[0, 1] for b in (backward, backward[::-1]))
+                gain += flipped - same
+    return gain > 1.0
 
 
 def _file_angle(spectral: list, pages: list) -> float | None:
@@ -256,7 +277,10 @@ def read_sm4(path: str | Path, strict: bool = False) -> xr.Dataset:
             continue
         channels.append((_unique(page.label.replace(" ", "_"), used), page, values, raw))
     if not channels:
-        raise FormatError(f"{path}: every spectroscopy page is all zeros ({', '.join(empty)})")
+        raise FormatError(
+            f"{path}: no measured spectra, every spectroscopy page is all zeros "
+            f"({', '.join(empty)})"
+        )
     dim, sweep, sweep_attrs = _sweep(first, own_sweep)
     positions = _sm4_layout.spec_positions(data, first, path)
     ny, nx, per_position = _arrangement(first.header, positions, n_spectra, path)
@@ -269,20 +293,23 @@ def read_sm4(path: str | Path, strict: bool = False) -> xr.Dataset:
         full[:n_spectra] = values
         return full.reshape(ny, nx, per_position, width)
 
-    picks = [("", slice(None))]
+    sweeps = [arranged(np.where(in_time, values, np.nan), n_points) for *_, values, _ in channels]
+    picks = [("", slice(None), slice(None))]
+    reverse = per_position % 2 == 0 and _backward_reversed(sweeps)
     if per_position % 2 == 0:
-        picks = [("", slice(0, None, 2)), (" [bwd]", slice(1, None, 2))]
+        backward = slice(None, None, -1) if reverse else slice(None)
+        picks = [("", slice(0, None, 2), slice(None)), (" [bwd]", slice(1, None, 2), backward)]
     data_vars = {}
-    for name, page, values, _ in channels:
-        sweeps = arranged(np.where(in_time, values, np.nan), n_points)
-        for suffix, pick in picks:
+    for (name, page, *_), values in zip(channels, sweeps, strict=True):
+        for suffix, pick, order in picks:
             attrs = {"units": page.strings.get("z_units", "").strip(), "channel": page.label}
             attrs["channel"] += suffix
-            mean = sweeps[:, :, pick].mean(axis=2).astype(np.float32)
+            mean = values[:, :, pick, order].mean(axis=2).astype(np.float32)
             data_vars[name + suffix] = (("y", "x", dim), mean, attrs)
     complete = np.zeros(n_slots, dtype=bool)
     complete[:n_spectra] = stop == n_points
     valid = complete.reshape(ny, nx, per_position).all(axis=2)
+    valid &= np.logical_and.reduce([np.isfinite(v).all(axis=(2, 3)) for v in sweeps])
     if positions is not None:
         measured = np.where((stop > 0)[:, None], positions, np.nan)
         spots = arranged(measured, 2)[:, :, 0]
@@ -295,6 +322,8 @@ def read_sm4(path: str | Path, strict: bool = False) -> xr.Dataset:
     data_vars["valid"] = (("y", "x"), valid, {"long_name": "every sweep complete"})
     file_angle = _file_angle(spectral, pages)
     attrs = _header_attrs(info, first, per_position, file_angle)
+    if per_position % 2 == 0:
+        attrs["backward_sweeps_reversed"] = int(reverse)
     attrs["channels"] = ";".join(page.label for _, page, *_ in channels)
     images = [page.label for page in pages if page.data_type == IMAGE]
     for key, labels in (("empty_channels", empty), ("image_pages", images)):

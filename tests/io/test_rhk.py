@@ -210,8 +210,23 @@ def test_written_alternating_sweeps_give_bwd(tmp_path):
     np.testing.assert_allclose(ds["LIA_Current [bwd]"].values[0, 0, 0], 2001e-12)
 
 
+def test_written_backward_sweeps_in_measured_order_are_reversed(tmp_path):
+    """Backward sweeps stored in the order measured (against the axis) are turned around."""
+    positions = grid_positions(2, 2, per_position=2)
+    pages = []
+    for label, sign in (("LIA Current", 1), ("Current", -1)):
+        raw = _raw(8, sign)
+        raw[1::2] = raw[1::2, ::-1]
+        pages.append(SpecPage(label, raw, grid=(2, 2), positions=positions))
+    ds = read_sm4(write_sm4(tmp_path / "b.sm4", pages))
+    assert ds.attrs["backward_sweeps_reversed"] == 1
+    np.testing.assert_allclose(ds["Current [bwd]"].values[0, 0], -(1000 + np.arange(1, 7)) * 1e-12)
+    aligned = read_sm4(_grid_file(tmp_path, nx=2, ny=2, per_position=2, name="a.sm4"))
+    assert aligned.attrs["backward_sweeps_reversed"] == 0
+
+
 def test_written_point_spectra(tmp_path):
-    spot = np.array([[2e-9, 3e-9]] * 3)
+    spot = np.array([[2e-9, 3e-9]] * 3) + [[0, 0], [2e-13, 0], [0, -3e-13]]  # within 1 pm
     path = write_sm4(tmp_path / "p.sm4", [SpecPage("Current", _raw(3), positions=spot)])
     ds = read_sm4(path)
     assert ds["Current"].shape == (1, 1, N_POINTS)
