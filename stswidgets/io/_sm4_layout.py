@@ -208,3 +208,32 @@ def spec_positions(data: bytes, page: Page, path) -> np.ndarray | None:
     _Reader(data, path).check(offset, 4 * _SPEC_INFO * n_spectra, "spectrum positions")
     info = np.frombuffer(data, "<f4", _SPEC_INFO * n_spectra, offset).reshape(n_spectra, -1)
     return info[:, 1:3].astype(np.float64)
+
+
+def settings(data: bytes, page: Page, path) -> dict:
+    """The lock-in drive (object 23), lock-in (25) and Z feedback (27) settings of a page.
+
+    Each object is numbers (uint32 string count and flags, float64 values) followed by its
+    strings (units, filter, feedback type); only the objects present are read.
+    """
+    reader, found = _Reader(data, path), {}
+    if 23 in page.objects:  # CH1 drive: the bias modulation of the lock-in
+        offset = page.objects[23][0]
+        _, _, amplitude, frequency, _, _ = reader.unpack(struct.Struct("<2I4d"), offset, "drive")
+        unit = reader.strings(offset + 40, len(data), 1)
+        found["lockin_amplitude"], found["lockin_frequency_Hz"] = amplitude, frequency
+        found["lockin_amplitude_units"] = unit[0] if unit else ""
+    if 25 in page.objects:
+        offset = page.objects[25][0]
+        *_, phase = reader.unpack(struct.Struct("<2I3d"), offset, "lock-in")
+        found["lockin_phase_offset_deg"] = phase
+        found["lockin_filter"] = (reader.strings(offset + 32, len(data), 1) or [""])[0]
+    if 27 in page.objects:
+        offset = page.objects[27][0]
+        setpoint, *_ = reader.unpack(struct.Struct("<5dI"), offset, "Z feedback")
+        texts = reader.strings(offset + 44, len(data), 2) + ["", ""]
+        found["feedback_type"], found["feedback_setpoint_units"] = texts[:2]
+        found["feedback_setpoint"] = setpoint
+    return {
+        key: float(value) if isinstance(value, float) else value for key, value in found.items()
+    }

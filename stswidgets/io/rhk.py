@@ -46,6 +46,7 @@ FORMAT_NAME = "RHK SM4"
 SPECTRUM_LINE_TYPES = {7: "I-V spectrum", 8: "I-Z spectrum", 13: "renormalized I-V", 22: "discrete"}
 _MIN_PITCH_NM = 1e-5
 _ANGLE_TOLERANCE_DEG = 1.0
+_SCAN_DIRECTIONS = {0: "right", 1: "left", 2: "up", 3: "down"}
 _SAME_SPOT_M = 1e-12  # sweeps at one tip position: recorded positions this close (or 1e-4 of span)
 looks_like = _sm4_layout.looks_like
 
@@ -211,6 +212,8 @@ def _header_attrs(info: dict, first, per_position: int, file_angle) -> dict:
         f"forward and backward alternating, {per_position // 2} of each averaged"
         if both
         else f"forward, {per_position} averaged"
+        if per_position > 1
+        else "forward"
     )
     attrs["rhk_angle_deg"] = float(file_angle or 0.0)
     return attrs
@@ -322,10 +325,15 @@ def read_sm4(path: str | Path, strict: bool = False) -> xr.Dataset:
     data_vars["valid"] = (("y", "x"), valid, {"long_name": "every sweep complete"})
     file_angle = _file_angle(spectral, pages)
     attrs = _header_attrs(info, first, per_position, file_angle)
+    attrs.update(_sm4_layout.settings(data, first, path))
     if per_position % 2 == 0:
         attrs["backward_sweeps_reversed"] = int(reverse)
     attrs["channels"] = ";".join(page.label for _, page, *_ in channels)
-    images = [page.label for page in pages if page.data_type == IMAGE]
+    images = [
+        f"{page.label} ({_SCAN_DIRECTIONS.get(page.header['scan_direction'], '?')})"
+        for page in pages
+        if page.data_type == IMAGE
+    ]
     for key, labels in (("empty_channels", empty), ("image_pages", images)):
         if labels:
             attrs[key] = ";".join(labels)

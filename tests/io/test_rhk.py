@@ -72,7 +72,14 @@ def test_real_grid(real_grid):
         0.4, abs=1e-6
     )
     assert ds.attrs["sweeps_per_position"] == 1
-    assert ds.attrs["image_pages"].split(";").count("Topography") == 2
+    images = ds.attrs["image_pages"].split(";")
+    assert "Topography (left)" in images and "Topography (right)" in images and len(images) == 6
+    # lock-in: 5 mV at 1300 Hz, phase offset -103 deg; feedback setpoint 300 pA
+    assert ds.attrs["lockin_amplitude"] == 0.005 and ds.attrs["lockin_amplitude_units"] == "V"
+    assert ds.attrs["lockin_frequency_Hz"] == 1300.0
+    assert ds.attrs["lockin_phase_offset_deg"] == pytest.approx(-103.0)
+    assert ds.attrs["feedback_setpoint"] == pytest.approx(3e-10)
+    assert ds.attrs["sweep_directions"] == "forward" and "backward_sweeps_reversed" not in ds.attrs
     assert ds.encoding["source"] == str(real_grid)
 
 
