@@ -80,11 +80,8 @@ def _sweep(page, own_sweep: np.ndarray | None) -> tuple[str, np.ndarray, dict]:
         values = np.round(start + step * np.arange(header["x_size"]), 12)
     units = strings.get("x_units", "").strip()
     label = strings.get("x_label", "").strip()
-    if units == "V" or label.lower() in ("bias", "voltage"):
-        dim = "bias"
-    else:
-        dim = label or SPECTRUM_LINE_TYPES[header["line_type"]].split()[-1]
-    return dim, values, {"units": units, "long_name": label or dim}
+    dim = "bias" if units in ("V", "mV") or label.lower() in ("bias", "voltage") else label
+    return dim or "sweep", values, {"units": units, "long_name": label or dim or "sweep"}
 
 
 def _arrangement(header: dict, positions: np.ndarray | None, n_spectra: int, path):
