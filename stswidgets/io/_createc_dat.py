@@ -89,8 +89,9 @@ def _offset_angstrom(header: dict, axis: str) -> float:
     return -offset * per_dac if np.isfinite(per_dac) else 0.0
 
 
-def grid_frame(header: dict, fields: dict) -> ScanFrame | None:
-    """The grid's :class:`ScanFrame` (nm, deg) from a ``.dat`` header and ``.specgrid`` fields.
+def grid_frame(header: dict, fields: dict, size: tuple[int, int]) -> ScanFrame | None:
+    """The grid's :class:`ScanFrame` (nm, deg) from a ``.dat`` header, the ``.specgrid``
+    header fields and the grid ``size`` ``(nx, ny)``.
 
     None when the header lacks the image size (``Length x[A]``/``Num.X``, ``Length y[A]``/
     ``Num.Y``).
@@ -109,6 +110,6 @@ def grid_frame(header: dict, fields: dict) -> ScanFrame | None:
     cos, sin = np.cos(np.deg2rad(angle)), np.sin(np.deg2rad(angle))
     cx = _offset_angstrom(header, "x") / _ANGSTROM_PER_NM + u * cos + v * sin
     cy = _offset_angstrom(header, "y") / _ANGSTROM_PER_NM - u * sin + v * cos
-    width = (fields["specgridnx"] - 1) * fields["specgriddx"] * pitch_x
-    height = (fields["specgridny"] - 1) * fields["specgriddy"] * pitch_y
+    width = (size[0] - 1) * fields["specgriddx"] * pitch_x
+    height = (size[1] - 1) * fields["specgriddy"] * pitch_y
     return ScanFrame(float(cx), float(cy), float(width), float(height), float(angle))

@@ -42,7 +42,14 @@ from stswidgets.io import _createc_dat, _geometry
 from stswidgets.io.errors import FormatError
 from stswidgets.io.lockin import saturated_spectra
 
-__all__ = ["CHANNEL_BITS", "HEADER_BYTES", "HEADER_FIELDS", "looks_like", "read_specgrid"]
+__all__ = [
+    "CHANNEL_BITS",
+    "HEADER_BYTES",
+    "HEADER_FIELDS",
+    "grid_size",
+    "looks_like",
+    "read_specgrid",
+]
 
 HEADER_BYTES = 1024
 HEADER_FIELDS = np.dtype(
@@ -71,7 +78,7 @@ CHANNEL_BITS = (
     ("Lock-in Y", "Lock-in Y"),
     ("d2I/dV2 Y", "Lock-in Y(2f)"),
 )
-TABLE_COLUMNS = (3, 2)  # sweep-table widths tried, in this order
+TABLE_COLUMNS = (3, 2)  # sweep-table widths tried first (then one per channel, if other)
 _MAX_COUNT = 1 << 24  # header counts above this are no Createc header
 
 
@@ -81,8 +88,10 @@ def _fields(data: bytes) -> dict:
 
 
 def _plausible(fields: dict) -> bool:
-    counts = ("nx", "ny", "vertpoints", "specgridchan", "specgridnx", "specgridny")
+    counts = ("nx", "ny", "vertpoints", "specgridchan")
     if not all(0 < fields[name] < _MAX_COUNT for name in counts):
+        return False
+    if not all(0 < n < _MAX_COUNT for n in grid_size(fields)):
         return False
     if not 0 <= fields["version"] < _MAX_COUNT or fields["specgridchan"] > 64:
         return False
@@ -105,6 +114,13 @@ def looks_like(head: bytes) -> bool:
     return not unused.any() or bin(mask & 0xFFFFFFFF).count("1") == fields["specgridchan"]
 
 
+def grid_size(fields: dict) -> tuple[int, int]:
+    """``(nx, ny)`` of the grid: ``specgridnx/ny``, or ``xend/yend`` where those are 0 (the
+    fields older files may leave unset)."""
+    nx, ny = fields["specgridnx"], fields["specgridny"]
+    return (nx if nx > 0 else fields["xend"]), (ny if ny > 0 else fields["yend"])
+
+
 def _channel_names(fields: dict) -> list[tuple[str, str]]:
     mask, n = fields["specgridchannelselectval"], fields["specgridchan"]
     bits = [bit for bit in range(32) if mask >> bit & 1]
@@ -115,10 +131,13 @@ def _channel_names(fields: dict) -> list[tuple[str, str]]:
 
 def _table_width(data: bytes, fields: dict, path: Path) -> tuple[int, int]:
     """Sweep-table columns and the number of whole spectra in the file."""
-    points, n_grid = fields["vertpoints"], fields["specgridnx"] * fields["specgridny"]
-    spectrum_bytes = 4 * points * fields["specgridchan"]
+    (nx, ny), points = grid_size(fields), fields["vertpoints"]
+    n_grid, spectrum_bytes = nx * ny, 4 * points * fields["specgridchan"]
+    widths = TABLE_COLUMNS + (
+        () if fields["specgridchan"] in TABLE_COLUMNS else (fields["specgridchan"],)
+    )
     fits = []
-    for width in TABLE_COLUMNS:
+    for width in widths:
         payload = len(data) - HEADER_BYTES - 4 * points * width
         if payload >= 0 and payload % spectrum_bytes == 0 and payload // spectrum_bytes <= n_grid:
             fits.append((width, payload // spectrum_bytes))
@@ -128,8 +147,7 @@ def _table_width(data: bytes, fields: dict, path: Path) -> tuple[int, int]:
             f"{path}: truncated or damaged: after the {HEADER_BYTES}-byte header and the sweep "
             f"table ({points} x {TABLE_COLUMNS[0]} float32) the file holds {payload} bytes, not a "
             f"whole number of spectra of {spectrum_bytes} bytes ({points} samples x "
-            f"{fields['specgridchan']} channels x 4 bytes) up to the {fields['specgridnx']} x "
-            f"{fields['specgridny']} grid"
+            f"{fields['specgridchan']} channels x 4 bytes) up to the {nx} x {ny} grid"
         )
     if len(fits) > 1:  # the right width reads a smooth bias column, the wrong one interleaves
         roughness = [np.abs(np.diff(_table(data, points, width)[:, 0])).sum() for width, _ in fits]
@@ -237,7 +255,7 @@ def read_specgrid(path: str | Path, strict: bool = False) -> xr.Dataset:
             "sizes, samples per spectrum, 1-64 channels)"
         )
     points, n_channels = fields["vertpoints"], fields["specgridchan"]
-    nx, ny = fields["specgridnx"], fields["specgridny"]
+    nx, ny = grid_size(fields)
     width, n_done = _table_width(data, fields, path)
     table = _table(data, points, width)
     raw = np.full((nx * ny, points, n_channels), np.nan, dtype=np.float32)
@@ -302,7 +320,7 @@ def _positions(dataset: xr.Dataset, path: Path, fields: dict) -> xr.Dataset:
     """x/y and the ``scan_*`` attrs: from the companion ``.specgrid.dat``, else pixel indices."""
     companion = _createc_dat.companion_path(path)
     header = _createc_dat.read_dat_header(companion) if companion.is_file() else {}
-    frame = _createc_dat.grid_frame(header, fields) if header else None
+    frame = _createc_dat.grid_frame(header, fields, grid_size(fields)) if header else None
     if frame is not None:
         dataset.attrs.update({f"dat {key}": value for key, value in header.items()})
         dataset.attrs["positions"] = f"from {companion.name}"

@@ -29,8 +29,12 @@ def header_bytes(
     step: tuple[int, int] = (5, 5),
     center: tuple[int, int] = (256, 256),
     image: tuple[int, int] = (512, 512),
+    grid_fields: bool = True,
 ) -> bytes:
-    """The 1024-byte header: 29 used slots (int32 but for two float32 and one int64)."""
+    """The 1024-byte header: 29 used slots (int32 but for two float32 and one int64);
+    ``grid_fields=False`` leaves ``specgridnx`` ... ``specgridcentery`` 0 (the grid size is then
+    only in ``xend``/``yend``)."""
+    grid = (nx, ny, *step, *center) if grid_fields else (0,) * 6
     used = struct.pack(
         "<10i2f4iq5i6i",
         4400, image[0], image[1], 14, 14, 39, 39, points, 576, 9,  # version .. vertmangain
@@ -38,7 +42,7 @@ def header_bytes(
         0, 0, n_channels, mask,  # imagedatasize, specgriddatasize, chan, channel mask
         0,  # specgriddatasize64
         1, nx, 1, ny, 0,  # xstart, xend, ystart, yend, channelselectval2
-        nx, ny, step[0], step[1], center[0], center[1],
+        *grid,
     )  # fmt: skip
     return used + bytes(1024 - len(used))
 

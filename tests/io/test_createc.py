@@ -258,3 +258,25 @@ def test_companion_dat_gives_positions_in_nm(tmp_path):
     grid = open_grid(ds)
     np.testing.assert_allclose(grid["x"].values, [-1.0, 0.0, 1.0])
     assert grid.attrs["scan_angle_deg"] == 30.0
+
+
+def test_older_header_and_one_table_column_per_channel(tmp_path):
+    bias = ramp(3, -6.0, 6.0, 30)
+    spectra = iv_spectra(6, bias, n_channels=4, seed=3)
+    spectra[:, :, 3] = 1.0 + bias  # an ADC0 input with data
+    path = write_specgrid(
+        tmp_path / "old.specgrid", spectra, bias, 3, 2, mask=0b1001, table_columns=4,
+        grid_fields=False,
+    )  # fmt: skip
+    ds = read_specgrid(path)  # a mask that does not name 4 channels: generic names
+    assert [n for n, v in ds.data_vars.items() if v.ndim == 3] == ["Current", "Channel 3"]
+    path = write_specgrid(
+        tmp_path / "old.specgrid", spectra, bias, 3, 2, mask=0b1111, table_columns=4,
+        grid_fields=False,
+    )  # fmt: skip
+    ds = read_specgrid(path)
+    assert ds.attrs["sweep_table_columns"] == 4
+    assert ds["Current"].shape == (2, 3, 30)
+    assert [n for n, v in ds.data_vars.items() if v.ndim == 3] == ["Current", "ADC0"]
+    assert ds.attrs["empty_channels"] == "Lock-in X; Lock-in X(2f)"
+    np.testing.assert_allclose(ds["ADC0"].values[1, 2], 1.0 + bias[3:], rtol=1e-6)
