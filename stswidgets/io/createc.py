@@ -181,6 +181,20 @@ def _directions(bias: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return np.arange(n), None
 
 
+def _sweep(bias: np.ndarray, path: Path) -> tuple[int, np.ndarray, np.ndarray | None]:
+    """Settling-hold samples, then the sweep's and the return sweep's sample indices after
+    the hold (see :func:`_directions`), of the sweep table's bias column."""
+    if not np.isfinite(bias).all():
+        raise FormatError(f"{path}: the sweep table's bias column holds NaN or infinite values")
+    n_hold = _settling(bias)
+    if n_hold == bias.size:
+        raise FormatError(
+            f"{path}: every sample of the sweep table is at {bias[0]:g} mV: a time series "
+            "at fixed bias, not a bias sweep"
+        )
+    return n_hold, *_directions(bias[n_hold:])
+
+
 def _incomplete(raw: np.ndarray, data_channels: list[int]) -> np.ndarray:
     """Per spectrum, the sample from which it is missing (``vertpoints`` when complete): a
     trailing run of two or more zero (or NaN) samples in every data channel, no data at all,
@@ -258,6 +272,7 @@ def read_specgrid(path: str | Path, strict: bool = False) -> xr.Dataset:
     nx, ny = grid_size(fields)
     width, n_done = _table_width(data, fields, path)
     table = _table(data, points, width)
+    n_hold, forward, backward = _sweep(table[:, 0], path)
     raw = np.full((nx * ny, points, n_channels), np.nan, dtype=np.float32)
     offset = HEADER_BYTES + 4 * points * width
     payload = np.frombuffer(data, "<f4", count=n_done * points * n_channels, offset=offset)
@@ -278,14 +293,6 @@ def read_specgrid(path: str | Path, strict: bool = False) -> xr.Dataset:
             strict,
         )
 
-    bias_all = table[:, 0]
-    n_hold = _settling(bias_all)
-    if n_hold == points:
-        raise FormatError(
-            f"{path}: every sample of the sweep table is at {bias_all[0]:g} mV: a time series "
-            "at fixed bias, not a bias sweep"
-        )
-    forward, backward = _directions(bias_all[n_hold:])
     data_vars = {}
     for k in kept:
         name, channel = names[k]
@@ -297,7 +304,7 @@ def read_specgrid(path: str | Path, strict: bool = False) -> xr.Dataset:
             data_vars[name + tag] = (("y", "x", "bias"), values, attrs)
     valid = np.isfinite(raw[:, n_hold:, kept]).all(axis=(1, 2)).reshape(ny, nx)
     data_vars["valid"] = (("y", "x"), valid, {"long_name": "spectrum complete"})
-    bias = bias_all[n_hold:][forward]
+    bias = table[n_hold:, 0][forward]
     coords = {"bias": ("bias", bias, {"units": "mV", "long_name": "bias"})}
     attrs = dict(fields)
     attrs.update(

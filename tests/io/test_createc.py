@@ -205,10 +205,15 @@ def test_truncated_payload_names_the_file(tmp_path):
             read_specgrid(path)
 
 
-def test_constant_bias_is_no_sweep(tmp_path):
+def test_constant_or_nan_bias_is_no_sweep(tmp_path):
     bias = np.full(10, 3.0)
     path = write_specgrid(tmp_path / "t.specgrid", iv_spectra(1, bias), bias, 1, 1)
     with pytest.raises(FormatError, match="t.specgrid: every sample"):
+        read_specgrid(path)
+    bias = np.linspace(1.0, -1.0, 10)
+    bias[4] = np.nan
+    path = write_specgrid(tmp_path / "t.specgrid", iv_spectra(1, bias), bias, 1, 1)
+    with pytest.raises(FormatError, match="t.specgrid: the sweep table"):
         read_specgrid(path)
 
 
