@@ -17,13 +17,14 @@ package's sign (``-offset``).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 
 from stswidgets.io._geometry import ScanFrame
 
-__all__ = ["companion_path", "grid_frame", "read_dat_header"]
+__all__ = ["companion_attrs", "companion_path", "grid_frame", "read_dat_header"]
 
 DAT_HEADER_BYTES = 16384
 _MAGICS = (b"[Parameter]", b"[Paramet32]", b"[Paramco32]")
@@ -62,6 +63,18 @@ def read_dat_header(path: Path) -> dict[str, int | float | str]:
         if sep and key.strip():
             header.setdefault(key.strip(), _value(value))
     return header
+
+
+def companion_attrs(header: dict) -> dict[str, int | float | str]:
+    """The header as netCDF-3-safe attrs: ``dat_<name>`` (the name before `` / ``, other
+    characters than letters, digits and ``_`` as ``_``), string values in ASCII."""
+    attrs: dict[str, int | float | str] = {}
+    for key, value in header.items():
+        name = re.sub(r"[^0-9A-Za-z_]+", "_", key.split(" / ")[0]).strip("_")
+        if isinstance(value, str):
+            value = value.encode("ascii", errors="replace").decode("ascii")
+        attrs.setdefault(f"dat_{name}", value)
+    return attrs
 
 
 def lookup(header: dict, name: str):

@@ -245,9 +245,12 @@ def read_specgrid(path: str | Path, strict: bool = False) -> xr.Dataset:
           and the ``scan_*`` attrs; without it, the pixel index (units ``"pixel"``),
           ``scan_width_nm``/``scan_height_nm``/``scan_center_*_nm`` NaN and
           ``attrs["positions"]`` saying so;
-        - ``attrs``: the header fields (:data:`HEADER_FIELDS`), the companion's entries as
-          ``"dat <key>"``, ``vendor`` ``"Createc"``, ``format`` ``"Createc specgrid"``,
-          ``setpoint_bias_mV``, ``setpoint_current_A``. ``encoding["source"]`` is the path.
+        - ``attrs``: the header fields (:data:`HEADER_FIELDS`); the companion's entries as
+          ``dat_<name>`` (:func:`stswidgets.io._createc_dat.companion_attrs`); ``vendor``
+          ``"Createc"``, ``format`` ``"Createc specgrid"``, ``setpoint_bias_mV``,
+          ``setpoint_current_A``, ``n_settling_points``, ``sweep_table_columns``, ``z_ramp``,
+          ``empty_channels``, ``positions``. ``encoding["source"]`` is the path. All are
+          netCDF-storable (``Dataset.to_netcdf`` works).
 
     Raises
     ------
@@ -329,7 +332,7 @@ def _positions(dataset: xr.Dataset, path: Path, fields: dict) -> xr.Dataset:
     header = _createc_dat.read_dat_header(companion) if companion.is_file() else {}
     frame = _createc_dat.grid_frame(header, fields, grid_size(fields)) if header else None
     if frame is not None:
-        dataset.attrs.update({f"dat {key}": value for key, value in header.items()})
+        dataset.attrs.update(_createc_dat.companion_attrs(header))
         dataset.attrs["positions"] = f"from {companion.name}"
         return _geometry.scan_geometry(dataset, frame)
     ny, nx = dataset.sizes["y"], dataset.sizes["x"]

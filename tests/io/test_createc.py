@@ -236,6 +236,7 @@ def test_companion_dat_gives_positions_in_nm(tmp_path):
     )  # fmt: skip
     entries = {
         "Titel / Titel": "corral",
+        "Sec/line:": 0.5,
         "Num.X / Num.X": 100,
         "Num.Y / Num.Y": 100,
         "Length x[A]": 100.0,  # 0.1 nm per image pixel: the grid step is 1 nm
@@ -253,8 +254,9 @@ def test_companion_dat_gives_positions_in_nm(tmp_path):
     assert ds.attrs["scan_width_nm"] == pytest.approx(2.0)
     assert ds.attrs["scan_height_nm"] == pytest.approx(1.0)
     assert ds.attrs["scan_center_x_nm"] == pytest.approx(1.0)
-    assert ds.attrs["dat Titel / Titel"] == "corral"
+    assert ds.attrs["dat_Titel"] == "corral" and ds.attrs["dat_Length_x_A"] == 100.0
     assert ds.attrs["positions"] == "from g.specgrid.dat"
+    ds.to_netcdf(tmp_path / "g.nc")  # the attrs are netCDF-storable
 
     write_companion(path, {**entries, "Rotation / Rotation": 30.0})
     ds = read_specgrid(path)
