@@ -189,8 +189,8 @@ def _sweep(bias: np.ndarray, path: Path) -> tuple[int, np.ndarray, np.ndarray | 
     n_hold = _settling(bias)
     if n_hold == bias.size:
         raise FormatError(
-            f"{path}: every sample of the sweep table is at {bias[0]:g} mV: a time series "
-            "at fixed bias, not a bias sweep"
+            f"{path}: every sample of the sweep table is at {bias[0]:g} mV: a time or Z "
+            "series at fixed bias, not a bias sweep"
         )
     return n_hold, *_directions(bias[n_hold:])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import xarray as xr
 from createc_files import (
     CREATEC_REAL,
     VENDORS,
@@ -70,6 +71,14 @@ def test_real_file_shape_bias_channels_and_header(real):
     assert ds["x"].attrs["units"] == "pixel"
     np.testing.assert_array_equal(ds["x"].values, np.arange(5))
     assert np.isnan(ds.attrs["scan_width_nm"])
+
+
+def test_real_file_dataset_saves_as_netcdf(real, tmp_path):
+    ds = read_specgrid(real)
+    ds.to_netcdf(tmp_path / "createc.nc")
+    with xr.open_dataset(tmp_path / "createc.nc") as back:
+        np.testing.assert_array_equal(back["Current"].values, ds["Current"].values)
+        assert back.attrs["empty_channels"] == ds.attrs["empty_channels"]
 
 
 def test_looks_like_only_createc(real):
