@@ -331,12 +331,16 @@ def _positions(dataset: xr.Dataset, path: Path, fields: dict) -> xr.Dataset:
     companion = _createc_dat.companion_path(path)
     header = _createc_dat.read_dat_header(companion) if companion.is_file() else {}
     frame = _createc_dat.grid_frame(header, fields, grid_size(fields)) if header else None
+    dataset.attrs.update(_createc_dat.companion_attrs(header))
     if frame is not None:
-        dataset.attrs.update(_createc_dat.companion_attrs(header))
         dataset.attrs["positions"] = f"from {companion.name}"
         return _geometry.scan_geometry(dataset, frame)
     ny, nx = dataset.sizes["y"], dataset.sizes["x"]
-    why = "no .specgrid.dat beside the file" if not header else f"{companion.name} has no size"
+    why = (
+        "no .specgrid.dat beside the file"
+        if not header
+        else f"{companion.name} gives no Length x[A]/Num.X, Length y[A]/Num.Y"
+    )
     dataset = dataset.assign_coords(
         y=("y", np.arange(ny, dtype=float), {"units": "pixel", "long_name": "y pixel index"}),
         x=("x", np.arange(nx, dtype=float), {"units": "pixel", "long_name": "x pixel index"}),

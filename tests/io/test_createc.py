@@ -296,3 +296,13 @@ def test_older_header_and_one_table_column_per_channel(tmp_path):
     assert [n for n, v in ds.data_vars.items() if v.ndim == 3] == ["Current", "ADC0"]
     assert ds.attrs["empty_channels"] == "Lock-in X; Lock-in X(2f)"
     np.testing.assert_allclose(ds["ADC0"].values[1, 2], 1.0 + bias[3:], rtol=1e-6)
+
+
+def test_companion_without_size_keeps_pixel_indices(tmp_path):
+    bias = ramp(2, 5.0, -5.0, 20)
+    path = write_specgrid(tmp_path / "n.specgrid", iv_spectra(4, bias), bias, 2, 2)
+    write_companion(path, {"Titel / Titel": "no size", "Rotation / Rotation": 10})
+    ds = read_specgrid(path)
+    assert ds["x"].attrs["units"] == "pixel" and ds.attrs["dat_Titel"] == "no size"
+    assert ds.attrs["positions"].startswith("pixel index (n.specgrid.dat gives no Length")
+    assert np.isnan(ds.attrs["scan_width_nm"])
