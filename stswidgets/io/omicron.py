@@ -51,6 +51,8 @@ _TYPES = {2: 4, 3: 8, 4: 8, 5: 16, 8: 1, 0x10: 2, 0x20: 4, 0x48: 1, 0x50: 2, 0x6
 _ZERO_RUN = 2  # exact zeros at an end of a curve that mark it as cut off
 _LENGTH_TO_NM = {"m": 1e9, "um": 1e3, "nm": 1.0, "pm": 1e-3}
 _BIAS_UNITS = ("V", "mV")
+# MATRIX wave names: "<channel> <run>-<cycle> <Forward|Backward> <Up|Down> <Trace|Retrace>"
+_MATRIX_NAME = re.compile(r"(.+?)\s+\d+-\d+\s+(?:forward|backward)\b.*$", re.IGNORECASE)
 
 
 def _version(head: bytes) -> tuple[int, str] | None:
@@ -278,7 +280,8 @@ def read_ibw(path: str | Path, strict: bool = False) -> xr.Dataset:
         data_vars["Y (m)"] = (("y", "x"), np.zeros((1, nx_config)), {"units": "m"})
 
     match = re.match(r"(.+?)\s*\[(.*)\]$", str(attrs.get("note: Channel name and data unit", "")))
-    channel = match[1] if match else wave_name or path.stem
+    matrix_name = _MATRIX_NAME.match(wave_name)
+    channel = match[1] if match else matrix_name[1] if matrix_name else wave_name or path.stem
     name = channel + (" [bwd]" if re.search(r"retrace\s*$", wave_name, re.IGNORECASE) else "")
     data_vars[name] = (
         ("y", "x", "bias"),
