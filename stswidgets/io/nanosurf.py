@@ -40,6 +40,7 @@ Choices, each checked on the shared file ``nanosurf_tarzan_specmap15.nid``:
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -105,15 +106,39 @@ def _layout(n_lines: int, where: nid.Positions | None, repetitions: int, by_pass
     return position, n_pos, (where.ny, where.nx), kind
 
 
-def _orientation(blocks, raws, measured, path) -> bool:
-    """Whether a group is stored against its sweep (its read-back of Dim0 falls along Dim0)."""
-    for block, raw in zip(blocks, raws, strict=True):
-        if block.name != block.section.get("Dim0Name"):
+@dataclass
+class _Channel:
+    block: nid.Block
+    raw: np.ndarray  # raw codes (lines, points), in the file's order
+    flip: bool  # reverse the points to line up with the reference sweep
+
+
+def _channels(spec, payload, reference, sweep, path):
+    """The spectroscopy channels on the reference sweep; empty ones; ones left out."""
+    channels, empty, left = [], [], []
+    for block in spec:
+        own = _sweep(block, path)[0] if block.points == reference.points else None
+        if own is None or block.lines != reference.lines:
+            left.append(f"{block.group}: {block.name}")
+        elif not (np.allclose(own, sweep) or np.allclose(own[::-1], sweep)):
+            left.append(f"{block.group}: {block.name}")
+        elif not (raw := block.raw(payload)).any():
+            empty.append(f"{block.group}: {block.name}")
+        else:
+            channels.append(_Channel(block, raw, not np.allclose(own, sweep)))
+    return channels, empty, left
+
+
+def _stored_against_sweep(members: list[_Channel], measured: np.ndarray, path) -> bool:
+    """Whether a group's read-back of its Dim0 signal runs against its Dim0 definition."""
+    for channel in members:
+        block = channel.block
+        if block.name != block.section.get("Dim0Name") or block.points < 2:
             continue
         full = measured == block.points
-        if not full.any() or block.points < 2:
+        if not full.any():
             return False
-        values = block.scale(raw[full], path)
+        values = block.scale(channel.raw[full], path)
         slope = np.mean(values[:, -1] - values[:, 0])
         return bool(slope * nid.number(block.section, "Dim0Range", path, block.section_name) < 0)
     return False
@@ -182,25 +207,25 @@ def read_nid(path: str | Path, strict: bool = False) -> xr.Dataset:
         )
     reference = next((b for b in spec if _direction(b.group) == ""), spec[0])
     sweep, sweep_name, sweep_unit = _sweep(reference, path)
-    same = [
-        b
-        for b in spec
-        if b.points == reference.points
-        and b.lines == reference.lines
-        and np.allclose(_sweep(b, path)[0], sweep)
-    ]
-    if len(same) < len(spec):
-        left = ", ".join(f"{b.group}: {b.name}" for b in spec if b not in same)
+    channels, empty, left = _channels(spec, payload, reference, sweep, path)
+    if left:
         warnings.warn(
-            f"{path}: {left} sweep differently from {reference.name}; left out", stacklevel=2
+            f"{path}: {'; '.join(left)} sweep differently from {reference.name}; left out",
+            stacklevel=2,
         )
-    spec = same
-    raws = [b.raw(payload) for b in spec]
+    if not channels:
+        raise FormatError(f"{path}: every spectroscopy channel is all zeros ({'; '.join(empty)})")
     cur_line = int(reference.section.get("CurLine", reference.lines - 1))
-    measured = _complete_lines(raws, nid.line_points(reference), cur_line)
-    for block in spec[1:]:
-        measured = np.minimum(measured, nid.line_points(block))
-    complete = measured == reference.points
+    measured = {}  # points measured on each line, per group (in the file's order)
+    for group in dict.fromkeys(channel.block.group for channel in channels):
+        members = [channel for channel in channels if channel.block.group == group]
+        kept = np.min([nid.line_points(channel.block) for channel in members], axis=0)
+        raws = [channel.raw for channel in members]
+        measured[group] = _complete_lines(raws, kept, cur_line)
+        against = _stored_against_sweep(members, measured[group], path)
+        for channel in members:
+            channel.flip = channel.flip != against
+    complete = np.all([n == reference.points for n in measured.values()], axis=0)
 
     info = sections.get("DataSet-Info", {})
     settings = sections.get("DataSet\\Parameters\\Spectroscopy", {})
@@ -217,24 +242,17 @@ def read_nid(path: str | Path, strict: bool = False) -> xr.Dataset:
     position, n_pos, shape, kind = layout
     counts = np.bincount(position[complete], minlength=n_pos)
 
-    data_vars, empty, used = {}, [], {"x", "y", "bias", "valid"}
-    flips = {}
-    for group in dict.fromkeys(b.group for b in spec):
-        members = [k for k, b in enumerate(spec) if b.group == group]
-        flips[group] = _orientation(
-            [spec[k] for k in members], [raws[k] for k in members], measured, path
-        )
+    data_vars, used = {}, {"x", "y", "bias", "valid"}
     points = np.arange(reference.points)
     first_line = np.full(n_pos, -1)
     for line in range(reference.lines - 1, -1, -1):
         first_line[position[line]] = line
-    for block, raw in zip(spec, raws, strict=True):
-        if not raw.any():
-            empty.append(f"{block.group}: {block.name}")
-            continue
+    for channel in channels:
+        block, raw = channel.block, channel.raw
         values = block.scale(raw, path)
-        values[points[None, :] >= measured[:, None]] = np.nan
-        if flips[block.group]:
+        done = measured[block.group][:, None]
+        values[points[None, :] >= done] = np.nan
+        if channel.flip:
             values = values[:, ::-1]
         sums = np.zeros((n_pos, reference.points))
         np.add.at(sums, position[complete], values[complete])
@@ -246,9 +264,7 @@ def read_nid(path: str | Path, strict: bool = False) -> xr.Dataset:
         if name in used:
             name = f"{name} ({block.group})"
         used.add(name)
-        clipped = int(
-            (block.at_rail(raw) & (points[None, :] < measured[:, None])).any(axis=1).sum()
-        )
+        on_rail = block.at_rail(raw) & (points[None, :] < done)
         data_vars[name] = (
             ("y", "x", "bias" if sweep_unit == "V" else sweep_name),
             spectra.reshape(*shape, -1).astype(np.float32),
@@ -256,11 +272,9 @@ def read_nid(path: str | Path, strict: bool = False) -> xr.Dataset:
                 "units": block.section.get("Dim2Unit", ""),
                 "channel": block.name,
                 "group": block.group,
-                "n_clipped_spectra": clipped,
+                "n_clipped_spectra": int(on_rail.any(axis=1).sum()),
             },
         )
-    if not data_vars:
-        raise FormatError(f"{path}: every spectroscopy channel is all zeros ({'; '.join(empty)})")
 
     valid = counts > 0
     n_bad = int(n_pos - valid.sum())

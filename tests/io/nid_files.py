@@ -38,13 +38,15 @@ def write_nid(
     cur_line: int | None = None,
     line_points: dict[int, int] | None = None,
     truncate: int = 0,
+    sweeps: dict[str, tuple[float, float]] | None = None,
 ) -> Path:
     """A ``.nid`` file with spectroscopy ``groups`` ``{"Spec forward": [(CURRENT, codes)]}``.
 
     ``codes`` are int16 ``(lines, points)``; ``sweep`` is ``(Dim0Min, Dim0Range)`` in V;
     ``grid`` ``(nx, ny)`` writes a SpecMapTable over ``frame_m`` ``(x0, x1, y0, y1)``;
     ``line_points`` ``{line: kept}`` writes ``LineDim<line>Points``; ``truncate`` cuts that
-    many bytes off the end. A small ``Scan forward`` image group is always added.
+    many bytes off the end; ``sweeps`` ``{group: (Dim0Min, Dim0Range)}`` overrides ``sweep``.
+    A small ``Scan forward`` image group is always added.
     """
     head = ["[DataSet]", "Version=2", f"GroupCount={len(groups) + 1}"]
     sections, blocks = [], []
@@ -60,7 +62,8 @@ def write_nid(
             body = [f"[{label}]", "Version=2", f"Points={points}", f"Lines={lines}"]
             body += [f"Frame={group}", f"CurLine={lines - 1 if cur_line is None else cur_line}"]
             body += ["Dim0Name=Tip voltage", "Dim0Unit=V"]
-            body += [f"Dim0Range={sweep[1]}", f"Dim0Min={sweep[0]}"]
+            low0, span0 = (sweeps or {}).get(group, sweep)
+            body += [f"Dim0Range={span0}", f"Dim0Min={low0}"]
             body += ["Dim1Name=SpecPoint", f"Dim1Range={lines}", "Dim1Min=0"]
             body += [f"Dim2Name={name}", f"Dim2Unit={unit}", f"Dim2Range={span}"]
             body += [f"Dim2Min={low}", "SaveMode=Binary", "SaveBits=16", "SaveSign=Signed"]

@@ -169,6 +169,54 @@ def test_backward_stored_reversed_lines_up_with_bias(tmp_path):
     np.testing.assert_allclose(ds["Tip voltage [bwd]"].values[0, 0], ds["bias"].values, atol=1e-3)
 
 
+def test_backward_defined_from_positive_bias_is_reordered(tmp_path):
+    spectra = _spectra()
+    bias = np.linspace(-1.0, 1.0, POINTS)
+    fwd = to_codes(serpentine(spectra, NX, NY), *CURRENT[2:])
+    bwd = to_codes(serpentine(0.9 * spectra, NX, NY)[:, ::-1], *CURRENT[2:])
+    volts = to_codes(np.tile(bias[::-1], (NX * NY, 1)), *VOLTAGE[2:])
+    groups = {
+        "Spec forward": [(CURRENT, fwd)],
+        "Spec backward": [(CURRENT, bwd), (VOLTAGE, volts)],
+    }
+    path = write_nid(
+        tmp_path / "bwd.nid", groups, sweep=(-1.0, 2.0), sweeps={"Spec backward": (1.0, -2.0)}
+    )
+    ds = read_nid(path)
+    np.testing.assert_allclose(ds["Tip Current [bwd]"].values, _expected(0.9 * spectra), rtol=1e-6)
+    np.testing.assert_allclose(ds["Tip voltage [bwd]"].values[1, 1], bias, atol=1e-3)
+
+
+def test_backward_aborted_alone_makes_the_pixel_invalid(tmp_path):
+    path = _map_file(tmp_path)
+    data = bytearray(path.read_bytes())
+    block = NX * NY * POINTS * 2
+    start = data.index(b"#!") + 2 + 2 * block + 1 * POINTS * 2  # backward blocks, line 1
+    for k in range(2):  # zero the last 3 points of line 1 in both backward channels
+        offset = start + k * block + (POINTS - 3) * 2
+        data[offset : offset + 6] = bytes(6)
+    path.write_bytes(bytes(data))
+    with pytest.warns(UserWarning, match="1 of 6 spectra incomplete"):
+        ds = read_nid(path)
+    assert not ds["valid"].values[0, 1] and int(ds["valid"].sum()) == 5
+    assert np.isfinite(ds["Tip Current"].values[0, 1]).all()  # forward kept as measured
+    assert np.isnan(ds["Tip Current [bwd]"].values[0, 1, -3:]).all()
+
+
+def test_empty_backward_group_is_left_out(tmp_path):
+    codes = to_codes(serpentine(_spectra(), NX, NY), *CURRENT[2:])
+    groups = {
+        "Spec forward": [(CURRENT, codes)],
+        "Spec backward": [(CURRENT, np.zeros_like(codes))],
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = read_nid(write_nid(tmp_path / "nobwd.nid", groups, sweep=(-1.0, 2.0)))
+    assert "Tip Current [bwd]" not in ds
+    assert ds.attrs["empty_channels"] == "Spec backward: Tip Current"
+    assert bool(ds["valid"].all())
+
+
 def test_aborted_map_is_nan_and_invalid(tmp_path):
     path = _map_file(tmp_path, cur_line=3)  # lines 4 and 5 never measured
     with pytest.warns(UserWarning, match="2 of 6 spectra incomplete"):
