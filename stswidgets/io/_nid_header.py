@@ -75,16 +75,19 @@ def typed_value(text: str):
 
 
 def flat_attrs(sections: dict[str, dict[str, str]]) -> dict:
-    """The header as plain attrs: ``"<section>/<key>"`` -> int, float or str."""
+    """The header as plain attrs: ``"<section>: <key>"`` -> int, float or str.
+
+    Sections lose their ``DataSet\\`` prefix and use ``.`` for ``\\``
+    (``"Parameters.Spectroscopy: FwModRange"``); no ``/`` remains, so netCDF-3 accepts them.
+    """
     attrs = {}
     for name, entries in sections.items():
         if name.startswith("SetView"):  # display settings of the Nanosurf window
             continue
-        short = name.removeprefix(_INFO_PREFIX).replace("\\", "/")
+        short = name.removeprefix(_INFO_PREFIX).replace("\\", ".").replace("/", "_")
         for key, value in entries.items():
-            if key.startswith("SubSection"):
-                continue
-            attrs[f"{short}/{key}"] = typed_value(value)
+            if not key.startswith("SubSection"):
+                attrs[f"{short}: {key.replace('/', '_')}"] = typed_value(value)
     return attrs
 
 

@@ -165,7 +165,7 @@ def read_nid(path: str | Path, strict: bool = False) -> xr.Dataset:
         - ``valid``: bool ``(y, x)``, True where at least one complete sweep was measured;
         - coordinate ``bias`` (see the module docstring), ``x``/``y`` in nm (ascending; a map's
           serpentine rows in raster order);
-        - ``attrs``: the header as ``"<section>/<key>"`` entries, the ``scan_*`` geometry,
+        - ``attrs``: the header as ``"<section>: <key>"`` entries, the ``scan_*`` geometry,
           ``vendor``, ``format``, ``spec_layout``, ``n_repetitions``, ``image_rotation_deg``,
           ``empty_channels`` and ``skipped_groups`` (``;``-separated).
 

@@ -45,8 +45,8 @@ def test_real_map_shape_bias_channels(tarzan):
     assert int(ds["valid"].sum()) == 225
     assert ds["Tip Current"].attrs["n_clipped_spectra"] == 146
     assert ds.attrs["vendor"] == "Nanosurf"
-    assert ds.attrs["DataSet-Info/Setpoint"] == "700pA"
-    assert ds.attrs["DataSet-Info/Op. mode"] == "STM"
+    assert ds.attrs["DataSet-Info: Setpoint"] == "700pA"
+    assert ds.attrs["DataSet-Info: Op. mode"] == "STM"
     assert ds.attrs["scan_pattern"] == "serpentine"
     assert ds.attrs["image_rotation_deg"] == pytest.approx(5.84237)
 
@@ -304,3 +304,13 @@ def test_image_only_file_is_refused(tmp_path):
     path = write_nid(tmp_path / "image.nid", {}, grid=None)
     with pytest.raises(FormatError, match="no spectroscopy group"):
         read_nid(path)
+
+
+def test_real_dataset_writes_to_netcdf(tarzan, tmp_path):
+    import xarray as xr
+
+    _, ds = tarzan
+    ds.to_netcdf(tmp_path / "map.nc", engine="scipy")
+    back = xr.load_dataset(tmp_path / "map.nc", engine="scipy")
+    np.testing.assert_array_equal(back["Tip Current"].values, ds["Tip Current"].values)
+    assert back.attrs["Parameters.Spectroscopy: FwModRange"] == 5.0

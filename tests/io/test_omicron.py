@@ -251,3 +251,13 @@ def test_parse_note_items():
     assert attrs["note: Scan Sub-Grid X"] == 20
     assert attrs["note: Width"] == "9e-008 [m]"
     assert attrs["note: Sample"] == "Ta2NiSe5"
+
+
+def test_real_dataset_writes_to_netcdf(cits, tmp_path):
+    import xarray as xr
+
+    _, ds = cits
+    ds.to_netcdf(tmp_path / "cits.nc", engine="scipy")
+    back = xr.load_dataset(tmp_path / "cits.nc", engine="scipy")
+    np.testing.assert_array_equal(back["I(V)"].values, ds["I(V)"].values)
+    assert back.attrs["note: Lines per plane"] == 20
