@@ -30,7 +30,8 @@ def header_end(data: bytes) -> int:
     """Offset of the ``#!`` that ends the header (-1 when there is none)."""
     if not data.lstrip().startswith(b"[DataSet]"):
         return -1
-    return data.find(b"\n" + DATA_MARK) + 1 or -1
+    at_line_start = data.find(b"\n" + DATA_MARK)
+    return at_line_start + 1 if at_line_start >= 0 else data.find(DATA_MARK)
 
 
 def parse_sections(text: str, path) -> dict[str, dict[str, str]]:
@@ -198,7 +199,8 @@ class Positions:
     nx: int
     ny: int
     rotation_deg: float
-    kind: str  # "map", "list" or "none"
+    kind: str  # "map" or "list"
+    frame_m: tuple[float, float, float, float] = (np.nan,) * 4  # map centre x, y; width, height
 
 
 def positions(sections: dict, path) -> Positions | None:
@@ -206,8 +208,10 @@ def positions(sections: dict, path) -> Positions | None:
 
     ``Map0=x0;x1;y0;y1;nx;ny;rotation;placement`` (m; AtomicJ's reading): ``nx`` x ``ny``
     positions from ``(x0, y0)`` to ``(x1, y1)``, measured row by row from ``y0``, serpentine
-    (odd rows from ``x1`` back to ``x0``). ``PosAxis=X;Y``, ``Count``, ``Pos<k>=x;y`` (m): a
-    list of points, opened as one row. None when the file records neither.
+    (odd rows from ``x1`` back to ``x0``); a non-zero rotation (unused in the files seen)
+    turns them clockwise about the map centre, the Nanonis sense. ``PosAxis=X;Y``, ``Count``,
+    ``Pos<k>=x;y`` (m): a list of points, opened as one row. None when the file records
+    neither.
     """
     table = sections.get(f"{SPEC_INFO}\\SpecMapTable")
     if table and "Map0" in table:
@@ -226,9 +230,12 @@ def positions(sections: dict, path) -> Positions | None:
         ys = np.linspace(y0, y1, ny) if ny > 1 else np.array([y0])
         cols = np.tile(np.arange(nx), ny).reshape(ny, nx)
         cols[1::2] = cols[1::2, ::-1]  # serpentine
-        x_m = xs[cols].ravel()
-        y_m = np.repeat(ys, nx)
-        return Positions(x_m, y_m, nx, ny, float(rotation), "map")
+        u, v = xs[cols].ravel() - (x0 + x1) / 2, np.repeat(ys, nx) - (y0 + y1) / 2
+        cos, sin = np.cos(np.radians(rotation)), np.sin(np.radians(rotation))
+        x_m = (x0 + x1) / 2 + u * cos + v * sin  # turned clockwise about the centre
+        y_m = (y0 + y1) / 2 - u * sin + v * cos
+        frame = ((x0 + x1) / 2, (y0 + y1) / 2, abs(x1 - x0), abs(y1 - y0))
+        return Positions(x_m, y_m, nx, ny, float(rotation), "map", frame)
     table = sections.get(f"{SPEC_INFO}\\SpecPosTable")
     if table and "Count" in table:
         axes = [axis.strip().upper() for axis in table.get("PosAxis", "X;Y").split(";")]

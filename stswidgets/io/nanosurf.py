@@ -316,18 +316,26 @@ def read_nid(path: str | Path, strict: bool = False) -> xr.Dataset:
         coords={coord_dim: (coord_dim, sweep, {"units": sweep_unit, "long_name": sweep_name})},
         attrs=attrs,
     )
-    frame = None
-    if where is not None and where.kind == "map":
-        frame = _geometry.ScanFrame(
-            (where.x_m.min() + where.x_m.max()) / 2 * _geometry.NM,
-            (where.y_m.min() + where.y_m.max()) / 2 * _geometry.NM,
-            float(np.ptp(where.x_m)) * _geometry.NM if where.nx > 1 else np.nan,
-            float(np.ptp(where.y_m)) * _geometry.NM if where.ny > 1 else np.nan,
-            where.rotation_deg,
-        )
-    dataset = _geometry.scan_geometry(dataset, frame)
+    dataset = _geometry.scan_geometry(dataset, _frame(where, kind))
     dataset.encoding["source"] = str(path)
     return dataset
+
+
+def _frame(where: nid.Positions | None, kind: str) -> _geometry.ScanFrame | None:
+    """The map's frame; for a point list, the line from its first to its last point."""
+    if where is None or kind == "one pixel per sweep":
+        return None
+    if kind == "map":
+        cx, cy, width, height = (value * _geometry.NM for value in where.frame_m)
+        width, height = (width if where.nx > 1 else np.nan), (height if where.ny > 1 else np.nan)
+        return _geometry.ScanFrame(cx, cy, width, height, where.rotation_deg)
+    x_nm, y_nm = where.x_m * _geometry.NM, where.y_m * _geometry.NM
+    centre = ((x_nm.min() + x_nm.max()) / 2, (y_nm.min() + y_nm.max()) / 2)
+    dx, dy = x_nm[-1] - x_nm[0], y_nm[-1] - y_nm[0]
+    if np.hypot(dx, dy) < 1e-6:  # no line to follow: pixel indices
+        return None
+    angle = round(float(np.degrees(np.arctan2(-dy, dx))), 6) % 360  # clockwise, as Nanonis
+    return _geometry.ScanFrame(*centre, float(np.hypot(dx, dy)), np.nan, angle)
 
 
 def _first_vector_value(text: str) -> float:

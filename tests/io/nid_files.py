@@ -39,6 +39,8 @@ def write_nid(
     line_points: dict[int, int] | None = None,
     truncate: int = 0,
     sweeps: dict[str, tuple[float, float]] | None = None,
+    points_m: list[tuple[float, float]] | None = None,
+    rotation: float = 0,
 ) -> Path:
     """A ``.nid`` file with spectroscopy ``groups`` ``{"Spec forward": [(CURRENT, codes)]}``.
 
@@ -46,6 +48,7 @@ def write_nid(
     ``grid`` ``(nx, ny)`` writes a SpecMapTable over ``frame_m`` ``(x0, x1, y0, y1)``;
     ``line_points`` ``{line: kept}`` writes ``LineDim<line>Points``; ``truncate`` cuts that
     many bytes off the end; ``sweeps`` ``{group: (Dim0Min, Dim0Range)}`` overrides ``sweep``.
+    ``points_m`` writes a SpecPosTable of ``(x, y)`` positions (m) instead of a map.
     A small ``Scan forward`` image group is always added.
     """
     head = ["[DataSet]", "Version=2", f"GroupCount={len(groups) + 1}"]
@@ -83,7 +86,11 @@ def write_nid(
         x0, x1, y0, y1 = frame_m
         maps += ["[DataSet\\SpecInfos\\SpecHeader]", "SpecMode=Map"]
         maps += ["[DataSet\\SpecInfos\\SpecMapTable]", "Count=1"]
-        maps.append(f"Map0={x0};{x1};{y0};{y1};{grid[0]};{grid[1]};0;0")
+        maps.append(f"Map0={x0};{x1};{y0};{y1};{grid[0]};{grid[1]};{rotation};0")
+    if points_m is not None:
+        maps += ["[DataSet\\SpecInfos\\SpecPosTable]", "PosAxis=X;Y", "PosUnits=m;m"]
+        maps.append(f"Count={len(points_m)}")
+        maps += [f"Pos{k}={x};{y}" for k, (x, y) in enumerate(points_m)]
     text = [head, info, spec, imaging, maps, *sections]
     header = "\r\n\r\n".join("\r\n".join(part) for part in text) + "\r\n\r\n#!"
     payload = b"".join(blocks)

@@ -162,6 +162,22 @@ def test_map_in_raster_order_with_positions(tmp_path):
     assert bool(ds["valid"].all())
 
 
+def test_rotated_map_keeps_its_grid_axes(tmp_path):
+    from stswidgets.io import absolute_positions
+
+    ds = read_nid(_map_file(tmp_path, rotation=30))
+    assert ds.attrs["scan_angle_deg"] == 30.0
+    np.testing.assert_allclose(ds["x"].values, [-10.0, 0.0, 10.0], atol=1e-6)
+    np.testing.assert_allclose(ds["y"].values, [-5.0, 5.0], atol=1e-6)
+    x_abs, y_abs = absolute_positions(ds)
+    np.testing.assert_allclose(x_abs, ds["X (m)"].values * 1e9, atol=1e-6)
+    np.testing.assert_allclose(y_abs, ds["Y (m)"].values * 1e9, atol=1e-6)
+    # the corner pixel (row 0, column 0) sits at (x0, y0) turned by 30 degrees about the centre
+    u, v, a = -10.0, -5.0, np.radians(30)
+    expected = (20 + u * np.cos(a) + v * np.sin(a), -15 - u * np.sin(a) + v * np.cos(a))
+    np.testing.assert_allclose((x_abs[0, 0], y_abs[0, 0]), expected, atol=1e-6)
+
+
 def test_backward_stored_reversed_lines_up_with_bias(tmp_path):
     spectra = _spectra()
     ds = read_nid(_map_file(tmp_path, spectra, bwd_reversed=True))
@@ -275,6 +291,18 @@ def test_repeats_at_one_spot_open_as_a_row(tmp_path):
     ds = read_nid(write_nid(tmp_path / "spot.nid", groups, sweep=(-1.0, 2.0), grid=None))
     assert ds["Tip Current"].shape == (1, NX * NY, POINTS)
     assert ds.attrs["spec_layout"] == "one pixel per sweep"
+
+
+def test_point_list_opens_as_a_row_with_positions(tmp_path):
+    lines = _spectra().reshape(NX * NY, POINTS)[:4]
+    groups = {"Spec forward": [(CURRENT, to_codes(lines, *CURRENT[2:]))]}
+    points = [(1e-9 * k, 5e-9) for k in range(4)]
+    path = write_nid(tmp_path / "list.nid", groups, sweep=(-1.0, 2.0), grid=None, points_m=points)
+    ds = read_nid(path)
+    assert ds["Tip Current"].shape == (1, 4, POINTS)
+    assert ds.attrs["spec_layout"] == "point list"
+    np.testing.assert_allclose(ds["X (m)"].values[0], [0, 1e-9, 2e-9, 3e-9])
+    np.testing.assert_allclose(ds["x"].values, [0.0, 1.0, 2.0, 3.0], atol=1e-6)
 
 
 def test_clipped_spectra_counted(tmp_path):
