@@ -31,7 +31,8 @@ Choices, each checked on the shared file ``nanosurf_tarzan_specmap15.nid``:
   position). Repeats at a single spot (or a file holding one position's repeats) open as a
   1 x N grid, one pixel per sweep; so do point lists (``SpecPosTable``).
 - **incomplete spectra**: lines after ``CurLine``, lines cut short (``LineDim<k>Points``) and
-  lines whose every channel reads raw 0 from some point on are NaN from there and invalid.
+  lines whose every channel reads raw 0 from some point on (unless most lines end so: a signal
+  at zero there) are NaN from there and invalid.
 - **clipping**: spectra with a raw code at either end of its range are counted in the
   variable's ``n_clipped_spectra`` (the current of the shared file sits at -20 nA, the end of
   its +-20 nA range, in 146 forward spectra); the values are kept.
@@ -80,17 +81,24 @@ def _sweep(block: nid.Block, path) -> tuple[np.ndarray, str, str]:
 
 
 def _complete_lines(raws: list[np.ndarray], kept: np.ndarray, cur_line: int) -> np.ndarray:
-    """Points measured on each line, jointly over the channels ``raws`` ``(lines, points)``."""
+    """Points measured on each line, jointly over one group's channels ``raws``.
+
+    A line is cut where every channel reads raw 0 to its end (two or more points), unless
+    most measured lines of four or more end so (a signal at zero there, e.g. near 0 V).
+    """
     n_lines, n_points = raws[0].shape
     measured = np.minimum(kept, n_points)
     measured[np.arange(n_lines) > cur_line] = 0
     nonzero = np.zeros((n_lines, n_points), dtype=bool)
     for raw in raws:
         nonzero |= raw != 0
-    last = np.where(nonzero.any(axis=1), n_points - np.argmax(nonzero[:, ::-1], axis=1), 0)
-    zero_tail = n_points - last
-    cut = np.where(zero_tail >= min(_TRAILING_ZEROS, n_points), last, n_points)
-    return np.minimum(measured, cut)
+    empty = ~nonzero.any(axis=1)
+    last = np.where(empty, 0, n_points - np.argmax(nonzero[:, ::-1], axis=1))
+    tail = (n_points - last >= min(_TRAILING_ZEROS, n_points)) & ~empty & (measured > 0)
+    n_measured = int(((measured > 0) & ~empty).sum())
+    if n_measured >= 4 and tail.sum() > n_measured / 2:
+        tail[:] = False
+    return np.where(empty, 0, np.where(tail, np.minimum(measured, last), measured))
 
 
 def _layout(n_lines: int, where: nid.Positions | None, repetitions: int, by_pass: bool):

@@ -24,7 +24,9 @@ this module adds what the toolkit needs around it:
   unit: I(V) [A]`` names the variable; a wave name ending in ``Retrace`` is the backward sweep
   (``"I(V) [bwd]"``);
 - **incomplete spectra**: non-finite values, all zeros, or a run of exact zeros at either
-  end of the curve (two or more points) are NaN and the pixel invalid.
+  end of the curve (two or more points; not when most curves of the set end so, which is a
+  signal below one digitiser step, not an abort) are NaN and the pixel invalid. A wave of
+  nothing but zeros (an empty channel) is no data: FormatError.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ _CHECKSUM_BYTES = {1: 8 + 110, 2: 16 + 110, 3: 20 + 110, 5: 64 + 320}
 _WAVE_HEADER5 = 320
 _TYPES = {2: 4, 3: 8, 4: 8, 5: 16, 8: 1, 0x10: 2, 0x20: 4, 0x48: 1, 0x50: 2, 0x60: 4}
 _ZERO_RUN = 2  # exact zeros at an end of a curve that mark it as cut off
+_POPULATION = 4  # curves needed to tell a common zero end from a cut-off one
 _LENGTH_TO_NM = {"m": 1e9, "um": 1e3, "nm": 1.0, "pm": 1e-3}
 _BIAS_UNITS = ("V", "mV")
 # MATRIX wave names: "<channel> <run>-<cycle> <Forward|Backward> <Up|Down> <Trace|Retrace>"
@@ -165,15 +168,25 @@ def _note_int(attrs: dict, key: str) -> int | None:
 
 
 def _incomplete(curves: np.ndarray) -> np.ndarray:
-    """Curves ``(..., n)`` with their cut-off parts NaN (see the module docstring)."""
+    """Curves ``(..., n)`` with their cut-off parts NaN (see the module docstring).
+
+    An all-zero curve was never measured. A run of exact zeros at one end marks a curve cut
+    off, unless most measured curves of a set of four or more end in zeros there too (then
+    the signal is below one digitiser step at that end, e.g. a current near 0 V).
+    """
     curves = curves.copy()
     n = curves.shape[-1]
     zero = curves == 0
-    run = min(_ZERO_RUN, n)
+    empty = zero.all(axis=-1)
+    curves[empty] = np.nan
+    measured = int((~empty).sum())
     for flipped in (False, True):
         z = zero[..., ::-1] if flipped else zero
-        lead = np.where(z.all(axis=-1), n, np.argmax(~z, axis=-1))  # zeros from that end
-        cut = (lead >= run)[..., None] & (np.arange(n) < lead[..., None])
+        run = np.argmax(~z, axis=-1)  # zeros from that end (0 for an empty curve)
+        tail = (run >= min(_ZERO_RUN, n)) & ~empty
+        if measured >= _POPULATION and tail.sum() > measured / 2:
+            continue
+        cut = tail[..., None] & (np.arange(n) < run[..., None])
         curves[cut[..., ::-1] if flipped else cut] = np.nan
     return curves
 
@@ -230,6 +243,8 @@ def read_ibw(path: str | Path, strict: bool = False) -> xr.Dataset:
         )
     if np.iscomplexobj(values):
         raise FormatError(f"{path}: complex wave; expected real spectra")
+    if not np.any(values[np.isfinite(values)]):
+        raise FormatError(f"{path}: the wave holds only zeros/NaN (an empty channel), no spectra")
     offsets, steps, units, data_units = _axes(wave, version, values.ndim)
     volts = [k for k, unit in enumerate(units) if unit in _BIAS_UNITS]
     bias_dim = volts[0] if len(volts) == 1 else (2 if values.ndim == 3 else 0)

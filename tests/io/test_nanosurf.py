@@ -265,6 +265,20 @@ def test_zero_filled_tail_and_cut_lines_are_invalid(tmp_path):
     np.testing.assert_allclose(current[0, 2, :7], _expected(spectra)[0, 2, :7], rtol=1e-6)
 
 
+def test_zero_ends_shared_by_most_lines_are_signal(tmp_path):
+    """A sweep ending at 0 V: current and read-back both read raw 0 there on every line."""
+    codes = to_codes(serpentine(_spectra(), NX, NY), *CURRENT[2:])
+    volts = to_codes(np.tile(np.linspace(-1.0, 0.0, POINTS), (NX * NY, 1)), *VOLTAGE[2:])
+    codes[:, -2:] = 0
+    volts[:, -2:] = 0  # the read-back of the last two points rounds to 0 V as well
+    groups = {"Spec forward": [(CURRENT, codes), (VOLTAGE, volts)]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = read_nid(write_nid(tmp_path / "zero.nid", groups, sweep=(-1.0, 1.0)))
+    assert bool(ds["valid"].all())
+    assert (ds["Tip Current"].values[..., -2:] == 0).all()
+
+
 def test_all_zero_channel_is_left_out(tmp_path):
     codes = to_codes(serpentine(_spectra(), NX, NY), *CURRENT[2:])
     empty = np.zeros_like(codes)

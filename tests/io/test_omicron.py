@@ -205,6 +205,21 @@ def test_aborted_and_empty_spectra_are_invalid(tmp_path):
         read_ibw(path, strict=True)
 
 
+def test_zero_ends_shared_by_most_curves_are_signal(tmp_path):
+    values = _cube()
+    values[..., -3:] = 0.0  # every curve ends below one digitiser step (a sweep ending at 0 V)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = read_ibw(_cits(tmp_path, values))
+    assert bool(ds["valid"].all())
+    assert (ds["I(V)"].values[..., -3:] == 0).all()
+
+
+def test_wave_of_zeros_is_no_data(tmp_path):
+    with pytest.raises(FormatError, match=r"zeros\.ibw.*only zeros"):
+        read_ibw(_cits(tmp_path, np.zeros((4, 3, 9)), name="zeros.ibw"))
+
+
 def test_stripped_lines_of_the_configured_grid(tmp_path):
     values = _cube()  # 3 lines in the wave, the note configures 5
     path = _cits(tmp_path, values, note=NOTE.format(nx=4, ny=5, n=9))
