@@ -18,10 +18,10 @@ IBW_REAL = "omicron_Ta2NiSe5_cits20_IV_fwd_up.ibw"
 _TYPES = {np.dtype("<f4"): 2, np.dtype("<f8"): 4, np.dtype("<i2"): 0x10}
 
 
-def _checksum(header: bytearray, at: int) -> None:
+def _checksum(header: bytearray, at: int, order: str = "<") -> None:
     """Set the int16 at ``at`` so that the header's int16 words sum to 0 (mod 2**16)."""
-    total = int(np.frombuffer(bytes(header), "<i2").astype(np.int64).sum())
-    struct.pack_into("<h", header, at, ((-total + 32768) % 65536) - 32768)
+    total = int(np.frombuffer(bytes(header), order + "i2").astype(np.int64).sum())
+    struct.pack_into(order + "h", header, at, ((-total + 32768) % 65536) - 32768)
 
 
 def ibw5(
@@ -33,28 +33,31 @@ def ibw5(
     data_units: str = "A",
     name: str = "I(V) 1-1 Forward Up Trace",
     note: str = "",
+    order: str = "<",
 ) -> Path:
-    """A version-5 wave of ``values`` (numpy axes = Igor dimensions, first fastest on disk)."""
+    """A version-5 wave of ``values`` (numpy axes = Igor dimensions, first fastest on disk).
+
+    ``order`` ``">"`` writes a big-endian (Macintosh) file."""
     values = np.asarray(values)
-    data = values.astype(values.dtype.newbyteorder("<")).tobytes(order="F")
+    data = values.astype(values.dtype.newbyteorder(order)).tobytes(order="F")
     note_bytes = note.encode("latin-1")
     wave = bytearray(320)
-    struct.pack_into("<i", wave, 12, values.size)
-    struct.pack_into("<h", wave, 16, _TYPES[values.dtype.newbyteorder("<")])
-    struct.pack_into("<h", wave, 26, 1)
+    struct.pack_into(order + "i", wave, 12, values.size)
+    struct.pack_into(order + "h", wave, 16, _TYPES[values.dtype.newbyteorder("<")])
+    struct.pack_into(order + "h", wave, 26, 1)
     struct.pack_into("32s", wave, 28, name.encode("latin-1"))
     dims = list(values.shape) + [0] * (4 - values.ndim)
-    struct.pack_into("<4i", wave, 68, *dims)
+    struct.pack_into(order + "4i", wave, 68, *dims)
     pad = [0.0] * (4 - values.ndim)
-    struct.pack_into("<4d", wave, 84, *list(steps)[: values.ndim], *pad)
-    struct.pack_into("<4d", wave, 116, *list(offsets)[: values.ndim], *pad)
+    struct.pack_into(order + "4d", wave, 84, *list(steps)[: values.ndim], *pad)
+    struct.pack_into(order + "4d", wave, 116, *list(offsets)[: values.ndim], *pad)
     struct.pack_into("4s", wave, 148, data_units.encode())
     for k, unit in enumerate(list(units)[: values.ndim]):
         struct.pack_into("4s", wave, 152 + 4 * k, unit.encode())
     header = bytearray(64)
-    struct.pack_into("<hhiii", header, 0, 5, 0, 320 + len(data), 0, len(note_bytes))
+    struct.pack_into(order + "hhiii", header, 0, 5, 0, 320 + len(data), 0, len(note_bytes))
     whole = header + wave
-    _checksum(whole, 2)
+    _checksum(whole, 2, order)
     path.write_bytes(bytes(whole) + data + note_bytes)
     return path
 

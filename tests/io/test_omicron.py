@@ -145,6 +145,15 @@ def test_cits_axes_and_order(tmp_path):
     assert looks_like(_cits(tmp_path, values).read_bytes()[:HEAD_BYTES])
 
 
+def test_big_endian_wave(tmp_path):
+    values = _cube().astype(np.float32)
+    path = _cits(tmp_path, values, name="mac.ibw", order=">")
+    assert path.read_bytes()[:2] == b"\x00\x05"
+    assert looks_like(path.read_bytes())
+    ds = read_ibw(path)
+    np.testing.assert_allclose(ds["I(V)"].values, values.transpose(1, 0, 2), rtol=1e-6)
+
+
 def test_bias_dimension_found_by_its_unit(tmp_path):
     values = _cube()
     moved = np.moveaxis(values, 2, 0)  # (V, x, y)
@@ -177,6 +186,16 @@ def test_line_and_single_curve_open_as_one_row(tmp_path):
     curve = ibw5(tmp_path / "curve.ibw", line[0], offsets=(-0.5,), steps=(0.125,), units=("V",))
     ds = read_ibw(curve)
     assert ds["I(V)"].shape == (1, 1, 9)
+
+
+def test_curves_without_units_are_columns(tmp_path):
+    """A 2D wave without a voltage unit: one curve per column (Igor's layout), bias first."""
+    curves = _cube()[:, :, 0].T  # (3 points, 4 curves)
+    path = ibw5(tmp_path / "set.ibw", curves, offsets=(-1.0, 0.0), steps=(1.0, 1.0), units=("", ""))
+    ds = read_ibw(path)
+    assert ds["I(V)"].shape == (1, 4, 3)
+    np.testing.assert_allclose(ds["I(V)"].values[0], curves.T, rtol=1e-6)
+    np.testing.assert_allclose(ds["bias"].values, [-1.0, 0.0, 1.0])
 
 
 def test_version2_curve(tmp_path):
