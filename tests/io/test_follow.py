@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
-from nanonis_files import lockin_grid_file, payload_offset, scan_file
+from nanonis_files import GRID_30, LINE_32, lockin_grid_file, payload_offset, real_file, scan_file
 
 import stswidgets
 from stswidgets.io import FormatError, GridFollower, follow, open_grid
@@ -87,6 +87,26 @@ def test_growing_file_matches_open_grid_of_a_copy_after_each_refresh(finished, t
         assert phases[-1] == pytest.approx(25.0, abs=0.5)
     else:
         assert np.isnan(phases).all()
+
+
+@pytest.mark.parametrize("name", [GRID_30, LINE_32])
+def test_real_file_grown_in_steps_matches_open_grid_of_a_copy(name, tmp_path):
+    """The shared measured files, appended in cuts at 5 %, 38.5 %, 71 % (inside pixels) and
+    complete: each refresh gives open_grid's grid of the copy (phase, saturation, geometry)."""
+    data = real_file(name).read_bytes()
+    start = payload_offset(data)
+    sizes = [start + int(f * (len(data) - start)) for f in (0.05, 0.385, 0.71)] + [len(data)]
+    grown = tmp_path / "growing.3ds"
+    grown.write_bytes(data[: sizes[0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        follower = follow(grown)
+        _assert_same_grid(follower.grid, _open_copy(data, sizes[0], tmp_path / "copy.3ds"))
+        for before, size in zip(sizes, sizes[1:], strict=False):
+            _append(grown, data, before, size)
+            assert follower.refresh() > 0
+            _assert_same_grid(follower.grid, _open_copy(data, size, tmp_path / "copy.3ds"))
+    assert follower.complete and bool(follower.valid.all())
 
 
 def test_refresh_reads_only_the_added_bytes(finished, tmp_path, monkeypatch):
