@@ -21,6 +21,8 @@ _LAZY_NAMES = {
     "ChannelError": "stswidgets.io",
     "save_grid": "stswidgets.io",
     "channel_candidates": "stswidgets.io",
+    "follow": "stswidgets.io",
+    "GridFollower": "stswidgets.io",
 }
 _LAZY_MODULES = {"analysis", "datasets", "io", "learn", "preprocess", "series", "widgets"}
 
@@ -28,9 +30,11 @@ __all__ = [
     "ChannelError",
     "FormatError",
     "GridError",
+    "GridFollower",
     "analysis",
     "channel_candidates",
     "datasets",
+    "follow",
     "io",
     "learn",
     "make_grid",

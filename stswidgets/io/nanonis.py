@@ -4,7 +4,9 @@ A ``.3ds`` file is a text header (``key=value`` lines, CRLF, up to ``:HEADER_END
 big-endian float32 values, pixel after pixel (x fastest, row 0 first). Each pixel holds its
 parameters (``# Parameters (4 byte)``: the fixed ``Sweep Start;Sweep End`` and the experiment
 parameters such as ``X (m)``, ``Y (m)``, ``Z (m)``), then ``Points`` values of each channel in
-turn. Pixels never measured hold NaN; an aborted grid ends after its last complete pixel.
+turn. Pixels never measured hold NaN; an aborted grid ends after its last complete pixel, and
+a grid still being measured (or a copy taken meanwhile) may end inside a pixel: both load their
+complete pixels (:mod:`stswidgets.io._pixels` tells them from damaged files).
 
 The sweep axis is ``linspace(Sweep Start, Sweep End, Points)`` for ``Filetype=Linear`` (also
 when the key is missing, as in older files). For ``Filetype=MLS`` it comes from the MultiLine
@@ -24,10 +26,20 @@ import numpy as np
 import xarray as xr
 
 from stswidgets.io import _geometry
-from stswidgets.io._header import parse_header, split_list, split_unit
+from stswidgets.io._header import HEADER_END, parse_header, split_list, split_unit
+from stswidgets.io._pixels import PixelStore
 from stswidgets.io.errors import FormatError
 
-__all__ = ["SEGMENT_KEY", "STRUCTURE_KEYS", "looks_like", "mls_sweep", "read_3ds"]
+__all__ = [
+    "SEGMENT_KEY",
+    "STRUCTURE_KEYS",
+    "header_line_end",
+    "incomplete_message",
+    "looks_like",
+    "mls_sweep",
+    "pixels_dataset",
+    "read_3ds",
+]
 
 SEGMENT_KEY = (
     "Segment Start (V), Segment End (V), Settling (s), Integration (s), Steps (xn), "
@@ -187,7 +199,7 @@ def _sweep_values(header: dict, layout: _Layout, params: np.ndarray, path) -> np
                 warnings.warn(
                     f"{path}: the sweep range differs between pixels; the sweep coordinate "
                     f"uses the first measured pixel's ({start:g} .. {end:g})",
-                    stacklevel=3,
+                    stacklevel=4,
                 )
     if start is None:
         found = {key.rsplit(">", 1)[-1].split(" (")[0]: header[key] for key in header}
@@ -253,49 +265,59 @@ def read_3ds(path: str | Path, strict: bool = False) -> xr.Dataset:
     Raises
     ------
     FormatError
-        Missing ``:HEADER_END:``, unreadable or inconsistent header entries, a payload whose
-        size is no whole number of pixels (message with expected and actual sizes), or an
-        aborted grid with ``strict=True``.
+        Missing ``:HEADER_END:``, unreadable or inconsistent header entries, a file the data
+        show to be damaged (see :mod:`stswidgets.io._pixels`: a payload larger than the header
+        allows, a text-mode copy, tip positions far off the scan frame), or, with
+        ``strict=True``, a grid with missing pixels.
 
     Warns
     -----
     UserWarning
-        For an aborted grid: the complete pixels are loaded, the rest are NaN and invalid.
+        For a grid with missing pixels (aborted, or still being measured: the file may end
+        inside a pixel): the complete pixels are loaded, the rest are NaN and invalid.
     """
     path = Path(path)
     data = path.read_bytes()
     header, offset = parse_header(data, path)
     layout = _layout(header, path)
-    n_pixels, n_params, n_points = layout.nx * layout.ny, len(layout.params), layout.n_points
-    pixel_bytes = 4 * layout.pixel_values
-    n_bytes = len(data) - offset
-    if n_bytes > n_pixels * pixel_bytes or n_bytes % pixel_bytes:
-        raise FormatError(
-            f"{path}: binary payload is {n_bytes} bytes, expected {n_pixels * pixel_bytes} bytes "
-            f"({layout.nx} x {layout.ny} pixels of {pixel_bytes} bytes: {n_params} parameters + "
-            f"{len(layout.channels)} channels x {n_points} points, 4-byte floats) or, for an "
-            "aborted grid, a whole number of pixels; the file is damaged (e.g. copied in text "
-            "mode, which changes line ends inside the binary data)"
-        )
-    n_done = n_bytes // pixel_bytes
-    if n_done < n_pixels:
-        message = (
-            f"{path}: aborted grid, only {n_done} of {n_pixels} pixels are in the file; "
-            f"the {n_pixels - n_done} missing pixels are NaN and marked invalid"
-        )
+    store = PixelStore(layout, header, path, line_end=header_line_end(data, offset))
+    store.feed(data, offset)
+    if store.n_done < store.n_pixels:
+        message = incomplete_message(store)
         if strict:
             raise FormatError(message)
         warnings.warn(message, stacklevel=2)
-    raw = np.frombuffer(data, dtype=">f4", count=n_done * layout.pixel_values, offset=offset)
-    raw = raw.reshape(n_done, layout.pixel_values)
-    params = np.empty((n_pixels, n_params), dtype=np.float32)
-    params[:n_done] = raw[:, :n_params]
-    params[n_done:] = np.nan
-    n_channels = len(layout.channels)
-    spectra = np.empty((n_channels, n_pixels, n_points), dtype=np.float32)
-    spectra[:, :n_done] = raw[:, n_params:].reshape(n_done, n_channels, n_points).transpose(1, 0, 2)
-    spectra[:, n_done:] = np.nan
+    return pixels_dataset(header, layout, store, path)
 
+
+def header_line_end(data: bytes, offset: int) -> bytes:
+    """The bytes between ``:HEADER_END:`` and the payload at ``offset`` (its line end)."""
+    return data[data.rfind(HEADER_END, 0, offset) + len(HEADER_END) : offset]
+
+
+def incomplete_message(store: PixelStore) -> str:
+    """What the warning of a grid with missing pixels says."""
+    n_done, n_pixels = store.n_done, store.n_pixels
+    inside = (
+        f" (it ends {store.partial_bytes} bytes into pixel {n_done + 1}, of "
+        f"{store.pixel_bytes} bytes: a grid still being measured, or a copy taken meanwhile)"
+        if store.partial_bytes
+        else ""
+    )
+    return (
+        f"{store.path}: aborted grid or one still being measured, only {n_done} of "
+        f"{n_pixels} pixels are in the file{inside}; the {n_pixels - n_done} missing pixels "
+        "are NaN and marked invalid"
+    )
+
+
+def pixels_dataset(header: dict, layout: _Layout, store: PixelStore, path) -> xr.Dataset:
+    """The Dataset :func:`read_3ds` returns, from the pixels of ``store`` (NaN where missing).
+
+    The channel and parameter variables share memory with ``store``.
+    """
+    n_params, n_points = len(layout.params), layout.n_points
+    params, spectra = store.params, store.spectra
     signal = str(header.get("Sweep Signal", "Bias (V)"))
     signal_name, signal_unit = split_unit(signal)
     sweep_dim = "bias" if signal_name.lower().startswith("bias") else (signal_name or "sweep")

@@ -125,6 +125,18 @@ class Selection(traitlets.HasTraits):
         """Select nothing."""
         self.select(np.zeros(0, dtype=np.int64), source=source)
 
+    def set_valid(self, valid) -> None:
+        """Follow a grid whose measured pixels changed (a grid still being measured): the
+        selected pixels that are still valid stay selected, re-indexed into the new ``valid``."""
+        valid = np.asarray(valid, dtype=bool)
+        if valid.shape != self.valid.shape:
+            raise ValueError(f"valid has shape {valid.shape}, expected {self.valid.shape}")
+        kept = self.mask & valid
+        self.valid, self.n_valid = valid, int(valid.sum())
+        self._pixel_of_row = np.flatnonzero(valid.ravel())
+        with self.hold_trait_notifications():
+            self.indices = np.flatnonzero(kept[valid])
+
 
 def selection_for(valid: np.ndarray, selection: Selection | None) -> Selection:
     """The given selection (checked against ``valid``) or a new one."""
@@ -355,6 +367,27 @@ class MapPanel:
         # covered in grey by the overlay (-1 there)
         self.heatmap.color = _drawable(np.where(finite, values, lo))
         self.figure.title = f"{label}: {self.title}" if self.title else label
+
+    def set_grid(self, values, valid, x_nm, y_nm, label: str) -> None:
+        """Show a grid whose measured pixels or x/y axes (nm) changed (one still being
+        measured): ``values`` and ``valid`` ``(ny, nx)`` as in ``__init__``."""
+        self.valid = np.asarray(valid, dtype=bool)
+        self.x_nm, self.y_nm = np.asarray(x_nm, dtype=float), np.asarray(y_nm, dtype=float)
+        self._fallback_step = abs(_step(self.x_nm if self.x_nm.size > 1 else self.y_nm))
+        (x0, x1), (y0, y1) = (
+            _edges_padding(coords, self._fallback_step) for coords in (self.x_nm, self.y_nm)
+        )
+        x_drawn = _drawn_centres(self.x_nm, self._fallback_step)
+        y_drawn = _drawn_centres(self.y_nm, self._fallback_step)
+        with self.heatmap.hold_sync(), self.overlay.hold_sync():
+            self.x_scale.min, self.x_scale.max = x0, x1
+            self.y_scale.min, self.y_scale.max = y0, y1
+            for mark in (self.heatmap, self.overlay):
+                mark.x, mark.y = x_drawn, y_drawn
+            if self.picker is not None:
+                self.picker.x, self.picker.y = [x0, x1], [y0, y1]
+        self.set_values(values, label)
+        self._on_selection()
 
     def pixels_in_rect(self, x_range, y_range) -> np.ndarray:
         """``(ny, nx)`` mask of the pixels whose centre lies in the rectangle (nm)."""

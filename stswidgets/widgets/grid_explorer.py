@@ -1,12 +1,18 @@
-"""The grid explorer: the map at a chosen bias, picked spectra, the energy-resolved histogram."""
+"""The grid explorer: the map at a chosen bias, picked spectra, the energy-resolved histogram;
+also of a grid still being measured (a :class:`~stswidgets.io.GridFollower`), updated as its
+pixels arrive by a periodic task on the kernel's event loop."""
 
 from __future__ import annotations
+
+import asyncio
+import html
 
 import bqplot as bq
 import ipywidgets as ipw
 import numpy as np
 import traitlets
 
+from stswidgets.io.follow import GridFollower, follow
 from stswidgets.widgets._common import (
     PIN_COLORS,
     SELECTION_COLOR,
@@ -43,15 +49,33 @@ class GridExplorer(StaticImage, ipw.VBox):
     histogram of all spectra (the fraction of spectra per conductance bin at each bias, log
     colour scale).
 
+    Given a :class:`~stswidgets.io.GridFollower` (a grid still being measured, from
+    :func:`stswidgets.follow`) instead of a grid, the explorer shows the spectra measured so far
+    and, with ``interval``, refreshes every ``interval`` seconds on the kernel's event loop: the
+    file is read in a worker thread, the widgets are updated on the loop, so the kernel stays
+    free; the status line says "n of N spectra measured". The task ends by itself once the grid
+    is complete; :meth:`stop` ends it earlier, :meth:`update` refreshes by hand.
+
     Parameters
     ----------
-    grid : xarray.DataArray, dims ``("y", "x", "bias")``
+    grid : xarray.DataArray, dims ``("y", "x", "bias")``, or GridFollower
+        The grid, or a follower holding at least one complete spectrum.
     selection : Selection, optional
-        Share one selection with other explorers to link them.
+        Share one selection with other explorers to link them (not with a follower: the
+        measured pixels change as it grows).
     bins : int
         Conductance bins of the energy-resolved histogram.
     mode : {"pick", "brush"}
         What the mouse does on the map at first (switch with the toggle buttons).
+    interval : float, optional
+        With a follower: seconds between refreshes of the periodic task started at once
+        (:meth:`start`); None starts none.
+
+    Examples
+    --------
+    >>> explorer = GridExplorer.follow("Grid Spectroscopy002.3ds", interval=5)  # doctest: +SKIP
+    >>> explorer  # doctest: +SKIP
+    >>> explorer.stop()  # doctest: +SKIP
 
     Attributes
     ----------
@@ -63,6 +87,9 @@ class GridExplorer(StaticImage, ipw.VBox):
         The pinned pixels.
     mode : traitlet, str
         ``"pick"`` (a click picks the current pixel) or ``"brush"`` (a rectangle selects).
+    follower : GridFollower or None
+    error : str or None
+        Why the periodic refresh stopped, when a refresh failed (also in the status line).
     """
 
     bias = traitlets.Float()
@@ -71,21 +98,34 @@ class GridExplorer(StaticImage, ipw.VBox):
     mode = traitlets.Enum(["pick", "brush"], default_value="pick")
 
     def __init__(
-        self, grid, selection: Selection | None = None, bins: int = 100, mode: str = "pick"
+        self,
+        grid,
+        selection: Selection | None = None,
+        bins: int = 100,
+        mode: str = "pick",
+        interval: float | None = None,
     ):
-        X, valid, x_nm, y_nm = matrix_and_valid(grid)
-        self.X = X
-        self.total = X.sum(axis=0, dtype=np.float64)
-        self.valid = valid
-        self.cube = np.asarray(grid.values)
-        self.bias_mV = np.asarray(grid["bias"].values, dtype=float)
-        self.row_of_pixel = np.full(valid.shape, -1, dtype=np.int64)
-        self.row_of_pixel[valid] = np.arange(X.shape[0])
-        self.selection = selection_for(valid, selection)
+        self.follower, self.error, self._task = None, None, None
+        if isinstance(grid, GridFollower):
+            if selection is not None:
+                raise ValueError(
+                    "a GridExplorer that follows a growing grid keeps its own selection (the "
+                    "measured pixels change); link explorers of a finished grid instead"
+                )
+            self.follower, grid = grid, grid.grid
+            if grid is None:
+                raise ValueError(
+                    f"{self.follower.path} holds no complete spectrum yet: call "
+                    "follower.refresh() until follower.n_complete > 0"
+                )
+        self.bins = bins
+        self._set_data(grid)
+        self.selection = selection_for(self.valid, selection)
         units = self.units = grid.attrs.get("units", "a.u.") or "a.u."
-        H, edges = _energy_resolved_histogram(X, self.bias_mV, bins)
-        self.histogram, self.value_edges = H, edges
+        H, edges = self.histogram, self.value_edges
         centres = 0.5 * (edges[:-1] + edges[1:])
+        x_nm, y_nm = self._x_nm, self._y_nm
+        valid = self.valid
 
         j0 = int(np.argmin(np.abs(self.bias_mV)))
         self.map = MapPanel(
@@ -174,6 +214,108 @@ class GridExplorer(StaticImage, ipw.VBox):
                 self.info,
             ]
         )
+        if self.follower is not None and interval is not None:
+            self.start(interval)
+
+    @classmethod
+    def follow(
+        cls, path, channel: str | None = None, interval: float | None = 2.0, **kwargs
+    ) -> GridExplorer:
+        """An explorer of the grid file ``path`` still being measured (see
+        :func:`stswidgets.follow`), refreshed every ``interval`` seconds."""
+        return cls(follow(path, channel=channel), interval=interval, **kwargs)
+
+    def _set_data(self, grid) -> None:
+        """The numbers the explorer shows, from ``grid`` (computed once per grid)."""
+        X, valid, self._x_nm, self._y_nm = matrix_and_valid(grid)
+        self.grid = grid
+        self.X = X
+        self.total = X.sum(axis=0, dtype=np.float64)
+        self.valid = valid
+        self.cube = np.asarray(grid.values)
+        self.bias_mV = np.asarray(grid["bias"].values, dtype=float)
+        self.row_of_pixel = np.full(valid.shape, -1, dtype=np.int64)
+        self.row_of_pixel[valid] = np.arange(X.shape[0])
+        H, edges = _energy_resolved_histogram(X, self.bias_mV, self.bins)
+        self.histogram, self.value_edges = H, edges
+
+    def set_grid(self, grid) -> None:
+        """Show ``grid``, the same grid with more (or other) pixels measured: same shape and
+        bias; the selected pixels that stay valid stay selected."""
+        if grid.shape != self.cube.shape:
+            raise ValueError(f"grid has shape {grid.shape}, expected {self.cube.shape}")
+        self._set_data(grid)
+        H, edges = self.histogram, self.value_edges
+        centres = 0.5 * (edges[:-1] + edges[1:])
+        positive = H[H > 0]
+        floor = float(positive.min()) if positive.size else 1e-6
+        with self.density.hold_sync():
+            self.density.y = centres
+            self.density.color = np.log10(np.maximum(H.T, floor / 2))
+        self.bias_line.y = [centres[0], centres[-1]]
+        self.map.set_grid(self.cube[:, :, self.bias_index], self.valid, self._x_nm, self._y_nm, "")
+        self.selection.set_valid(self.valid)
+        self._on_bias()
+        self._on_spectra()
+        self._on_selection()
+
+    # ------------------------------------------------------------------ a growing grid
+
+    def update(self) -> int:
+        """Read what the followed file gained and show it; returns the new spectra."""
+        if self.follower is None:
+            raise ValueError("this explorer shows a finished grid; give it a GridFollower")
+        n_new = self.follower.refresh()
+        self._show_follower()
+        return n_new
+
+    def _show_follower(self) -> None:
+        if self.follower.grid is not self.grid:
+            self.set_grid(self.follower.grid)
+        self._update_info()
+
+    @property
+    def running(self) -> bool:
+        """Whether the periodic refresh task is scheduled."""
+        return self._task is not None and not self._task.done()
+
+    def start(self, interval: float = 2.0, loop: asyncio.AbstractEventLoop | None = None):
+        """Refresh every ``interval`` seconds on the event loop (the kernel's, by default) until
+        the grid is complete or :meth:`stop`; returns the :class:`asyncio.Task`."""
+        if self.follower is None:
+            raise ValueError("this explorer shows a finished grid; give it a GridFollower")
+        if not interval > 0:
+            raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
+        self.stop()
+        if loop is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # not inside a kernel or a coroutine
+                loop = asyncio.get_event_loop()
+        self.error = None
+        self._task = loop.create_task(self._follow(float(interval)))
+        self._update_info()
+        return self._task
+
+    def stop(self) -> None:
+        """End the periodic refresh (a read already running in its thread still finishes)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._task = None
+        self._update_info()
+
+    async def _follow(self, interval: float) -> None:
+        loop = asyncio.get_running_loop()
+        while not self.follower.complete:
+            await asyncio.sleep(interval)
+            try:  # the file is read and the grid built in a worker thread
+                await loop.run_in_executor(None, self.follower.refresh)
+            except Exception as error:  # shown to the user; the task ends
+                self.error = f"{type(error).__name__}: {error}"
+                break
+            self._show_follower()
+        self._task = None
+        self._update_info()
 
     @property
     def bias_index(self) -> int:
@@ -223,9 +365,16 @@ class GridExplorer(StaticImage, ipw.VBox):
 
     def _update_info(self, change=None) -> None:
         n = self.selection.indices.size
-        self.info.value = f"<b>{n} selected</b> of {self.selection.n_valid} spectra" + (
+        text = f"<b>{n} selected</b> of {self.selection.n_valid} spectra" + (
             f" &nbsp;·&nbsp; current pixel (iy, ix) = {self.pixel}" if self.pixel else ""
         )
+        if self.follower is not None:
+            follower = self.follower
+            text += f" &nbsp;·&nbsp; {follower.n_complete} of {follower.n_pixels} spectra measured"
+            text += " (complete)" if follower.complete else " (following)" if self.running else ""
+            if self.error:
+                text += f" &nbsp;·&nbsp; refresh stopped: {html.escape(self.error)}"
+        self.info.value = text
 
     def pin(self, pixel=None) -> None:
         """Pin ``pixel`` ((iy, ix), default the current pixel) for comparison."""

@@ -74,12 +74,17 @@ def pixel_block(
 ) -> np.ndarray:
     """Payload rows ``(ny * nx, 2 + n_experiment + n_channels * points)``.
 
-    ``spectra``: one ``(ny, nx, points)`` array per channel; experiment parameters are
-    ``row * 100 + col + k / 10`` so tests can tell pixels and parameters apart.
+    ``spectra``: one ``(ny, nx, points)`` array per channel; experiment parameter ``k`` is
+    ``row * 100 + col + k / 10`` so tests can tell pixels and parameters apart, in units of
+    1e-11 for the first two (``X (m)``, ``Y (m)`` of :func:`header_lines`: tip positions within
+    a few tens of nm of its scan frame, as measured ones are; the reader refuses positions far
+    off the frame as damage).
     """
     rows, cols = np.indices((ny, nx))
     params = [np.full((ny, nx), sweep[0]), np.full((ny, nx), sweep[1])]
-    params += [rows * 100.0 + cols + k / 10 for k in range(n_experiment)]
+    params += [
+        (rows * 100.0 + cols + k / 10) * (1e-11 if k < 2 else 1.0) for k in range(n_experiment)
+    ]
     block = np.concatenate([np.stack(params, axis=-1), *spectra], axis=-1)
     return block.reshape(ny * nx, -1)
 
@@ -204,3 +209,23 @@ def lockin_dataset(
         },
     )
     return dataset, s
+
+
+def lockin_grid_file(
+    path: Path, ny: int = 48, nx: int = 64, n_bias: int = 41, phase_deg: float = 25.0, seed=0
+) -> Path:
+    """A .3ds grid as Nanonis writes it during a lock-in measurement: ``Current (A)``,
+    ``LockinX (V)``, ``LockinY (V)`` (:func:`lockin_dataset` at ``phase_deg``) and the tip
+    positions ``X (m)``, ``Y (m)`` of each pixel (a raster scan on the 2 nm pitch of x/y)."""
+    from stswidgets.io import write_3ds
+
+    dataset, _ = lockin_dataset(phase_deg, ny=ny, nx=nx, n_bias=n_bias, seed=seed)
+    x_m, y_m = np.meshgrid(dataset["x"].values * 1e-9, dataset["y"].values * 1e-9)
+    dataset["X (m)"] = (("y", "x"), x_m.astype(np.float32), {"units": "m"})
+    dataset["Y (m)"] = (("y", "x"), y_m.astype(np.float32), {"units": "m"})
+    return write_3ds(dataset, path, overwrite=True)
+
+
+def payload_offset(data: bytes) -> int:
+    """Where the binary payload of .3ds bytes starts (after ``:HEADER_END:`` and CR LF)."""
+    return data.index(b":HEADER_END:\r\n") + len(b":HEADER_END:\r\n")

@@ -253,11 +253,18 @@ def test_text_mode_copy_of_written_file(tmp_path):
     assert f"{mangled_size} bytes" in message
 
 
-def test_payload_that_is_no_whole_number_of_values(tmp_path):
-    path, _ = _simple_file(tmp_path, name="odd.3ds")
+def test_file_that_ends_inside_a_value_loads_its_complete_pixels(tmp_path):
+    """A copy taken while the last pixel was written, 3 bytes short: 11 of 12 pixels."""
+    path, spectra = _simple_file(tmp_path, name="odd.3ds")
     path.write_bytes(path.read_bytes()[:-3])
-    with pytest.raises(FormatError, match=r"odd\.3ds.*expected \d+ bytes"):
-        read_3ds(path)
+    with pytest.warns(UserWarning, match=r"odd\.3ds.*11 of 12.*57 bytes into pixel 12, of 60"):
+        ds = read_3ds(path)
+    done = np.arange(12).reshape(3, 4) < 11
+    np.testing.assert_array_equal(ds["valid"].values, done)
+    np.testing.assert_array_equal(ds["Current"].values[done], spectra[0][done])
+    assert np.isnan(ds["LIX 1 omega"].values[2, 3]).all()
+    with pytest.raises(FormatError, match=r"odd\.3ds.*11 of 12"):
+        read_3ds(path, strict=True)
 
 
 def test_missing_header_end(tmp_path):
