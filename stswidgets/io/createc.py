@@ -81,6 +81,7 @@ CHANNEL_BITS = (
 )
 TABLE_COLUMNS = (3, 2)  # sweep-table widths tried first (then one per channel, if other)
 _MAX_COUNT = 1 << 24  # header counts above this are no Createc header
+_MAX_MISSING_BYTES = 1 << 30  # a header whose grid needs this much more than the file: damage
 
 
 def _fields(data: bytes) -> dict:
@@ -285,6 +286,12 @@ def read_specgrid(path: str | Path, strict: bool = False) -> xr.Dataset:
         )
     points, n_channels = fields["vertpoints"], fields["specgridchan"]
     nx, ny = grid_size(fields)
+    full = HEADER_BYTES + 4 * points * (3 + nx * ny * n_channels)
+    if full - len(data) > max(64 * len(data), _MAX_MISSING_BYTES):
+        raise FormatError(
+            f"{path}: the header's {nx} x {ny} grid of {points} samples x {n_channels} "
+            f"channels needs {full} bytes, the file holds {len(data)}; the header is damaged"
+        )
     width, n_done, n_samples = _table_width(data, fields, path)
     table = _table(data, points, width)
     n_hold, forward, backward = _sweep(table[:, 0], path)

@@ -57,6 +57,7 @@ from stswidgets.io.errors import FormatError
 __all__ = ["looks_like", "read_nid"]
 
 FORMAT_NAME = "Nanosurf NID spectroscopy map"
+_MAX_MISSING_BYTES = 1 << 30  # blocks needing this much more than the file: damaged header
 _TRAILING_ZEROS = 2  # a spectrum ending in this many raw zeros on every channel was cut off
 
 
@@ -205,10 +206,10 @@ def read_nid(path: str | Path, strict: bool = False) -> xr.Dataset:
     blocks = nid.channel_blocks(sections, path)
     needed, n_stored = sum(block.nbytes for block in blocks), len(payload)
     sizes = ", ".join(f"{b.section_name} {b.lines}x{b.points}x{b.bits}bit" for b in blocks)
-    if n_stored > needed:
+    if n_stored > needed or needed - n_stored > max(64 * n_stored, _MAX_MISSING_BYTES):
         raise FormatError(
             f"{path}: binary payload is {n_stored} bytes, the header's channel blocks need "
-            f"{needed} ({sizes}); the file is damaged"
+            f"{needed} ({sizes}); the file or its header is damaged"
         )
     spec = [b for b in blocks if _direction(b.group) is not None]
     skipped = sorted({b.group for b in blocks if _direction(b.group) is None})

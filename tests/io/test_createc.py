@@ -328,3 +328,14 @@ def test_companion_without_size_keeps_pixel_indices(tmp_path):
     assert ds["x"].attrs["units"] == "pixel" and ds.attrs["dat_Titel"] == "no size"
     assert ds.attrs["positions"].startswith("pixel index (n.specgrid.dat gives no Length")
     assert np.isnan(ds.attrs["scan_width_nm"])
+
+
+def test_damaged_grid_size_is_refused_before_allocating_it(tmp_path):
+    """specgridnx with bit 22 flipped (2^22 + 2 columns): a FormatError, not a 2 GB array."""
+    bias = ramp(3, 5.0, -5.0, 20)
+    data = bytearray(specgrid_bytes(iv_spectra(4, bias), bias, 2, 2))
+    data[92 + 2] ^= 1 << 6  # specgridnx, int32 slot 23, third byte
+    path = tmp_path / "flip.specgrid"
+    path.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match=r"flip\.specgrid: the header's 4194306 x 2 grid"):
+        read_specgrid(path)
