@@ -231,7 +231,9 @@ def read_nid(path: str | Path, strict: bool = False) -> xr.Dataset:
         )
     if not channels:
         raise FormatError(f"{path}: every spectroscopy channel is all zeros ({'; '.join(empty)})")
-    cur_line = int(reference.section.get("CurLine", reference.lines - 1))
+    cur_line = reference.lines - 1
+    if "CurLine" in reference.section:
+        cur_line = nid.number(reference.section, "CurLine", path, reference.section_name, int)
     measured = {}  # points measured on each line, per group (in the file's order)
     for group in dict.fromkeys(channel.block.group for channel in channels):
         members = [channel for channel in channels if channel.block.group == group]

@@ -374,6 +374,13 @@ def test_damaged_line_count_is_refused_before_allocating_it(tmp_path):
         read_nid(path)
 
 
+def test_unreadable_cur_line_names_the_key(tmp_path):
+    path = _map_file(tmp_path)
+    path.write_bytes(path.read_bytes().replace(b"CurLine=5\r\n", b"CurLine=5-\r\n", 1))
+    with pytest.raises(FormatError, match=r"map\.nid: \[DataSet-0:0\] CurLine='5-'"):
+        read_nid(path)
+
+
 def test_payload_longer_than_the_blocks_names_the_file(tmp_path):
     path = _map_file(tmp_path)
     path.write_bytes(path.read_bytes() + bytes(6))
