@@ -180,13 +180,21 @@ def channel_blocks(sections: dict, path) -> list[Block]:
     return blocks
 
 
-def line_points(block: Block) -> np.ndarray:
-    """Points kept on each line (``LineDim<k>Points``; all ``Points`` when absent)."""
+def line_points(block: Block, n_stored: int | None = None) -> np.ndarray:
+    """Points kept on each line (``LineDim<k>Points``; all ``Points`` when absent).
+
+    With ``n_stored`` (the bytes of payload the file holds), lines or their ends beyond the
+    end of a truncated file count as not kept.
+    """
     kept = np.full(block.lines, block.points, dtype=np.int64)
     for k in range(block.lines):
         value = block.section.get(f"LineDim{k}Points")
         if value is not None and value.strip().lstrip("-").isdigit():
             kept[k] = min(max(int(value), 0), block.points)
+    if n_stored is not None:
+        values = max(0, n_stored - block.offset) // block.dtype.itemsize
+        in_file = values - block.points * np.arange(block.lines)
+        kept = np.minimum(kept, np.clip(in_file, 0, block.points))
     return kept
 
 

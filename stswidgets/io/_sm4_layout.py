@@ -95,7 +95,7 @@ class _Reader:
     """Bounds-checked little-endian access to the file's bytes (FormatError naming the file)."""
 
     def __init__(self, data: bytes, path):
-        self.data, self.path = data, path
+        self.data, self.path, self.end = data, path, 0
 
     def check(self, offset: int, size: int, what: str) -> None:
         if offset < 0 or offset + size > len(self.data):
@@ -109,13 +109,19 @@ class _Reader:
         return fmt.unpack_from(self.data, offset)
 
     def objects(self, offset: int, count: int, what: str) -> dict:
+        """``{type: (offset, size)}`` of an object list; objects running past the end of a
+        truncated file are kept (their users check them) and the furthest end is recorded."""
         found = {}
         for i in range(count):
             kind, start, size = self.unpack(_OBJECT, offset + i * _OBJECT.size, f"{what} objects")
-            self.check(start, size, f"object of type {kind} in {what}")
+            self.end = max(self.end, start + size)
             if size and kind not in found:
                 found[kind] = (start, size)
         return found
+
+    def holds(self, obj: tuple[int, int]) -> bool:
+        """Whether the object ``(offset, size)`` lies wholly inside the file."""
+        return obj[0] + obj[1] <= len(self.data)
 
     def strings(self, offset: int, end: int, count: int) -> list[str]:
         values = []
@@ -123,8 +129,11 @@ class _Reader:
             if offset + 2 > end:
                 break
             (length,) = struct.unpack_from("<H", self.data, offset)
-            self.check(offset + 2, 2 * length, "string data")
-            values.append(self.data[offset + 2 : offset + 2 + 2 * length].decode("utf-16-le"))
+            if offset + 2 + 2 * length > end:
+                break
+            values.append(
+                self.data[offset + 2 : offset + 2 + 2 * length].decode("utf-16-le", "replace")
+            )
             offset += 2 + 2 * length
         return values
 
@@ -135,7 +144,10 @@ def read_pages(data: bytes, path) -> tuple[dict, list[Page]]:
     if not looks_like(data[:64]):
         raise FormatError(f"{path}: no RHK SM4 signature ('STiMage 005.' in UTF-16 at byte 2)")
     size, signature, n_pages, n_objects, _, _, _ = reader.unpack(_FILE_HEADER, 0, "file header")
-    info = {"signature": signature.decode("utf-16-le").rstrip("\x00 "), "page_count": n_pages}
+    info = {
+        "signature": signature.decode("utf-16-le", "replace").rstrip("\x00 "),
+        "page_count": n_pages,
+    }
     file_objects = reader.objects(2 + size, n_objects, "file header")
     if 1 not in file_objects:
         raise FormatError(f"{path}: the file header lists no page index header")
@@ -144,7 +156,7 @@ def read_pages(data: bytes, path) -> tuple[dict, list[Page]]:
     index_objects = reader.objects(index_offset + 16, n_index_objects, "page index header")
     if 2 not in index_objects:
         raise FormatError(f"{path}: the page index header lists no page index array")
-    offset, pages = index_objects[2][0], []
+    offset, pages, cut_pages = index_objects[2][0], [], []
     for number in range(n_index):
         _, data_type, source, n_page_objects, minor = reader.unpack(_PAGE_INDEX, offset, "page")
         objects = reader.objects(offset + _PAGE_INDEX.size, n_page_objects, f"page {number}")
@@ -153,10 +165,25 @@ def read_pages(data: bytes, path) -> tuple[dict, list[Page]]:
         if PAGE_HEADER not in objects or PAGE_DATA not in objects:
             raise FormatError(f"{path}: page {number} has no page header or no page data")
         page.objects = dict(objects)
+        header = objects[PAGE_HEADER]
+        if data_type in (IMAGE, LINE) and not _header_in_file(reader, header):
+            cut_pages.append(number)  # a truncated file: the page is not in it
+            continue
         if data_type in (IMAGE, LINE):  # sequential, text and movie pages are not read
             _read_page_header(reader, page)
         pages.append(page)
+    info["missing_bytes"] = max(0, reader.end - len(data))
+    info["cut_pages"] = cut_pages
     return info, pages
+
+
+def _header_in_file(reader: _Reader, header: tuple[int, int]) -> bool:
+    """Whether a page header and the object list after it lie inside the file."""
+    start = header[0]
+    if not reader.holds((start, _PAGE_HEADER_SIZE)):
+        return False
+    count = reader.unpack(_PAGE_HEADER, start, "page header")[-1]
+    return reader.holds((start + _PAGE_HEADER_SIZE, _OBJECT.size * count))
 
 
 def _read_page_header(reader: _Reader, page: Page) -> None:
@@ -167,8 +194,8 @@ def _read_page_header(reader: _Reader, page: Page) -> None:
     page.objects.update(reader.objects(start + _PAGE_HEADER_SIZE, count, f"page {page.number}"))
     if STRING_DATA in page.objects:
         offset, size = page.objects[STRING_DATA]
-        reader.check(offset, size, f"page {page.number} strings")
-        texts = reader.strings(offset, offset + size, page.header["string_count"])
+        end = min(offset + size, len(reader.data))  # a truncated file: the strings it holds
+        texts = reader.strings(offset, end, page.header["string_count"])
         names = STRING_NAMES + tuple(f"string_{i}" for i in range(len(STRING_NAMES), len(texts)))
         page.strings = dict(zip(names, texts, strict=False))
 
@@ -182,21 +209,35 @@ def page_values(data: bytes, page: Page, path) -> tuple[np.ndarray, np.ndarray, 
     n_points, n_spectra = header["x_size"], header["y_size"]
     discrete = header["line_type"] == DISCRETE_SPECTROSCOPY
     expected = 4 * n_points * (n_spectra + discrete)
-    _Reader(data, path).check(offset, expected, f"page {page.number} ({page.label}) data")
     if size < expected:
         raise FormatError(
             f"{path}: page {page.number} ({page.label}) holds {size} bytes of data, expected "
             f"{expected} ({n_spectra} spectra x {n_points} points x 4 bytes)"
         )
     floats = header["line_type"] in FLOAT_LINE_TYPES
-    raw = np.frombuffer(data, "<f4" if floats else "<i4", expected // 4, offset)
+    n_stored = stored_spectra(data, page)
+    if discrete and n_stored < n_spectra:  # the sweep runs through every spectrum
+        _Reader(data, path).check(offset, expected, f"page {page.number} ({page.label}) data")
+    stored = np.frombuffer(data, "<f4" if floats else "<i4", n_stored * n_points, offset)
+    raw = np.zeros((n_spectra + discrete) * n_points, stored.dtype)
+    raw[: stored.size] = stored
     sweep = None
     if discrete:  # stored point by point: the sweep value, then every spectrum's value
         table = raw.reshape(n_points, n_spectra + 1).T
         sweep, raw = table[0].astype(np.float64), table[1:]
     raw = raw.reshape(n_spectra, n_points)
     values = raw.astype(np.float64) * header["z_scale"] + header["z_offset"]
+    values[n_stored:] = np.nan
     return values, raw, sweep
+
+
+def stored_spectra(data: bytes, page: Page) -> int:
+    """How many whole spectra of a line page the file holds (fewer in a truncated file)."""
+    offset = page.objects[PAGE_DATA][0]
+    n_points = page.header["x_size"]
+    discrete = page.header["line_type"] == DISCRETE_SPECTROSCOPY
+    in_file = max(0, len(data) - offset) // (4 * max(n_points, 1))
+    return min(page.header["y_size"] + discrete, in_file)
 
 
 def spec_positions(data: bytes, page: Page, path) -> np.ndarray | None:
@@ -205,9 +246,13 @@ def spec_positions(data: bytes, page: Page, path) -> np.ndarray | None:
         return None
     offset = page.objects[SPEC_DRIFT_DATA][0]
     n_spectra = page.header["y_size"]
-    _Reader(data, path).check(offset, 4 * _SPEC_INFO * n_spectra, "spectrum positions")
-    info = np.frombuffer(data, "<f4", _SPEC_INFO * n_spectra, offset).reshape(n_spectra, -1)
-    return info[:, 1:3].astype(np.float64)
+    n_stored = min(n_spectra, max(0, len(data) - offset) // (4 * _SPEC_INFO))
+    if n_stored == 0:
+        return None
+    info = np.frombuffer(data, "<f4", _SPEC_INFO * n_stored, offset).reshape(n_stored, -1)
+    positions = np.full((n_spectra, 2), np.nan)
+    positions[:n_stored] = info[:, 1:3]
+    return positions
 
 
 def settings(data: bytes, page: Page, path) -> dict:
@@ -217,19 +262,20 @@ def settings(data: bytes, page: Page, path) -> dict:
     strings (units, filter, feedback type); only the objects present are read.
     """
     reader, found = _Reader(data, path), {}
-    if 23 in page.objects:  # CH1 drive: the bias modulation of the lock-in
-        offset = page.objects[23][0]
+    objects = {kind: obj for kind, obj in page.objects.items() if reader.holds(obj)}
+    if 23 in objects:  # CH1 drive: the bias modulation of the lock-in
+        offset = objects[23][0]
         _, _, amplitude, frequency, _, _ = reader.unpack(struct.Struct("<2I4d"), offset, "drive")
         unit = reader.strings(offset + 40, len(data), 1)
         found["lockin_amplitude"], found["lockin_frequency_Hz"] = amplitude, frequency
         found["lockin_amplitude_units"] = unit[0] if unit else ""
-    if 25 in page.objects:
-        offset = page.objects[25][0]
+    if 25 in objects:
+        offset = objects[25][0]
         *_, phase = reader.unpack(struct.Struct("<2I3d"), offset, "lock-in")
         found["lockin_phase_offset_deg"] = phase
         found["lockin_filter"] = (reader.strings(offset + 32, len(data), 1) or [""])[0]
-    if 27 in page.objects:
-        offset = page.objects[27][0]
+    if 27 in objects:
+        offset = objects[27][0]
         setpoint, *_ = reader.unpack(struct.Struct("<5dI"), offset, "Z feedback")
         texts = reader.strings(offset + 44, len(data), 2) + ["", ""]
         found["feedback_type"], found["feedback_setpoint_units"] = texts[:2]

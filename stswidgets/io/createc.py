@@ -18,7 +18,8 @@ A small reader of our own: no maintained Python package reads ``.specgrid`` file
   versions, a third output (3 columns in the real file; a file whose size only fits 2 columns
   is read with 2);
 - **spectra**, float32, point after point (x fastest, row 0 first), each ``vertpoints`` samples
-  of ``specgridchan`` interleaved channels. A grid stopped early ends after its last spectrum.
+  of ``specgridchan`` interleaved channels. A grid stopped early ends after its last spectrum;
+  a file cut inside a spectrum keeps that spectrum's whole samples (NaN after, invalid).
 
 Channels are named by the bits of ``specgridchannelselectval`` in Createc's Vertman order
 (:data:`CHANNEL_BITS`: bit 0 the current, bit 1 the lock-in X, bit 2 its second harmonic, ...;
@@ -80,6 +81,7 @@ CHANNEL_BITS = (
 )
 TABLE_COLUMNS = (3, 2)  # sweep-table widths tried first (then one per channel, if other)
 _MAX_COUNT = 1 << 24  # header counts above this are no Createc header
+_MAX_MISSING_BYTES = 1 << 30  # a header whose grid needs this much more than the file: damage
 
 
 def _fields(data: bytes) -> dict:
@@ -129,29 +131,40 @@ def _channel_names(fields: dict) -> list[tuple[str, str]]:
     return [("Current", "Current")] + [(f"Channel {k}", f"Channel {k}") for k in range(1, n)]
 
 
-def _table_width(data: bytes, fields: dict, path: Path) -> tuple[int, int]:
-    """Sweep-table columns and the number of whole spectra in the file."""
+def _table_width(data: bytes, fields: dict, path: Path) -> tuple[int, int, int]:
+    """Sweep-table columns, the number of whole spectra in the file and the samples of a last
+    spectrum the file ends inside (0 when it ends after a whole spectrum).
+
+    Of the widths whose payload fits the grid, the one whose bias column is smooth (a wrong
+    width interleaves the other columns); a whole number of spectra first where they tie.
+    """
     (nx, ny), points = grid_size(fields), fields["vertpoints"]
     n_grid, spectrum_bytes = nx * ny, 4 * points * fields["specgridchan"]
     widths = TABLE_COLUMNS + (
         () if fields["specgridchan"] in TABLE_COLUMNS else (fields["specgridchan"],)
     )
-    fits = []
+    whole, cut = [], []
     for width in widths:
         payload = len(data) - HEADER_BYTES - 4 * points * width
-        if payload >= 0 and payload % spectrum_bytes == 0 and payload // spectrum_bytes <= n_grid:
-            fits.append((width, payload // spectrum_bytes))
-    if not fits:
+        if 0 <= payload <= n_grid * spectrum_bytes:
+            fit = (
+                width,
+                payload // spectrum_bytes,
+                payload % spectrum_bytes // (spectrum_bytes // points),
+            )
+            (cut if payload % spectrum_bytes else whole).append(fit)
+    fits = whole + cut  # a whole number of spectra first where the bias columns tie
+    if len(fits) > 1:  # the right width reads a smooth bias column, the wrong one interleaves
+        roughness = [np.abs(np.diff(_table(data, points, fit[0])[:, 0])).sum() for fit in fits]
+        fits = [fits[int(np.argmin(roughness))]]
+    if not fits or (fits[0][2] and not fits[0][1]):
         payload = len(data) - HEADER_BYTES - 4 * points * TABLE_COLUMNS[0]
         raise FormatError(
             f"{path}: truncated or damaged: after the {HEADER_BYTES}-byte header and the sweep "
-            f"table ({points} x {TABLE_COLUMNS[0]} float32) the file holds {payload} bytes, not a "
-            f"whole number of spectra of {spectrum_bytes} bytes ({points} samples x "
-            f"{fields['specgridchan']} channels x 4 bytes) up to the {nx} x {ny} grid"
+            f"table ({points} x {TABLE_COLUMNS[0]} float32) the file holds {payload} bytes, not "
+            f"one whole spectrum of {spectrum_bytes} bytes ({points} samples x "
+            f"{fields['specgridchan']} channels x 4 bytes) and at most the {nx} x {ny} grid"
         )
-    if len(fits) > 1:  # the right width reads a smooth bias column, the wrong one interleaves
-        roughness = [np.abs(np.diff(_table(data, points, width)[:, 0])).sum() for width, _ in fits]
-        return fits[int(np.argmin(roughness))]
     return fits[0]
 
 
@@ -255,9 +268,9 @@ def read_specgrid(path: str | Path, strict: bool = False) -> xr.Dataset:
     Raises
     ------
     FormatError
-        A header that is no Createc specgrid header, a payload that is no whole number of
-        spectra (a truncated file), a sweep table without a bias sweep, or an aborted grid with
-        ``strict=True``.
+        A header that is no Createc specgrid header, a payload without one whole spectrum or
+        larger than the grid, a sweep table without a bias sweep, or an aborted grid (also a
+        file cut inside a spectrum) with ``strict=True``.
 
     Warns
     -----
@@ -273,26 +286,35 @@ def read_specgrid(path: str | Path, strict: bool = False) -> xr.Dataset:
         )
     points, n_channels = fields["vertpoints"], fields["specgridchan"]
     nx, ny = grid_size(fields)
-    width, n_done = _table_width(data, fields, path)
+    full = HEADER_BYTES + 4 * points * (3 + nx * ny * n_channels)
+    if full - len(data) > max(64 * len(data), _MAX_MISSING_BYTES):
+        raise FormatError(
+            f"{path}: the header's {nx} x {ny} grid of {points} samples x {n_channels} "
+            f"channels needs {full} bytes, the file holds {len(data)}; the header is damaged"
+        )
+    width, n_done, n_samples = _table_width(data, fields, path)
     table = _table(data, points, width)
     n_hold, forward, backward = _sweep(table[:, 0], path)
     raw = np.full((nx * ny, points, n_channels), np.nan, dtype=np.float32)
     offset = HEADER_BYTES + 4 * points * width
-    payload = np.frombuffer(data, "<f4", count=n_done * points * n_channels, offset=offset)
-    raw[:n_done] = payload.reshape(n_done, points, n_channels)
+    count = (n_done * points + n_samples) * n_channels
+    payload = np.frombuffer(data, "<f4", count=count, offset=offset)
+    raw.reshape(-1)[:count] = payload  # a last spectrum the file ends inside: NaN from there
+    n_read = n_done + (n_samples > 0)
 
     names = _channel_names(fields)
-    empty = [k for k in range(n_channels) if n_done and not raw[:n_done, :, k].any()]
+    empty = [k for k in range(n_channels) if n_read and not np.nan_to_num(raw[:n_read, :, k]).any()]
     kept = [k for k in range(n_channels) if k not in empty] or [0]
-    cut = _incomplete(raw[:n_done], kept)
+    cut = _incomplete(raw[:n_read], kept)
     for pixel in np.flatnonzero(cut < points):
         raw[pixel, cut[pixel] :] = np.nan
-    n_bad = int(np.sum(cut < points)) + nx * ny - n_done
+    n_bad = int(np.sum(cut < points)) + nx * ny - n_read
     if n_bad:
+        ends = f", the file ends inside spectrum {n_done + 1}" if n_samples else ""
         _warn_or_raise(
-            f"{path}: aborted grid, {n_bad} of {nx * ny} spectra incomplete ({nx * ny - n_done} "
-            f"not in the file, {int(np.sum(cut < points))} cut short); they are NaN and marked "
-            "invalid",
+            f"{path}: aborted grid, {n_bad} of {nx * ny} spectra incomplete ({nx * ny - n_read} "
+            f"not in the file, {int(np.sum(cut < points))} cut short{ends}); they are NaN and "
+            "marked invalid",
             strict,
         )
 

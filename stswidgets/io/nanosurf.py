@@ -32,7 +32,10 @@ Choices, each checked on the shared file ``nanosurf_tarzan_specmap15.nid``:
   1 x N grid, one pixel per sweep; so do point lists (``SpecPosTable``).
 - **incomplete spectra**: lines after ``CurLine``, lines cut short (``LineDim<k>Points``) and
   lines whose every channel reads raw 0 from some point on (unless most lines end so: a signal
-  at zero there) are NaN from there and invalid.
+  at zero there) are NaN from there and invalid. A **truncated file** (the payload shorter
+  than the blocks) keeps the lines it holds whole; the rest are NaN and invalid, blocks with
+  nothing in the file are left out (``missing_channels``, ``missing_bytes``); a cut only in
+  the image blocks after the spectra just warns.
 - **clipping**: spectra with a raw code at either end of its range are counted in the
   variable's ``n_clipped_spectra`` (the current of the shared file sits at -20 nA, the end of
   its +-20 nA range, in 146 forward spectra); the values are kept.
@@ -54,6 +57,7 @@ from stswidgets.io.errors import FormatError
 __all__ = ["looks_like", "read_nid"]
 
 FORMAT_NAME = "Nanosurf NID spectroscopy map"
+_MAX_MISSING_BYTES = 1 << 30  # blocks needing this much more than the file: damaged header
 _TRAILING_ZEROS = 2  # a spectrum ending in this many raw zeros on every channel was cut off
 
 
@@ -180,8 +184,9 @@ def read_nid(path: str | Path, strict: bool = False) -> xr.Dataset:
     Raises
     ------
     FormatError
-        Not a ``.nid`` file, unreadable header entries, a payload of the wrong size (message
-        with both sizes), no spectroscopy data, or incomplete spectra with ``strict=True``.
+        Not a ``.nid`` file, unreadable header entries, a payload longer than the blocks or
+        cut before the first whole spectrum (message with both sizes), no spectroscopy data,
+        or incomplete spectra (also from a truncated file) with ``strict=True``.
 
     Warns
     -----
@@ -199,12 +204,12 @@ def read_nid(path: str | Path, strict: bool = False) -> xr.Dataset:
     sections = nid.parse_sections(data[:end].decode("latin-1"), path)
     payload = data[end + len(nid.DATA_MARK) :]
     blocks = nid.channel_blocks(sections, path)
-    needed = sum(block.nbytes for block in blocks)
-    if len(payload) != needed:
-        sizes = ", ".join(f"{b.section_name} {b.lines}x{b.points}x{b.bits}bit" for b in blocks)
+    needed, n_stored = sum(block.nbytes for block in blocks), len(payload)
+    sizes = ", ".join(f"{b.section_name} {b.lines}x{b.points}x{b.bits}bit" for b in blocks)
+    if n_stored > needed or needed - n_stored > max(64 * n_stored, _MAX_MISSING_BYTES):
         raise FormatError(
-            f"{path}: binary payload is {len(payload)} bytes, the header's channel blocks need "
-            f"{needed} ({sizes}); the file is truncated or damaged"
+            f"{path}: binary payload is {n_stored} bytes, the header's channel blocks need "
+            f"{needed} ({sizes}); the file or its header is damaged"
         )
     spec = [b for b in blocks if _direction(b.group) is not None]
     skipped = sorted({b.group for b in blocks if _direction(b.group) is None})
@@ -213,6 +218,9 @@ def read_nid(path: str | Path, strict: bool = False) -> xr.Dataset:
             f"{path}: no spectroscopy group ('Spec forward'/'Spec backward'); groups: "
             f"{', '.join(skipped) or 'none'}"
         )
+    truncated, missing = _truncation(blocks, spec, n_stored, needed, sizes, path)
+    payload += bytes(needed - n_stored)  # lines beyond the end count as not measured
+    spec = [b for b in spec if b not in missing]
     reference = next((b for b in spec if _direction(b.group) == ""), spec[0])
     sweep, sweep_name, sweep_unit = _sweep(reference, path)
     channels, empty, left = _channels(spec, payload, reference, sweep, path)
@@ -223,11 +231,13 @@ def read_nid(path: str | Path, strict: bool = False) -> xr.Dataset:
         )
     if not channels:
         raise FormatError(f"{path}: every spectroscopy channel is all zeros ({'; '.join(empty)})")
-    cur_line = int(reference.section.get("CurLine", reference.lines - 1))
+    cur_line = reference.lines - 1
+    if "CurLine" in reference.section:
+        cur_line = nid.number(reference.section, "CurLine", path, reference.section_name, int)
     measured = {}  # points measured on each line, per group (in the file's order)
     for group in dict.fromkeys(channel.block.group for channel in channels):
         members = [channel for channel in channels if channel.block.group == group]
-        kept = np.min([nid.line_points(channel.block) for channel in members], axis=0)
+        kept = np.min([nid.line_points(channel.block, n_stored) for channel in members], axis=0)
         raws = [channel.raw for channel in members]
         measured[group] = _complete_lines(raws, kept, cur_line)
         against = _stored_against_sweep(members, measured[group], path)
@@ -289,8 +299,8 @@ def read_nid(path: str | Path, strict: bool = False) -> xr.Dataset:
     if n_bad or not complete.all():
         message = (
             f"{path}: {n_bad} of {n_pos} spectra incomplete ({int((~complete).sum())} of "
-            f"{reference.lines} recorded sweeps aborted, not measured or cut short); they are "
-            "NaN from where they stop and marked invalid"
+            f"{reference.lines} recorded sweeps aborted, not measured or cut short{truncated}); "
+            "they are NaN from where they stop and marked invalid"
         )
         if strict:
             raise FormatError(message)
@@ -318,6 +328,8 @@ def read_nid(path: str | Path, strict: bool = False) -> xr.Dataset:
         image_rotation_deg=_first_vector_value(imaging.get("ScanRotation", "")),
         empty_channels="; ".join(empty),
         skipped_groups="; ".join(skipped),
+        missing_bytes=needed - n_stored,
+        missing_channels="; ".join(f"{b.group}: {b.name}" for b in missing),
     )
     dataset = xr.Dataset(
         {**data_vars, **pixel_vars},
@@ -327,6 +339,30 @@ def read_nid(path: str | Path, strict: bool = False) -> xr.Dataset:
     dataset = _geometry.scan_geometry(dataset, _frame(where, kind))
     dataset.encoding["source"] = str(path)
     return dataset
+
+
+def _truncation(blocks, spec, n_stored: int, needed: int, sizes: str, path):
+    """A truncated payload: the note for the incomplete-spectra warning and the spectroscopy
+    blocks of which the file holds nothing (left out). Only non-spectroscopy blocks (images)
+    cut: a warning here, the spectra are complete. Nothing of the first spectrum: FormatError.
+    """
+    if n_stored == needed:
+        return "", []
+    cut = next(b for b in blocks if b.offset + b.nbytes > n_stored)
+    note = (
+        f"{path}: the file ends {needed - n_stored} bytes early (payload {n_stored} of "
+        f"{needed} bytes: {sizes}), inside [{cut.section_name}] ({cut.group}: {cut.name})"
+    )
+    missing = [b for b in spec if b.offset >= n_stored]
+    forward = [b for b in spec if _direction(b.group) == "" and b not in missing] or [
+        b for b in spec if b not in missing
+    ]
+    if not forward or n_stored - forward[0].offset < forward[0].points * forward[0].dtype.itemsize:
+        raise FormatError(f"{note}; not one whole spectrum is in the file (truncated)")
+    if all(b.offset + b.nbytes <= n_stored for b in spec):
+        warnings.warn(f"{note}; the spectroscopy blocks are complete", stacklevel=3)
+        return "", missing
+    return f"; the file ends {needed - n_stored} bytes early, inside [{cut.section_name}]", missing
 
 
 def _frame(where: nid.Positions | None, kind: str) -> _geometry.ScanFrame | None:

@@ -49,6 +49,7 @@ FORMAT_NAME = "Omicron MATRIX CITS (Igor wave)"
 # bytes covered by the header checksum: bin header + wave header up to the data
 _CHECKSUM_BYTES = {1: 8 + 110, 2: 16 + 110, 3: 20 + 110, 5: 64 + 320}
 _WAVE_HEADER5 = 320
+_N_DIM_AT = 68  # nDim[4] (int32) in the version-5 wave header
 _TYPES = {2: 4, 3: 8, 4: 8, 5: 16, 8: 1, 0x10: 2, 0x20: 4, 0x48: 1, 0x50: 2, 0x60: 4}
 _ZERO_RUN = 2  # exact zeros at an end of a curve that mark it as cut off
 _POPULATION = 4  # curves needed to tell a common zero end from a cut-off one
@@ -119,6 +120,12 @@ def _check(data: bytes, path) -> int:
             raise FormatError(
                 f"{path}: file is {len(data)} bytes but its Igor header announces {needed} "
                 f"({npnts} values, note and units); the file is truncated"
+            )
+        dims = [n for n in struct.unpack_from(order + "4i", data, 64 + _N_DIM_AT) if n > 0]
+        if dims and (min(dims) < 0 or int(np.prod(dims)) != npnts):
+            raise FormatError(
+                f"{path}: the wave's dimensions {' x '.join(map(str, dims))} do not hold its "
+                f"{npnts} values; the header is damaged"
             )
     return version
 

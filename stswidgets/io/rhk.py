@@ -47,11 +47,12 @@ SPECTRUM_LINE_TYPES = {7: "I-V spectrum", 8: "I-Z spectrum", 13: "renormalized I
 _MIN_PITCH_NM = 1e-5
 _ANGLE_TOLERANCE_DEG = 1.0
 _SCAN_DIRECTIONS = {0: "right", 1: "left", 2: "up", 3: "down"}
+_MAX_POSITIONS = 1 << 22  # a larger grid in a page header is damage (2048 x 2048 allowed)
 _SAME_SPOT_M = 1e-12  # sweeps at one tip position: recorded positions this close (or 1e-4 of span)
 looks_like = _sm4_layout.looks_like
 
 
-def _spectral_pages(pages: list, path) -> tuple[list, list]:
+def _spectral_pages(pages: list, path, note: str = "") -> tuple[list, list]:
     """The spectrum pages sharing the first one's spectra and sweep; the others' labels."""
     spectral = [
         page
@@ -62,7 +63,7 @@ def _spectral_pages(pages: list, path) -> tuple[list, list]:
         kinds = sorted({page.label for page in pages}) or ["none"]
         raise FormatError(
             f"{path}: no spectroscopy page (line pages of I-V/I-Z spectra) in this SM4 file; "
-            f"its pages are: {', '.join(kinds)}"
+            f"its pages are: {', '.join(kinds)}{note}"
         )
     keys = ("x_size", "y_size", "x_scale", "x_offset", "line_type")
     first = spectral[0].header
@@ -87,11 +88,17 @@ def _sweep(page, own_sweep: np.ndarray | None) -> tuple[str, np.ndarray, dict]:
 def _arrangement(header: dict, positions: np.ndarray | None, n_spectra: int, path):
     """``(ny, nx, sweeps per position)`` of a spectrum page."""
     run = 1
-    if positions is not None and n_spectra:
-        extent = np.ptp(positions, axis=0).max()
-        same = np.hypot(*(positions - positions[0]).T) <= max(_SAME_SPOT_M, 1e-4 * extent)
+    known = None if positions is None else positions[np.isfinite(positions).all(axis=1)]
+    if known is not None and len(known):  # (positions past the end of a cut file are NaN)
+        extent = np.ptp(known, axis=0).max()
+        same = np.hypot(*(known - known[0]).T) <= max(_SAME_SPOT_M, 1e-4 * extent)
         run = n_spectra if same.all() else int(np.argmin(same))
     nx, ny = header["grid_x_size"], header["grid_y_size"]
+    if nx * ny > _MAX_POSITIONS:
+        raise FormatError(
+            f"{path}: the header's grid of {nx} x {ny} positions is implausibly large (more "
+            f"than {_MAX_POSITIONS}); the page header is damaged"
+        )
     if nx * ny > 1:
         whole = n_spectra >= nx * ny and n_spectra % (nx * ny) == 0
         per_position = n_spectra // (nx * ny) if whole else run
@@ -181,6 +188,18 @@ def _frame(x_nm: np.ndarray, y_nm: np.ndarray, file_angle: float | None):
     return _geometry.ScanFrame(float(centre[0]), float(centre[1]), *size, float(angle))
 
 
+def _truncation_note(info: dict, missing: list[str]) -> str:
+    """``"; the file ends N bytes early ..."`` for a truncated file, else ``""``."""
+    if not info["missing_bytes"]:
+        return ""
+    note = f"; the file ends {info['missing_bytes']} bytes early (truncated)"
+    if info["cut_pages"]:
+        note += f", pages not in it: {', '.join(map(str, info['cut_pages']))}"
+    if missing:
+        note += f", spectroscopy pages with no spectrum in it: {', '.join(missing)}"
+    return note
+
+
 def _unique(name: str, used: set[str]) -> str:
     candidate, i = name, 2
     while candidate in used:
@@ -253,33 +272,41 @@ def read_sm4(path: str | Path, strict: bool = False) -> xr.Dataset:
     Raises
     ------
     FormatError
-        No SM4 signature, a structure pointing beyond the end of the file (truncated), page
-        data of the wrong size, no spectroscopy page, spectra that do not fit the header's
-        grid, or an aborted grid with ``strict=True``.
+        No SM4 signature, a file structure (headers, object lists) cut by the end of the file,
+        no whole spectrum in it, page data of the wrong size, no spectroscopy page, spectra
+        that do not fit the header's grid (or an implausibly large grid), or an aborted grid
+        (also a truncated file missing spectra) with ``strict=True``.
 
     Warns
     -----
     UserWarning
-        For an aborted grid or aborted spectra: they are NaN and marked invalid.
+        For an aborted grid or aborted spectra: they are NaN and marked invalid. A truncated
+        file keeps the whole spectra it holds (the rest NaN and invalid; pages with none are
+        listed in ``missing_channels``, the bytes missing in ``missing_bytes``), or only warns
+        when the cut misses the spectra (thumbnails at the end).
     """
     path = Path(path)
     data = path.read_bytes()
     info, pages = _sm4_layout.read_pages(data, path)
-    spectral, others = _spectral_pages(pages, path)
+    spectral, others = _spectral_pages(pages, path, _truncation_note(info, []))
     first = spectral[0]
     n_spectra, n_points = first.header["y_size"], first.header["x_size"]
     used = {"x", "y", "valid", "X (m)", "Y (m)"}
-    channels, empty, own_sweep = [], [], None
+    channels, empty, missing, own_sweep = [], [], [], None
     for page in spectral:
+        if not _sm4_layout.stored_spectra(data, page):  # a truncated file ends before it
+            missing.append(page.label)
+            continue
         values, raw, own_sweep = _sm4_layout.page_values(data, page, path)
         if not raw.any():
             empty.append(page.label)
             continue
         channels.append((_unique(page.label.replace(" ", "_"), used), page, values, raw))
+    truncated = _truncation_note(info, missing)
     if not channels:
         raise FormatError(
-            f"{path}: no measured spectra, every spectroscopy page is all zeros "
-            f"({', '.join(empty)})"
+            f"{path}: no measured spectra, every spectroscopy page is all zeros or not in the "
+            f"file ({', '.join(empty + missing)}){truncated}"
         )
     dim, sweep, sweep_attrs = _sweep(first, own_sweep)
     positions = _sm4_layout.spec_positions(data, first, path)
@@ -331,21 +358,30 @@ def read_sm4(path: str | Path, strict: bool = False) -> xr.Dataset:
         for page in pages
         if page.data_type == IMAGE
     ]
-    for key, labels in (("empty_channels", empty), ("image_pages", images)):
+    attrs["missing_bytes"] = int(info["missing_bytes"])
+    for key, labels in (
+        ("empty_channels", empty),
+        ("missing_channels", missing),
+        ("image_pages", images),
+    ):
         if labels:
             attrs[key] = ";".join(labels)
     if others:
         attrs["other_spectral_pages"] = ";".join(others)
     n_bad = int((~valid).sum())
     if n_bad:
+        n_in_file = min(_sm4_layout.stored_spectra(data, page) for _, page, *_ in channels)
+        n_short = int(np.sum(stop[:n_in_file] < n_points))
         message = (
-            f"{path}: aborted grid, {n_bad} of {valid.size} spectra incomplete ({n_spectra} of "
-            f"{n_slots} sweeps in the file, {int(np.sum(stop < n_points))} of them cut short); "
-            "their missing points are NaN and the pixels are marked invalid"
+            f"{path}: aborted grid, {n_bad} of {valid.size} spectra incomplete ({n_in_file} of "
+            f"{n_slots} sweeps in the file, {n_short} of them cut short"
+            f"{truncated}); their missing points are NaN and the pixels are marked invalid"
         )
         if strict:
             raise FormatError(message)
         warnings.warn(message, stacklevel=2)
+    elif truncated:
+        warnings.warn(f"{path}: {truncated[2:]}; the spectra are complete", stacklevel=2)
     dataset = xr.Dataset(data_vars, coords={dim: (dim, sweep, sweep_attrs)}, attrs=attrs)
     frame = None
     if positions is not None:

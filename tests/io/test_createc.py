@@ -206,12 +206,34 @@ def test_spectra_zero_after_a_point_are_invalid(tmp_path):
 
 def test_truncated_payload_names_the_file(tmp_path):
     bias = ramp(3, 5.0, -5.0, 20)
-    data = specgrid_bytes(iv_spectra(4, bias), bias, 2, 2)
+    spectra = iv_spectra(4, bias)
+    data = specgrid_bytes(spectra, bias, 2, 2)
     path = tmp_path / "cut.specgrid"
-    for size in (len(data) - 10, 1024 + 50, 600):
+    one_spectrum = bias.size * 3 * 4
+    for size in (len(data) - 3 * one_spectrum - 10, 1024 + 50, 600):
         path.write_bytes(data[:size])
         with pytest.raises(FormatError, match=r"cut\.specgrid"):
             read_specgrid(path)
+
+
+def test_file_cut_inside_a_spectrum_keeps_the_whole_ones(tmp_path):
+    """Cut 10 bytes into the last spectrum's samples: three spectra whole, the fourth up to
+    its last whole sample (3 channels x 4 bytes per sample), then NaN."""
+    bias = ramp(3, 5.0, -5.0, 20)
+    spectra = iv_spectra(4, bias)
+    data = specgrid_bytes(spectra, bias, 2, 2)
+    path = tmp_path / "cut.specgrid"
+    path.write_bytes(data[: len(data) - 12 * 15 - 10])  # 15 samples and 10 bytes missing
+    with pytest.warns(UserWarning, match=r"cut\.specgrid: .*1 of 4 .*ends inside spectrum 4"):
+        ds = read_specgrid(path)
+    np.testing.assert_array_equal(ds["valid"].values, [[True, True], [True, False]])
+    current = ds["Current"].values
+    np.testing.assert_allclose(current[:1].reshape(2, -1), spectra[:2, 3:, 0], rtol=1e-6)
+    kept = bias.size - 16 - 3  # whole samples of spectrum 4 after the 3-sample hold
+    np.testing.assert_allclose(current[1, 1, :kept], spectra[3, 3 : 3 + kept, 0], rtol=1e-6)
+    assert np.isnan(current[1, 1, kept:]).all()
+    with pytest.raises(FormatError, match=r"cut\.specgrid: aborted grid"):
+        read_specgrid(path, strict=True)
 
 
 def test_constant_or_nan_bias_is_no_sweep(tmp_path):
@@ -306,3 +328,14 @@ def test_companion_without_size_keeps_pixel_indices(tmp_path):
     assert ds["x"].attrs["units"] == "pixel" and ds.attrs["dat_Titel"] == "no size"
     assert ds.attrs["positions"].startswith("pixel index (n.specgrid.dat gives no Length")
     assert np.isnan(ds.attrs["scan_width_nm"])
+
+
+def test_damaged_grid_size_is_refused_before_allocating_it(tmp_path):
+    """specgridnx with bit 22 flipped (2^22 + 2 columns): a FormatError, not a 2 GB array."""
+    bias = ramp(3, 5.0, -5.0, 20)
+    data = bytearray(specgrid_bytes(iv_spectra(4, bias), bias, 2, 2))
+    data[92 + 2] ^= 1 << 6  # specgridnx, int32 slot 23, third byte
+    path = tmp_path / "flip.specgrid"
+    path.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match=r"flip\.specgrid: the header's 4194306 x 2 grid"):
+        read_specgrid(path)

@@ -328,8 +328,62 @@ def test_clipped_spectra_counted(tmp_path):
     assert ds["Tip Current"].values[1, 2, -1] == pytest.approx(2e-8, rel=1e-4)
 
 
-def test_truncated_payload_names_the_file(tmp_path):
+def test_truncated_image_block_keeps_the_complete_spectra(tmp_path):
+    """Cut inside the image group written after the spectra: the spectra are all there."""
+    whole = read_nid(_map_file(tmp_path))
     path = _map_file(tmp_path, truncate=10)
+    with pytest.warns(UserWarning, match=r"map\.nid: the file ends 10 bytes early.*complete"):
+        ds = read_nid(path)
+    assert bool(ds["valid"].all()) and ds.attrs["missing_bytes"] == 10
+    np.testing.assert_array_equal(ds["Tip Current [bwd]"].values, whole["Tip Current [bwd]"])
+
+
+def test_truncated_spectra_keep_the_whole_lines(tmp_path):
+    """Cut inside line 2 of the forward current: lines 0-1 whole, line 2 up to the cut."""
+    whole = read_nid(_map_file(tmp_path))
+    block = NX * NY * POINTS * 2  # bytes per channel block
+    image = 4 * 4 * 2
+    path = _map_file(tmp_path, truncate=3 * block + image + (NX * NY - 2) * POINTS * 2 - 8)
+    with pytest.warns(UserWarning, match=r"map\.nid: 4 of 6 spectra incomplete.*ends .* early"):
+        ds = read_nid(path)
+    # lines 0, 1 are row 0 columns 0, 1; line 2 (4 of 11 points) row 0 column 2
+    expected_valid = np.array([[True, True, False], [False, False, False]])
+    np.testing.assert_array_equal(ds["valid"].values, expected_valid)
+    current = ds["Tip Current"].values
+    np.testing.assert_array_equal(current[0, :2], whole["Tip Current"].values[0, :2])
+    np.testing.assert_array_equal(current[0, 2, :4], whole["Tip Current"].values[0, 2, :4])
+    assert np.isnan(current[0, 2, 4:]).all() and np.isnan(current[1]).all()
+    assert "Tip Current [bwd]" not in ds and "Tip voltage" not in ds
+    assert "Spec backward: Tip Current" in ds.attrs["missing_channels"]
+    with pytest.raises(FormatError, match=r"map\.nid: 4 of 6 spectra incomplete"):
+        read_nid(path, strict=True)
+
+
+def test_truncated_before_one_spectrum_names_the_file(tmp_path):
+    block = NX * NY * POINTS * 2
+    path = _map_file(tmp_path, truncate=4 * block + 4 * 4 * 2 - 10)
+    with pytest.raises(FormatError, match=r"map\.nid: the file ends .* not one whole spectrum"):
+        read_nid(path)
+
+
+def test_damaged_line_count_is_refused_before_allocating_it(tmp_path):
+    """Lines=6 damaged into 60000000 (3.7 GB of blocks for a 1 kB payload): FormatError."""
+    path = _map_file(tmp_path)
+    path.write_bytes(path.read_bytes().replace(b"Lines=6\r\n", b"Lines=60000000\r\n", 1))
+    with pytest.raises(FormatError, match=r"map\.nid: binary payload is .* header is damaged"):
+        read_nid(path)
+
+
+def test_unreadable_cur_line_names_the_key(tmp_path):
+    path = _map_file(tmp_path)
+    path.write_bytes(path.read_bytes().replace(b"CurLine=5\r\n", b"CurLine=5-\r\n", 1))
+    with pytest.raises(FormatError, match=r"map\.nid: \[DataSet-0:0\] CurLine='5-'"):
+        read_nid(path)
+
+
+def test_payload_longer_than_the_blocks_names_the_file(tmp_path):
+    path = _map_file(tmp_path)
+    path.write_bytes(path.read_bytes() + bytes(6))
     with pytest.raises(FormatError, match=r"map\.nid.*payload is .* bytes"):
         read_nid(path)
 

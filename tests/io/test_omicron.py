@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import warnings
 
 import numpy as np
@@ -278,6 +279,21 @@ def test_truncated_and_damaged_files_name_the_file(tmp_path):
     path.write_bytes(bytes(damaged))
     with pytest.raises(FormatError, match=r"cits\.ibw.*checksum"):
         read_ibw(path)
+
+
+def test_dimensions_not_holding_the_values_are_refused(tmp_path, caplog):
+    """nDim damaged (checksum still right): FormatError before igor2, which would log the
+    whole data buffer as an error."""
+    path = _cits(tmp_path, _cube())
+    damaged = bytearray(path.read_bytes())
+    struct.pack_into("<i", damaged, 64 + 68, 5)  # nx 4 -> 5: 5 x 3 x 9 != 4 x 3 x 9 values
+    struct.pack_into("<h", damaged, 2, 0)
+    total = int(np.frombuffer(bytes(damaged[:384]), "<i2").astype(np.int64).sum())
+    struct.pack_into("<h", damaged, 2, ((-total + 32768) % 65536) - 32768)
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(FormatError, match=r"cits\.ibw: the wave's dimensions 5 x 3 x 9"):
+        read_ibw(path)
+    assert not [r for r in caplog.records if r.name.startswith("igor2")]
 
 
 def test_parse_note_items():

@@ -323,8 +323,9 @@ def test_written_iz_spectra_sweep_dim(tmp_path):
 # ----------------------------------------------------------------------------- damaged files
 
 
-@pytest.mark.parametrize("keep", [10, 60, 200, 1000, -5000, -10])
+@pytest.mark.parametrize("keep", [10, 60, 200, 500, -5000])
 def test_truncated_written_file(tmp_path, keep):
+    """Cut in the file structure, or before the first page's first whole spectrum."""
     data = _grid_file(tmp_path).read_bytes()
     path = tmp_path / "cut.sm4"
     path.write_bytes(data[:keep])
@@ -332,12 +333,47 @@ def test_truncated_written_file(tmp_path, keep):
         read_sm4(path)
 
 
-@pytest.mark.parametrize("keep", [100, 5000, 1_990_000, 2_400_000, 2_712_000])
+def test_truncated_written_file_keeps_the_whole_spectra(tmp_path):
+    """10 bytes short: the last page (Current) holds 5 of its 6 spectra whole."""
+    whole = read_sm4(_grid_file(tmp_path))
+    path = tmp_path / "cut.sm4"
+    path.write_bytes((tmp_path / "g.sm4").read_bytes()[:-10])
+    with pytest.warns(UserWarning, match=r"cut\.sm4: aborted grid, 1 of 6.*ends 10 bytes early"):
+        ds = read_sm4(path)
+    assert ds["valid"].values.tolist() == [[True, True, True], [True, True, False]]
+    np.testing.assert_array_equal(ds["LIA_Current"].values, whole["LIA_Current"].values)
+    np.testing.assert_array_equal(ds["Current"].values[0], whole["Current"].values[0])
+    assert np.isnan(ds["Current"].values[1, 2]).all() and ds.attrs["missing_bytes"] == 10
+    with pytest.raises(FormatError, match=r"cut\.sm4: aborted grid"):
+        read_sm4(path, strict=True)
+
+
+@pytest.mark.parametrize("keep", [100, 5000])
 def test_truncated_real_file(real_grid, tmp_path, keep):
     path = tmp_path / "cut.sm4"
     path.write_bytes(real_grid.read_bytes()[:keep])
     with pytest.raises(FormatError, match=str(path)):
         read_sm4(path)
+
+
+def test_truncated_real_file_keeps_the_whole_spectra(real_grid, tmp_path):
+    """Cut inside the Current page (the last): LIA Current whole, Current's first 154 spectra
+    (file order) whole, the rest NaN; cut in the thumbnails at the end: only a warning."""
+    whole = read_sm4(real_grid)
+    path = tmp_path / "cut.sm4"
+    path.write_bytes(real_grid.read_bytes()[:2_400_000])  # Current data from byte 2349826
+    with pytest.warns(UserWarning, match=r"cut\.sm4: aborted grid, 870 of 1024 .*early"):
+        ds = read_sm4(path)
+    valid = ds["valid"].values
+    assert int(valid.sum()) == (2_400_000 - 2349826) // (4 * 81) == 154
+    np.testing.assert_array_equal(ds["LIA_Current"].values, whole["LIA_Current"].values)
+    np.testing.assert_array_equal(ds["Current"].values[valid], whole["Current"].values[valid])
+    assert np.isnan(ds["Current"].values[~valid]).all()
+    assert ds.attrs["scan_angle_deg"] == -10.0  # positions of the LIA Current page
+    path.write_bytes(real_grid.read_bytes()[:2_712_000])
+    with pytest.warns(UserWarning, match=r"cut\.sm4: the file ends 130 bytes early.*complete"):
+        ds = read_sm4(path)
+    assert bool(ds["valid"].all())
 
 
 def test_real_file_aborted_by_patch(real_grid, tmp_path):
@@ -361,3 +397,24 @@ def test_real_file_aborted_by_patch(real_grid, tmp_path):
 
 def test_module_exports():
     assert rhk.__all__ == ["looks_like", "read_sm4"]
+
+
+def test_damaged_page_text_is_read_not_a_decode_error(tmp_path):
+    """A lone UTF-16 surrogate in a page's strings (a damaged byte) is replaced, not raised."""
+    data = bytearray(_grid_file(tmp_path).read_bytes())
+    at = data.index("Voltage".encode("utf-16-le"))
+    data[at : at + 2] = b"\x00\xd8"  # a high surrogate followed by 'o': no valid UTF-16
+    path = tmp_path / "text.sm4"
+    path.write_bytes(bytes(data))
+    ds = read_sm4(path)
+    assert ds["bias"].attrs["long_name"].endswith("oltage")
+    assert bool(ds["valid"].all())
+
+
+def test_implausible_grid_size_is_a_format_error(tmp_path):
+    """A damaged grid size (2^16 x 2^16) is refused before any allocation of that grid."""
+    positions = grid_positions(3, 2)
+    page = SpecPage("LIA Current", _raw(6), grid=(1 << 16, 1 << 16), positions=positions)
+    path = write_sm4(tmp_path / "big.sm4", [page])
+    with pytest.raises(FormatError, match=r"big\.sm4: the header's grid of 65536 x 65536"):
+        read_sm4(path)
