@@ -333,8 +333,9 @@ def read_ibw(path: str | Path, strict: bool = False) -> xr.Dataset:
         frame = _geometry.ScanFrame(
             float(np.mean(x)),
             float(np.mean(y)),
-            float(np.ptp(x)) if nx_config > 1 else np.nan,
-            float(np.ptp(y)) if ny_config > 1 else np.nan,
+            # the frame: pixel pitch times pixels (centres span one pitch less), as the note's Width
+            float(np.ptp(x)) * nx_config / (nx_config - 1) if nx_config > 1 else np.nan,
+            float(np.ptp(y)) * ny_config / (ny_config - 1) if ny_config > 1 else np.nan,
             float(angle) if isinstance(angle, int | float) else 0.0,
         )
     dataset = _geometry.scan_geometry(dataset, frame)

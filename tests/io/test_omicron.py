@@ -62,7 +62,8 @@ def test_real_note_and_geometry(cits):
     np.testing.assert_allclose(ds["x"].values, -42.75 + 4.5 * np.arange(20), atol=1e-6)
     np.testing.assert_allclose(ds["y"].values, -42.75 + 4.5 * np.arange(20), atol=1e-6)
     assert ds["x"].attrs["units"] == "nm"
-    assert ds.attrs["scan_width_nm"] + 4.5 == pytest.approx(90.0)
+    assert ds.attrs["scan_width_nm"] == pytest.approx(90.0)  # the note's Width
+    assert ds.attrs["scan_height_nm"] == pytest.approx(90.0)
 
 
 def test_real_values_match_igor2(cits):
