@@ -21,6 +21,7 @@ _LAZY_NAMES = {
     "ChannelError": "stswidgets.io",
     "save_grid": "stswidgets.io",
     "channel_candidates": "stswidgets.io",
+    "to_hyperspy": "stswidgets.io",
 }
 _LAZY_MODULES = {"analysis", "datasets", "io", "learn", "preprocess", "series", "widgets"}
 
@@ -40,6 +41,7 @@ __all__ = [
     "read_3ds",
     "save_grid",
     "series",
+    "to_hyperspy",
     "to_map",
     "to_matrix",
     "validate_grid",
