@@ -124,12 +124,37 @@ def _load_npz(path: Path) -> xr.Dataset:
     return xr.Dataset(data_vars, coords=coords)
 
 
-def axis_nm(dataset: xr.Dataset, dim: str) -> np.ndarray | None:
-    """Coordinate ``dim`` in nm (from its ``units`` attr, nm if absent), None if there is none."""
+PIXEL_UNITS = ("pixel", "pixels", "px", "index")
+
+
+def axis_nm(dataset: xr.Dataset, dim: str, label: str = "the dataset") -> np.ndarray | None:
+    """Coordinate ``dim`` in nm (from its ``units`` attr, nm if absent), None if there is none.
+
+    A pixel index (units in :data:`PIXEL_UNITS`, a file that records no positions) is kept as
+    it is, 1 nm per pixel (see :func:`stswidgets.grid.make_grid`).
+    """
     if dim not in dataset.coords:
         return None
-    scale = _LENGTH_TO_NM.get(str(dataset[dim].attrs.get("units", "nm")), 1.0)
+    units = str(dataset[dim].attrs.get("units", "nm"))
+    if units.lower() in PIXEL_UNITS:
+        scale = 1.0
+    elif units in _LENGTH_TO_NM:
+        scale = _LENGTH_TO_NM[units]
+    else:
+        raise FormatError(
+            f"{label}: {dim} units {units!r} not understood; expected one of "
+            f"{sorted(_LENGTH_TO_NM)} or a pixel index ({', '.join(PIXEL_UNITS)})"
+        )
     return np.asarray(dataset[dim].values, dtype=float) * scale
+
+
+def pixel_positions(dataset: xr.Dataset) -> bool:
+    """Whether the Dataset's x/y are pixel indices rather than positions."""
+    return any(
+        str(dataset[dim].attrs.get("units", "")).lower() in PIXEL_UNITS
+        for dim in ("x", "y")
+        if dim in dataset.coords
+    )
 
 
 class Spectra:

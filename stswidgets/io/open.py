@@ -19,13 +19,15 @@ import xarray as xr
 from stswidgets.grid import make_grid, validate_grid
 from stswidgets.io import _channels
 from stswidgets.io._geometry import GEOMETRY_ATTRS, scan_attrs
-from stswidgets.io._load import Spectra, as_dataset, axis_nm
+from stswidgets.io._load import Spectra, as_dataset, axis_nm, pixel_positions
 from stswidgets.io.candidates import POOR_AGREEMENT, Candidate, Evaluation
 from stswidgets.io.errors import ChannelError, FormatError
 
 __all__ = ["GRID_ATTRS", "channel_rank", "open_grid", "save_grid"]
 
 channel_rank = _channels.channel_rank
+#: ``attrs["positions"]`` of a grid whose file records no positions (x/y are pixel indices).
+PIXEL_POSITIONS = "pixel index: the file records no positions (x/y at 1 nm per pixel)"
 GRID_ATTRS = (
     "units",
     "channel",
@@ -35,6 +37,7 @@ GRID_ATTRS = (
     "n_saturated_spectra",
     "derived",
     "empty_channels",
+    "positions",
     *GEOMETRY_ATTRS,
 )
 
@@ -85,6 +88,8 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
           ``n_clipped_spectra`` the reader recorded;
         - ``derived`` (only for the derivative of a current): ``"numerical derivative of
           <channel> along the bias"``;
+        - ``positions`` (only where the file records no positions, e.g. a Createc grid
+          without its ``.specgrid.dat``): :data:`PIXEL_POSITIONS`, x/y are pixel indices;
         - ``empty_channels`` (only where the file has some): the all-zero/NaN channels left
           out (here, or by the reader), separated by ``"; "``;
         - the scan geometry ``scan_angle_deg``, ``scan_center_x_nm``, ``scan_center_y_nm``,
@@ -129,6 +134,8 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
         elif np.isfinite(chosen.agreement) and chosen.agreement < POOR_AGREEMENT:
             warnings.warn(_poor_agreement(chosen, evaluation, label), stacklevel=2)
     attrs = _grid_attrs(dataset, chosen)
+    if pixel_positions(dataset):
+        attrs["positions"] = PIXEL_POSITIONS
     empty = [*_channels_listed(dataset.attrs.get("empty_channels")), *spectra.empty]
     if empty:  # left out by the reader, or here
         attrs["empty_channels"] = "; ".join(dict.fromkeys(empty))
@@ -141,7 +148,9 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
     else:
         values = chosen.values(spectra)
     didv = chosen.kind in ("dI/dV", "lock-in", "in-phase", "numerical dI/dV")
-    values, x_nm, y_nm = _ascending(values, axis_nm(dataset, "x"), axis_nm(dataset, "y"), label)
+    values, x_nm, y_nm = _ascending(
+        values, axis_nm(dataset, "x", label), axis_nm(dataset, "y", label), label
+    )
     grid = make_grid(
         np.asarray(values, dtype=np.float32),
         spectra.bias_mV,
