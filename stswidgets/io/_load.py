@@ -194,7 +194,7 @@ class Spectra:
                 f"{label} sweeps {', '.join(sorted(map(str, sweep_dims)))}, not the bias; "
                 "open_grid needs a bias sweep (read the file with stswidgets.io.read_3ds instead)"
             )
-        self.full = {name: str(dataset[name].attrs.get("channel", name)) for name in self.names}
+        self.full = _full_names(dataset, self.names)
         units = str(dataset["bias"].attrs.get("units", "mV"))
         if units not in _BIAS_TO_MV:
             raise FormatError(
@@ -228,6 +228,15 @@ class Spectra:
         return values
 
 
+def _full_names(dataset: xr.Dataset, names: list[str]) -> dict[str, str]:
+    """Full channel names (the ``channel`` attr) by variable; where two variables share one
+    (a reader naming forward and ``[bwd]`` alike), the variable names."""
+    full = {name: str(dataset[name].attrs.get("channel", name)) for name in names}
+    shared = {text for text in full.values() if list(full.values()).count(text) > 1}
+    return {name: name if text in shared else text for name, text in full.items()}
+
+
 def _is_empty(values: np.ndarray) -> bool:
-    """Whether a channel holds no data: every value zero or NaN."""
-    return not np.any(np.nan_to_num(values, nan=0.0))
+    """Whether a channel ``(ny, nx, n_bias)`` holds no data: every value zero or NaN (checked
+    row by row, so a channel with data is told after its first such row)."""
+    return not any(np.any(np.nan_to_num(row, nan=0.0)) for row in values)

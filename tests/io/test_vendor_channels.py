@@ -159,3 +159,14 @@ def test_settling_hold_is_averaged_and_bias_ascends():
     recorded32 = recorded.astype(np.float32).astype(float)
     np.testing.assert_allclose(grid.values[..., :-1], recorded32[..., 5:][..., ::-1], rtol=1e-6)
     np.testing.assert_allclose(grid.values[..., -1], recorded32[..., :5].mean(axis=-1), rtol=1e-5)
+
+
+def test_forward_and_backward_with_one_full_name_stay_apart():
+    """A reader giving forward and [bwd] the same ``channel`` attr: the candidates keep the
+    variable names, so each is listed once (notebook 01 selects them by label)."""
+    values, _ = _physics()
+    ds = _dataset({"Tip Current": (values, "A"), "Tip Current [bwd]": (values * 2, "A")})
+    ds["Tip Current [bwd]"].attrs["channel"] = "Tip Current"
+    labels = list(channel_candidates(ds)["candidate"].values)
+    assert labels == ["Tip Current", "Tip Current [bwd]", "numerical dI/dV of Tip Current"]
+    assert open_grid(ds).attrs["derived"] == "numerical derivative of Tip Current along the bias"
