@@ -20,6 +20,7 @@ from stswidgets import to_matrix
 from stswidgets.io import FORMATS, FormatError, detect_format, open_grid, read_file, save_grid
 from stswidgets.io._backend import StswidgetsBackendEntrypoint
 from stswidgets.io.formats import HEAD_BYTES, Format, saved_grid_kind
+from stswidgets.io.open import PIXEL_POSITIONS
 
 
 def renamed_copy(path: Path, tmp_path: Path, name: str = "measurement.dat") -> Path:
@@ -67,6 +68,10 @@ def test_open_grid_reads_the_vendor_file(vendor, tmp_path):
     else:
         assert "derived" not in grid.attrs and vendor.channel in grid.attrs["channel"]
     assert grid.attrs["source"] == str(copy)
+    if vendor.module == "stswidgets.io.createc":  # no .specgrid.dat beside it: no positions
+        assert grid.attrs["positions"] == PIXEL_POSITIONS
+    else:
+        assert "positions" not in grid.attrs
 
 
 def test_nanosurf_clipped_current_is_reported(tmp_path):
@@ -117,6 +122,9 @@ def test_saved_grid_recognised_by_content(suffix, tmp_path):
     copy = renamed_copy(path, tmp_path, "saved.bin")
     np.testing.assert_array_equal(open_grid(copy).values, grid.values)
     assert saved_grid_kind(copy.read_bytes()[:8]) == {".npz": "npz", ".nc": "netCDF"}[suffix]
+    dataset = xr.open_dataset(copy, engine="stswidgets")  # the engine reads them when named
+    np.testing.assert_array_equal(dataset["didv"].values, grid.values)
+    assert not StswidgetsBackendEntrypoint().guess_can_open(copy)  # but leaves them to xarray
 
 
 def test_saved_grid_signatures():
