@@ -64,9 +64,10 @@ def from_hyperspy(signal, label: str = "the HyperSpy signal") -> xr.Dataset:
 
     Navigation axes are y (rows) and x (columns), a single navigation axis is a 1 x N line,
     none a single spectrum; the signal axis is the bias, in V or mV (eV/meV read as V/mV);
-    navigation units m, um/µm, nm, pm or Å. The channel is named after the signal's
-    ``metadata.Signal.quantity`` (``"Current (A)"`` -> ``Current``, with units ``A``), else
-    ``didv``. A signal written by :func:`to_hyperspy` gets its grid's attrs back.
+    navigation units m, um/µm, nm, pm or Å (none: pixel indices, marked by ``open_grid``).
+    The channel is named after the signal's ``metadata.Signal.quantity`` (``"Current (A)"``
+    -> ``Current``, with units ``A``), else ``didv``. A signal written by
+    :func:`to_hyperspy` gets its grid's attrs back.
 
     Raises
     ------
@@ -87,7 +88,11 @@ def from_hyperspy(signal, label: str = "the HyperSpy signal") -> xr.Dataset:
     bias_units = _units(bias_axis.units, _BIAS_UNITS, "signal (bias) axis", label)
     coords = {"bias": ("bias", np.asarray(bias_axis.axis, dtype=float), {"units": bias_units})}
     for dim, axis in zip(("x", "y"), navigation, strict=False):
-        units = _units(axis.units, _LENGTH_UNITS, f"navigation axis {axis.name!r}", label)
+        units = str(axis.units or "").strip()
+        if units in ("", "<undefined>"):  # no calibration: pixel indices, open_grid says so
+            units = "pixel"
+        else:
+            units = _units(units, _LENGTH_UNITS, f"navigation axis {axis.name!r}", label)
         coords[dim] = (dim, np.asarray(axis.axis, dtype=float), {"units": units})
     for dim, size in (("y", data.shape[0]), ("x", data.shape[1])):
         coords.setdefault(dim, (dim, np.zeros(size), {"units": "nm"}))

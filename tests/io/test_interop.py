@@ -65,6 +65,10 @@ def test_hyperspy_line_and_bad_units():
     line.axes_manager.signal_axes[0].units = "mV"
     line.axes_manager.navigation_axes[0].units = "nm"
     assert open_grid(line).shape == (1, 5, 6)
+    assert "positions" not in open_grid(line).attrs
+    uncalibrated = hs.signals.Signal1D(_cube(2, 5)[0])  # navigation units <undefined>
+    uncalibrated.axes_manager.signal_axes[0].units = "V"
+    assert open_grid(uncalibrated).attrs["positions"].startswith("pixel index")
     line.axes_manager.signal_axes[0].units = "s"
     with pytest.raises(FormatError, match=r"signal \(bias\) axis units 's' not understood"):
         open_grid(line)
