@@ -23,6 +23,7 @@ _LAZY_NAMES = {
     "channel_candidates": "stswidgets.io",
     "follow": "stswidgets.io",
     "GridFollower": "stswidgets.io",
+    "to_hyperspy": "stswidgets.io",
 }
 _LAZY_MODULES = {"analysis", "datasets", "io", "learn", "preprocess", "series", "widgets"}
 
@@ -44,6 +45,7 @@ __all__ = [
     "read_3ds",
     "save_grid",
     "series",
+    "to_hyperspy",
     "to_map",
     "to_matrix",
     "validate_grid",

@@ -55,7 +55,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Run notebooks 01-07 on a grid file; write the executed notebooks, "
         f"{REPORT_NAME} and results.nc into --out.",
     )
-    run.add_argument("grid_file", nargs="?", help="grid file (Nanonis .3ds, or .nc/.npz)")
+    run.add_argument(
+        "grid_file",
+        nargs="?",
+        help="grid file of any supported format (Nanonis .3ds, RHK .sm4, Nanosurf .nid, "
+        "Omicron .ibw, Createc .specgrid; recognised by content) or a saved .nc/.npz",
+    )
     run.add_argument("--demo", action="store_true", help="use the embedded simulated grid")
     run.add_argument("--out", required=True, type=Path, help="output directory")
     run.add_argument("--channel", help="channel to analyse (default: the dI/dV lock-in channel)")

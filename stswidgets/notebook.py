@@ -110,6 +110,11 @@ def grid_warnings(
                 "may be mostly noise; compare the candidate channels (notebook 01) and pass "
                 "`channel=`"
             )
+    if str(grid.attrs.get("positions", "")).startswith("pixel index"):
+        messages.append(
+            "the file records no tip positions: x/y are pixel indices (drawn as 1 nm per "
+            "pixel), so distances and sizes on the maps are in pixels, not nm"
+        )
     if n_complete < n_pixels:
         messages.append(
             f"{n_pixels - n_complete} of {n_pixels} pixels have no complete spectrum (an "

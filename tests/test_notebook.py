@@ -86,3 +86,30 @@ def test_warning_for_a_channel_that_agrees_poorly_with_the_current():
     assert "r = 0.03" in messages[0]
     grid.attrs["channel_agreement"] = 0.9
     assert grid_warnings(grid, min_spectra=100) == []
+
+
+def test_warning_for_a_grid_without_recorded_positions():
+    """A file that records no tip positions (Createc without its .specgrid.dat): open_grid
+    marks x/y as pixel indices, and the notebooks say so."""
+    import xarray as xr
+
+    from stswidgets.io import open_grid
+    from stswidgets.io.open import PIXEL_POSITIONS
+
+    values = np.random.default_rng(0).normal(1, 0.1, (20, 20, 40))
+    pixel = {"units": "pixel"}
+    ds = xr.Dataset(
+        {"didv": (("y", "x", "bias"), values, {"units": "a.u."})},
+        coords={"x": ("x", np.arange(20.0), pixel), "y": ("y", np.arange(20.0), pixel),
+                "bias": ("bias", np.linspace(-1, 1, 40), {"units": "mV"})},
+    )  # fmt: skip
+    grid = open_grid(ds)
+    assert grid.attrs["positions"] == PIXEL_POSITIONS
+    np.testing.assert_array_equal(grid["x"].values, np.arange(20.0))
+    messages = grid_warnings(grid, min_spectra=100)
+    assert len(messages) == 1 and "x/y are pixel indices" in messages[0]
+    positioned = open_grid(ds.assign_coords(x=ds["x"].assign_attrs(units="nm"),
+                                            y=ds["y"].assign_attrs(units="nm")))  # fmt: skip
+    assert "positions" not in positioned.attrs
+    with pytest.raises(ValueError, match="x units 'furlong' not understood"):
+        open_grid(ds.assign_coords(x=ds["x"].assign_attrs(units="furlong")))

@@ -1,9 +1,12 @@
 """Instrument readers and writers, and :func:`open_grid` (file or Dataset -> grid).
 
-- :func:`read_3ds` / :func:`write_3ds`: Nanonis grid spectroscopy files (``.3ds``); also
-  ``xarray.open_dataset(path, engine="stswidgets")``.
-- :func:`open_grid`: a ``.3ds``, ``.npz`` or ``.nc`` file, or a Dataset, as a
-  ``(y, x, bias)`` grid of the dI/dV channel; :func:`save_grid` writes ``.npz``/``.nc``.
+- :func:`read_3ds` / :func:`write_3ds`: Nanonis grid spectroscopy files (``.3ds``).
+- :data:`FORMATS`, :func:`detect_format`, :func:`read_file`: every supported instrument format
+  (Nanonis, RHK SM4, Nanosurf NID, Omicron MATRIX IBW, Createc specgrid), recognised by the
+  file's content; also ``xarray.open_dataset(path, engine="stswidgets")``.
+- :func:`open_grid`: any supported file, a saved ``.npz``/``.nc`` grid, a Dataset, a DataArray
+  of another reader or a HyperSpy signal as a ``(y, x, bias)`` grid of the dI/dV channel;
+  :func:`save_grid` writes ``.npz``/``.nc``; :func:`to_hyperspy` hands a grid to HyperSpy.
 - :func:`channel_candidates`: every channel (and in-phase lock-in pair) with its mean spectrum
   and its agreement with the numerical dI/dV of the current (how ``open_grid`` chooses);
   :func:`absolute_positions`: the tip positions of a grid's pixels from its scan geometry;
@@ -20,20 +23,26 @@ from stswidgets.io._geometry import absolute_positions, scan_attrs
 from stswidgets.io.candidates import channel_candidates
 from stswidgets.io.errors import ChannelError, FormatError
 from stswidgets.io.follow import GridFollower, follow
+from stswidgets.io.formats import FORMATS, detect_format, read_file
+from stswidgets.io.interop import to_hyperspy
 from stswidgets.io.nanonis import read_3ds
 from stswidgets.io.open import open_grid, save_grid
 from stswidgets.io.write import write_3ds
 
 __all__ = [
+    "FORMATS",
     "ChannelError",
     "FormatError",
     "GridFollower",
     "absolute_positions",
     "channel_candidates",
     "follow",
+    "detect_format",
     "open_grid",
     "read_3ds",
+    "read_file",
     "save_grid",
     "scan_attrs",
+    "to_hyperspy",
     "write_3ds",
 ]

@@ -1,7 +1,9 @@
 """Channel names, for every reader: which channel is a dI/dV, a lock-in X/Y pair, a current.
 
 Names are the Dataset variable names readers give (``"LockinX"``, ``"LIX 1 omega [bwd]"``,
-``"7280DSP Lockin-X"``, ``"LI Demod 1 X [AVG]"``), with or without a unit in parentheses.
+``"7280DSP Lockin-X"``, ``"LI Demod 1 X [AVG]"``, RHK's ``"LIA_Current"``, Omicron's lock-in
+input ``"Aux2(V)"``; currents ``"Current"``, ``"I(V)"``, ``"I"``, ``"Tip Current"``, ``"It"``),
+with or without a unit in parentheses.
 """
 
 from __future__ import annotations
@@ -11,14 +13,25 @@ import re
 from stswidgets.io._header import split_unit
 from stswidgets.io.errors import ChannelError
 
-__all__ = ["channel_rank", "current_rank", "direction_rank", "find_channel", "lockin_pairs"]
+__all__ = [
+    "AUX_KIND",
+    "channel_rank",
+    "current_rank",
+    "direction_rank",
+    "find_channel",
+    "lockin_pairs",
+]
 
 _TAG = re.compile(r"\s*\[([^\]]*)\]")
 _DIDV = re.compile(r"d\s*i\s*/?\s*d\s*v\b.*", re.IGNORECASE)
-_LOCKIN = re.compile(r"lock-?in|demod|^LI[XYR]?\b|\bLI[XYR]\b", re.IGNORECASE)
+_LOCKIN = re.compile(r"lock-?in|demod|^LI[XYR]?\b|\bLI[XYR]\b|^LIA(?:[_ ]|\b)", re.IGNORECASE)
+# an auxiliary input that usually carries an external lock-in's output (Omicron MATRIX: Aux2)
+_AUX_LOCKIN = re.compile(r"aux\s*2", re.IGNORECASE)
+_CURRENT = re.compile(r"(tip[_ ]?)?current|i|it|i\(v\)", re.IGNORECASE)
 _COMPONENTS = [("X", 0), ("R", 1), ("Y", 3)]  # best first: in-phase X, magnitude R, quadrature Y
 _PHASE = re.compile(r"phi|phase|theta", re.IGNORECASE)
 PHASE_COMPONENT = 4
+AUX_KIND = 2
 
 
 def _component_pattern(letter: str) -> str:
@@ -50,21 +63,25 @@ def channel_rank(name: str) -> tuple[int, int, int] | None:
     """How good a dI/dV channel ``name`` is (lower is better), None when it is no dI/dV channel.
 
     ``(kind, component, direction)``: kind 0 for a ``didv``/``dI/dV`` channel, 1 for a
-    lock-in output (``LIX 1 omega``, ``LockinX``, ``LI Demod 1 X``, ``7280DSP Lockin-X``);
-    component X < R < other < Y < phase; direction: forward or ``[AVG]`` < a single sweep
-    ``[00001]`` < ``[bwd]``.
+    lock-in output (``LIX 1 omega``, ``LockinX``, ``LI Demod 1 X``, ``7280DSP Lockin-X``,
+    ``LIA_Current``), :data:`AUX_KIND` (2) for an auxiliary input that usually carries a
+    lock-in (``Aux2``, read only where there is no better channel); component X < R < other
+    < Y < phase; direction: forward or ``[AVG]`` < a single sweep ``[00001]`` < ``[bwd]``.
     """
     base = _split(name)[0]
     if _DIDV.fullmatch(base):
         return 0, 0, direction_rank(name)
     if _LOCKIN.search(base):
         return 1, _component_rank(base), direction_rank(name)
+    if _AUX_LOCKIN.fullmatch(base):
+        return AUX_KIND, 2, direction_rank(name)
     return None
 
 
 def current_rank(name: str) -> int | None:
-    """Direction rank of a ``Current`` channel, None for any other channel."""
-    if not re.match(r"current\b", _split(name)[0], re.IGNORECASE):
+    """Direction rank of a current channel (``Current``, ``I(V)``, ``I``, ``Tip Current``,
+    ``It``), None for any other channel."""
+    if not _CURRENT.fullmatch(_split(name)[0]):
         return None
     return direction_rank(name)
 

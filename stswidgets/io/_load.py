@@ -1,6 +1,11 @@
 """A file or a Dataset as spectra on an ascending bias axis: shared by open_grid and the
 channel tools.
 
+A path is read by its content (:func:`read_path`): the ``.nc``/``.npz`` files below by their
+netCDF/HDF5 or zip signature, instrument files by :func:`stswidgets.io.formats.detect_format`,
+whatever their suffix. HyperSpy signals and DataArrays of other readers go through
+:mod:`stswidgets.io.interop`.
+
 Files the toolkit writes with :func:`stswidgets.io.save_grid`:
 
 - ``.npz`` (numpy ``savez``): ``didv`` float array ``(ny, nx, n_bias)``, ``bias_mV``
@@ -20,15 +25,55 @@ import numpy as np
 import xarray as xr
 
 from stswidgets.grid import GRID_DIMS
+from stswidgets.io import formats, interop
 from stswidgets.io.errors import FormatError
-from stswidgets.io.nanonis import read_3ds
 
 _BIAS_TO_MV = {"V": 1e3, "mV": 1.0, "uV": 1e-3, "µV": 1e-3}
-_LENGTH_TO_NM = {"m": 1e9, "um": 1e3, "µm": 1e3, "nm": 1.0, "pm": 1e-3, "Å": 0.1}
+_LENGTH_TO_NM = {
+    "m": 1e9,
+    "mm": 1e6,
+    "um": 1e3,
+    "µm": 1e3,
+    "μm": 1e3,
+    "nm": 1.0,
+    "pm": 1e-3,
+    "Å": 0.1,
+}
+
+
+def read_path(path: str | Path, strict: bool = False) -> xr.Dataset:
+    """The Dataset in the file at ``path``, recognised by its content (not its suffix).
+
+    A netCDF/HDF5 file is read with :func:`xarray.load_dataset`, a zip (``.npz``) as the
+    layout :func:`stswidgets.io.save_grid` writes, anything else by the reader
+    :func:`stswidgets.io.formats.detect_format` finds (``strict`` as the readers take it).
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    FormatError
+        Unknown content (the message lists the supported formats) or a damaged file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist")
+    with open(path, "rb") as file:
+        kind = formats.saved_grid_kind(file.read(formats.HEAD_BYTES))
+    if kind == "netCDF":
+        return xr.load_dataset(path)
+    if kind == "npz":
+        return _load_npz(path)
+    return formats.read_file(path, strict=strict)
 
 
 def as_dataset(obj) -> tuple[xr.Dataset, str]:
-    """The Dataset behind a path, Dataset or DataArray, and its source path (``""`` if none)."""
+    """The Dataset behind a path, Dataset, DataArray or HyperSpy signal, and its source path
+    (``""`` if none); arrays whose dims are not ``(y, x, bias)`` go through
+    :func:`stswidgets.io.interop.with_grid_dims`."""
+    if interop.is_hyperspy_signal(obj):
+        dataset = interop.from_hyperspy(obj)
+        return dataset, dataset.attrs.get("source", "")
     if isinstance(obj, xr.DataArray):
         name = obj.name if obj.name is not None else "didv"
         dataset = obj.to_dataset(name=name)
@@ -36,23 +81,22 @@ def as_dataset(obj) -> tuple[xr.Dataset, str]:
         dataset = obj
     else:
         path = Path(obj)
-        suffix = path.suffix.lower()
-        if not path.exists():
-            raise FileNotFoundError(f"{path} does not exist")
-        if suffix == ".3ds":
-            return read_3ds(path), str(path)
-        if suffix == ".nc":
-            return xr.load_dataset(path), str(path)
-        if suffix == ".npz":
-            return _load_npz(path), str(path)
-        raise FormatError(
-            f"{path}: unknown file type {suffix!r}; open_grid reads Nanonis .3ds and the .npz/.nc "
-            "files written by stswidgets.io.save_grid"
-        )
+        dataset = _with_grid_dims(read_path(path), str(path))
+        return dataset, str(path)
     source = dataset.encoding.get("source", dataset.attrs.get("source", ""))
     if not source and isinstance(obj, xr.DataArray):
         source = obj.attrs.get("source", "")
-    return dataset, str(source)
+    return _with_grid_dims(dataset, str(source) or "the array"), str(source)
+
+
+def _with_grid_dims(dataset: xr.Dataset, label: str) -> xr.Dataset:
+    """``dataset`` itself where a variable has dims ``(y, x, bias)`` or none is bias-like,
+    else renamed to ``(y, x, bias)`` (:func:`stswidgets.io.interop.with_grid_dims`)."""
+    if any(set(var.dims) == set(GRID_DIMS) for var in dataset.data_vars.values()):
+        return dataset
+    if any(str(dim).strip().lower() in interop.BIAS_DIMS for dim in dataset.dims):
+        return interop.with_grid_dims(dataset, label)
+    return dataset  # e.g. a Z sweep: Spectra says what is wrong
 
 
 def _load_npz(path: Path) -> xr.Dataset:
@@ -80,24 +124,53 @@ def _load_npz(path: Path) -> xr.Dataset:
     return xr.Dataset(data_vars, coords=coords)
 
 
-def axis_nm(dataset: xr.Dataset, dim: str) -> np.ndarray | None:
-    """Coordinate ``dim`` in nm (from its ``units`` attr, nm if absent), None if there is none."""
+PIXEL_UNITS = ("pixel", "pixels", "px", "index")
+
+
+def axis_nm(dataset: xr.Dataset, dim: str, label: str = "the dataset") -> np.ndarray | None:
+    """Coordinate ``dim`` in nm (from its ``units`` attr, nm if absent), None if there is none.
+
+    A pixel index (units in :data:`PIXEL_UNITS`, a file that records no positions) is kept as
+    it is, 1 nm per pixel (see :func:`stswidgets.grid.make_grid`).
+    """
     if dim not in dataset.coords:
         return None
-    scale = _LENGTH_TO_NM.get(str(dataset[dim].attrs.get("units", "nm")), 1.0)
+    units = str(dataset[dim].attrs.get("units", "nm"))
+    if units.lower() in PIXEL_UNITS:
+        scale = 1.0
+    elif units in _LENGTH_TO_NM:
+        scale = _LENGTH_TO_NM[units]
+    else:
+        raise FormatError(
+            f"{label}: {dim} units {units!r} not understood; expected one of "
+            f"{sorted(_LENGTH_TO_NM)} or a pixel index ({', '.join(PIXEL_UNITS)})"
+        )
     return np.asarray(dataset[dim].values, dtype=float) * scale
+
+
+def pixel_positions(dataset: xr.Dataset) -> bool:
+    """Whether the Dataset's x/y are pixel indices rather than positions."""
+    return any(
+        str(dataset[dim].attrs.get("units", "")).lower() in PIXEL_UNITS
+        for dim in ("x", "y")
+        if dim in dataset.coords
+    )
 
 
 class Spectra:
     """The ``(y, x, bias)`` channels of a Dataset, on an ascending bias axis in mV.
 
     Points recorded twice at the same bias (e.g. MLS segments that each keep their boundary
-    point) are averaged.
+    point, or a settling hold a reader kept) are averaged. A channel that is all zeros or all
+    NaN (an empty slot, e.g. Createc's unused dI/dV channels) is no data: it is left out of
+    :attr:`names` and listed in :attr:`empty`.
 
     Attributes
     ----------
     names : list of str
-        The channel variables, in Dataset order.
+        The channel variables holding data, in Dataset order.
+    empty : list of str
+        The channel variables that are all zeros or all NaN.
     full : dict
         Full channel names (``"LockinX (V)"``, the ``channel`` attr) by variable name.
     bias_mV : numpy.ndarray, shape ``(n_bias,)``
@@ -105,16 +178,23 @@ class Spectra:
 
     def __init__(self, dataset: xr.Dataset, label: str):
         self.dataset, self.label = dataset, label
-        self.names = [name for name, var in dataset.data_vars.items() if var.ndim == 3]
-        if not self.names:
+        names = [name for name, var in dataset.data_vars.items() if var.ndim == 3]
+        if not names:
             raise FormatError(f"{label} holds no (y, x, bias) variable")
-        sweep_dims = {dim for name in self.names for dim in dataset[name].dims} - {"y", "x"}
+        self.empty = [name for name in names if _is_empty(dataset[name].values)]
+        self.names = [name for name in names if name not in self.empty]
+        if not self.names:
+            raise FormatError(
+                f"{label}: every channel is all zeros or NaN ({', '.join(map(repr, names))}); "
+                "no spectra were recorded"
+            )
+        sweep_dims = {dim for name in names for dim in dataset[name].dims} - {"y", "x"}
         if sweep_dims != {"bias"}:
             raise FormatError(
                 f"{label} sweeps {', '.join(sorted(map(str, sweep_dims)))}, not the bias; "
                 "open_grid needs a bias sweep (read the file with stswidgets.io.read_3ds instead)"
             )
-        self.full = {name: str(dataset[name].attrs.get("channel", name)) for name in self.names}
+        self.full = _full_names(dataset, self.names)
         units = str(dataset["bias"].attrs.get("units", "mV"))
         if units not in _BIAS_TO_MV:
             raise FormatError(
@@ -146,3 +226,17 @@ class Spectra:
         if self.bias_mV.size < n:
             values = np.add.reduceat(values, self._first, axis=-1) / self._counts
         return values
+
+
+def _full_names(dataset: xr.Dataset, names: list[str]) -> dict[str, str]:
+    """Full channel names (the ``channel`` attr) by variable; where two variables share one
+    (a reader naming forward and ``[bwd]`` alike), the variable names."""
+    full = {name: str(dataset[name].attrs.get("channel", name)) for name in names}
+    shared = {text for text in full.values() if list(full.values()).count(text) > 1}
+    return {name: name if text in shared else text for name, text in full.items()}
+
+
+def _is_empty(values: np.ndarray) -> bool:
+    """Whether a channel ``(ny, nx, n_bias)`` holds no data: every value zero or NaN (checked
+    row by row, so a channel with data is told after its first such row)."""
+    return not any(np.any(np.nan_to_num(row, nan=0.0)) for row in values)

@@ -19,10 +19,41 @@ from stswidgets.io import _channels
 from stswidgets.io._load import Spectra, as_dataset
 from stswidgets.io.lockin import lockin_phase, numerical_didv, pearson, rotate, saturated_spectra
 
-__all__ = ["MAX_FIT_SPECTRA", "POOR_AGREEMENT", "Candidate", "Evaluation", "channel_candidates"]
+__all__ = [
+    "MAX_FIT_SPECTRA",
+    "MIN_RAIL_POINTS",
+    "POOR_AGREEMENT",
+    "RAIL_TOLERANCE",
+    "Candidate",
+    "Evaluation",
+    "channel_candidates",
+    "rail_spectra",
+]
 
 POOR_AGREEMENT = 0.5  # open_grid warns when its default signal has a smaller r
 MAX_FIT_SPECTRA = 4096  # spectra the phase fit and the agreement use on a large grid
+MIN_RAIL_POINTS = 3  # a current this many points at its extreme is clipped at the rail
+RAIL_TOLERANCE = 1e-4  # of the channel's range: how close to its extreme a value is "at" it
+
+
+def rail_spectra(values: np.ndarray, min_points: int = MIN_RAIL_POINTS) -> np.ndarray:
+    """Spectra ``(ny, nx)`` of a current ``(ny, nx, n_bias)`` stuck at the channel's maximum or
+    minimum for at least ``min_points`` points (a clipped current amplifier: its rail).
+
+    "At" the extreme is within :data:`RAIL_TOLERANCE` of the channel's range (an amplifier's
+    rail wanders by a few ADC codes). Unlike :func:`~stswidgets.io.lockin.saturated_spectra`,
+    a rail reached by most spectra still counts (a current clips at the sweep ends of many
+    spectra at once). On the shared Nanosurf map: 140 of 225 forward spectra.
+    """
+    flagged = np.zeros(values.shape[:2], dtype=bool)
+    if np.isnan(values).all():
+        return flagged
+    high, low = float(np.nanmax(values)), float(np.nanmin(values))
+    tolerance = RAIL_TOLERANCE * (high - low)
+    with np.errstate(invalid="ignore"):
+        for extreme in (high, low):
+            flagged |= (np.abs(values - extreme) <= tolerance).sum(axis=-1) >= min_points
+    return flagged
 
 
 @dataclass
@@ -113,24 +144,33 @@ class Evaluation:
         return self._references[current], current
 
     def _channel_mask(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Spectra ``(ny, nx)`` of channel ``name`` that are finite, and that are saturated."""
+        """Spectra ``(ny, nx)`` of channel ``name`` that are finite, and that are saturated
+        (for a current also those at its rail, :func:`rail_spectra`)."""
         if name not in self._masks:
             values = self.spectra.dataset[name].transpose("y", "x", "bias").values
-            self._masks[name] = (np.isfinite(values).all(axis=-1), saturated_spectra(values))
+            clipped = saturated_spectra(values)
+            if _channels.current_rank(name) is not None:
+                clipped |= rail_spectra(values)
+            self._masks[name] = (np.isfinite(values).all(axis=-1), clipped)
         return self._masks[name]
 
     def _mask(self, sources: tuple[str, ...], reference: np.ndarray | None):
         """Which of :attr:`pixels` are finite in the sources and the reference and not
-        saturated, and the number of saturated spectra in the whole grid."""
+        saturated, and the number of saturated spectra in the whole grid (at least the
+        ``n_clipped_spectra`` a reader recorded for a source)."""
         usable = np.ones(self.pixels.size, dtype=bool)
         saturated = 0
+        recorded = 0
         for name in sources:
             finite, clipped = self._channel_mask(name)
             usable &= finite.ravel()[self.pixels] & ~clipped.ravel()[self.pixels]
             saturated = saturated | clipped
+            recorded = max(
+                recorded, int(self.spectra.dataset[name].attrs.get("n_clipped_spectra", 0))
+            )
         if reference is not None:
             usable &= np.isfinite(reference).all(axis=-1)
-        return usable, int(np.sum(saturated))
+        return usable, max(int(np.sum(saturated)), recorded)
 
     def _fit_phase(self, candidate: Candidate) -> None:
         x, y = candidate.sources
@@ -165,7 +205,9 @@ class Evaluation:
     def default(self) -> Candidate | None:
         """The dI/dV :func:`stswidgets.io.open_grid` reads by default (None: no lock-in).
 
-        A ``didv``/``dI/dV`` channel as it is. Else the in-phase signal of a lock-in X/Y pair
+        A ``didv``/``dI/dV`` channel as it is. Else (lock-in outputs; an auxiliary input such
+        as ``Aux2`` only where there is none, and with a current only where it agrees with
+        its numerical dI/dV, r >= :data:`POOR_AGREEMENT`) the in-phase signal of a lock-in X/Y pair
         of the best sweep direction that has one (forward before single sweeps before
         ``[bwd]``): with a current, the pair that agrees best with its numerical dI/dV;
         without, the first pair, at the principal axis. An unpaired lock-in output (``R``, a
@@ -179,6 +221,11 @@ class Evaluation:
         )
         if ranked and ranked[0][0][0] == 0:
             return self.score(self.candidates[ranked[0][1]])
+        ranked = [(rank, i) for rank, i in ranked if rank[0] == ranked[0][0][0]]  # best kind
+        if ranked and ranked[0][0][0] == _channels.AUX_KIND:
+            chosen = _best([self.score(self.candidates[i]) for _, i in ranked])
+            poor = self.current is not None and not chosen.agreement >= POOR_AGREEMENT
+            return None if poor else chosen
         pairs = [self.score(c) for c in self.candidates if c.kind == "in-phase"]
         pairs = [c for c in pairs if np.isfinite(c.phase_deg)]
         if pairs:

@@ -6,6 +6,8 @@ used) and a ``looks_like(head: bytes) -> bool`` test on the file's first
 :data:`HEAD_BYTES` bytes, defined in the reader's module. :func:`detect_format` runs the tests
 in order and raises :class:`~stswidgets.io.errors.FormatError` listing what is supported when
 none matches; :func:`read_file` reads any supported file into the reader ``Dataset`` model.
+The grids :func:`stswidgets.io.save_grid` writes are recognised by content too
+(:func:`saved_grid_kind`: the netCDF/HDF5 or zip signature).
 """
 
 from __future__ import annotations
@@ -18,9 +20,25 @@ import xarray as xr
 
 from stswidgets.io.errors import FormatError
 
-__all__ = ["FORMATS", "HEAD_BYTES", "Format", "detect_format", "read_file", "supported"]
+__all__ = [
+    "FORMATS",
+    "HEAD_BYTES",
+    "Format",
+    "detect_format",
+    "read_file",
+    "saved_grid_kind",
+    "supported",
+]
 
 HEAD_BYTES = 4096
+_SAVED_GRID_SIGNATURES = {
+    b"CDF\x01": "netCDF",  # netCDF classic, 64-bit offset, 64-bit data
+    b"CDF\x02": "netCDF",
+    b"CDF\x05": "netCDF",
+    b"\x89HDF\r\n\x1a\n": "netCDF",  # netCDF-4 (HDF5)
+    b"PK\x03\x04": "npz",  # numpy savez (a zip archive)
+    b"PK\x05\x06": "npz",  # an empty zip
+}
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,15 @@ FORMATS: tuple[Format, ...] = (
 def supported() -> str:
     """The supported formats in words, for messages."""
     return "; ".join(f"{fmt.name} ({', '.join(fmt.suffixes)})" for fmt in FORMATS)
+
+
+def saved_grid_kind(head: bytes) -> str | None:
+    """``"netCDF"`` (netCDF classic or HDF5) or ``"npz"`` (zip) by a file's first bytes
+    ``head``, None for anything else: the files :func:`stswidgets.io.save_grid` writes."""
+    for signature, kind in _SAVED_GRID_SIGNATURES.items():
+        if head.startswith(signature):
+            return kind
+    return None
 
 
 def detect_format(path: str | Path) -> Format:

@@ -1,5 +1,8 @@
 """From a file or a Dataset to a grid: :func:`open_grid`, and :func:`save_grid` to write one.
 
+Files are recognised by content (:mod:`stswidgets.io.formats`); HyperSpy signals and arrays of
+other readers are converted by :mod:`stswidgets.io.interop`.
+
 The ``.npz``/``.nc`` layouts :func:`save_grid` writes are described in
 :mod:`stswidgets.io._load`.
 """
@@ -16,13 +19,15 @@ import xarray as xr
 from stswidgets.grid import make_grid, validate_grid
 from stswidgets.io import _channels
 from stswidgets.io._geometry import GEOMETRY_ATTRS, scan_attrs
-from stswidgets.io._load import Spectra, as_dataset, axis_nm
+from stswidgets.io._load import Spectra, as_dataset, axis_nm, pixel_positions
 from stswidgets.io.candidates import POOR_AGREEMENT, Candidate, Evaluation
 from stswidgets.io.errors import ChannelError, FormatError
 
 __all__ = ["GRID_ATTRS", "channel_rank", "open_grid", "save_grid"]
 
 channel_rank = _channels.channel_rank
+#: ``attrs["positions"]`` of a grid whose file records no positions (x/y are pixel indices).
+PIXEL_POSITIONS = "pixel index: the file records no positions (x/y at 1 nm per pixel)"
 GRID_ATTRS = (
     "units",
     "channel",
@@ -30,6 +35,9 @@ GRID_ATTRS = (
     "lockin_phase_deg",
     "channel_agreement",
     "n_saturated_spectra",
+    "derived",
+    "empty_channels",
+    "positions",
     *GEOMETRY_ATTRS,
 )
 
@@ -39,18 +47,27 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
 
     Parameters
     ----------
-    path_or_dataset : str, pathlib.Path, xarray.Dataset or xarray.DataArray
-        A Nanonis ``.3ds`` file, an ``.npz``/``.nc`` file written by :func:`save_grid`, or a
-        Dataset such as :func:`read_3ds` returns.
+    path_or_dataset : str, pathlib.Path, xarray.Dataset, xarray.DataArray or HyperSpy signal
+        A file in any supported format (:data:`stswidgets.io.formats.FORMATS`: Nanonis
+        ``.3ds``, RHK ``.sm4``, Nanosurf ``.nid``, Omicron MATRIX ``.ibw``, Createc
+        ``.specgrid``), recognised by its content whatever its name; an ``.npz``/``.nc`` file
+        written by :func:`save_grid`; a Dataset such as the readers return; a DataArray or
+        Dataset of another reader with a bias-like dimension (``bias``, ``V``, ``voltage``,
+        ``energy``, ``sample_bias``, ... with ``units``) and one or two spatial dimensions
+        (:func:`stswidgets.io.interop.with_grid_dims`); or a HyperSpy ``Signal1D``
+        (navigation y, x; signal axis the bias; :func:`stswidgets.io.interop.from_hyperspy`).
     channel : str, optional
         A channel name (``"LockinX"`` or ``"LockinX (V)"``) or a unique case-insensitive prefix
         of one, read as recorded (no rotation). By default (see
         :meth:`stswidgets.io.candidates.Evaluation.default`): a ``didv``/``dI/dV`` channel as it
         is; else the lock-in's **in-phase signal** ``X cos(phi) + Y sin(phi)``, with the phase
         ``phi`` that best matches the numerical dI/dV of the ``Current`` (or, without a current,
-        the principal axis of the ``(X, Y)`` cloud), or an unpaired lock-in output (``R``)
-        where that agrees better; forward sweeps before ``[bwd]``; without any lock-in, the
-        numerical derivative of ``Current`` along the bias (``np.gradient``, units A/V).
+        the principal axis of the ``(X, Y)`` cloud), or an unpaired lock-in output (``R``,
+        RHK's ``LIA_Current``) where that agrees better; forward sweeps before ``[bwd]``;
+        an auxiliary lock-in input (Omicron's ``Aux2``) only where there is no lock-in output
+        (and, with a current, only where it agrees with it); else the numerical derivative of
+        the current (``Current``, ``I(V)``, ``I``, ``Tip Current``, ``It``) along the bias
+        (``np.gradient``, units A/V). Channels that are all zeros or NaN are never read.
 
     Returns
     -------
@@ -66,7 +83,15 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
           (:func:`stswidgets.io.channel_candidates` lists every channel's), NaN without a
           current or for the current's own derivative;
         - ``n_saturated_spectra``: spectra with a saturated amplifier output (kept in the grid,
-          left out of the phase fit and the agreement);
+          left out of the phase fit and the agreement); for the derivative of a current, the
+          spectra whose current sits at its rail for several points; at least the
+          ``n_clipped_spectra`` the reader recorded;
+        - ``derived`` (only for the derivative of a current): ``"numerical derivative of
+          <channel> along the bias"``;
+        - ``positions`` (only where the file records no positions, e.g. a Createc grid
+          without its ``.specgrid.dat``): :data:`PIXEL_POSITIONS`, x/y are pixel indices;
+        - ``empty_channels`` (only where the file has some): the all-zero/NaN channels left
+          out (here, or by the reader), separated by ``"; "``;
         - the scan geometry ``scan_angle_deg``, ``scan_center_x_nm``, ``scan_center_y_nm``,
           ``scan_width_nm``, ``scan_height_nm``, ``scan_pattern`` (see :func:`read_3ds`;
           derived from x/y by :func:`stswidgets.io.scan_attrs` where none are recorded).
@@ -76,10 +101,12 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
     Raises
     ------
     ChannelError
-        Unknown or ambiguous ``channel`` (the message lists the channels), or no dI/dV channel.
+        Unknown, ambiguous or empty ``channel`` (the message lists the channels), or no dI/dV
+        channel.
     FormatError
-        A damaged file, or a sweep that is not the bias (e.g. Z spectroscopy, which
-        :func:`read_3ds` reads but which is no grid of spectra against bias).
+        A damaged or unknown file (the message lists the supported formats), or a sweep
+        that is not the bias (e.g. Z spectroscopy, which :func:`read_3ds` reads but which is
+        no grid of spectra against bias).
 
     Warns
     -----
@@ -92,7 +119,13 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
     spectra = Spectra(dataset, label)
     evaluation = Evaluation(spectra)
     if channel is not None:
-        name = _channels.find_channel(spectra.names, spectra.full, channel, label)
+        names = spectra.names + spectra.empty
+        name = _channels.find_channel(names, {**spectra.full, **_full(spectra)}, channel, label)
+        if name in spectra.empty:
+            raise ChannelError(
+                f"channel {name!r} of {label} is all zeros or NaN (no data was recorded); "
+                f"channels with data: {', '.join(map(repr, spectra.names))}"
+            )
         chosen = evaluation.score(evaluation.candidates[spectra.names.index(name)])
     else:
         chosen = evaluation.default()
@@ -101,15 +134,23 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
         elif np.isfinite(chosen.agreement) and chosen.agreement < POOR_AGREEMENT:
             warnings.warn(_poor_agreement(chosen, evaluation, label), stacklevel=2)
     attrs = _grid_attrs(dataset, chosen)
+    if pixel_positions(dataset):
+        attrs["positions"] = PIXEL_POSITIONS
+    empty = [*_channels_listed(dataset.attrs.get("empty_channels")), *spectra.empty]
+    if empty:  # left out by the reader, or here
+        attrs["empty_channels"] = "; ".join(dict.fromkeys(empty))
     first = chosen.sources[0]
     description = chosen.label
     if chosen.kind == "numerical dI/dV":  # the plain derivative, not the smoothed reference
         values = np.gradient(spectra.values(first), spectra.bias_mV / 1e3, axis=-1)
         description = f"d({spectra.full[first]})/dV"
+        attrs["derived"] = f"numerical derivative of {spectra.full[first]} along the bias"
     else:
         values = chosen.values(spectra)
     didv = chosen.kind in ("dI/dV", "lock-in", "in-phase", "numerical dI/dV")
-    values, x_nm, y_nm = _ascending(values, axis_nm(dataset, "x"), axis_nm(dataset, "y"), label)
+    values, x_nm, y_nm = _ascending(
+        values, axis_nm(dataset, "x", label), axis_nm(dataset, "y", label), label
+    )
     grid = make_grid(
         np.asarray(values, dtype=np.float32),
         spectra.bias_mV,
@@ -146,13 +187,28 @@ def _fallback(evaluation: Evaluation, label: str) -> Candidate:
     """Without a lock-in: the current's derivative, or the only channel there is."""
     spectra = evaluation.spectra
     if evaluation.current is not None:
-        return evaluation.candidates[-1]
+        return evaluation.score(evaluation.candidates[-1])  # counts the current's clipped spectra
     if len(spectra.names) == 1:
         return evaluation.score(evaluation.candidates[0])
     raise ChannelError(
         f"{label} has no lock-in (dI/dV) or Current channel; choose one with channel=: "
         f"{', '.join(map(repr, spectra.names))}"
     )
+
+
+def _channels_listed(value) -> list[str]:
+    """A reader's ``empty_channels`` attr (a list, or text separated by ``;`` or ``,``)."""
+    if value is None:
+        return []
+    if isinstance(value, list | tuple | np.ndarray):
+        return [str(v) for v in value]
+    separator = ";" if ";" in str(value) else ","
+    return [part.strip() for part in str(value).split(separator) if part.strip()]
+
+
+def _full(spectra: Spectra) -> dict[str, str]:
+    """Full names of the empty channels too (for a clear message when one is asked for)."""
+    return {n: str(spectra.dataset[n].attrs.get("channel", n)) for n in spectra.empty}
 
 
 def _poor_agreement(chosen: Candidate, evaluation: Evaluation, label: str) -> str:

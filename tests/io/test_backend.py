@@ -8,7 +8,7 @@ import xarray as xr
 from nanonis_files import synthetic_dataset
 
 from stswidgets.io import read_3ds, write_3ds
-from stswidgets.io._backend import NanonisBackendEntrypoint
+from stswidgets.io._backend import StswidgetsBackendEntrypoint
 
 
 @pytest.fixture
@@ -32,9 +32,14 @@ def test_open_dataset_matches_read_3ds(written):
 def test_drop_variables_and_guess(written, tmp_path):
     ds = xr.open_dataset(written, engine="stswidgets", drop_variables=["Current"])
     assert "Current" not in ds and "LIX 1 omega" in ds
-    backend = NanonisBackendEntrypoint()
-    assert backend.guess_can_open(written) and backend.guess_can_open("A.3DS")
-    assert not backend.guess_can_open(tmp_path / "grid.nc")
+    backend = StswidgetsBackendEntrypoint()
+    renamed = tmp_path / "grid.dat"  # recognised by content, not by name
+    renamed.write_bytes(written.read_bytes())
+    assert backend.guess_can_open(written) and backend.guess_can_open(renamed)
+    assert not backend.guess_can_open(tmp_path / "missing.3ds")
+    xr.Dataset({"a": ("t", [1.0])}).to_netcdf(tmp_path / "other.3ds")
+    assert not backend.guess_can_open(tmp_path / "other.3ds")  # netCDF: xarray's engines
+    assert "Nanonis" in backend.description and "Createc" in backend.description
 
 
 def test_real_file_through_xarray(grid_30x30):

@@ -215,7 +215,7 @@ def test_scan_attrs_of_a_grid_without_recorded_geometry():
     from stswidgets import make_grid
     from stswidgets.io import scan_attrs
 
-    grid = make_grid(np.zeros((3, 5, 2)), [0.0, 1.0], x_nm=np.linspace(10, 18, 5), y_nm=[0, 2, 4])
+    grid = make_grid(np.ones((3, 5, 2)), [0.0, 1.0], x_nm=np.linspace(10, 18, 5), y_nm=[0, 2, 4])
     expected = {
         "scan_angle_deg": 0.0,
         "scan_center_x_nm": 14.0,

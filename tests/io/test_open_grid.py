@@ -173,7 +173,9 @@ def test_public_names_and_errors(tmp_path):
     assert stswidgets.open_grid is open_grid and stswidgets.FormatError is FormatError
     assert issubclass(ChannelError, ValueError)
     (tmp_path / "grid.txt").write_text("1 2 3")
-    with pytest.raises(FormatError, match=r"grid\.txt.*unknown file type"):
+    with pytest.raises(
+        FormatError, match=r"grid\.txt.*unknown content.*Supported: Nanonis.*Createc specgrid"
+    ):
         open_grid(tmp_path / "grid.txt")
     with pytest.raises(FileNotFoundError, match="missing.3ds"):
         open_grid(tmp_path / "missing.3ds")
