@@ -113,10 +113,6 @@ def test_open_grid_is_the_derivative_of_the_current(real, tmp_path):
     np.testing.assert_array_equal(reread.values, grid.values)
 
 
-@pytest.mark.xfail(
-    strict=False, raises=FormatError, reason="open_grid(path) reads by content once the "
-    "formats branch (issue 11) is merged"
-)  # fmt: skip
 def test_open_grid_reads_the_path(real):
     assert open_grid(real).shape == (5, 5, 501)
 

@@ -90,9 +90,6 @@ def test_real_open_grid_chosen_channel(tarzan):
     np.testing.assert_allclose(grid["bias"].values[[0, -1]], [-2500.0, 2610.0])
 
 
-@pytest.mark.xfail(
-    strict=False, reason="_channels does not yet know 'Tip Current' as a current (formats helper)"
-)
 def test_real_open_grid_default_is_derivative_of_current(tarzan):
     _, ds = tarzan
     grid = open_grid(ds)

@@ -82,9 +82,6 @@ def test_real_through_the_registry(cits):
     assert read_file(path)["I(V)"].shape == ds["I(V)"].shape
 
 
-@pytest.mark.xfail(
-    strict=False, reason="_channels does not yet know 'I(V)' as a current (formats helper)"
-)
 def test_real_open_grid_default_is_derivative_of_current(cits):
     _, ds = cits
     grid = open_grid(ds)

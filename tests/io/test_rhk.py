@@ -135,11 +135,6 @@ def test_real_grid_open_grid(real_grid, tmp_path):
     assert open_grid(tmp_path / "rhk.nc").shape == (32, 32, 81)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="_channels does not know 'LIA_Current' as a lock-in name yet (the formats helper "
-    "adds it); until then open_grid takes the derivative of Current",
-)
 def test_real_grid_open_grid_default_is_lockin(real_grid):
     assert open_grid(read_sm4(real_grid)).attrs["channel"] == "LIA Current"
 
