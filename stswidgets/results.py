@@ -111,9 +111,19 @@ GLOBAL_ATTRS: dict[str, str] = {
     "date_created": "ISO 8601 time (UTC) the file was first written",
 }
 
-#: Grid attributes copied into the global attributes when present: the lock-in phase and the
-#: scan geometry (every other ``lockin_*`` and ``scan_*`` attribute is copied too).
-GRID_ATTRS = ("lockin_phase_deg", *GEOMETRY_ATTRS)
+#: Grid attributes copied into the global attributes when present: how the signal was read
+#: (lock-in phase, agreement with the current's derivative, saturation, a numerical derivative,
+#: empty channels, pixel-index positions) and the scan geometry (every other ``lockin_*`` and
+#: ``scan_*`` attribute is copied too).
+GRID_ATTRS = (
+    "lockin_phase_deg",
+    "channel_agreement",
+    "n_saturated_spectra",
+    "derived",
+    "empty_channels",
+    "positions",
+    *GEOMETRY_ATTRS,
+)
 
 
 def grid_attrs(grid: xr.DataArray) -> dict:
@@ -189,6 +199,8 @@ def save_results(
     for name, spec in COORDINATES.items():
         if name in new.coords:
             new[name].attrs = {**spec, **new[name].attrs}
+            if name in ("x", "y") and str(attrs.get("positions", "")).startswith("pixel index"):
+                new[name].attrs.update(units="1", long_name=f"{name} pixel index")
     return _write(new, path)
 
 

@@ -177,3 +177,19 @@ def test_bad_class_maps_and_unknown_variables(tmp_path):
     with pytest.warns(UserWarning, match="'mystery' has no units"):
         series.save_results(tmp_path, mystery=_map(np.zeros((2, 3)), "mystery"))
     assert series.load_results(tmp_path)["mystery"].attrs["units"] == "1"
+
+
+def test_results_of_a_grid_without_positions_say_pixel_index(tmp_path):
+    from stswidgets.io.open import PIXEL_POSITIONS
+
+    grid = _grid_with_geometry().assign_attrs(
+        positions=PIXEL_POSITIONS, derived="numerical derivative of Current along the bias"
+    )
+    series.save_results(tmp_path, grid=grid, pc2=_map(np.ones((2, 3)), "pc2"))
+    ds = series.load_results(tmp_path)
+    assert ds.attrs["positions"] == PIXEL_POSITIONS
+    assert ds.attrs["derived"].startswith("numerical derivative of Current")
+    assert ds["x"].attrs["units"] == "1" and ds["y"].attrs["long_name"] == "y pixel index"
+    positioned = tmp_path / "nm"
+    series.save_results(positioned, grid=_grid_with_geometry(), pc2=_map(np.ones((2, 3)), "pc2"))
+    assert series.load_results(positioned)["x"].attrs["units"] == "nm"
