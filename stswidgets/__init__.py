@@ -22,13 +22,23 @@ _LAZY_NAMES = {
     "save_grid": "stswidgets.io",
     "channel_candidates": "stswidgets.io",
 }
-_LAZY_MODULES = {"analysis", "datasets", "io", "learn", "preprocess", "series", "widgets"}
+_LAZY_MODULES = {
+    "analysis",
+    "campaign",
+    "datasets",
+    "io",
+    "learn",
+    "preprocess",
+    "series",
+    "widgets",
+}
 
 __all__ = [
     "ChannelError",
     "FormatError",
     "GridError",
     "analysis",
+    "campaign",
     "channel_candidates",
     "datasets",
     "io",

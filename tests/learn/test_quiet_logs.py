@@ -137,7 +137,7 @@ def test_in_this_process_no_kernel_is_detected():
 
 
 @pytest.mark.slow
-def test_a_notebook_run_by_papermill_holds_no_per_batch_lines(tmp_path):
+def test_a_notebook_run_by_papermill_holds_no_per_batch_lines(tmp_path, monkeypatch):
     """Without STSWIDGETS_PROGRESS=0 (a notebook run by papermill or nbval by hand): the
     training shows one widget per training, whose text form is one line, not a line per batch."""
     import nbformat
@@ -146,24 +146,15 @@ def test_a_notebook_run_by_papermill_holds_no_per_batch_lines(tmp_path):
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FIT)])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     nbformat.write(notebook, tmp_path / "fit.ipynb")
-    env = _environment()
-    before = {k: os.environ.get(k) for k in ("PYTHONPATH", PROGRESS_ENV)}
-    os.environ["PYTHONPATH"] = env["PYTHONPATH"]
-    os.environ.pop(PROGRESS_ENV, None)
-    try:
-        papermill.execute_notebook(
-            str(tmp_path / "fit.ipynb"),
-            str(tmp_path / "out.ipynb"),
-            kernel_name="python3",
-            progress_bar=False,
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-        )
-    finally:
-        for key, value in before.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the kernel imports this tree
+    monkeypatch.delenv(PROGRESS_ENV, raising=False)
+    papermill.execute_notebook(
+        str(tmp_path / "fit.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        kernel_name="python3",
+        progress_bar=False,
+        extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+    )
     outputs = nbformat.read(tmp_path / "out.ipynb", as_version=4).cells[0].outputs
     text = json.dumps(outputs)
     assert "fitted" in text
