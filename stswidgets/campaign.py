@@ -25,9 +25,6 @@ divided by the series running there at once, so N series do not oversubscribe th
 
 from __future__ import annotations
 
-import csv
-import datetime
-import html
 import logging
 import os
 import subprocess
@@ -35,7 +32,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+
+from stswidgets._campaign_tables import INDEX_NAME, TABLE_NAME, write_tables
 
 __all__ = ["COLUMNS", "CampaignResult", "folder_names", "run_campaign", "summarize_results"]
 
@@ -72,8 +70,6 @@ THREAD_VARIABLES = (
 )
 
 LOG_NAME = "stswidgets-run.log"
-INDEX_NAME = "index.html"
-TABLE_NAME = "campaign.csv"
 
 
 @dataclass
@@ -328,12 +324,12 @@ def run_campaign(
                     rows[k].update(status="failed", reason=f"{type(error).__name__}: {error}")
                 rows[k]["file"] = str(files[k])
                 echo(f"[{done}/{n}] {_progress_line(rows[k])}")
-                _write_tables(result, command, time.perf_counter() - start)
+                write_tables(rows, COLUMNS, out, command, time.perf_counter() - start)
     finally:
         if cluster is not None:
             cluster.close()
     result = CampaignResult(rows, result.index, result.table, result.dashboard)
-    _write_tables(result, command, time.perf_counter() - start)
+    write_tables(rows, COLUMNS, out, command, time.perf_counter() - start)
     return result
 
 
@@ -357,55 +353,3 @@ def _progress_line(row: dict) -> str:
         found = f", minority fraction {found}" if found else ""
         return f"{row['file']}: complete in {seconds}{found} -> {row['folder']}/"
     return f"{row['file']}: FAILED after {seconds}: {row['reason']}"
-
-
-def _write_tables(result: CampaignResult, command: str | None, elapsed: float) -> None:
-    rows = [{**dict.fromkeys(COLUMNS, ""), **row} for row in result.rows]
-    with open(result.table, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(COLUMNS), extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    result.index.write_text(_index_page(rows, result.index.parent, command, elapsed))
-
-
-_STYLE = """
-body { font-family: sans-serif; margin: 2em; }
-table { border-collapse: collapse; }
-th, td { border: 1px solid #bbb; padding: 0.3em 0.6em; text-align: left; }
-th { background: #eee; }
-tr.failed td { background: #fde8e8; }
-tr.pending td { color: #888; }
-"""
-
-
-def _index_page(rows: list[dict], out: Path, command: str | None, elapsed: float) -> str:
-    """The table of the campaign as a self-contained page, each file linking to its report."""
-    from stswidgets.cli import REPORT_NAME
-
-    head = "".join(f'<th title="{html.escape(COLUMNS[c])}">{c}</th>' for c in COLUMNS)
-    body = []
-    for row in rows:
-        cells = []
-        for column in COLUMNS:
-            text = html.escape(str(row[column]))
-            report = out / row["folder"] / REPORT_NAME
-            if column == "file" and report.exists():
-                text = f'<a href="{quote(row["folder"])}/{REPORT_NAME}">{text}</a>'
-            cells.append(f"<td>{text}</td>")
-        body.append(f'<tr class="{html.escape(row["status"])}">{"".join(cells)}</tr>')
-    counts = {s: sum(r["status"] == s for r in rows) for s in ("complete", "failed", "pending")}
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    columns = "".join(f"<li><b>{c}</b>: {html.escape(w)}</li>" for c, w in COLUMNS.items())
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>stswidgets campaign</title>
-<style>{_STYLE}</style></head><body>
-<h1>stswidgets campaign</h1>
-<p>{len(rows)} files: {summary}; {elapsed:.0f} s so far ({now}).</p>
-<p><code>{html.escape(command or "")}</code></p>
-<table><thead><tr>{head}</tr></thead><tbody>
-{chr(10).join(body)}
-</tbody></table>
-<h2>Columns</h2><ul>{columns}</ul>
-</body></html>
-"""
