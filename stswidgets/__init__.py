@@ -25,7 +25,16 @@ _LAZY_NAMES = {
     "GridFollower": "stswidgets.io",
     "to_hyperspy": "stswidgets.io",
 }
-_LAZY_MODULES = {"analysis", "datasets", "io", "learn", "preprocess", "series", "widgets"}
+_LAZY_MODULES = {
+    "analysis",
+    "campaign",
+    "datasets",
+    "io",
+    "learn",
+    "preprocess",
+    "series",
+    "widgets",
+}
 
 __all__ = [
     "ChannelError",
@@ -33,6 +42,7 @@ __all__ = [
     "GridError",
     "GridFollower",
     "analysis",
+    "campaign",
     "channel_candidates",
     "datasets",
     "follow",

@@ -3,7 +3,9 @@
 ``stswidgets run GRID_FILE --out DIR`` checks that the file opens as a grid, executes notebooks
 01-07 of :data:`stswidgets.series.NOTEBOOKS` on it, and leaves in ``DIR`` the executed
 notebooks, one HTML report with all their figures and ``results.nc`` with the per-pixel
-results. Exit codes: 0 success, 1 a notebook failed, 2 bad input or usage.
+results. Several files (or ``--workers`` / ``--scheduler``) make a campaign on a dask cluster,
+one subfolder per file (:mod:`stswidgets.campaign`). Exit codes: 0 success, 1 a notebook (or a
+campaign's file) failed, 2 bad input or usage.
 """
 
 from __future__ import annotations
@@ -57,9 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "grid_file",
-        nargs="?",
-        help="grid file of any supported format (Nanonis .3ds, RHK .sm4, Nanosurf .nid, "
-        "Omicron .ibw, Createc .specgrid; recognised by content) or a saved .nc/.npz",
+        nargs="*",
+        metavar="GRID_FILE",
+        help="grid file(s) of any supported format (Nanonis .3ds, RHK .sm4, Nanosurf .nid, "
+        "Omicron .ibw, Createc .specgrid; recognised by content) or a saved .nc/.npz; "
+        "several: a campaign (see --workers)",
     )
     run.add_argument("--demo", action="store_true", help="use the embedded simulated grid")
     run.add_argument("--out", required=True, type=Path, help="output directory")
@@ -75,6 +79,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--only", nargs="+", metavar="NN", help="run only these notebooks, e.g. 01 02")
     run.add_argument("--force", action="store_true", help="write into a non-empty --out")
     run.add_argument("--hide-code", action="store_true", help="leave code out of the report")
+    cluster = run.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="campaign: N worker processes on this machine (default: files or cores, the fewer)",
+    )
+    cluster.add_argument(
+        "--scheduler", metavar="ADDRESS", help="campaign: a running dask scheduler, tcp://..."
+    )
     return parser
 
 
@@ -160,6 +174,9 @@ def _prepare_out_dir(out: Path, force: bool) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if len(args.grid_file) > 1 or args.workers is not None or args.scheduler:
+        return _run_campaign(args)
+    args.grid_file = args.grid_file[0] if args.grid_file else None
     if args.demo == (args.grid_file is not None):
         raise InputError("give either a GRID_FILE or --demo")
     profile = args.profile or ("quick" if args.quick else "full")
@@ -238,6 +255,34 @@ def _run(args: argparse.Namespace) -> int:
         print(f"stswidgets: warning: results.nc lacks {', '.join(missing)}", file=sys.stderr)
     print(f"results: {out / 'results.nc'}")
     return 0
+
+
+def _run_campaign(args: argparse.Namespace) -> int:
+    """Several files (or --workers / --scheduler): :func:`stswidgets.campaign.run_campaign`."""
+    from stswidgets.campaign import run_campaign
+
+    if args.demo or not args.grid_file:
+        raise InputError("a campaign (--workers, --scheduler) takes GRID_FILEs, not --demo")
+    try:
+        result = run_campaign(
+            args.grid_file,
+            args.out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            profile=args.profile or ("quick" if args.quick else "full"),
+            seed=args.seed,
+            channel=args.channel,
+            only=args.only,
+            hide_code=args.hide_code,
+            force=args.force,
+            command=getattr(args, "command_line", None),
+        )
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    print(f"index: {result.index}\ntable: {result.table}")
+    for row in result.failed:
+        print(f"stswidgets: error: {row['file']}: {row['reason']}", file=sys.stderr)
+    return 1 if result.failed else 0
 
 
 @contextlib.contextmanager
