@@ -119,7 +119,10 @@ class Dashboard(ipw.VBox):
         )
         self.upload = ipw.FileUpload(multiple=False, description="upload a grid")
         self.channel = ipw.Dropdown(description="channel", layout=ipw.Layout(width="520px"))
-        self.channel.options = [("default (chosen by open_grid)", channel)]
+        self.channel.options = [
+            (f"{channel} (given)", channel) if channel else ("default (chosen by open_grid)", None)
+        ]
+        self.channel.index = 0
         self.open_button = ipw.Button(description="open", button_style="primary")
         self.open_button.on_click(lambda _: self.start(self.load))
 
@@ -258,12 +261,17 @@ class Dashboard(ipw.VBox):
                 if not path.is_file():
                     raise FileNotFoundError(f"no file at {path}")
             chosen = self.channel.value
-            options = channel_options(path)
+            try:
+                options = channel_options(path)
+            except Exception:  # open_grid below says what is wrong with the file
+                options = [("default (chosen by open_grid)", None)]
+            values = [value for _, value in options]
+            if chosen not in values:  # a name given by its prefix, e.g. "LockinX"
+                options.insert(1, (f"{chosen} (given)", chosen))
+                values.insert(1, chosen)
             if options != list(self.channel.options):
                 self.channel.options = options
-            self.channel.index = [value for _, value in options].index(
-                chosen if chosen in dict(options).values() else None
-            )
+            self.channel.index = values.index(chosen)
             grid, truth = steps.load_grid(path, channel=self.channel.value)
             name = str(path)
         self.set_grid(grid, truth, name)
