@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import os
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import ipywidgets as ipw
 import numpy as np
 
 from stswidgets.app import steps
+from stswidgets.app._background import BackgroundJobs
 from stswidgets.app.sources import SIMULATED, channel_options, save_upload
 from stswidgets.grid import to_matrix
 
@@ -49,7 +49,7 @@ def _link(data: bytes, name: str, mime: str, text: str) -> str:
     return f'<a download="{name}" href="data:{mime};base64,{payload}">{text}</a>'
 
 
-class Dashboard(ipw.VBox):
+class Dashboard(BackgroundJobs, ipw.VBox):
     """Grid, channel, the three steps with progress bars, linked explorers, downloads, status.
 
     Parameters
@@ -104,10 +104,7 @@ class Dashboard(ipw.VBox):
         self.grid = self.truth = self.X = self.valid = self.selection = None
         self.stats = self.projection = self.bands = None
         self.source_name = ""
-        self._busy = threading.Lock()
-        self._worker: threading.Thread | None = None
-        self._stop_following = threading.Event()
-        self._follow_thread: threading.Thread | None = None
+        self._init_background()
 
         self.kind = ipw.ToggleButtons(
             options=["file", "upload", SIMULATED], value=SIMULATED if demo else "file"
@@ -207,34 +204,6 @@ class Dashboard(ipw.VBox):
         elif self.kind.value == SIMULATED or self.path.value:
             self.start(self.load)
         return self
-
-    # ---- running work in the background -------------------------------------------------------
-    def start(self, job, *args) -> threading.Thread | None:
-        """Run ``job(*args)`` in a background thread; one job at a time (else: a status note)."""
-        if not self._busy.acquire(blocking=False):
-            self.set_status("busy: wait for the running step to finish")
-            return None
-
-        def work():
-            for button in self._buttons:
-                button.disabled = True
-            try:
-                job(*args)
-            except Exception as error:  # shown on the page: the app has no console
-                self.set_status(f"error: {type(error).__name__}: {error}", error=True)
-            finally:
-                for button in self._buttons:
-                    button.disabled = False
-                self._busy.release()
-
-        self._worker = threading.Thread(target=work, name="stswidgets-app", daemon=True)
-        self._worker.start()
-        return self._worker
-
-    def wait(self, timeout: float | None = None) -> None:
-        """Wait for the background job (tests; a notebook cell that needs the results)."""
-        if self._worker is not None:
-            self._worker.join(timeout)
 
     def set_status(self, text: str, error: bool = False) -> None:
         colour = "#b30000" if error else "inherit"
@@ -442,42 +411,3 @@ class Dashboard(ipw.VBox):
         self.downloads.value = _link(png, "maps.png", "image/png", "download maps.png")
         self.set_status(f"maps.png written to {path}")
         return path
-
-    # ---- a grid still being measured -----------------------------------------------------------
-    def poll(self) -> int:
-        """Ask the follower for new spectra; show the grown grid when some arrived."""
-        n_new = int(self.follower.refresh())
-        if n_new or self.grid is None:
-            grid = self.follower.grid
-            self.set_grid(grid, None, f"{grid.attrs.get('source', 'live grid')} (live)")
-            measured = int(np.asarray(self.valid).sum())
-            self.set_status(
-                f"live: {n_new} new spectra, {measured} of {self.valid.size} measured; "
-                "run the steps for the grid so far"
-            )
-        return n_new
-
-    def start_following(self) -> None:
-        """Poll the follower every ``refresh_s`` seconds, in a background thread."""
-        if self.follower is None:
-            raise ValueError("no follower given: Dashboard(follower=stswidgets.follow(path))")
-        self._stop_following.clear()
-
-        def loop():
-            while not self._stop_following.is_set():
-                if self._busy.acquire(blocking=False):  # not while a step runs
-                    try:
-                        self.poll()
-                    except Exception as error:
-                        self.set_status(f"live: {type(error).__name__}: {error}", error=True)
-                    finally:
-                        self._busy.release()
-                self._stop_following.wait(self.refresh_s)
-
-        self._follow_thread = threading.Thread(target=loop, name="stswidgets-follow", daemon=True)
-        self._follow_thread.start()
-
-    def stop_following(self) -> None:
-        self._stop_following.set()
-        if self._follow_thread is not None:
-            self._follow_thread.join(timeout=10)
