@@ -258,12 +258,15 @@ def _app(args: argparse.Namespace) -> int:
     """``stswidgets app``: check the input, then run Voila on the app notebook until stopped."""
     import subprocess
 
+    import stswidgets
     from stswidgets.app import server
 
     if args.demo and args.grid_file is not None:
         raise InputError("give a GRID_FILE or --demo, not both")
     if args.follow and args.grid_file is None:
         raise InputError("--follow needs a GRID_FILE")
+    if args.follow and not hasattr(stswidgets, "follow"):
+        raise InputError("--follow needs stswidgets.follow, which this installation lacks")
     source = None
     if args.grid_file is not None:
         source = Path(args.grid_file).expanduser().resolve()

@@ -59,6 +59,9 @@ def binder_env(tmp_path_factory):
         # where an index of the requirements cannot be reached (the PyTorch index on an
         # offline mirror), fail over at once instead of retrying with back-off per package
         PIP_RETRIES=env.get("PIP_RETRIES", "1"),
+        # no byte-compiling of every installed module (torch alone has thousands): Python
+        # compiles what the notebooks import when they import it
+        PIP_NO_COMPILE="1",
         STSWIDGETS_PROGRESS="0",
     )
     timings: dict[str, float] = {}
@@ -191,6 +194,7 @@ def test_binder_link_to_the_app_renders_through_voila(binder_env):
             f"--IdentityProvider.token={token}",
             f"--ServerApp.root_dir={ROOT}",
             "--ServerApp.port_retries=0",
+            "--allow-root",  # CI runs as root
         ],
         stdout=subprocess.DEVNULL,
         stderr=open(root / "server.log", "w"),  # noqa: SIM115
