@@ -89,7 +89,26 @@ def _parser() -> argparse.ArgumentParser:
     cluster.add_argument(
         "--scheduler", metavar="ADDRESS", help="campaign: a running dask scheduler, tcp://..."
     )
+    _add_app_parser(commands)
     return parser
+
+
+def _add_app_parser(commands) -> None:
+    app = commands.add_parser(
+        "app",
+        help="serve the dashboard (Voila) at http://127.0.0.1:PORT/",
+        description="Serve the stswidgets dashboard with Voila on 127.0.0.1 (no code shown): "
+        "pick a grid and a channel, run the steps, explore, download results.nc and the maps. "
+        "GRID_FILE is only read. From another machine: ssh -L PORT:127.0.0.1:PORT this-host.",
+    )
+    app.add_argument("grid_file", nargs="?", help="grid file to open (else pick one on the page)")
+    app.add_argument("--demo", action="store_true", help="open the embedded simulated grid")
+    app.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default 8866)")
+    app.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    app.add_argument("--channel", help="channel to analyse (default: the dI/dV lock-in channel)")
+    app.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    app.add_argument("--follow", action="store_true", help="follow GRID_FILE while it grows")
+    app.add_argument("--profile", choices=["full", "test"], default="full", help=argparse.SUPPRESS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.command_line = shlex.join(["stswidgets", *(sys.argv[1:] if argv is None else argv)])
     try:
-        return _run(args)
+        return _app(args) if args.command == "app" else _run(args)
     except InputError as error:
         print(f"stswidgets: error: {error}", file=sys.stderr)
         return 2
@@ -283,6 +302,45 @@ def _run_campaign(args: argparse.Namespace) -> int:
     for row in result.failed:
         print(f"stswidgets: error: {row['file']}: {row['reason']}", file=sys.stderr)
     return 1 if result.failed else 0
+
+
+def _app(args: argparse.Namespace) -> int:
+    """``stswidgets app``: check the input, then run Voila on the app notebook until stopped."""
+    import subprocess
+
+    import stswidgets
+    from stswidgets.app import server
+
+    if args.demo and args.grid_file is not None:
+        raise InputError("give a GRID_FILE or --demo, not both")
+    if args.follow and args.grid_file is None:
+        raise InputError("--follow needs a GRID_FILE")
+    if args.follow and not hasattr(stswidgets, "follow"):
+        raise InputError("--follow needs stswidgets.follow, which this installation lacks")
+    source = None
+    if args.grid_file is not None:
+        source = Path(args.grid_file).expanduser().resolve()
+        if not args.follow:  # a grid still being measured may hold few spectra yet
+            _open_checked(source, args.channel)
+        elif not source.is_file():
+            raise InputError(f"grid file not found: {source}")
+    if not 0 < args.port < 65536 or not server.port_is_free(args.port):
+        raise InputError(f"port {args.port} is not free on 127.0.0.1; choose another with --port")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.update(
+        server.app_environment(
+            source, args.demo, args.channel, args.profile, args.seed, args.follow
+        )
+    )
+    print(f"stswidgets {__version__}: the app at http://127.0.0.1:{args.port}/ (Ctrl-C stops it)")
+    voila = subprocess.Popen(server.voila_command(args.port, not args.no_browser), env=env)
+    try:
+        return voila.wait()
+    except KeyboardInterrupt:
+        voila.terminate()
+        voila.wait(timeout=20)
+        print("\nstswidgets: app stopped", file=sys.stderr)
+        return 0
 
 
 @contextlib.contextmanager

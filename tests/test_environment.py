@@ -41,11 +41,31 @@ def test_environment_pins_the_cpu_torch_that_the_makefile_installs():
     assert "pip install torch==2.13.0" in makefile
 
 
-def test_binder_uses_the_top_level_environment():
-    binder_env = ROOT / "binder" / "environment.yml"
-    assert binder_env.exists()
-    assert binder_env.resolve() == (ROOT / "environment.yml").resolve()
-    assert "pip install --no-deps -e ." in (ROOT / "binder" / "postBuild").read_text()
+def _binder_requirements() -> list[str]:
+    lines = (ROOT / "binder" / "requirements.txt").read_text().splitlines()
+    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+
+
+def test_binder_requirements_name_the_same_runtime_packages_as_pyproject():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    runtime = {_name(r) for r in pyproject["project"]["dependencies"]}
+    named = {_name(r) for r in _binder_requirements() if not r.startswith(("-", "."))}
+    assert runtime == named, (
+        f"only in pyproject.toml: {sorted(runtime - named)}; "
+        f"only in binder/requirements.txt: {sorted(named - runtime)}"
+    )
+
+
+def test_binder_is_pip_only_with_the_cpu_torch_and_the_package_itself():
+    requirements = _binder_requirements()
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in requirements
+    assert "torch==2.13.0" in requirements
+    assert "-e ." in requirements  # repo2docker copies the repository first for a local path
+    assert (ROOT / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
+    post_build = ROOT / "binder" / "postBuild"
+    assert post_build.stat().st_mode & 0o111, "binder/postBuild must be executable"
+    # repo2docker builds from environment.yml instead when binder/ holds one
+    assert not (ROOT / "binder" / "environment.yml").exists()
 
 
 def test_ci_runs_the_readme_test_command():
