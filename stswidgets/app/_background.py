@@ -53,8 +53,8 @@ class BackgroundJobs:
     def poll(self) -> int:
         """Ask the follower for new spectra; show the grown grid when some arrived."""
         n_new = int(self.follower.refresh())
-        if n_new or self.grid is None:
-            grid = self.follower.grid
+        grid = self.follower.grid
+        if grid is not None and (n_new or self.grid is None):  # None: no complete spectrum yet
             self.set_grid(grid, None, f"{grid.attrs.get('source', 'live grid')} (live)")
             measured = int(np.asarray(self.valid).sum())
             self.set_status(

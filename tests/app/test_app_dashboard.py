@@ -220,3 +220,43 @@ def test_a_channel_given_by_prefix_is_the_one_opened(tmp_path):
     _run(d, d.load)
     assert d.channel.value == "LockinY" and d.grid.attrs["channel"] == "LockinY (V)"
     assert len(d.channel.options) == 6  # default, the given prefix, four recorded channels
+
+
+def test_poll_with_the_real_follower_of_a_growing_3ds(tmp_path):
+    """stswidgets.follow on a .3ds written in parts (a cut inside a pixel included): after each
+    poll the dashboard holds the complete spectra, as open_grid of the file so far gives them."""
+    import warnings
+
+    from stswidgets import follow, open_grid, write_3ds
+
+    full = _small_grid()
+    whole = write_3ds(full.to_dataset(name="Current").assign_attrs(), tmp_path / "whole.3ds")
+    data = whole.read_bytes()
+    pixel_bytes = 4 * (2 + full.sizes["bias"])  # Sweep Start, Sweep End, one channel
+    start = len(data) - full.sizes["y"] * full.sizes["x"] * pixel_bytes
+    growing = tmp_path / "growing.3ds"
+    growing.write_bytes(data[: start + 5 * pixel_bytes + 7])  # 5 pixels and a part of the 6th
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a grid being measured warns that it is incomplete
+        d = Dashboard(follower=follow(growing), profile="test", out_dir=tmp_path, refresh_s=0.05)
+        seen = [d.poll()]  # the follower read the 5 pixels when it was made; the page shows them
+        assert len(d.X) == 5
+        for stop in (start + 20 * pixel_bytes + 3, len(data)):
+            with open(growing, "ab") as file:
+                file.write(data[growing.stat().st_size : stop])
+            seen.append(d.poll())
+            expected = to_matrix(open_grid(growing))[0]
+            np.testing.assert_array_equal(d.X, expected)
+    assert seen == [0, 15, 28] and len(d.X) == 48
+    assert d.poll() == 0
+
+
+def test_poll_before_the_first_complete_spectrum_shows_nothing(tmp_path):
+    class Empty:
+        grid = None
+
+        def refresh(self):
+            return 0
+
+    d = Dashboard(follower=Empty(), profile="test", out_dir=tmp_path)
+    assert d.poll() == 0 and d.X is None
