@@ -146,13 +146,25 @@ def _slots_exact(values, binning: Binning, out_slots) -> None:
     out_slots[...] = index
 
 
-def _strips(n_spectra: int, block: int) -> list[tuple[slice, list[slice]]]:
+def plan_strips(n_spectra: int, block: int, start: int = 0) -> list[tuple[slice, list[slice]]]:
     """Row strips of the upper triangle: ``(rows, [cols, ...])`` with ``cols.start >= rows.start``.
 
-    Largest strips first, so that the worker threads finish together.
+    ``start > 0`` plans only the pairs with a spectrum at or after ``start`` (the spectra
+    added to ``start`` earlier ones): the old rows against every new block, then the triangle
+    among the new ones. Largest strips first, so that the worker threads finish together.
     """
-    blocks = [slice(i, min(i + block, n_spectra)) for i in range(0, n_spectra, block)]
-    return [(rows, blocks[k:]) for k, rows in enumerate(blocks)]
+    old = [slice(i, min(i + block, start)) for i in range(0, start, block)]
+    new = [slice(i, min(i + block, n_spectra)) for i in range(start, n_spectra, block)]
+    return [(rows, list(new)) for rows in old] + [(rows, new[k:]) for k, rows in enumerate(new)]
+
+
+def strip_pairs(rows: slice, all_cols: list[slice]) -> int:
+    """Pairs ``i < j`` in one strip of :func:`plan_strips`."""
+    total = 0
+    for cols in all_cols:
+        n_rows, n_cols = rows.stop - rows.start, cols.stop - cols.start
+        total += n_rows * (n_rows - 1) // 2 if rows.start == cols.start else n_rows * n_cols
+    return total
 
 
 def n_workers() -> int:
@@ -195,7 +207,7 @@ def pair_pass(
     per_spectrum : bool
         Also count, for every spectrum, its distances to all others.
     block_size : int or None
-        Tile edge length; None chooses it from the available memory.
+        Tile edge length; None chooses it from the available memory (:func:`block_for`).
     progress : bool or None
         True: always show a progress bar; None: show it when the pass lasts over 1 s.
 
@@ -204,36 +216,74 @@ def pair_pass(
     counts : list of numpy.ndarray, shape ``(bins,)``, int64, one per binning
     per_spectrum_counts : list of numpy.ndarray, shape ``(n_spectra, bins)``, int32, or None
     """
-    import threading
-
-    from tqdm.auto import tqdm
-
-    n_spectra = X.shape[0]
-    dtype = np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
-    workers = n_workers()
-    if block_size is None:
-        block = auto_block_size(n_spectra, dtype, workers)
-    else:
-        block = min(int(block_size), n_spectra)
-    strips = _strips(n_spectra, block)
-    workers = min(workers, len(strips))
+    block = block_for(X, block_size)
     mean, sq_norms = centred_statistics(X)
     per_row = (
-        [np.zeros((n_spectra, b.bins), dtype=np.int32) for b in binnings] if per_spectrum else None
+        [np.zeros((X.shape[0], b.bins), dtype=np.int32) for b in binnings] if per_spectrum else None
     )
-    state = [_Worker(block, dtype, binnings) for _ in range(workers)]
-    lock = threading.Lock()
-    queue = iter(strips)
-    errors: list[BaseException] = []
-    bar = tqdm(
-        total=n_spectra * (n_spectra - 1) // 2,
+    counts = run_pass(
+        X, mean, sq_norms, binnings, plan_strips(X.shape[0], block), block, per_row, progress
+    )
+    return counts, per_row
+
+
+def work_dtype(X: np.ndarray) -> np.dtype:
+    """Precision of the pass: float32 for float32 spectra, float64 otherwise."""
+    return np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
+
+
+def block_for(X: np.ndarray, block_size: int | None) -> int:
+    """Tile edge length: ``block_size`` (at most ``n_spectra``) or the automatic choice.
+
+    The automatic choice depends on this machine only (its cores and free memory), so the
+    local, cluster and incremental passes of one machine tile alike and give equal counts.
+    """
+    if block_size is None:
+        return auto_block_size(X.shape[0], work_dtype(X), n_workers())
+    return max(1, min(int(block_size), X.shape[0]))
+
+
+def progress_bar(n_pairs: int, progress: bool | None, desc: str = "pairwise distances"):
+    """A tqdm bar over pairs: always (True), never (False) or after 1 s (None)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=n_pairs,
         unit="pair",
         unit_scale=True,
-        desc="pairwise distances",
+        desc=desc,
         disable=progress is False,
         delay=0 if progress else 1.0,
         leave=False,
     )
+
+
+def run_pass(
+    X: np.ndarray,
+    mean: np.ndarray,
+    sq_norms: np.ndarray,
+    binnings: list[Binning],
+    strips: list[tuple[slice, list[slice]]],
+    block: int,
+    per_row: list[np.ndarray] | None,
+    progress: bool | None,
+) -> list[np.ndarray]:
+    """Count the pairs of ``strips`` (from :func:`plan_strips`) with one thread per core.
+
+    ``mean``/``sq_norms``: the centring of :func:`centred_statistics` (any fixed mean
+    spectrum and the squared norms of the rows centred on it). ``per_row`` (one
+    ``(n_spectra, bins)`` int32 array per binning, or None) is incremented in place.
+    Returns the kept counts, one int64 array of shape ``(bins,)`` per binning.
+    """
+    import threading
+
+    dtype = work_dtype(X)
+    workers = min(n_workers(), len(strips)) or 1
+    state = [_Worker(block, dtype, binnings) for _ in range(workers)]
+    lock = threading.Lock()
+    queue = iter(strips)
+    errors: list[BaseException] = []
+    bar = progress_bar(sum(strip_pairs(r, c) for r, c in strips), progress)
 
     def run(worker: _Worker) -> None:
         try:
@@ -248,16 +298,19 @@ def pair_pass(
                     if errors:
                         return
                     right = _augmented(X, cols, mean, sq_norms, dtype, left=False)
-                    n_pairs = _process_tile(
-                        left, right, rows, cols, binnings, worker, per_row, lock
+                    n_pairs, parts = _process_tile(
+                        left, right, rows.start == cols.start, binnings, worker, per_row is not None
                     )
                     with lock:
+                        for k, (row_part, col_part) in enumerate(parts or ()):
+                            per_row[k][rows] += row_part
+                            per_row[k][cols] += col_part
                         bar.update(n_pairs)
         except BaseException as error:  # re-raised in the calling thread
             errors.append(error)
 
     try:
-        with _single_threaded_blas():
+        with single_threaded_blas():
             threads = [threading.Thread(target=run, args=(w,), daemon=True) for w in state]
             for thread in threads:
                 thread.start()
@@ -273,14 +326,56 @@ def pair_pass(
         bar.close()
     if errors:
         raise errors[0]
-    counts = []
-    for k, binning in enumerate(binnings):
-        total = sum(w.slot_counts[k] for w in state)
-        counts.append(total[1 : binning.bins + 1].copy())
-    return counts, per_row
+    return [
+        sum(w.slot_counts[k] for w in state)[1 : b.bins + 1].copy() for k, b in enumerate(binnings)
+    ]
 
 
-def _single_threaded_blas():
+def count_strip(
+    X: np.ndarray,
+    mean: np.ndarray,
+    sq_norms: np.ndarray,
+    binnings: list[Binning],
+    rows: slice,
+    all_cols: list[slice],
+    per_spectrum: bool,
+):
+    """Count the tiles ``rows x all_cols`` in this thread: one task of a cluster pass.
+
+    ``all_cols`` must be contiguous blocks. Returns ``(counts, parts)``: the kept counts
+    (one int64 ``(bins,)`` array per binning) and, with ``per_spectrum``, one
+    ``(row_counts, col_counts)`` pair per binning, int32 of shapes ``(n_rows, bins)`` and
+    ``(all_cols[-1].stop - all_cols[0].start, bins)``; else None.
+    """
+    dtype = work_dtype(X)
+    block = max(rows.stop - rows.start, *(c.stop - c.start for c in all_cols))
+    worker = _Worker(block, dtype, binnings)
+    first = all_cols[0].start
+    parts = None
+    if per_spectrum:
+        span = all_cols[-1].stop - first
+        parts = [
+            (
+                np.zeros((rows.stop - rows.start, b.bins), np.int32),
+                np.zeros((span, b.bins), np.int32),
+            )
+            for b in binnings
+        ]
+    with single_threaded_blas():
+        left = _augmented(X, rows, mean, sq_norms, dtype, left=True)
+        for cols in all_cols:
+            right = _augmented(X, cols, mean, sq_norms, dtype, left=False)
+            _, tile_parts = _process_tile(
+                left, right, rows.start == cols.start, binnings, worker, per_spectrum
+            )
+            for k, (row_part, col_part) in enumerate(tile_parts or ()):
+                parts[k][0][...] += row_part
+                parts[k][1][cols.start - first : cols.stop - first] += col_part
+    counts = [w[1 : b.bins + 1].copy() for w, b in zip(worker.slot_counts, binnings, strict=True)]
+    return counts, parts
+
+
+def single_threaded_blas():
     """Limit BLAS to one thread while the workers run (threadpoolctl, if installed)."""
     import contextlib
 
@@ -291,19 +386,23 @@ def _single_threaded_blas():
     return threadpool_limits(1, user_api="blas")
 
 
-def _process_tile(left, right, rows, cols, binnings, worker, per_row, lock) -> int:
-    """Bin one tile of pairs into the worker's counts (and ``per_row``); return its pairs.
+def _process_tile(left, right, diagonal, binnings, worker, per_spectrum):
+    """Bin one tile of pairs into the worker's counts; return ``(n_pairs, parts)``.
 
-    ``left``/``right``: the augmented spectra of ``rows``/``cols`` (see :func:`_augmented`).
+    ``left``/``right``: the augmented spectra of the tile's rows/columns (see
+    :func:`_augmented`); ``diagonal``: rows and columns are the same block (only the pairs
+    above the diagonal count). ``parts``: with ``per_spectrum``, one
+    ``(row_counts, col_counts)`` pair of int32 arrays ``(n_rows, bins)``, ``(n_cols, bins)``
+    per binning, for the caller to add to the per-spectrum histograms; else None.
     """
     distance = left @ right.T  # squared distances, (n_rows, n_cols)
     np.maximum(distance, 0, out=distance)
     np.sqrt(distance, out=distance)
     n_rows, n_cols = distance.shape
-    diagonal = rows.start == cols.start
     size = n_rows * n_cols
     values = worker.values[:size].reshape(n_rows, n_cols)
     slots = worker.slots[:size].reshape(n_rows, n_cols)
+    parts = [] if per_spectrum else None
     for k, binning in enumerate(binnings):
         if binning.offset is None:
             source = distance
@@ -318,7 +417,7 @@ def _process_tile(left, right, rows, cols, binnings, worker, per_row, lock) -> i
         if diagonal:
             slots[worker.lower[:n_rows, :n_cols]] = 0
         n_slots = binning.n_slots
-        if per_row is None:
+        if not per_spectrum:
             worker.slot_counts[k] += np.bincount(slots.ravel(), minlength=n_slots)
             continue
         row_counts = np.bincount(
@@ -329,7 +428,5 @@ def _process_tile(left, right, rows, cols, binnings, worker, per_row, lock) -> i
         ).reshape(n_cols, n_slots)
         worker.slot_counts[k] += row_counts.sum(axis=0)
         kept = slice(1, binning.bins + 1)
-        with lock:
-            per_row[k][rows] += row_counts[:, kept].astype(np.int32)
-            per_row[k][cols] += col_counts[:, kept].astype(np.int32)
-    return n_rows * (n_rows - 1) // 2 if diagonal else size
+        parts.append((row_counts[:, kept].astype(np.int32), col_counts[:, kept].astype(np.int32)))
+    return (n_rows * (n_rows - 1) // 2 if diagonal else size), parts
