@@ -46,14 +46,19 @@ def check_client(client):
 
 
 def tasks_of(strips, total_threads: int) -> list[tuple[slice, list[slice]]]:
-    """Cut strips into ``(rows, cols)`` tasks of at most a common number of tiles."""
+    """Cut strips into ``(rows, cols)`` tasks of at most a common number of tiles.
+
+    Largest first (the scheduler starts them in this order), so that the workers finish
+    together.
+    """
     n_tiles = sum(len(cols) for _, cols in strips)
     per_task = max(1, math.ceil(n_tiles / (TASKS_PER_THREAD * max(total_threads, 1))))
-    return [
+    tasks = [
         (rows, cols[i : i + per_task])
         for rows, cols in strips
         for i in range(0, len(cols), per_task)
     ]
+    return sorted(tasks, key=lambda task: -strip_pairs(*task))
 
 
 def cluster_pass(
