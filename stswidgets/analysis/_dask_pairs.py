@@ -21,15 +21,8 @@ import math
 
 import numpy as np
 
-from stswidgets.analysis._pairs_kernel import (
-    Binning,
-    block_for,
-    centred_statistics,
-    count_strip,
-    plan_strips,
-    progress_bar,
-    strip_pairs,
-)
+from stswidgets.analysis._pairs_kernel import Binning, centred_statistics, count_strip
+from stswidgets.analysis._pairs_pass import block_for, plan_strips, progress_bar, strip_pairs
 
 #: Tasks per worker thread the triangle is cut into (balance against per-task overhead).
 TASKS_PER_THREAD = 32

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from stswidgets.analysis._pairs_kernel import Binning, progress_bar, strip_pairs, work_dtype
+from stswidgets.analysis._pairs_kernel import Binning, work_dtype
+from stswidgets.analysis._pairs_pass import progress_bar, strip_pairs
 
 #: Tile edge on a CUDA device when ``block_size`` is None (working memory ~ 24 block**2 bytes).
 CUDA_BLOCK = 8192

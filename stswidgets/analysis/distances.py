@@ -38,14 +38,8 @@ from stswidgets.analysis._abundance import (
     minority_abundance,
     two_populations,
 )
-from stswidgets.analysis._pairs_kernel import (
-    _AUTO_MARGIN,
-    Binning,
-    block_for,
-    centred_statistics,
-    pair_pass,
-    plan_strips,
-)
+from stswidgets.analysis._pairs_kernel import _AUTO_MARGIN, Binning, centred_statistics
+from stswidgets.analysis._pairs_pass import block_for, pair_pass, plan_strips
 from stswidgets.analysis._two_gaussians import TwoGaussianFit, fit_two_gaussians
 
 __all__ = [

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from stswidgets.analysis._pairs_kernel import Binning, block_for, plan_strips, run_pass
+from stswidgets.analysis._pairs_kernel import Binning
+from stswidgets.analysis._pairs_pass import block_for, plan_strips, run_pass
 from stswidgets.analysis._torch_pairs import resolve_device, torch_pass
 from stswidgets.analysis.distances import (
     _check_bins,

@@ -53,7 +53,7 @@ def test_range_cuts_like_numpy(spectra):
 
 def test_new_pairs_only_are_computed(spectra, monkeypatch):
     import stswidgets.analysis.incremental as incremental
-    from stswidgets.analysis._pairs_kernel import strip_pairs
+    from stswidgets.analysis._pairs_pass import strip_pairs
 
     seen = []
     real = incremental.run_pass
