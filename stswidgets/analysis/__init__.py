@@ -1,22 +1,33 @@
 """Analysis on the matrix view ``X`` of shape ``(n_spectra, n_bias)``: numpy in, numpy out.
 
-Submodules: ``decomposition``, ``clustering``, ``distances``, ``correlation``, ``density``,
-``segmentation``, ``spectral_weight``, ``kinds``, ``metrics``. Nothing here imports torch or
-widgets. The names of :mod:`~stswidgets.analysis.kinds` (:func:`classify_kinds`,
-:func:`class_names`, :func:`flag_meanings`, :class:`KindClasses`, ``FESE_NAMES``) are
-importable from here; they load on first use.
+Submodules: ``decomposition``, ``clustering``, ``distances``, ``incremental``, ``correlation``,
+``density``, ``segmentation``, ``spectral_weight``, ``kinds``, ``metrics``. Nothing here imports
+widgets, and nothing imports torch at import time: the one exception is the optional torch pair
+pass (``device=`` of the pairwise-distance functions, ``_torch_pairs``), which imports it inside
+the call that asks for it. The names of :mod:`~stswidgets.analysis.kinds` (:func:`classify_kinds`,
+:func:`class_names`, :func:`flag_meanings`, :class:`KindClasses`, ``FESE_NAMES``) and
+:class:`~stswidgets.analysis.incremental.PairHistogram` are importable from here; they load on
+first use.
 """
 
 from __future__ import annotations
 
 import importlib
 
-__all__ = ["FESE_NAMES", "KindClasses", "class_names", "classify_kinds", "flag_meanings"]
+_HOMES = {
+    "FESE_NAMES": "kinds",
+    "KindClasses": "kinds",
+    "class_names": "kinds",
+    "classify_kinds": "kinds",
+    "flag_meanings": "kinds",
+    "PairHistogram": "incremental",
+}
+__all__ = sorted(_HOMES)
 
 
 def __getattr__(name: str):
-    if name in __all__:
-        return getattr(importlib.import_module("stswidgets.analysis.kinds"), name)
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"stswidgets.analysis.{_HOMES[name]}"), name)
     raise AttributeError(f"module 'stswidgets.analysis' has no attribute {name!r}")
 
 

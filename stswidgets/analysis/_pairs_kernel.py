@@ -1,4 +1,7 @@
-"""The blockwise pass over all pairs of spectra behind :mod:`stswidgets.analysis.distances`.
+"""The tiles of the blockwise pass over all pairs of spectra behind
+:mod:`stswidgets.analysis.distances`: their arithmetic and binning. How the tiles are planned and
+shared out (threads, tile size, progress) is :mod:`._pairs_pass`; the cluster and torch passes are
+:mod:`._dask_pairs` and :mod:`._torch_pairs`.
 
 One pass visits the upper triangle of ``(block, block)`` tiles of the pairwise squared
 distance matrix, each tile computed with one BLAS matrix product of the centred spectra
@@ -57,28 +60,6 @@ class Binning:
         return self.bins + 3
 
 
-def available_memory_bytes() -> int:
-    """Memory available to this process (``MemAvailable`` of /proc/meminfo, else sysconf)."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 2 * 2**30
-
-
-def auto_block_size(n_spectra: int, dtype: np.dtype, workers: int = 1) -> int:
-    """Tile edge length: at most ~32 MB of tile working memory in all and 1/8 of free memory."""
-    budget = min(_TILE_BUDGET_BYTES, available_memory_bytes() // 8) // max(workers, 1)
-    block = int(np.sqrt(budget / _BYTES_PER_ENTRY[np.dtype(dtype)]))
-    return int(max(16, min(block, n_spectra)))
-
-
 def centred_statistics(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean spectrum and squared norms of the centred spectra, both in float64.
 
@@ -93,23 +74,30 @@ def centred_statistics(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, sq_norms
 
 
-def _augmented(X, rows, mean, sq_norms, dtype, left: bool) -> np.ndarray:
-    """``[c, |c|^2, 1]`` (left) or ``[-2 c, 1, |c|^2]`` (right) for ``X[rows]``."""
-    n_bias = X.shape[1]
-    out = np.empty((rows.stop - rows.start, n_bias + 2), dtype=dtype)
-    centred = X[rows].astype(np.float64) - mean
+def _augmented(X, rows, mean, sq_norms, worker: _Worker, left: bool) -> np.ndarray:
+    """``[c, |c|^2, 1]`` (left) or ``[-2 c, 1, |c|^2]`` (right) for ``X[rows]``.
+
+    Written into the worker's buffers: no allocation per tile (a dask worker returns freed
+    memory to the system at once, ``MALLOC_TRIM_THRESHOLD_``, so every fresh megabyte-sized
+    temporary costs page faults: measured 1.5-2x slower tiles).
+    """
+    n_rows, n_bias = rows.stop - rows.start, X.shape[1]
+    out = (worker.left if left else worker.right)[: n_rows * (n_bias + 2)]
+    out = out.reshape(n_rows, n_bias + 2)
+    centred = worker.centred[: n_rows * n_bias].reshape(n_rows, n_bias)
+    np.subtract(X[rows], mean, out=centred)  # in float64, rounded once below
     if left:
         out[:, :n_bias] = centred
         out[:, n_bias] = sq_norms[rows]
         out[:, n_bias + 1] = 1.0
     else:
-        out[:, :n_bias] = -2.0 * centred
+        np.multiply(centred, -2.0, out=out[:, :n_bias], casting="same_kind")
         out[:, n_bias] = 1.0
         out[:, n_bias + 1] = sq_norms[rows]
     return out
 
 
-def _slots_fast(values, binning: Binning, out_float, out_slots) -> None:
+def _slots_fast(values, binning: Binning, out_float, out_slots, out_mask) -> None:
     """Slot of every value by arithmetic (float32 path): ``trunc((v - lo) * scale + 1)``."""
     scale = binning.bins / (binning.hi - binning.lo)
     np.multiply(values, scale, out=out_float)
@@ -121,7 +109,8 @@ def _slots_fast(values, binning: Binning, out_float, out_slots) -> None:
     else:
         np.clip(out_float, 0.0, binning.bins + 2, out=out_float)
         # numpy's last bin is closed: a value on the upper edge belongs to it
-        np.copyto(out_float, binning.bins + 0.5, where=out_float == binning.bins + 1)
+        np.equal(out_float, binning.bins + 1, out=out_mask)
+        np.copyto(out_float, binning.bins + 0.5, where=out_mask)
     np.copyto(out_slots, out_float, casting="unsafe")
 
 
@@ -146,15 +135,6 @@ def _slots_exact(values, binning: Binning, out_slots) -> None:
     out_slots[...] = index
 
 
-def _strips(n_spectra: int, block: int) -> list[tuple[slice, list[slice]]]:
-    """Row strips of the upper triangle: ``(rows, [cols, ...])`` with ``cols.start >= rows.start``.
-
-    Largest strips first, so that the worker threads finish together.
-    """
-    blocks = [slice(i, min(i + block, n_spectra)) for i in range(0, n_spectra, block)]
-    return [(rows, blocks[k:]) for k, rows in enumerate(blocks)]
-
-
 def n_workers() -> int:
     """Worker threads: one per CPU core this process may use (at most 8)."""
     try:
@@ -167,120 +147,68 @@ def n_workers() -> int:
 class _Worker:
     """Tile buffers and partial counts of one worker thread."""
 
-    def __init__(self, block: int, dtype: np.dtype, binnings: list[Binning]) -> None:
+    def __init__(self, block: int, n_bias: int, dtype: np.dtype, binnings: list[Binning]) -> None:
+        self.distance = np.empty(block * block, dtype=dtype)
         self.values = np.empty(block * block, dtype=dtype)
         self.slots = np.empty(block * block, dtype=np.intp)
+        self.edge = np.empty(block * block, dtype=bool)
+        self.centred = np.empty(block * n_bias, dtype=np.float64)
+        self.left = np.empty(block * (n_bias + 2), dtype=dtype)
+        self.right = np.empty(block * (n_bias + 2), dtype=dtype)
         self.lower = np.tri(block, dtype=bool)  # diagonal and below: not pairs
         self.slot_counts = [np.zeros(b.n_slots, dtype=np.int64) for b in binnings]
 
 
-def pair_pass(
+def work_dtype(X: np.ndarray) -> np.dtype:
+    """Precision of the pass: float32 for float32 spectra, float64 otherwise."""
+    return np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
+
+
+def count_strip(
     X: np.ndarray,
+    mean: np.ndarray,
+    sq_norms: np.ndarray,
     binnings: list[Binning],
-    *,
+    rows: slice,
+    all_cols: list[slice],
     per_spectrum: bool,
-    block_size: int | None,
-    progress: bool | None,
-) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
-    """Histogram every pair ``i < j`` of rows of ``X`` under each binning, in one pass.
+):
+    """Count the tiles ``rows x all_cols`` in this thread: one task of a cluster pass.
 
-    Tiles are shared out to one worker thread per core, each running single-threaded BLAS
-    (numpy releases the GIL in BLAS, ufuncs and ``bincount``); the integer counts do not
-    depend on the order, so the result is deterministic.
-
-    Parameters
-    ----------
-    X : numpy.ndarray, shape ``(n_spectra, n_bias)``, float32 or float64, finite
-    binnings : list of Binning
-    per_spectrum : bool
-        Also count, for every spectrum, its distances to all others.
-    block_size : int or None
-        Tile edge length; None chooses it from the available memory.
-    progress : bool or None
-        True: always show a progress bar; None: show it when the pass lasts over 1 s.
-
-    Returns
-    -------
-    counts : list of numpy.ndarray, shape ``(bins,)``, int64, one per binning
-    per_spectrum_counts : list of numpy.ndarray, shape ``(n_spectra, bins)``, int32, or None
+    ``all_cols`` must be contiguous blocks. Returns ``(counts, parts)``: the kept counts
+    (one int64 ``(bins,)`` array per binning) and, with ``per_spectrum``, one
+    ``(row_counts, col_counts)`` pair per binning, int32 of shapes ``(n_rows, bins)`` and
+    ``(all_cols[-1].stop - all_cols[0].start, bins)``; else None.
     """
-    import threading
-
-    from tqdm.auto import tqdm
-
-    n_spectra = X.shape[0]
-    dtype = np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
-    workers = n_workers()
-    if block_size is None:
-        block = auto_block_size(n_spectra, dtype, workers)
-    else:
-        block = min(int(block_size), n_spectra)
-    strips = _strips(n_spectra, block)
-    workers = min(workers, len(strips))
-    mean, sq_norms = centred_statistics(X)
-    per_row = (
-        [np.zeros((n_spectra, b.bins), dtype=np.int32) for b in binnings] if per_spectrum else None
-    )
-    state = [_Worker(block, dtype, binnings) for _ in range(workers)]
-    lock = threading.Lock()
-    queue = iter(strips)
-    errors: list[BaseException] = []
-    bar = tqdm(
-        total=n_spectra * (n_spectra - 1) // 2,
-        unit="pair",
-        unit_scale=True,
-        desc="pairwise distances",
-        disable=progress is False,
-        delay=0 if progress else 1.0,
-        leave=False,
-    )
-
-    def run(worker: _Worker) -> None:
-        try:
-            while not errors:
-                with lock:
-                    strip = next(queue, None)
-                if strip is None:
-                    return
-                rows, all_cols = strip
-                left = _augmented(X, rows, mean, sq_norms, dtype, left=True)
-                for cols in all_cols:
-                    if errors:
-                        return
-                    right = _augmented(X, cols, mean, sq_norms, dtype, left=False)
-                    n_pairs = _process_tile(
-                        left, right, rows, cols, binnings, worker, per_row, lock
-                    )
-                    with lock:
-                        bar.update(n_pairs)
-        except BaseException as error:  # re-raised in the calling thread
-            errors.append(error)
-
-    try:
-        with _single_threaded_blas():
-            threads = [threading.Thread(target=run, args=(w,), daemon=True) for w in state]
-            for thread in threads:
-                thread.start()
-            try:
-                for thread in threads:
-                    thread.join()
-            except BaseException as interrupt:  # e.g. KeyboardInterrupt: stop the workers too
-                errors.append(interrupt)
-                for thread in threads:
-                    thread.join()
-                raise
-    finally:
-        bar.close()
-    if errors:
-        raise errors[0]
-    counts = []
-    for k, binning in enumerate(binnings):
-        total = sum(w.slot_counts[k] for w in state)
-        counts.append(total[1 : binning.bins + 1].copy())
-    return counts, per_row
+    dtype = work_dtype(X)
+    block = max(rows.stop - rows.start, *(c.stop - c.start for c in all_cols))
+    worker = _Worker(block, X.shape[1], dtype, binnings)
+    first = all_cols[0].start
+    parts = None
+    if per_spectrum:
+        span = all_cols[-1].stop - first
+        parts = [
+            (
+                np.zeros((rows.stop - rows.start, b.bins), np.int32),
+                np.zeros((span, b.bins), np.int32),
+            )
+            for b in binnings
+        ]
+    with single_threaded_blas():
+        left = _augmented(X, rows, mean, sq_norms, worker, left=True)
+        for cols in all_cols:
+            right = _augmented(X, cols, mean, sq_norms, worker, left=False)
+            _, tile_parts = _process_tile(
+                left, right, rows.start == cols.start, binnings, worker, per_spectrum
+            )
+            for k, (row_part, col_part) in enumerate(tile_parts or ()):
+                parts[k][0][...] += row_part
+                parts[k][1][cols.start - first : cols.stop - first] += col_part
+    counts = [w[1 : b.bins + 1].copy() for w, b in zip(worker.slot_counts, binnings, strict=True)]
+    return counts, parts
 
 
-def _single_threaded_blas():
+def single_threaded_blas():
     """Limit BLAS to one thread while the workers run (threadpoolctl, if installed)."""
     import contextlib
 
@@ -291,19 +219,24 @@ def _single_threaded_blas():
     return threadpool_limits(1, user_api="blas")
 
 
-def _process_tile(left, right, rows, cols, binnings, worker, per_row, lock) -> int:
-    """Bin one tile of pairs into the worker's counts (and ``per_row``); return its pairs.
+def _process_tile(left, right, diagonal, binnings, worker, per_spectrum):
+    """Bin one tile of pairs into the worker's counts; return ``(n_pairs, parts)``.
 
-    ``left``/``right``: the augmented spectra of ``rows``/``cols`` (see :func:`_augmented`).
+    ``left``/``right``: the augmented spectra of the tile's rows/columns (see
+    :func:`_augmented`); ``diagonal``: rows and columns are the same block (only the pairs
+    above the diagonal count). ``parts``: with ``per_spectrum``, one
+    ``(row_counts, col_counts)`` pair of int32 arrays ``(n_rows, bins)``, ``(n_cols, bins)``
+    per binning, for the caller to add to the per-spectrum histograms; else None.
     """
-    distance = left @ right.T  # squared distances, (n_rows, n_cols)
+    n_rows, n_cols = left.shape[0], right.shape[0]
+    size = n_rows * n_cols
+    distance = worker.distance[:size].reshape(n_rows, n_cols)
+    np.matmul(left, right.T, out=distance)  # squared distances
     np.maximum(distance, 0, out=distance)
     np.sqrt(distance, out=distance)
-    n_rows, n_cols = distance.shape
-    diagonal = rows.start == cols.start
-    size = n_rows * n_cols
     values = worker.values[:size].reshape(n_rows, n_cols)
     slots = worker.slots[:size].reshape(n_rows, n_cols)
+    parts = [] if per_spectrum else None
     for k, binning in enumerate(binnings):
         if binning.offset is None:
             source = distance
@@ -314,11 +247,11 @@ def _process_tile(left, right, rows, cols, binnings, worker, per_row, lock) -> i
         if distance.dtype == np.float64:
             _slots_exact(source, binning, slots)
         else:
-            _slots_fast(source, binning, values, slots)
+            _slots_fast(source, binning, values, slots, worker.edge[:size].reshape(n_rows, n_cols))
         if diagonal:
             slots[worker.lower[:n_rows, :n_cols]] = 0
         n_slots = binning.n_slots
-        if per_row is None:
+        if not per_spectrum:
             worker.slot_counts[k] += np.bincount(slots.ravel(), minlength=n_slots)
             continue
         row_counts = np.bincount(
@@ -329,7 +262,5 @@ def _process_tile(left, right, rows, cols, binnings, worker, per_row, lock) -> i
         ).reshape(n_cols, n_slots)
         worker.slot_counts[k] += row_counts.sum(axis=0)
         kept = slice(1, binning.bins + 1)
-        with lock:
-            per_row[k][rows] += row_counts[:, kept].astype(np.int32)
-            per_row[k][cols] += col_counts[:, kept].astype(np.int32)
-    return n_rows * (n_rows - 1) // 2 if diagonal else size
+        parts.append((row_counts[:, kept].astype(np.int32), col_counts[:, kept].astype(np.int32)))
+    return (n_rows * (n_rows - 1) // 2 if diagonal else size), parts

@@ -15,6 +15,11 @@ many to hold. Every function here makes one blockwise pass over the pairs
   the reason when the distribution shows one population (:func:`two_populations`);
   :func:`stswidgets.to_map` puts it on the real-space map.
 
+The pass runs here (one thread per core), on a dask.distributed cluster (``client=``: the
+tiles become tasks, the integer counts are summed and equal the local ones) or in torch
+(``device="cuda"``, ``"cpu"``, ``"auto"``). Spectra that arrive over time (a grid being
+measured) go to :class:`stswidgets.analysis.PairHistogram`, which counts only the new pairs.
+
 Precision follows ``X``: float32 (what :func:`stswidgets.to_matrix` returns) is computed in
 float32 BLAS and is fast; float64 is slower and bins exactly like
 ``numpy.histogram(scipy.spatial.distance.pdist(X), bins, range)``.
@@ -33,7 +38,8 @@ from stswidgets.analysis._abundance import (
     minority_abundance,
     two_populations,
 )
-from stswidgets.analysis._pairs_kernel import _AUTO_MARGIN, Binning, centred_statistics, pair_pass
+from stswidgets.analysis._pairs_kernel import _AUTO_MARGIN, Binning, centred_statistics
+from stswidgets.analysis._pairs_pass import block_for, pair_pass, plan_strips
 from stswidgets.analysis._two_gaussians import TwoGaussianFit, fit_two_gaussians
 
 __all__ = [
@@ -52,14 +58,14 @@ __all__ = [
 Histogram = tuple[np.ndarray, np.ndarray]
 
 
-def _check_spectra(X) -> np.ndarray:
+def _check_spectra(X, min_spectra: int = 2) -> np.ndarray:
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(
             f"X must be a 2D array of shape (n_spectra, n_bias), got shape {X.shape}; "
             "use stswidgets.to_matrix(grid) to flatten a grid"
         )
-    if X.shape[0] < 2:
+    if X.shape[0] < min_spectra:
         raise ValueError(f"X holds {X.shape[0]} spectrum; pairwise distances need at least 2")
     if X.shape[1] < 1:
         raise ValueError(f"X has shape {X.shape}: the spectra hold no points")
@@ -166,6 +172,8 @@ def distance_histogram(
     offset: float | list[float] | None = None,
     block_size: int | None = None,
     progress: bool | None = None,
+    client=None,
+    device: str | None = None,
 ) -> Histogram | list[Histogram]:
     """Histogram of all ``N (N - 1) / 2`` pairwise Euclidean distances between spectra.
 
@@ -195,6 +203,21 @@ def distance_histogram(
         available memory (at most ~32 MB per tile). The result does not depend on it.
     progress : bool or None
         Progress bar (tqdm): True always, False never, None when the pass takes over 1 s.
+        With a ``client`` it counts the pairs of finished tasks.
+    client : distributed.Client or None
+        Run the pass on a dask.distributed cluster: the spectra are scattered to every
+        worker once, the triangle of tiles becomes tasks (the same tile code), the integer
+        counts are summed here. The counts equal the local ones exactly for the same input,
+        precision and ``block_size`` (None chooses the same tiles as the local pass on this
+        machine), provided the workers run the same BLAS. Each worker holds the spectra and
+        one task's tiles (``O(N x n_bias + block**2)``). None: this process.
+    device : {None, "cpu", "cuda", "auto"} or "cuda:N"
+        None (default): the numpy pass. A torch device: the same tiles and binning in torch
+        (torch is imported only then), e.g. ``"cuda"`` on a GPU with tiles of 8192 spectra;
+        ``"auto"``: CUDA when ``torch.cuda.is_available()``, else the numpy pass. Counts can
+        differ from the numpy pass only for a distance within rounding of a bin edge (a
+        different matrix-product kernel; ``torch.log`` vs ``numpy.log`` in the last bit).
+        With a ``client``, each task runs in torch on its worker's device.
 
     Returns
     -------
@@ -217,9 +240,7 @@ def distance_histogram(
     """
     X = _check_spectra(X)
     binnings, many = _binnings(X, bins, range, offset)
-    counts, _ = pair_pass(
-        X, binnings, per_spectrum=False, block_size=_check_block(block_size), progress=progress
-    )
+    counts, _ = _pass(X, binnings, False, block_size, progress, client, device)
     result = [(c, b.edges) for c, b in zip(counts, binnings, strict=True)]
     return result if many else result[0]
 
@@ -232,6 +253,8 @@ def per_spectrum_histograms(
     block_size: int | None = None,
     progress: bool | None = None,
     return_counts: bool = False,
+    client=None,
+    device: str | None = None,
 ):
     """Every spectrum's histogram of its distances to all the other spectra.
 
@@ -240,7 +263,7 @@ def per_spectrum_histograms(
 
     Parameters
     ----------
-    X, bins, range, offset, block_size, progress
+    X, bins, range, offset, block_size, progress, client, device
         As in :func:`distance_histogram`.
     return_counts : bool
         Also return the global histogram of all pairs from the same pass (it equals
@@ -257,9 +280,7 @@ def per_spectrum_histograms(
     """
     X = _check_spectra(X)
     binnings, many = _binnings(X, bins, range, offset)
-    counts, per_row = pair_pass(
-        X, binnings, per_spectrum=True, block_size=_check_block(block_size), progress=progress
-    )
+    counts, per_row = _pass(X, binnings, True, block_size, progress, client, device)
     result = []
     for c, h, b in zip(counts, per_row, binnings, strict=True):
         result.append((h, b.edges, c) if return_counts else (h, b.edges))
@@ -309,6 +330,40 @@ def occupied_range(
         return float(lo), float(hi)
     offset = _offset_list(offset)[0][0]
     return float(np.log(lo + offset)), float(np.log(hi + offset))
+
+
+def _pass(X, binnings, per_spectrum, block_size, progress, client, device):
+    """The pair pass here (numpy or torch) or on a dask cluster: ``(counts, per_row)``."""
+    from stswidgets.analysis._torch_pairs import CUDA_BLOCK, resolve_device, torch_pass
+
+    block_size = _check_block(block_size)
+    device = resolve_device(device)
+    if client is not None:
+        from stswidgets.analysis._dask_pairs import cluster_pass
+
+        return cluster_pass(
+            client,
+            X,
+            binnings,
+            per_spectrum=per_spectrum,
+            block_size=block_size,
+            progress=progress,
+            device=device,
+        )
+    if device is None:
+        return pair_pass(
+            X, binnings, per_spectrum=per_spectrum, block_size=block_size, progress=progress
+        )
+    if block_size is None and device.startswith("cuda"):
+        block_size = CUDA_BLOCK
+    block = block_for(X, block_size)
+    mean, sq_norms = centred_statistics(X)
+    per_row = (
+        [np.zeros((X.shape[0], b.bins), dtype=np.int32) for b in binnings] if per_spectrum else None
+    )
+    strips = plan_strips(X.shape[0], block)
+    counts = torch_pass(X, mean, sq_norms, binnings, strips, per_row, progress, device)
+    return counts, per_row
 
 
 def _check_block(block_size) -> int | None:

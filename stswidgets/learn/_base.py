@@ -26,7 +26,7 @@ from stswidgets.learn._training import (
 __all__ = ["LightningEstimator", "NotFittedError", "widths_tuple"]
 
 #: Constructor parameters that are not written to a saved file.
-_NOT_SAVED = ("callbacks", "embedding")
+_NOT_SAVED = ("callbacks", "embedding", "devices", "strategy")
 
 
 class LightningEstimator(TransformerMixin, BaseEstimator):
@@ -110,6 +110,8 @@ class LightningEstimator(TransformerMixin, BaseEstimator):
             progress=self.progress,
             accelerator=self.accelerator,
             callbacks=self.callbacks,
+            devices=self.devices,
+            strategy=self.strategy,
         )
 
     def fit(self, X, y=None):

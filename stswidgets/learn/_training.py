@@ -152,42 +152,29 @@ class SpectrumScaler:
         return ((self._normalized(X) - self.mean_) / self.scale_).astype(np.float32)
 
 
-def make_history():
+def distributed_rank() -> tuple[int, int]:
+    """``(rank, world_size)`` of this process in a torch.distributed group; ``(0, 1)`` outside.
+
+    The training datasets draw a different share of the batches on each rank of a DDP run.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def make_history(path: str | None = None):
     """A Lightning callback recording per-epoch losses and keeping the best weights.
 
-    Built inside a function so that importing this module does not import Lightning.
+    ``path``: where the global-zero process writes its record at the end of the fit, so that
+    a run in spawned processes (``strategy="ddp_spawn"``) can be read back here
+    (:class:`stswidgets.learn._history.History`). Imported inside the function so that
+    importing this module does not import Lightning.
     """
-    import pytorch_lightning as pl
+    from stswidgets.learn._history import History
 
-    class _History(pl.Callback):
-        def __init__(self):
-            self.train_loss: list[float] = []
-            self.val_loss: list[float] = []
-            self.best = math.inf
-            self.best_epoch = -1
-            self.best_state = None
-
-        def on_train_epoch_end(self, trainer, module):
-            loss = trainer.callback_metrics.get("train_loss")
-            if loss is not None:
-                self.train_loss.append(float(loss))
-
-        def on_validation_epoch_end(self, trainer, module):
-            if trainer.sanity_checking:
-                return
-            loss = trainer.callback_metrics.get("val_loss")
-            if loss is None:
-                return
-            loss = float(loss)
-            self.val_loss.append(loss)
-            if loss < self.best:
-                self.best = loss
-                self.best_epoch = trainer.current_epoch
-                self.best_state = {
-                    k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()
-                }
-
-    return _History()
+    return History(path)
 
 
 def show_progress(progress: bool) -> bool:
@@ -312,6 +299,8 @@ def train(
     accelerator: str,
     callbacks,
     max_time: float | None = None,
+    devices=1,
+    strategy="auto",
 ) -> dict:
     """Fit ``module`` on ``datamodule`` with early stopping on the validation loss.
 
@@ -319,6 +308,13 @@ def train(
     once ``max_time`` seconds have passed (checked after every batch; None: no time bound),
     whichever comes first. A time bound makes the number of epochs, and so the result,
     depend on the machine's speed.
+
+    ``devices`` and ``strategy`` go to Lightning's ``Trainer`` as they are (e.g.
+    ``devices=2, strategy="ddp_spawn"`` with ``accelerator="cpu"``: two processes joined by
+    gloo; ``strategy="ddp"`` on GPUs from a script). In a data-parallel run each process
+    draws its own share of every epoch's training batches (:func:`distributed_rank`), the
+    validation pairs are the same everywhere, and the history and best weights come from the
+    global-zero process.
 
     Deterministic on CPU: Lightning's ``seed_everything(seed, workers=True)`` right before
     ``Trainer(deterministic=True)`` (the global determinism flag is restored afterwards).
@@ -338,7 +334,6 @@ def train(
 
     max_time = check_max_time(max_time)
     progress = show_progress(progress)
-    history = make_history()
     early = EarlyStopping(monitor="val_loss", mode="min", patience=patience, min_delta=1e-4)
     deterministic_before = torch.are_deterministic_algorithms_enabled()
     pl_logger = logging.getLogger("pytorch_lightning")
@@ -349,6 +344,9 @@ def train(
             tempfile.TemporaryDirectory(prefix="stswidgets-train-") as root,
             warnings.catch_warnings(),
         ):
+            history = make_history(os.path.join(root, "history.pt"))
+            # spawned processes get the callbacks pickled: Lightning's own bar, not ours
+            spawns = "spawn" in str(strategy) or "notebook" in str(strategy)
             warnings.filterwarnings("ignore", message=".*does not have many workers.*")
             warnings.filterwarnings("ignore", message=".*IterableDataset.*")
             warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
@@ -358,7 +356,8 @@ def train(
                 max_epochs=max_epochs,
                 max_time=None if max_time is None else datetime.timedelta(seconds=max_time),
                 accelerator=accelerator,
-                devices=1,
+                devices=devices,
+                strategy=strategy,
                 deterministic=True,
                 logger=False,
                 enable_checkpointing=False,
@@ -369,12 +368,13 @@ def train(
                 callbacks=[
                     history,
                     early,
-                    *([make_progress_bar()] if progress else []),
+                    *([make_progress_bar()] if progress and not spawns else []),
                     *(callbacks or []),
                 ],
                 default_root_dir=root,
             )
             trainer.fit(module, datamodule=datamodule)
+            history.read_back()
     finally:
         torch.use_deterministic_algorithms(deterministic_before)
         pl_logger.setLevel(level_before)

@@ -14,6 +14,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from stswidgets.learn._training import distributed_rank
 from stswidgets.learn.siamese import LossModule, make_mlp
 
 
@@ -55,15 +56,25 @@ class AutoencoderModule(LossModule):
 
 
 class _ShuffledBatches(IterableDataset):
-    """Batches of rows of an in-memory tensor, reshuffled at each pass (seeded)."""
+    """Batches of rows of an in-memory tensor, reshuffled at each pass (seeded).
+
+    A shuffled (training) pass in a data-parallel run gives each rank every ``world_size``-th
+    batch, wrapping around so that all ranks step equally often.
+    """
 
     def __init__(self, X: torch.Tensor, batch_size: int, seed: int, shuffle: bool = True):
         super().__init__()
         self.X, self.batch_size, self.seed, self.shuffle = X, int(batch_size), int(seed), shuffle
         self.passes = 0
 
+    def _batch_starts(self) -> list[int]:
+        starts = list(range(0, self.X.shape[0], self.batch_size))
+        rank, world = distributed_rank() if self.shuffle else (0, 1)
+        share = math.ceil(len(starts) / world)
+        return [starts[(rank + world * k) % len(starts)] for k in range(share)]
+
     def __len__(self) -> int:
-        return math.ceil(self.X.shape[0] / self.batch_size)
+        return len(self._batch_starts())
 
     def __iter__(self):
         n = self.X.shape[0]
@@ -72,7 +83,7 @@ class _ShuffledBatches(IterableDataset):
         else:
             order = np.arange(n)
         self.passes += 1
-        for start in range(0, n, self.batch_size):
+        for start in self._batch_starts():
             yield (self.X[torch.as_tensor(order[start : start + self.batch_size])],)
 
 

@@ -102,6 +102,20 @@ class SiameseEmbedding(LightningEstimator):
         each other on a busy machine slow training many-fold. None: torch's own setting.
     callbacks : list of Lightning callbacks, optional
         Extra callbacks (e.g. :class:`stswidgets.widgets.TrainingMonitor`).
+    devices : int, list of int or "auto"
+        Lightning's ``Trainer(devices=...)``: how many (or which) devices of ``accelerator``
+        train. 1 (default): one device (the CPU, or one GPU), in this process.
+    strategy : str or Lightning strategy
+        Lightning's ``Trainer(strategy=...)``: ``"auto"`` (default), or data-parallel training
+        over ``devices``: ``"ddp_spawn"`` (processes spawned from here; works in notebooks
+        and on the CPU with ``accelerator="cpu"``, joined by gloo), ``"ddp_notebook"``
+        (forked, notebooks), ``"ddp"`` (from a script, e.g. on the GPUs of a cluster node).
+        Each process draws its share of every epoch's training pairs (so an epoch holds the
+        same pairs in ``world_size`` times larger steps); the validation pairs are the same in
+        every process; ``history_`` and the kept weights come from the first process. Spawned
+        processes must be able to pickle the ``callbacks``. Results depend on the number of
+        processes; for one ``devices`` and ``strategy`` they are reproducible on the CPU.
+        Neither is saved by :meth:`save` (a loaded model predicts in this process).
 
     Attributes
     ----------
@@ -149,6 +163,8 @@ class SiameseEmbedding(LightningEstimator):
         accelerator: str = "auto",
         num_threads: int | None = 1,
         callbacks=None,
+        devices=1,
+        strategy="auto",
     ):
         self.widths = widths
         self.activation = activation
@@ -167,6 +183,8 @@ class SiameseEmbedding(LightningEstimator):
         self.accelerator = accelerator
         self.num_threads = num_threads
         self.callbacks = callbacks
+        self.devices = devices
+        self.strategy = strategy
 
     def _fit(self, X) -> SiameseEmbedding:
         """Learn the projection from spectra ``X`` of shape ``(n_spectra, n_bias)``."""
@@ -217,8 +235,9 @@ class AutoencoderEmbedding(LightningEstimator):
     batch_size : int
         Spectra per step.
     max_epochs, max_time, patience, learning_rate, normalize, random_state, progress,
-    accelerator, num_threads, callbacks : see :class:`SiameseEmbedding` (``normalize`` defaults
-    to ``"rms"`` here: the choice of ``"outside"`` was measured for the twin networks only)
+    accelerator, num_threads, callbacks, devices, strategy : see :class:`SiameseEmbedding`
+    (``normalize`` defaults to ``"rms"`` here: the choice of ``"outside"`` was measured for
+    the twin networks only)
     val_fraction : float
         Fraction of spectra held out for validation.
 
@@ -254,6 +273,8 @@ class AutoencoderEmbedding(LightningEstimator):
         accelerator: str = "auto",
         num_threads: int | None = 1,
         callbacks=None,
+        devices=1,
+        strategy="auto",
     ):
         self.widths = widths
         self.activation = activation
@@ -269,6 +290,8 @@ class AutoencoderEmbedding(LightningEstimator):
         self.accelerator = accelerator
         self.num_threads = num_threads
         self.callbacks = callbacks
+        self.devices = devices
+        self.strategy = strategy
 
     def _fit(self, X) -> AutoencoderEmbedding:
         """Train the autoencoder on spectra ``(n_spectra, n_bias)``."""

@@ -29,6 +29,8 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from stswidgets.learn._training import distributed_rank
+
 #: Number of random pairs used to estimate a quantile threshold.
 N_THRESHOLD_SAMPLES = 200_000
 
@@ -142,6 +144,9 @@ class BalancedPairs(IterableDataset):
         What the batches carry for each member of a pair, when the network sees something
         else than the rows the pairs are labelled by (the score network: labelled by the
         spectra, fed their 2D projections); default ``X``.
+    shard : bool
+        In a data-parallel run (DDP), each rank draws ``ceil(n_batches / world_size)``
+        batches of its own random stream per pass, so the ranks share the epoch's pairs.
     """
 
     def __init__(
@@ -154,8 +159,10 @@ class BalancedPairs(IterableDataset):
         stream: int = 0,
         balance: bool = True,
         inputs: torch.Tensor | None = None,
+        shard: bool = False,
     ):
         super().__init__()
+        self.shard = shard
         self.X = X
         self.inputs = X if inputs is None else inputs
         if self.inputs.shape[0] != X.shape[0]:
@@ -171,13 +178,23 @@ class BalancedPairs(IterableDataset):
         self.sq_norms = X.double().pow(2).sum(1)
         self.passes = 0
 
+    def _share(self) -> tuple[int, int]:
+        """This process's rank and batches per pass: all of them, or with ``shard`` in a
+        data-parallel run an equal share (every rank must step as often as the others)."""
+        rank, world = distributed_rank() if self.shard else (0, 1)
+        return rank, math.ceil(self.n_batches / world)
+
     def __len__(self) -> int:
-        return self.n_batches
+        return self._share()[1]
 
     def __iter__(self):
-        rng = np.random.default_rng([self.seed, self.stream, self.passes])
+        rank, n_batches = self._share()
+        # rank 0 (and a single process) draws the same sequence as before data parallelism
+        rng = np.random.default_rng(
+            [self.seed, self.stream, self.passes, *([rank] if rank else [])]
+        )
         self.passes += 1
-        for _ in range(self.n_batches):
+        for _ in range(n_batches):
             i, j, y = self.draw_batch(rng)
             ii, jj = torch.as_tensor(i), torch.as_tensor(j)
             yield self.inputs[ii], self.inputs[jj], torch.as_tensor(y, dtype=torch.float32)
@@ -314,6 +331,7 @@ class PairDataModule(pl.LightningDataModule):
             0,
             self.balance,
             self.inputs,
+            shard=True,
         )
         val = BalancedPairs(
             self.X,

@@ -77,9 +77,9 @@ class SimilarityScore(LightningEstimator):
     ``SimilarityScore(random_state=0).fit_transform(X)`` goes from spectra to scores in one
     call, fitting a :class:`SiameseEmbedding` with ``embedding_threshold_quantile`` and the
     same ``pairs_per_epoch``, ``batch_size``, ``max_epochs``, ``max_time``, ``patience``,
-    ``random_state``,
-    ``progress``, ``accelerator`` and ``callbacks`` first; or pass ``embedding=`` a
-    :class:`SiameseEmbedding` (used as is when fitted, fitted on ``X`` when not).
+    ``random_state``, ``progress``, ``accelerator``, ``devices``, ``strategy`` and
+    ``callbacks`` first; or pass ``embedding=`` a :class:`SiameseEmbedding` (used as is when
+    fitted, fitted on ``X`` when not).
     :func:`stswidgets.analysis.classify_kinds` splits the spectra into the majority, the
     transition and the minority kinds from ``embedding_`` and the score.
 
@@ -103,8 +103,9 @@ class SimilarityScore(LightningEstimator):
     restarts : int
         Most restarts of the projection network when the score folds (see above); 0: none.
     pairs_per_epoch, batch_size, max_epochs, max_time, patience, random_state, progress,
-    accelerator, num_threads, callbacks : see :class:`SiameseEmbedding` (``max_time`` bounds
-    each training: the projection's and each run of the score network)
+    accelerator, num_threads, callbacks, devices, strategy : see :class:`SiameseEmbedding`
+    (``max_time`` bounds each training: the projection's and each run of the score network;
+    ``devices`` and ``strategy`` apply to both networks)
 
     Attributes
     ----------
@@ -170,6 +171,8 @@ class SimilarityScore(LightningEstimator):
         accelerator: str = "auto",
         num_threads: int | None = 1,
         callbacks=None,
+        devices=1,
+        strategy="auto",
     ):
         self.embedding = embedding
         self.widths = widths
@@ -190,6 +193,8 @@ class SimilarityScore(LightningEstimator):
         self.accelerator = accelerator
         self.num_threads = num_threads
         self.callbacks = callbacks
+        self.devices = devices
+        self.strategy = strategy
 
     def _fit_embedding(self, X: np.ndarray, seed: int) -> tuple[SiameseEmbedding, bool]:
         """The projection and whether it was fitted here (so that a restart may refit it)."""
@@ -209,6 +214,8 @@ class SimilarityScore(LightningEstimator):
                 accelerator=self.accelerator,
                 num_threads=self.num_threads,
                 callbacks=self.callbacks,
+                devices=self.devices,
+                strategy=self.strategy,
             ).fit(X), True
         if not isinstance(self.embedding, SiameseEmbedding):
             raise TypeError(
