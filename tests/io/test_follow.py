@@ -229,3 +229,40 @@ def test_header_written_in_parts_and_errors(finished, tmp_path):
 
 def test_public_names():
     assert stswidgets.follow is follow and stswidgets.GridFollower is GridFollower
+
+
+@pytest.mark.parametrize("channel", [None, "LockinX"])
+def test_live_pair_histogram_equals_the_histogram_from_scratch(finished, tmp_path, channel):
+    """The live pair statistics of issue 13: ``PairHistogram.add(follower.last_added)`` after
+    each refresh (a fresh histogram when the follower rebased) counts the same pairs as
+    ``distance_histogram`` of the whole grid so far, and only the new pairs are computed."""
+    from scipy.spatial.distance import pdist
+
+    from stswidgets.analysis import PairHistogram
+    from stswidgets.analysis.distances import distance_histogram
+
+    grown = tmp_path / "growing.3ds"
+    sizes = _sizes(finished)
+    full = _open_copy(finished, len(finished), tmp_path / "full.3ds", channel)
+    largest = pdist(stswidgets.to_matrix(full)[0].astype(float)).max()
+    binning = {"bins": 64, "range": (0.0, 1.5 * largest)}
+    grown.write_bytes(finished[: sizes[0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        follower = follow(grown, channel=channel)
+        hist = PairHistogram(**binning)
+        for before, size in zip(sizes, sizes[1:], strict=False):
+            _append(grown, finished, before, size)
+            follower.refresh()
+            if follower.rebased:
+                hist = PairHistogram(**binning)
+            n_before = hist.n_spectra
+            hist.add(follower.last_added)
+            X = stswidgets.to_matrix(follower.grid)[0]
+            assert hist.n_spectra == len(X) == n_before + len(follower.last_added)
+            if len(X) < 2:  # no pair yet
+                assert hist.counts.sum() == 0
+                continue
+            expected = distance_histogram(X, **binning, progress=False)[0]
+            np.testing.assert_array_equal(hist.counts, expected)
+            assert hist.counts.sum() == len(X) * (len(X) - 1) // 2
