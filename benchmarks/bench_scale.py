@@ -6,6 +6,8 @@ Run from the repository root::
     python benchmarks/bench_scale.py --small          # 16,384 x 512 only (about a minute)
     python benchmarks/bench_scale.py --sizes 65536    # chosen sizes
     python benchmarks/bench_scale.py --repeat 3       # rounds (local, cluster), best of each
+    python benchmarks/bench_scale.py --campaign [...] # part (b): a campaign of 8 grids, serial
+                                                      # vs 2 workers (bench_scale_campaign.py)
 
 Data: random mixtures of a few smooth spectral shapes plus noise, float32 (generated in a
 second, seeded; the pass costs the same for any data of this shape).
@@ -164,6 +166,12 @@ def measure(n: int, n_bias: int, folder: Path, repeat: int) -> tuple[dict, dict,
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--campaign" in argv:  # part (b), with its own options
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_scale_campaign import main as campaign
+
+        return campaign([a for a in argv if a != "--campaign"])
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=DEFAULT_SIZES)
     parser.add_argument("--small", action="store_true", help="16,384 spectra only")
