@@ -25,11 +25,12 @@ LINE_32 = "nanonis_line_pb_sc_32x1.3ds"
 
 
 def real_file(name: str) -> Path:
-    """Path of a real measured file, or skip the test when the folder is absent."""
+    """Path of a real measured file (``"vendors/..."`` for the other vendors' files), or skip
+    the test when the folder is absent."""
     path = REAL_DIR / name
     if not path.is_file():
         pytest.skip(
-            f"real Nanonis file {name} not found in {REAL_DIR} (the real-data folder sits beside "
+            f"real file {name} not found in {REAL_DIR} (the real-data folder sits beside "
             "the checkout in the development setup only)"
         )
     return path

@@ -14,7 +14,7 @@ from createc_files import (
     write_companion,
     write_specgrid,
 )
-from nanonis_files import GRID_30, LINE_32, REAL_DIR
+from nanonis_files import GRID_30, LINE_32, REAL_DIR, real_file
 
 from stswidgets.io import FormatError, open_grid, save_grid
 from stswidgets.io.createc import looks_like, read_specgrid
@@ -29,10 +29,7 @@ OTHER_VENDORS = (
 
 @pytest.fixture
 def real():
-    path = VENDORS / CREATEC_REAL
-    if not path.is_file():
-        pytest.skip(f"real Createc file {CREATEC_REAL} not found in {VENDORS} (development setup)")
-    return path
+    return real_file(f"vendors/{CREATEC_REAL}")
 
 
 def _raw(path):

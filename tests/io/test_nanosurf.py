@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from nanonis_files import REAL_DIR
+from nanonis_files import REAL_DIR, real_file
 from nid_files import CURRENT, NID_REAL, VOLTAGE, from_codes, serpentine, to_codes, write_nid
 
 from stswidgets.io import open_grid
@@ -14,20 +14,12 @@ from stswidgets.io.errors import FormatError
 from stswidgets.io.formats import HEAD_BYTES, detect_format, read_file
 from stswidgets.io.nanosurf import looks_like, read_nid
 
-VENDORS = REAL_DIR / "vendors"
 NX, NY, POINTS = 3, 2, 11
-
-
-def real(name: str):
-    path = VENDORS / name
-    if not path.is_file():
-        pytest.skip(f"real vendor file {name} not in {VENDORS} (development setup only)")
-    return path
 
 
 @pytest.fixture(scope="module")
 def tarzan():
-    path = real(NID_REAL)
+    path = real_file("vendors/" + NID_REAL)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a complete map: no warning
         return path, read_nid(path)
@@ -105,7 +97,7 @@ def test_real_open_grid_default_is_derivative_of_current(tarzan):
     ],
 )
 def test_looks_like_rejects_other_vendors(other):
-    assert not looks_like(real(other).read_bytes()[:HEAD_BYTES])
+    assert not looks_like(real_file("vendors/" + other).read_bytes()[:HEAD_BYTES])
 
 
 def test_looks_like_rejects_nanonis():

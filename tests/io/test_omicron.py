@@ -8,14 +8,13 @@ import warnings
 import numpy as np
 import pytest
 from ibw_files import IBW_REAL, ibw2, ibw5
-from nanonis_files import REAL_DIR
+from nanonis_files import REAL_DIR, real_file
 
 from stswidgets.io import open_grid
 from stswidgets.io.errors import FormatError
 from stswidgets.io.formats import HEAD_BYTES, detect_format, read_file
 from stswidgets.io.omicron import looks_like, parse_note, read_ibw
 
-VENDORS = REAL_DIR / "vendors"
 NOTE = (
     "I(V) 1-1 Forward Up Trace\rSPM Volume CITS\rSample: test\r"
     "Spectroscopy points per line = {nx}, Lines per plane = {ny}\r"
@@ -24,16 +23,9 @@ NOTE = (
 )
 
 
-def real(name: str):
-    path = VENDORS / name
-    if not path.is_file():
-        pytest.skip(f"real vendor file {name} not in {VENDORS} (development setup only)")
-    return path
-
-
 @pytest.fixture(scope="module")
 def cits():
-    path = real(IBW_REAL)
+    path = real_file("vendors/" + IBW_REAL)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # 400 complete spectra: no warning
         return path, read_ibw(path)
@@ -97,7 +89,7 @@ def test_real_open_grid_default_is_derivative_of_current(cits):
     ],
 )
 def test_looks_like_rejects_other_vendors(other):
-    assert not looks_like(real(other).read_bytes()[:HEAD_BYTES])
+    assert not looks_like(real_file("vendors/" + other).read_bytes()[:HEAD_BYTES])
 
 
 def test_looks_like_rejects_nanonis_and_text():

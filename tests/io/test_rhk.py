@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from nanonis_files import real_file
 from rhk_files import OTHER_VENDORS, REAL_DIR, RHK_GRID, SpecPage, grid_positions, write_sm4
 
 from stswidgets.io import FormatError, absolute_positions, formats, open_grid, rhk, save_grid
@@ -33,10 +34,7 @@ def _grid_file(tmp_path, nx=3, ny=2, per_position=1, n_spectra=None, name="g.sm4
 
 @pytest.fixture
 def real_grid():
-    path = REAL_DIR / RHK_GRID
-    if not path.is_file():
-        pytest.skip(f"real RHK file {RHK_GRID} not found in {REAL_DIR} (development setup only)")
-    return path
+    return real_file(RHK_GRID)
 
 
 # ----------------------------------------------------------------------------- real file
