@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,3 +43,14 @@ def chromium_page(viewport: dict, failure_png: str | None = None):
                 raise
         finally:
             browser.close()
+
+
+def stop_server(server: subprocess.Popen, log) -> None:
+    """Stop a server the test started (terminate, then kill after 15 s) and close its log."""
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=10)
+    log.close()

@@ -20,7 +20,7 @@ import urllib.request
 
 import numpy as np
 import pytest
-from chromium_session import ROOT, chromium_page
+from chromium_session import ROOT, chromium_page, stop_server
 from test_browser import _drag, _free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -64,13 +64,7 @@ def app_url(tmp_path_factory):
                 break
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
-        log.close()
+        stop_server(server, log)
 
 
 def _status(page) -> str:

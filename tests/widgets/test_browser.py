@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from chromium_session import SCREENSHOTS, chromium_page
+from chromium_session import SCREENSHOTS, chromium_page, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -245,13 +245,7 @@ def lab(tmp_path_factory):
                 time.sleep(0.5)
         yield {"url": url, "token": token, "root": root}
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
-        log.close()
+        stop_server(server, log)
 
 
 def _drag(page, start, end, steps: int = 12) -> None:
