@@ -220,59 +220,16 @@ def make_progress_bar(style: str | None = None):
     JupyterLab), without a validation bar: Lightning's own bar opens a validation bar every
     epoch, which a notebook keeps as one more ``Validation: | 0/?`` line per epoch.
     ``"epochs"``: one line per epoch on stdout, ``Epoch 3/60: train_loss 0.12, val_loss
-    0.15 (4.2 s)``. Built inside a function so that importing this module does not import
-    Lightning.
+    0.15 (4.2 s)``. The classes are in :mod:`stswidgets.learn._progress` (module level, so a
+    spawned data-parallel run can pickle them), imported here so that importing this module
+    does not import Lightning.
     """
-    import time
-
-    from pytorch_lightning.callbacks import ProgressBar, TQDMProgressBar
-    from pytorch_lightning.callbacks.progress.tqdm_progress import Tqdm
-
     style = progress_style() if style is None else style
     if style not in ("bar", "epochs"):
         raise ValueError(f"progress style must be 'bar' or 'epochs', got {style!r}")
+    from stswidgets.learn._progress import EpochLines, EpochProgressBar
 
-    class _EpochProgressBar(TQDMProgressBar):
-        def init_validation_tqdm(self):
-            return Tqdm(disable=True)
-
-        def init_sanity_tqdm(self):
-            return Tqdm(disable=True)
-
-    class _EpochLines(ProgressBar):
-        """One line per finished epoch, with the losses (the validation runs before it)."""
-
-        def __init__(self):
-            super().__init__()
-            self._enabled = True
-            self._start = time.perf_counter()
-
-        def disable(self):
-            self._enabled = False
-
-        def enable(self):
-            self._enabled = True
-
-        def on_train_start(self, trainer, module):
-            self._start = time.perf_counter()
-
-        def on_train_epoch_end(self, trainer, module):
-            if not self._enabled or trainer.sanity_checking:
-                return
-            losses = ", ".join(
-                f"{name} {float(value):.4g}"
-                for name, value in sorted(trainer.callback_metrics.items())
-                if name.endswith("loss")
-            )
-            total = f"/{trainer.max_epochs}" if (trainer.max_epochs or 0) > 0 else ""
-            elapsed = time.perf_counter() - self._start
-            print(
-                f"Epoch {trainer.current_epoch + 1}{total}: {losses} ({elapsed:.1f} s)",
-                file=sys.stdout,
-                flush=True,
-            )
-
-    return _EpochProgressBar() if style == "bar" else _EpochLines()
+    return EpochProgressBar() if style == "bar" else EpochLines()
 
 
 def check_max_time(max_time) -> float | None:
@@ -345,8 +302,6 @@ def train(
             warnings.catch_warnings(),
         ):
             history = make_history(os.path.join(root, "history.pt"))
-            # spawned processes get the callbacks pickled: Lightning's own bar, not ours
-            spawns = "spawn" in str(strategy) or "notebook" in str(strategy)
             warnings.filterwarnings("ignore", message=".*does not have many workers.*")
             warnings.filterwarnings("ignore", message=".*IterableDataset.*")
             warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
@@ -368,7 +323,7 @@ def train(
                 callbacks=[
                     history,
                     early,
-                    *([make_progress_bar()] if progress and not spawns else []),
+                    *([make_progress_bar()] if progress else []),
                     *(callbacks or []),
                 ],
                 default_root_dir=root,

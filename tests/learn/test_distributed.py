@@ -42,7 +42,7 @@ def test_autoencoder_batches_split_between_ranks(monkeypatch):
 
 
 @pytest.mark.slow  # ~15 s on a quiet 2-core machine (spawning two torch processes), ~45 s loaded
-def test_ddp_spawn_on_two_cpu_processes_gives_a_usable_projection():
+def test_ddp_spawn_on_two_cpu_processes_gives_a_usable_projection(capfd):
     data = datasets.condition("dense_vacancies", seed=0, shape=(24, 24), n_bias=64)
     X, valid = to_matrix(data["didv"])
     vacancy = np.asarray(data["vacancy"])[np.asarray(valid)]
@@ -52,7 +52,7 @@ def test_ddp_spawn_on_two_cpu_processes_gives_a_usable_projection():
         batch_size=256,
         max_epochs=6,
         patience=3,
-        progress=False,
+        progress=True,  # the progress callback is pickled into the spawned processes
         accelerator="cpu",
         devices=2,
         strategy="ddp_spawn",
@@ -65,3 +65,6 @@ def test_ddp_spawn_on_two_cpu_processes_gives_a_usable_projection():
     distance = np.linalg.norm(Z - np.median(Z, axis=0), axis=1)
     assert roc_auc_score(vacancy, distance) > 0.9
     assert est.get_params()["strategy"] == "ddp_spawn"
+    # output is not a terminal here: our one line per epoch, not a bar line per batch
+    epochs = [line for line in capfd.readouterr().out.splitlines() if line.startswith("Epoch ")]
+    assert 1 <= len(epochs) <= 6

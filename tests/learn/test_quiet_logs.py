@@ -161,3 +161,12 @@ def test_a_notebook_run_by_papermill_holds_no_per_batch_lines(tmp_path, monkeypa
     assert len(outputs) <= 3  # a widget per training, and the printed line
     streams = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "\r" not in streams and "it/s" not in streams
+
+
+@pytest.mark.parametrize("style", ["bar", "epochs"])
+def test_the_callbacks_pickle_for_spawned_data_parallel_runs(style):
+    """strategy="ddp_spawn" pickles the Trainer's callbacks into the child processes."""
+    import pickle
+
+    callback = pickle.loads(pickle.dumps(make_progress_bar(style)))
+    assert type(callback) is type(make_progress_bar(style))
