@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from stswidgets.io._geometry import GEOMETRY_ATTRS
+from stswidgets.io.open import GRID_ATTRS as OPEN_GRID_ATTRS
 
 #: Stands for "the units of the spectra" (the grid's ``attrs["units"]``) in
 #: :data:`RESULT_VARIABLES`.
@@ -115,15 +115,9 @@ GLOBAL_ATTRS: dict[str, str] = {
 #: (lock-in phase, agreement with the current's derivative, saturation, a numerical derivative,
 #: empty channels, pixel-index positions) and the scan geometry (every other ``lockin_*`` and
 #: ``scan_*`` attribute is copied too).
-GRID_ATTRS = (
-    "lockin_phase_deg",
-    "channel_agreement",
-    "n_saturated_spectra",
-    "derived",
-    "empty_channels",
-    "positions",
-    *GEOMETRY_ATTRS,
-)
+GRID_ATTRS = tuple(
+    key for key in OPEN_GRID_ATTRS if key not in ("units", "channel", "source")
+)  # those three are written under their own names (signal_units, channel, source)
 
 
 def grid_attrs(grid: xr.DataArray) -> dict:
