@@ -46,9 +46,11 @@ __all__ = [
     "MinorityAbundance",
     "TwoGaussianFit",
     "crossing",
+    "default_bins",
     "distance_histogram",
     "far_fraction",
     "fit_two_gaussians",
+    "median_distance",
     "minority_abundance",
     "occupied_range",
     "per_spectrum_histograms",
@@ -285,6 +287,21 @@ def per_spectrum_histograms(
     for c, h, b in zip(counts, per_row, binnings, strict=True):
         result.append((h, b.edges, c) if return_counts else (h, b.edges))
     return result if many else result[0]
+
+
+def default_bins(n_spectra: int) -> int:
+    """Bins for the histogram of the pairs of ``n_spectra`` spectra (notebook 03's rule):
+    ``2 * n_pairs ** (1/3)``, enough pairs per bin for a smooth histogram, within 30-200."""
+    n_pairs = n_spectra * (n_spectra - 1) // 2
+    return int(np.clip(2 * n_pairs ** (1 / 3), 30, 200))
+
+
+def median_distance(counts: np.ndarray, edges: np.ndarray) -> float:
+    """The median pair distance of a histogram: the centre of the bin that holds it (the
+    scale of notebook 03's log offsets)."""
+    centres = 0.5 * (np.asarray(edges[:-1]) + np.asarray(edges[1:]))
+    cumulative = np.cumsum(counts)
+    return float(centres[np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
 def occupied_range(

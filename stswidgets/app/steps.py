@@ -109,22 +109,21 @@ def distance_statistics(X: np.ndarray, bins: int | None = None, progress=None):
     ``progress(fraction, what)``, when given, is called after each of the four passes.
     """
     from stswidgets.analysis.distances import (
+        default_bins,
         distance_histogram,
         fit_two_gaussians,
+        median_distance,
         minority_abundance,
         occupied_range,
         per_spectrum_histograms,
     )
 
     report = progress or (lambda fraction, what: None)
-    n_pairs = len(X) * (len(X) - 1) // 2
-    if bins is None:  # as notebook 03: enough pairs per bin, 30-200 bins
-        bins = int(np.clip(2 * n_pairs ** (1 / 3), 30, 200))
+    if bins is None:  # as notebook 03
+        bins = default_bins(len(X))
     counts, edges = distance_histogram(X, bins=bins, progress=False)
     report(0.25, "all pair distances")
-    centres = 0.5 * (edges[:-1] + edges[1:])
-    cumulative = np.cumsum(counts)
-    median = float(centres[np.searchsorted(cumulative, cumulative[-1] / 2)])
+    median = median_distance(counts, edges)
     offset = 0.1 * median
     window = occupied_range(counts, edges, offset)
     H, log_edges, log_counts = per_spectrum_histograms(

@@ -163,15 +163,14 @@ def abundance_score(X, bins: int = 200, fit_offset: float = 0.1) -> np.ndarray:
         crossing,
         distance_histogram,
         fit_two_gaussians,
+        median_distance,
         minority_abundance,
         occupied_range,
         per_spectrum_histograms,
     )
 
     counts, edges = distance_histogram(X, bins=bins, progress=False)
-    centres = 0.5 * (edges[:-1] + edges[1:])
-    cumulative = np.cumsum(counts)
-    offset = fit_offset * centres[np.searchsorted(cumulative, cumulative[-1] / 2)]
+    offset = fit_offset * median_distance(counts, edges)
     window = occupied_range(counts, edges, offset)
     H, log_edges, log_counts = per_spectrum_histograms(
         X, bins=bins, range=window, offset=offset, progress=False, return_counts=True

@@ -264,3 +264,15 @@ def test_occupied_range_keeps_every_pair(spectra, dtype):
         assert rescaled.sum() == len(d)
     with pytest.raises(ValueError, match="empty"):
         occupied_range(np.zeros(4), np.linspace(0, 1, 5))
+
+
+def test_default_bins_and_median_distance_as_notebook_03_defines_them():
+    from stswidgets.analysis.distances import default_bins, median_distance
+
+    # 2 * n_pairs ** (1/3) within 30-200: 45 pairs -> 30, 4950 -> 34, 49,995,000 -> 200
+    assert [default_bins(n) for n in (10, 100, 10_000)] == [30, 34, 200]
+    rng = np.random.default_rng(3)
+    d = rng.gamma(2.0, 1.5, size=10_001)
+    counts, edges = np.histogram(d, bins=40)
+    k = np.searchsorted(edges, np.median(d), side="right") - 1  # the bin holding the median
+    assert median_distance(counts, edges) == pytest.approx(0.5 * (edges[k] + edges[k + 1]))
