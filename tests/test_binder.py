@@ -110,24 +110,7 @@ def test_notebook_01_runs_in_the_binder_environment(binder_env):
         cwd=root,
     )
     (source,) = prepared.glob("01_*.ipynb")
-    _run(
-        [
-            python,
-            "-m",
-            "papermill",
-            str(source),
-            str(root / "01_out.ipynb"),
-            "-k",
-            "python3",
-            "--cwd",
-            str(root),
-            "--no-progress-bar",
-        ],
-        timings,
-        "notebook 01",
-        env=env,
-        cwd=root,
-    )
+    _papermill(python, source, root / "01_out.ipynb", root, timings, "notebook 01", env)
 
 
 def test_app_notebook_runs_its_steps_in_the_binder_environment(binder_env):
@@ -149,26 +132,17 @@ def test_app_notebook_runs_its_steps_in_the_binder_environment(binder_env):
     source = root / "app_checked.ipynb"
     nbformat.write(nb, source)
     out = root / "app_out.ipynb"
-    _run(
-        [
-            python,
-            "-m",
-            "papermill",
-            str(source),
-            str(out),
-            "-k",
-            "python3",
-            "--cwd",
-            str(root),
-            "--no-progress-bar",
-        ],
-        timings,
-        "app notebook + steps",
-        env={**env, "STSWIDGETS_APP_PROFILE": "test"},
-        cwd=root,
-    )
+    app_env = {**env, "STSWIDGETS_APP_PROFILE": "test"}
+    _papermill(python, source, out, root, timings, "app notebook + steps", app_env)
     printed = "".join(o.get("text", "") for o in nbformat.read(out, 4).cells[-1].outputs)
     assert "bands: " in printed and "surface" in printed, printed
+
+
+def _papermill(python, source, out, root, timings, label: str, env: dict) -> None:
+    """Execute the notebook ``source`` into ``out`` with the venv's papermill and kernel."""
+    command = [python, "-m", "papermill", str(source), str(out), "-k", "python3"]
+    command += ["--cwd", str(root), "--no-progress-bar"]
+    _run(command, timings, label, env=env, cwd=root)
 
 
 def _free_port() -> int:
