@@ -1,6 +1,6 @@
 """The notebook series: its order, its parameters, its input and its shared results.
 
-Every notebook in ``notebooks/`` has a tagged ``parameters`` cell holding at least
+Every notebook in ``stswidgets/notebooks/`` has a tagged ``parameters`` cell holding at least
 :data:`COMMON_PARAMETERS`. Papermill (``make demo``, ``stswidgets run``) and the nbval tests
 (``make test``) inject parameters into it; :data:`QUICK` and :data:`TEST` hold the reduced
 settings each notebook takes for a first look and for CI.
@@ -19,6 +19,7 @@ is up. A time bound makes results depend on the machine's speed (not bitwise rep
 
 from __future__ import annotations
 
+import importlib.resources
 from pathlib import Path
 
 import xarray as xr
@@ -41,7 +42,9 @@ __all__ = [
     "start_results",
 ]
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+#: The series ships inside the package (``stswidgets/notebooks``; the top-level ``notebooks/``
+#: of a checkout is a link to it), so an installed wheel runs it too.
+NOTEBOOK_DIR = Path(str(importlib.resources.files("stswidgets") / "notebooks"))
 
 #: The series in reading order (file stems in ``notebooks/``).
 NOTEBOOKS = [

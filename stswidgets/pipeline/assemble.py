@@ -1,0 +1,101 @@
+"""Results assembly: the ``results.nc`` variables of the steps run so far, and the picture of
+the score and class maps.
+
+:func:`results_variables` turns step results into the per-pixel variables of
+:mod:`stswidgets.results` (names, flags and units as documented there); :func:`maps_png` draws
+the score and class maps.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import xarray as xr
+
+from stswidgets.grid import map_extent, to_map
+from stswidgets.pipeline.distances import DistanceStatistics
+from stswidgets.pipeline.score import Projection, SiteClasses
+
+__all__ = ["maps_png", "results_variables"]
+
+
+def results_variables(
+    grid: xr.DataArray,
+    valid,
+    stats: DistanceStatistics | None = None,
+    projection: Projection | None = None,
+    bands: SiteClasses | None = None,
+) -> dict[str, xr.DataArray]:
+    """The ``results.nc`` variables of the steps run so far (names as the notebooks save)."""
+    from stswidgets.analysis import flag_meanings
+
+    out = {"valid": to_map(np.ones(int(np.asarray(valid).sum())), valid).fillna(0).astype(np.int8)}
+    if stats is not None and stats.abundance is not None:
+        out["abundance"] = to_map(stats.abundance, valid).assign_attrs(
+            offset=stats.offset, threshold=stats.threshold
+        )
+    if projection is not None:
+        out["tC1"] = to_map(projection.Z[:, 0], valid)
+        out["tC2"] = to_map(projection.Z[:, 1], valid)
+        out["score"] = to_map(projection.score, valid)
+        out["coordinate"] = to_map(projection.coordinate, valid)
+    if bands is not None:
+        codes = np.asarray(to_map(bands.labels.astype(float), valid))
+        codes = np.where(np.isnan(codes), -1, codes).astype(np.int8)
+        bias = np.asarray(grid["bias"].values)
+        out["band"] = xr.DataArray(
+            codes,
+            dims=("y", "x"),
+            coords={"y": grid["y"], "x": grid["x"]},
+            attrs={
+                "flag_values": list(range(len(bands.names))),
+                "flag_meanings": flag_meanings(bands.names),
+                "comment": "-1: pixel not measured",
+                "score_edges": bands.edges,
+            },
+        )
+        coords = {"band_name": list(bands.names), "bias": ("bias", bias, {"units": "mV"})}
+        out["band_mean"] = xr.DataArray(bands.mean, dims=("band_name", "bias"), coords=coords)
+        out["band_std"] = xr.DataArray(
+            bands.std,
+            dims=("band_name", "bias"),
+            coords=coords,
+            attrs={"long_name": "standard deviation of the spectra of each class"},
+        )
+    return {name: value.rename(name) for name, value in out.items() if value is not None}
+
+
+def maps_png(grid: xr.DataArray, valid, score: np.ndarray, bands: SiteClasses | None = None) -> bytes:
+    """A PNG of the score map and (when given) the class map, axes in nm."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+
+    n_panels = 1 if bands is None else 2
+    fig = Figure(figsize=(5.2 * n_panels, 4.2), layout="constrained")
+    axes = fig.subplots(1, n_panels, squeeze=False)[0]
+    extent = map_extent(grid)
+    image = axes[0].imshow(
+        np.asarray(to_map(score, valid)), origin="lower", extent=extent, cmap="inferno"
+    )
+    fig.colorbar(image, ax=axes[0], label="score (distance from the majority)")
+    axes[0].set_title("similarity score")
+    if bands is not None:
+        n = len(bands.names)
+        image = axes[1].imshow(
+            np.asarray(to_map(bands.labels.astype(float), valid)),
+            origin="lower",
+            extent=extent,
+            cmap=ListedColormap([f"C{k}" for k in range(n)]),
+            vmin=-0.5,
+            vmax=n - 0.5,
+            interpolation="nearest",
+        )
+        bar = fig.colorbar(image, ax=axes[1], ticks=range(n))
+        bar.ax.set_yticklabels(bands.names)
+        axes[1].set_title("classes")
+    for ax in axes:
+        ax.set(xlabel="x (nm)", ylabel="y (nm)", aspect="equal")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()

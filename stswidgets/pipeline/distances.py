@@ -1,0 +1,153 @@
+"""Distance statistics (paper Fig. 4), computed once: all pair distances, their log-rescaled
+distributions, the two-Gaussian fit and the minority abundance.
+
+:func:`distance_statistics` is the only implementation; notebook 03, the app, the
+distance-distribution explorer and the method benchmark all take its
+:class:`DistanceStatistics`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from stswidgets.pipeline.config import PipelineConfig, config_for
+
+__all__ = ["DistanceStatistics", "distance_statistics"]
+
+
+@dataclass
+class DistanceStatistics:
+    """Notebook 03 in numbers.
+
+    Attributes
+    ----------
+    counts, edges : ndarray ``(bins,)``, ``(bins + 1,)``
+        Histogram of all ``N (N - 1) / 2`` raw distances (units of the spectra).
+    median_distance : float
+        Median pair distance (bin centre of the raw histogram).
+    offsets : tuple of float
+        Absolute log offsets (``config.offsets`` x median) and, last, the fitted one.
+    rescaled : dict offset -> (counts, edges)
+        Histogram of ``log(d + offset)`` for every offset, over the distances that occur.
+    offset : float
+        The fitted distribution's offset (``config.fit_offset`` x median).
+    fit : TwoGaussianFit
+        Two Gaussians fitted to ``log(d + offset)``.
+    H, h_edges : ndarray ``(n_spectra, bins)``, ``(bins + 1,)``
+        Each spectrum's histogram of ``log(d + offset)`` to all the others (fit's bins).
+    abundance : ndarray ``(n_spectra,)`` or None
+        Fraction of each spectrum's distances beyond ``threshold``; None when the fit shows
+        one population (``reason`` says why).
+    threshold : float
+        Where the distances are split (crossing of the components, or the config's value).
+    bimodal : bool
+    reason : str
+    """
+
+    counts: np.ndarray
+    edges: np.ndarray
+    median_distance: float
+    offsets: tuple[float, ...]
+    rescaled: dict
+    offset: float
+    fit: object
+    H: np.ndarray
+    h_edges: np.ndarray
+    abundance: np.ndarray | None
+    threshold: float
+    bimodal: bool
+    reason: str
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.counts.sum())
+
+    @property
+    def bins(self) -> int:
+        return len(self.counts)
+
+    @property
+    def fit_counts(self) -> np.ndarray:
+        return self.rescaled[self.offset][0]
+
+    @property
+    def fit_edges(self) -> np.ndarray:
+        return self.rescaled[self.offset][1]
+
+
+def distance_statistics(
+    X: np.ndarray,
+    config: PipelineConfig | None = None,
+    progress=None,
+    client=None,
+    device: str | None = None,
+) -> DistanceStatistics:
+    """All pair distances of ``X``, rescaled, fitted and split into a minority abundance.
+
+    Three blockwise passes over the pairs (memory ``O(N x block)``): the raw histogram, the
+    log-rescaled histograms for every offset, and the per-spectrum histograms at the fitted
+    offset.
+
+    Parameters
+    ----------
+    X : ndarray, shape ``(n_spectra, n_bias)``
+    config : PipelineConfig
+        ``bins``, ``offsets``, ``fit_offset``, ``abundance_threshold``.
+    progress : callable ``(fraction, what)``, optional
+        Called after each pass (the app's progress bar).
+    client, device
+        Run the pair passes on a dask cluster or in torch (see
+        :func:`stswidgets.analysis.distance_histogram`).
+    """
+    from stswidgets.analysis.distances import (
+        default_bins,
+        distance_histogram,
+        fit_two_gaussians,
+        median_distance,
+        minority_abundance,
+        occupied_range,
+        per_spectrum_histograms,
+    )
+
+    config = config or config_for("full")
+    report = progress or (lambda fraction, what: None)
+    bins = config.bins or default_bins(len(X))
+    # the app reports through `progress`; elsewhere the pair passes show their own bar
+    where = {"client": client, "device": device, "progress": None if progress is None else False}
+    counts, edges = distance_histogram(X, bins=bins, **where)
+    report(0.3, "all pair distances")
+    median = median_distance(counts, edges)
+    offset = config.fit_offset * median
+    offsets = tuple(sorted({fraction * median for fraction in config.offsets} - {offset}))
+    ranges = [occupied_range(counts, edges, o) for o in offsets]
+    rescaled = {}
+    if offsets:
+        histograms = distance_histogram(X, bins=bins, offset=list(offsets), range=ranges, **where)
+        rescaled = dict(zip(offsets, histograms, strict=True))
+    report(0.6, "log-rescaled distances")
+    window = occupied_range(counts, edges, offset)
+    H, h_edges, fit_counts = per_spectrum_histograms(
+        X, bins=bins, range=window, offset=offset, return_counts=True, **where
+    )
+    rescaled[offset] = (fit_counts, h_edges)
+    report(0.9, "per-spectrum histograms")
+    fit = fit_two_gaussians(fit_counts, h_edges)
+    result = minority_abundance(H, h_edges, fit, threshold=config.abundance_threshold)
+    report(1.0, "two-Gaussian fit")
+    return DistanceStatistics(
+        counts=counts,
+        edges=edges,
+        median_distance=float(median),
+        offsets=(*offsets, offset),
+        rescaled=rescaled,
+        offset=float(offset),
+        fit=fit,
+        H=H,
+        h_edges=h_edges,
+        abundance=result.values,
+        threshold=float(result.threshold),
+        bimodal=bool(result.bimodal),
+        reason=result.reason,
+    )
