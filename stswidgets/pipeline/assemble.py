@@ -66,7 +66,9 @@ def results_variables(
     return {name: value.rename(name) for name, value in out.items() if value is not None}
 
 
-def maps_png(grid: xr.DataArray, valid, score: np.ndarray, bands: SiteClasses | None = None) -> bytes:
+def maps_png(
+    grid: xr.DataArray, valid, score: np.ndarray, bands: SiteClasses | None = None
+) -> bytes:
     """A PNG of the score map and (when given) the class map, axes in nm."""
     from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure
