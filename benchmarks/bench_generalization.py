@@ -3,7 +3,7 @@
 Each seed is one draw of :func:`stswidgets.datasets.random_grid` (its own gap, 1-3 defect kinds
 with distinct signatures, density, ring width, drift, noise, bias window; maps of 24-48 pixels
 per side, bias axis resampled to at most 256 points), and every method of
-:mod:`stswidgets.learn.generalization` runs on it. Per method: median and 10th percentile over
+:mod:`stswidgets.evaluation.generalization` runs on it. Per method: median and 10th percentile over
 the draws of the defect-vs-surface ROC AUC, the two ordering steps (defect > transition,
 transition > surface) and the adjusted Rand index of its label-free kind classes against the
 truth (surface / transition / each kind), then the targets of issue 10 for the similarity score.
@@ -29,7 +29,7 @@ CACHE = Path(__file__).resolve().parent / ".cache" / "generalization"
 
 
 def _seeds(values: list[str]) -> list[int]:
-    from stswidgets.learn.generalization import REPORTING_SEEDS, TUNING_SEEDS
+    from stswidgets.evaluation.generalization import REPORTING_SEEDS, TUNING_SEEDS
 
     if values == ["reporting"]:
         return list(REPORTING_SEEDS)
@@ -57,7 +57,7 @@ def main(argv=None) -> int:
 
     import pandas as pd
 
-    from stswidgets.learn import generalization as gen
+    from stswidgets.evaluation import generalization as gen
 
     seeds = _seeds(args.seeds)
     options = {}

@@ -121,7 +121,7 @@ def main(argv=None) -> int:
             f"ratio embedding / plain = {result['ratio_embedding_to_plain']:.2f}"
         )
     if args.targets:
-        from stswidgets.learn.benchmark import method_benchmark, target_summary
+        from stswidgets.evaluation.benchmark import method_benchmark, target_summary
 
         rows = method_benchmark(seeds=args.seeds, shape=tuple(args.shape), n_bias=args.n_bias)
         print(f"\nmethods on {args.shape[0]}x{args.shape[1]}x{args.n_bias}, seeds {args.seeds}")

@@ -104,6 +104,7 @@ GLOBAL_ATTRS: dict[str, str] = {
     "signal_units": "units of the spectra",
     "seed": "random seed of the run",
     "profile": "settings profile: full, quick or test",
+    "pipeline_config": "every analysis setting (stswidgets.pipeline.PipelineConfig) as JSON",
     "stswidgets_version": "version of stswidgets that wrote the file",
     "command": "the command line of the run",
     "Conventions": "CF-1.8",
@@ -135,9 +136,13 @@ def grid_attrs(grid: xr.DataArray) -> dict:
     return {k: v for k, v in found.items() if v not in (None, "")}
 
 
-def start_results(results_dir: str | Path, grid: xr.DataArray | None = None, **attrs) -> Path:
+def start_results(
+    results_dir: str | Path, grid: xr.DataArray | None = None, config=None, **attrs
+) -> Path:
     """Write a fresh ``results_dir/results.nc`` holding only global attributes.
 
+    ``config`` (a :class:`stswidgets.pipeline.PipelineConfig`) is written verbatim as the JSON
+    attribute ``pipeline_config`` (with ``seed`` and ``profile`` repeated on their own);
     ``attrs`` (``source``, ``channel``, ``seed``, ``profile``, ``command``, ...) are written
     as given (None values are left out), after what ``grid`` tells (:func:`grid_attrs`);
     ``Conventions``, ``stswidgets_version``, ``date_created`` and ``history`` are added.
@@ -146,13 +151,14 @@ def start_results(results_dir: str | Path, grid: xr.DataArray | None = None, **a
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     found = grid_attrs(grid) if grid is not None else {}
+    found.update(config_attrs(config))
     found.update({k: v for k, v in attrs.items() if v is not None})
     dataset = xr.Dataset(attrs=_standard_attrs(found))
     return _write(dataset, results_dir / "results.nc")
 
 
 def save_results(
-    results_dir: str | Path | None, grid: xr.DataArray | None = None, **variables
+    results_dir: str | Path | None, grid: xr.DataArray | None = None, config=None, **variables
 ) -> Path | None:
     """Merge named results into ``results_dir/results.nc`` (created if missing).
 
@@ -164,6 +170,9 @@ def save_results(
         The grid the results come from: its units fill the units of results in the units of
         the spectra (``pc1``, ``band_mean``, ...), and its source, channel, lock-in phase and
         scan geometry are added to the global attributes the file does not hold yet.
+    config : PipelineConfig, optional
+        The configuration the results were computed with: written as ``pipeline_config``
+        (replacing an earlier one, with ``seed`` and ``profile``).
     **variables : xarray.DataArray
         Per-pixel maps with dims ``("y", "x")``, spectra with a ``bias`` dim, ... Variables
         already in the file are replaced by new ones of the same name. ``units`` and
@@ -185,6 +194,7 @@ def save_results(
     attrs = dict(old.attrs) if old is not None else {}
     for key, value in (grid_attrs(grid) if grid is not None else {}).items():
         attrs.setdefault(key, value)
+    attrs.update(config_attrs(config))
     units = attrs.get("signal_units") or "a.u."
     new = xr.Dataset({name: _storable(name, value, units) for name, value in variables.items()})
     if old is not None:
@@ -196,6 +206,25 @@ def save_results(
             if name in ("x", "y") and str(attrs.get("positions", "")).startswith("pixel index"):
                 new[name].attrs.update(units="1", long_name=f"{name} pixel index")
     return _write(new, path)
+
+
+def config_attrs(config) -> dict:
+    """Global attributes recording a :class:`~stswidgets.pipeline.PipelineConfig` (empty for
+    None): ``pipeline_config`` (JSON of every setting), ``seed`` and ``profile``."""
+    if config is None:
+        return {}
+    return {"pipeline_config": config.to_json(), "seed": config.seed, "profile": config.profile}
+
+
+def load_config(results_dir: str | Path | None):
+    """The :class:`~stswidgets.pipeline.PipelineConfig` recorded in ``results_dir/results.nc``,
+    or None when there is none."""
+    from stswidgets.pipeline.config import PipelineConfig
+
+    results = load_results(results_dir)
+    if results is None or "pipeline_config" not in results.attrs:
+        return None
+    return PipelineConfig.from_json(results.attrs["pipeline_config"])
 
 
 def load_results(results_dir: str | Path | None) -> xr.Dataset | None:

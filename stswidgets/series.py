@@ -2,8 +2,9 @@
 
 Every notebook in ``stswidgets/notebooks/`` has a tagged ``parameters`` cell holding at least
 :data:`COMMON_PARAMETERS`. Papermill (``make demo``, ``stswidgets run``) and the nbval tests
-(``make test``) inject parameters into it; :data:`QUICK` and :data:`TEST` hold the reduced
-settings each notebook takes for a first look and for CI.
+(``make test``) inject parameters into it: the ``profile`` (``full``, ``quick`` for a first
+look, ``test`` for CI), whose settings are a :class:`stswidgets.pipeline.PipelineConfig`
+(:data:`stswidgets.pipeline.PROFILES`), and ``settings`` overriding any of them.
 
 Notebooks exchange per-pixel results (PCA scores, the 1D score, ...) through
 ``results_dir/results.nc`` with :func:`save_results` / :func:`load_results` (from
@@ -11,10 +12,10 @@ Notebooks exchange per-pixel results (PCA scores, the 1D score, ...) through
 so a later notebook can reuse what an earlier one computed, and ``stswidgets run`` ships one
 file.
 
-The quick profile bounds training by time, not by epochs: notebooks that train take a
-``max_time`` parameter (seconds per training, :data:`QUICK_MAX_TIME_S`), with ``max_epochs``
-at its full default, so a first look trains to convergence (early stopping) or until its time
-is up. A time bound makes results depend on the machine's speed (not bitwise reproducible).
+The quick profile bounds training by time, not by epochs (``max_time``, seconds per
+training), with ``max_epochs`` at its full default, so a first look trains to convergence
+(early stopping) or until its time is up. A time bound makes results depend on the machine's
+speed (not bitwise reproducible).
 """
 
 from __future__ import annotations
@@ -29,10 +30,8 @@ from stswidgets.results import RESULT_VARIABLES, load_results, save_results, sta
 __all__ = [
     "COMMON_PARAMETERS",
     "NOTEBOOKS",
-    "QUICK",
-    "QUICK_MAX_TIME_S",
+    "PROFILE_NAMES",
     "RESULT_VARIABLES",
-    "TEST",
     "load_input",
     "load_results",
     "notebook_path",
@@ -58,68 +57,20 @@ NOTEBOOKS = [
     "08_method_benchmark",
 ]
 
-#: Parameters every notebook's ``parameters`` cell defines (with these defaults).
+#: Parameters every notebook's ``parameters`` cell defines (with these defaults). Every
+#: analysis setting lives in the profile's :class:`stswidgets.pipeline.PipelineConfig`;
+#: ``settings`` overrides any of its fields by name.
 COMMON_PARAMETERS = {
     "data_path": None,  # None: the embedded simulated FeSe-like grid
     "channel": None,  # None: the dI/dV (lock-in) channel, else d(Current)/dV
     "seed": 0,
-    "ny": 100,  # size of the simulated grid (ignored for a data file)
-    "nx": 100,
-    "n_bias": 512,
+    "profile": "full",  # full, quick or test (stswidgets.pipeline.PROFILES)
+    "settings": {},  # overrides of the profile's settings, e.g. {"offsets": [0.01, 0.1]}
     "results_dir": None,  # where results.nc is shared between notebooks; None: nothing saved
 }
 
-_SMALL_GRID = {"ny": 40, "nx": 40, "n_bias": 128}
-_QUICK_GRID = {"ny": 64, "nx": 64, "n_bias": 256}
-
-#: Seconds each training of the quick profile may run (notebooks 05-07's ``max_time``); their
-#: ``max_epochs`` stays at the full default (60) with early stopping.
-QUICK_MAX_TIME_S = 60.0
-
-#: Reduced settings for a first look (``stswidgets run --quick``), per notebook.
-QUICK: dict[str, dict] = {
-    "01_data_and_segmentation": dict(_QUICK_GRID),
-    "02_pca_and_clustering": dict(_QUICK_GRID),
-    "03_distance_statistics": dict(_QUICK_GRID),
-    "04_distance_correlation": dict(_QUICK_GRID),
-    # UMAP's first call compiles for ~30 s: a first look leaves it out
-    "05_nonlinear_reduction": {
-        **_QUICK_GRID,
-        "methods": ["kpca", "nmf", "autoencoder"],
-        "max_time": QUICK_MAX_TIME_S,
-        "kpca_fit_size": 1000,
-    },
-    "06_similarity_learning": {
-        **_QUICK_GRID,
-        "max_time": QUICK_MAX_TIME_S,
-        "pairs_per_epoch": 32768,
-    },
-    "07_spectral_weight_transfer": {**_QUICK_GRID, "max_time": QUICK_MAX_TIME_S},
-    "08_method_benchmark": {
-        "seeds": [1000, 1001, 1002],
-        "size_range": [24, 32],
-        "max_epochs": 10,
-    },
-}
-
-#: Settings for the nbval tests in CI: small enough that the whole series runs in minutes.
-TEST: dict[str, dict] = {
-    "01_data_and_segmentation": dict(_SMALL_GRID),
-    "02_pca_and_clustering": dict(_SMALL_GRID),
-    "03_distance_statistics": dict(_SMALL_GRID),
-    "04_distance_correlation": dict(_SMALL_GRID),
-    "05_nonlinear_reduction": dict(_SMALL_GRID, max_epochs=5, kpca_fit_size=800),
-    "06_similarity_learning": {**_SMALL_GRID, "max_epochs": 4, "pairs_per_epoch": 8192},
-    "07_spectral_weight_transfer": {**_SMALL_GRID, "max_epochs": 3, "pairs_per_epoch": 4096},
-    # two tiny draws; UMAP's first call compiles for ~30 s, so nbval leaves it out
-    "08_method_benchmark": {
-        "seeds": [1000, 1001],
-        "size_range": [12, 16],
-        "max_bias": 48,
-        "max_epochs": 3,
-        "methods": ["siamese_score", "siamese", "pca", "kpca", "nmf", "autoencoder", "abundance"],
-    },
-}
+#: Profiles (the settings of each live in :data:`stswidgets.pipeline.PROFILES`).
+PROFILE_NAMES = ("full", "quick", "test")
 
 
 def notebook_path(name: str) -> Path:
@@ -160,11 +111,12 @@ def load_input(
 
 
 def parameters_for(name: str, profile: str = "full", **overrides) -> dict:
-    """Parameters to inject into notebook ``name`` for a ``profile`` (full, quick or test)."""
-    if profile not in ("full", "quick", "test"):
-        raise ValueError(f"profile must be 'full', 'quick' or 'test', got {profile!r}")
-    params = {"full": {}, "quick": QUICK, "test": TEST}[profile].get(name, {})
-    return {**params, **overrides}
+    """Parameters to inject into notebook ``name`` for a ``profile`` (full, quick or test):
+    ``profile`` plus ``overrides`` (``data_path``, ``seed``, ``settings``, ...)."""
+    if profile not in PROFILE_NAMES:
+        raise ValueError(f"profile must be one of {PROFILE_NAMES}, got {profile!r}")
+    notebook_path(name)  # an unknown notebook raises here
+    return {"profile": profile, **overrides}
 
 
 def prepare(

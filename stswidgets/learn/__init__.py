@@ -11,8 +11,8 @@ The estimators live in :mod:`stswidgets.learn.embedding` and :mod:`stswidgets.le
 :mod:`stswidgets.learn.pairs` (the pair data module),
 :mod:`stswidgets.learn.siamese` (twin networks, contrastive loss),
 :mod:`stswidgets.learn.projection_checks` (majority position and fold check) and
-:mod:`stswidgets.learn.autoencoder`; :mod:`stswidgets.learn.benchmark` scores every method of
-the series against simulated ground truth (notebook 08). Nothing here imports torch until a
+:mod:`stswidgets.learn.autoencoder`; the methods are scored against simulated ground truth in
+:mod:`stswidgets.evaluation` (notebook 08). Nothing here imports torch until a
 model is fitted or loaded, so ``import stswidgets.learn`` stays fast.
 
 Training runs in this process on one device by default; ``accelerator``, ``devices`` and
@@ -31,7 +31,6 @@ __all__ = [
     "SiameseEmbedding",
     "SimilarityScore",
     "autoencoder",
-    "benchmark",
     "embedding",
     "pairs",
     "projection_checks",
@@ -48,7 +47,6 @@ _CLASSES = {
 }
 _MODULES = {
     "autoencoder",
-    "benchmark",
     "embedding",
     "estimators",
     "pairs",

@@ -250,7 +250,7 @@ _SOURCES = {  # what each method's output depends on (besides the simulator): th
         "analysis/distances.py",
         "analysis/_pairs_kernel.py",
         "analysis/_two_gaussians.py",
-        "learn/generalization.py",  # abundance_score lives here
+        "evaluation/generalization.py",  # abundance_score lives here
     ),
 }
 _SIMULATOR = ("_random_physics.py", "_defect_signatures.py", "datasets.py", "grid.py")

@@ -1,10 +1,10 @@
-"""The randomized benchmark harness (stswidgets.learn.generalization): truth, metrics, cache."""
+"""The randomized benchmark harness (stswidgets.evaluation.generalization): truth, metrics, cache."""
 
 import numpy as np
 import pytest
 import xarray as xr
 
-from stswidgets.learn import generalization as gen
+from stswidgets.evaluation import generalization as gen
 
 
 def test_draw_resamples_long_bias_axes_over_the_same_window():

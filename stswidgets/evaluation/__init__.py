@@ -1,0 +1,18 @@
+"""Every method of the series scored against simulated ground truth (notebook 08,
+``benchmarks/``): :mod:`stswidgets.evaluation.benchmark` on the FeSe-like grid,
+:mod:`stswidgets.evaluation.generalization` on randomized grids nothing was tuned on.
+
+Evaluation sits above the analysis and the learning code: it calls them, never the reverse.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__all__ = ["benchmark", "generalization"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        return importlib.import_module(f"stswidgets.evaluation.{name}")
+    raise AttributeError(f"module 'stswidgets.evaluation' has no attribute {name!r}")
