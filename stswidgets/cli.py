@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from stswidgets import __version__, series
+from stswidgets.pipeline.config import QUICK_MAX_TIME_S
 from stswidgets.report import write_report
 
 __all__ = ["check_grid_file", "main", "write_report"]
@@ -73,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         "--quick",
         action="store_true",
         help=f"a first look: smaller simulated grid, each training bounded to "
-        f"{series.QUICK_MAX_TIME_S:g} s (results then depend on the machine's speed)",
+        f"{QUICK_MAX_TIME_S:g} s (results then depend on the machine's speed)",
     )
     run.add_argument("--profile", choices=["full", "quick", "test"], help=argparse.SUPPRESS)
     run.add_argument("--only", nargs="+", metavar="NN", help="run only these notebooks, e.g. 01 02")
