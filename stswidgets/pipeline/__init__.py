@@ -17,11 +17,12 @@ results.nc variables          :func:`results_variables`  dict of DataArrays
 :func:`cached` keeps a step's result in the run folder so that a later notebook reuses it.
 """
 
-from stswidgets.pipeline.assemble import maps_png, results_variables
+from stswidgets.pipeline.assemble import results_variables
 from stswidgets.pipeline.cache import cached, fingerprint
 from stswidgets.pipeline.config import PROFILES, PipelineConfig, config_for
 from stswidgets.pipeline.data import MIN_VALID_SPECTRA, InputError, PipelineInput, load
 from stswidgets.pipeline.distances import DistanceStatistics, distance_statistics
+from stswidgets.pipeline.figures import draw_class_map, draw_score_map, maps_png
 from stswidgets.pipeline.score import Projection, SiteClasses, similarity_score, site_classes
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "Projection",
     "SiteClasses",
     "cached",
+    "draw_class_map",
+    "draw_score_map",
     "config_for",
     "distance_statistics",
     "fingerprint",

@@ -1,23 +1,19 @@
-"""Results assembly: the ``results.nc`` variables of the steps run so far, and the picture of
-the score and class maps.
+"""Results assembly: the ``results.nc`` variables of the steps run so far.
 
 :func:`results_variables` turns step results into the per-pixel variables of
-:mod:`stswidgets.results` (names, flags and units as documented there); :func:`maps_png` draws
-the score and class maps.
+:mod:`stswidgets.results` (names, flags and units as documented there).
 """
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import xarray as xr
 
-from stswidgets.grid import map_extent, to_map
+from stswidgets.grid import to_map
 from stswidgets.pipeline.distances import DistanceStatistics
 from stswidgets.pipeline.score import Projection, SiteClasses
 
-__all__ = ["maps_png", "results_variables"]
+__all__ = ["results_variables"]
 
 
 def results_variables(
@@ -64,40 +60,3 @@ def results_variables(
             attrs={"long_name": "standard deviation of the spectra of each class"},
         )
     return {name: value.rename(name) for name, value in out.items() if value is not None}
-
-
-def maps_png(
-    grid: xr.DataArray, valid, score: np.ndarray, bands: SiteClasses | None = None
-) -> bytes:
-    """A PNG of the score map and (when given) the class map, axes in nm."""
-    from matplotlib.colors import ListedColormap
-    from matplotlib.figure import Figure
-
-    n_panels = 1 if bands is None else 2
-    fig = Figure(figsize=(5.2 * n_panels, 4.2), layout="constrained")
-    axes = fig.subplots(1, n_panels, squeeze=False)[0]
-    extent = map_extent(grid)
-    image = axes[0].imshow(
-        np.asarray(to_map(score, valid)), origin="lower", extent=extent, cmap="inferno"
-    )
-    fig.colorbar(image, ax=axes[0], label="score (distance from the majority)")
-    axes[0].set_title("similarity score")
-    if bands is not None:
-        n = len(bands.names)
-        image = axes[1].imshow(
-            np.asarray(to_map(bands.labels.astype(float), valid)),
-            origin="lower",
-            extent=extent,
-            cmap=ListedColormap([f"C{k}" for k in range(n)]),
-            vmin=-0.5,
-            vmax=n - 0.5,
-            interpolation="nearest",
-        )
-        bar = fig.colorbar(image, ax=axes[1], ticks=range(n))
-        bar.ax.set_yticklabels(bands.names)
-        axes[1].set_title("classes")
-    for ax in axes:
-        ax.set(xlabel="x (nm)", ylabel="y (nm)", aspect="equal")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    return buffer.getvalue()
