@@ -13,13 +13,8 @@ The steps themselves are :mod:`stswidgets.pipeline`'s, run with one configuratio
 
 from __future__ import annotations
 
-from stswidgets.app.dashboard import (
-    APP_PROFILES,
-    ENVIRONMENT,
-    MIN_VALID_SPECTRA,
-    Dashboard,
-    app_config,
-)
+from stswidgets.app.dashboard import ENVIRONMENT, MIN_VALID_SPECTRA, Dashboard
+from stswidgets.app.profiles import APP_PROFILES, app_config
 from stswidgets.app.server import APP_NOTEBOOK, app_environment, voila_command
 
 __all__ = [

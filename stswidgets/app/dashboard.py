@@ -20,41 +20,12 @@ import numpy as np
 
 from stswidgets import pipeline
 from stswidgets.app._background import BackgroundJobs
+from stswidgets.app.profiles import app_config
 from stswidgets.app.sources import SIMULATED, channel_options, save_upload
 from stswidgets.grid import to_matrix
-from stswidgets.pipeline import MIN_VALID_SPECTRA, PipelineConfig
+from stswidgets.pipeline import MIN_VALID_SPECTRA
 
-__all__ = ["APP_PROFILES", "ENVIRONMENT", "MIN_VALID_SPECTRA", "Dashboard", "app_config"]
-
-#: The app's profiles as pipeline profiles plus overrides: ``full`` (what ``stswidgets app``
-#: uses) is the pipeline's ``quick`` profile (a 64 x 64 x 256 simulated grid, each training
-#: bounded at 60 s, as ``stswidgets run --quick``); ``test`` is a 24 x 24 x 64 grid and a few
-#: seconds of training, for the browser test and the Binder check.
-APP_PROFILES: dict[str, tuple[str, dict]] = {
-    "full": ("quick", {}),
-    "test": (
-        "test",
-        {
-            "ny": 24,
-            "nx": 24,
-            "n_bias": 64,
-            "max_time": 4.0,
-            "max_epochs": 8,
-            "pairs_per_epoch": 4096,
-            "restarts": 0,
-        },
-    ),
-}
-
-
-def app_config(profile: str = "full", seed: int = 0) -> PipelineConfig:
-    """The :class:`~stswidgets.pipeline.PipelineConfig` of the app's ``profile``
-    (:data:`APP_PROFILES`) and ``seed``; an unknown profile raises ``ValueError``."""
-    if profile not in APP_PROFILES:
-        raise ValueError(f"profile must be one of {sorted(APP_PROFILES)}, got {profile!r}")
-    name, overrides = APP_PROFILES[profile]
-    return pipeline.config_for(name, seed=seed, **overrides)
-
+__all__ = ["ENVIRONMENT", "MIN_VALID_SPECTRA", "Dashboard"]
 
 #: Environment variables :meth:`Dashboard.from_environment` reads (``stswidgets app`` sets them).
 ENVIRONMENT = {
@@ -289,7 +260,8 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         self.selection = Selection(valid)
         self.selection.observe(self._selection_changed, names="indices")
         self.grid_explorer = GridExplorer(grid, selection=self.selection)
-        self.explorers.children = [ipw.HTML("<h3>the grid</h3>"), self.grid_explorer]
+        self.latent = self.distance_explorer = None
+        self._show_explorers()
         self.downloads.value = ""
         self.summary.value = ""
         ny, nx, n_bias = grid.shape
@@ -366,8 +338,32 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         self.set_status(f"bands: {counts}")
 
     # ---- explorers -----------------------------------------------------------------------------
+    def _show_explorers(self) -> None:
+        """The projection (once scored), the grid and the distance statistics (once run)."""
+        shown = [
+            ("the projection, linked to the map", self.latent),
+            ("the grid", self.grid_explorer),
+            (
+                "distance statistics: the analysis's fit and minority abundance",
+                self.distance_explorer,
+            ),
+        ]
+        self.explorers.children = [
+            box
+            for title, widget in shown
+            if widget is not None
+            for box in (ipw.HTML(f"<h3>{title}</h3>"), widget)
+        ]
+
     def _show_distances(self) -> None:
+        from stswidgets.widgets import DistanceDistributionExplorer
+
         s = self.stats
+        self.distance_explorer = DistanceDistributionExplorer(
+            s, grid=self.grid, selection=self.selection
+        )
+        self.distance_explorer.add_class("sts-app-distances")
+        self._show_explorers()
         weights = ", ".join(f"{w:.1%}" for w in s.fit.weights)
         self.summary.value = (
             f"<b>distance statistics</b>: {s.n_pairs:,} pairs, median distance "
@@ -389,12 +385,7 @@ class Dashboard(BackgroundJobs, ipw.VBox):
             self.grid, {"Siamese projection": p.Z}, color=colours, selection=self.selection
         )
         self.latent.add_class("sts-app-latent")
-        self.explorers.children = [
-            ipw.HTML("<h3>the projection, linked to the map</h3>"),
-            self.latent,
-            ipw.HTML("<h3>the grid</h3>"),
-            self.grid_explorer,
-        ]
+        self._show_explorers()
 
     def _selection_changed(self, change) -> None:
         idx = np.asarray(change["new"])

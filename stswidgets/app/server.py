@@ -7,7 +7,8 @@ import socket
 import sys
 from pathlib import Path
 
-from stswidgets.app.dashboard import APP_PROFILES, ENVIRONMENT
+from stswidgets.app.dashboard import ENVIRONMENT
+from stswidgets.app.profiles import APP_PROFILES
 
 __all__ = ["APP_NOTEBOOK", "DEFAULT_PORT", "app_environment", "port_is_free", "voila_command"]
 

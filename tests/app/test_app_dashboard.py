@@ -122,6 +122,12 @@ def test_steps_are_the_pipeline_steps_with_the_app_config(demo_dashboard):
     np.testing.assert_array_equal(d.stats.counts, stats.counts)
     assert d.stats.offset == stats.offset and d.stats.threshold == stats.threshold
     np.testing.assert_allclose(d.stats.abundance, stats.abundance)
+    # the distance explorer on the page shows those numbers: same offset, split and map
+    shown = d.distance_explorer
+    assert shown.stats is d.stats and shown.offset == stats.offset
+    assert shown.threshold == stats.threshold
+    np.testing.assert_array_equal(shown.abundance, d.stats.abundance)
+    assert shown in d.explorers.children and d.latent in d.explorers.children
     classes = pipeline.site_classes(data.X, d.projection, d.config, simulated=True)
     np.testing.assert_array_equal(d.bands.labels, classes.labels)
 
