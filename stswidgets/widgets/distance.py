@@ -308,7 +308,8 @@ class DistanceDistributionExplorer(StaticImage, ipw.VBox):
         self.observe(self._on_offset, names="offset_index")
         self.observe(self._on_threshold, names="threshold")
         self.picker.observe(self._on_pick, names="selected")
-        self._on_offset()  # draws the fitted offset's histogram, the split and the map
+        self._on_offset()  # the fitted offset's histogram and fit
+        self._on_threshold()  # the analysis's split and abundance map
         super().__init__(
             [
                 self.slider,
@@ -350,7 +351,7 @@ class DistanceDistributionExplorer(StaticImage, ipw.VBox):
             self.lines.x = centres
             self.lines.y = np.vstack([density, *fit])
         self.marker.y = [0.0, float(density.max()) * 1.05]
-        self._on_threshold()
+        self._show_split()
 
     def _on_pick(self, change=None) -> None:
         selected = self.picker.selected
@@ -361,25 +362,35 @@ class DistanceDistributionExplorer(StaticImage, ipw.VBox):
         self.threshold = float(np.clip(at, edges[0], edges[-1]))
 
     def _on_threshold(self, change=None) -> None:
+        """A new split: the abundance map (the analysis's own numbers at its split)."""
         from stswidgets.analysis.distances import far_fraction
 
-        stats, fit = self.stats, self.fit
+        stats = self.stats
         if not np.isfinite(self.threshold):
             self.abundance = np.full(stats.H.shape[0], np.nan)
             title = "one population: no minority map"
-            where = "no map (click the distribution to split it by hand)"
+        elif stats.abundance is not None and self.threshold == stats.threshold:
+            self.abundance = np.asarray(stats.abundance)
+            title = f"fraction of distances beyond d = {self._split_distance():.3g}"
         else:
-            if stats.abundance is not None and self.threshold == stats.threshold:
-                self.abundance = np.asarray(stats.abundance)  # the analysis's own numbers
-            else:
-                self.abundance = far_fraction(stats.H, stats.h_edges, self.threshold)
-            distance = np.exp(self.threshold) - stats.offset
-            title = f"fraction of distances beyond d = {distance:.3g}"
-            where = f"map at {self.threshold:.2f} (d = {distance:.3g})"
+            self.abundance = far_fraction(stats.H, stats.h_edges, self.threshold)
+            title = f"fraction of distances beyond d = {self._split_distance():.3g}"
+        self.map.set_values(to_map(self.abundance, self.valid), title)
+        self._show_split()
+
+    def _split_distance(self) -> float:
+        return float(np.exp(self.threshold) - self.stats.offset)
+
+    def _show_split(self) -> None:
+        """The split line at the shown offset and the status line (no map work)."""
+        stats, fit = self.stats, self.fit
+        if np.isfinite(self.threshold):
             shown = self._to_shown(self.threshold)
             self.marker.x = [shown, shown]
+            where = f"map at {self.threshold:.2f} (d = {self._split_distance():.3g})"
+        else:
+            where = "no map (click the distribution to split it by hand)"
         self.marker.visible = bool(np.isfinite(self.threshold))
-        self.map.set_values(to_map(self.abundance, self.valid), title)
         fitted = (
             f"two-Gaussian fit at offset {stats.offset:.3g}: near pairs w={fit.weights[0]:.3f} "
             f"μ={fit.means[0]:.2f} σ={fit.widths[0]:.2f}; far pairs w={fit.weights[1]:.3f} "
