@@ -16,6 +16,7 @@ import numpy as np
 
 __all__ = [
     "DistanceCorrelation",
+    "default_bins",
     "distance_correlation",
     "distances_from_mean",
     "ideal_step_density",
@@ -67,6 +68,13 @@ class DistanceCorrelation:
             float(self.latent_edges[0]),
             float(self.latent_edges[-1]),
         )
+
+
+def default_bins(n_spectra: int) -> int:
+    """Bins per axis of the 2D distance-correlation density of ``n_spectra`` spectra:
+    ``sqrt(n_spectra)``, within 10-100 (a few spectra per occupied bin; the one rule of
+    notebooks 04 and 05 and the explorer)."""
+    return int(np.clip(round(np.sqrt(max(int(n_spectra), 0))), 10, 100))
 
 
 def distances_from_mean(X) -> np.ndarray:
@@ -128,7 +136,7 @@ def _correlation_result(
 def distance_correlation(
     X,
     Z,
-    bins: int = 100,
+    bins: int | None = None,
     log: bool = False,
     offset: float | tuple[float, float] | None = None,
     offset_fraction: float = 0.05,
@@ -142,8 +150,8 @@ def distance_correlation(
     Z : array-like, shape ``(n_spectra, n_components)``
         Their latent coordinates (PCA scores, UMAP, the Siamese projection, ...); a 1D score
         ``(n_spectra,)`` is taken as a one-dimensional latent space.
-    bins : int
-        Bins of the 2D density along each axis.
+    bins : int or None
+        Bins of the 2D density along each axis; None: :func:`default_bins`.
     log : bool
         Use ``log(d + offset)`` for both distances (Fig. 5b) instead of ``d``.
     offset : float, (float, float) or None
@@ -168,6 +176,7 @@ def distance_correlation(
         )
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Z))):
         raise ValueError("X and Z must be finite; pass only complete spectra (to_matrix)")
+    bins = default_bins(X.shape[0]) if bins is None else bins
     return _correlation_result(
         distances_from_mean(X), distances_from_mean(Z), bins, log, offset, offset_fraction
     )
@@ -197,7 +206,7 @@ def ideal_step_density(
     X,
     labels=None,
     threshold: float | None = None,
-    bins: int = 100,
+    bins: int | None = None,
     log: bool = False,
     offset: float | tuple[float, float] | None = None,
     offset_fraction: float = 0.05,
@@ -237,6 +246,7 @@ def ideal_step_density(
     if labels is None:
         threshold = otsu_threshold(d_data) if threshold is None else float(threshold)
         labels = d_data > threshold
+    bins = default_bins(X.shape[0]) if bins is None else bins
     labels = np.asarray(labels, dtype=bool).ravel()
     if labels.shape != (X.shape[0],):
         raise ValueError(

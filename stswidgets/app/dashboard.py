@@ -1,8 +1,9 @@
 """The app's page: pick a grid and a channel, run the steps, explore, download the results.
 
 :class:`Dashboard` is an ``ipywidgets.VBox``; ``stswidgets app`` serves it with Voila
-(``app.ipynb`` beside this file). It computes nothing itself: the steps are
-:mod:`stswidgets.app.steps`, the explorers :mod:`stswidgets.widgets`. Steps run in a
+(``app.ipynb`` beside this file). It computes nothing itself: the steps are those of
+:mod:`stswidgets.pipeline` (one :class:`~stswidgets.pipeline.PipelineConfig` per page, written
+into the downloaded ``results.nc``), the explorers :mod:`stswidgets.widgets`. Steps run in a
 background thread, so the page (brushing, the status line) stays live while a network trains.
 """
 
@@ -17,22 +18,21 @@ from pathlib import Path
 import ipywidgets as ipw
 import numpy as np
 
-from stswidgets.app import steps
+from stswidgets import pipeline
 from stswidgets.app._background import BackgroundJobs
+from stswidgets.app.profiles import app_config
 from stswidgets.app.sources import SIMULATED, channel_options, save_upload
 from stswidgets.grid import to_matrix
+from stswidgets.pipeline import MIN_VALID_SPECTRA
 
 __all__ = ["ENVIRONMENT", "MIN_VALID_SPECTRA", "Dashboard"]
-
-#: Fewest complete spectra the steps need (as ``stswidgets run``).
-MIN_VALID_SPECTRA = 16
 
 #: Environment variables :meth:`Dashboard.from_environment` reads (``stswidgets app`` sets them).
 ENVIRONMENT = {
     "source": "STSWIDGETS_APP_SOURCE",  # a grid file; empty: none given
     "demo": "STSWIDGETS_APP_DEMO",  # "1": the simulated grid
     "channel": "STSWIDGETS_APP_CHANNEL",
-    "profile": "STSWIDGETS_APP_PROFILE",  # a key of steps.PROFILES
+    "profile": "STSWIDGETS_APP_PROFILE",  # a key of APP_PROFILES
     "seed": "STSWIDGETS_APP_SEED",
     "follow": "STSWIDGETS_APP_FOLLOW",  # "1": follow the file while it grows
 }
@@ -61,10 +61,10 @@ class Dashboard(BackgroundJobs, ipw.VBox):
     channel : str, optional
         Channel of the file (default: what :func:`stswidgets.open_grid` chooses).
     profile : str
-        ``"full"`` or ``"test"`` (:data:`stswidgets.app.steps.PROFILES`): simulated grid size
-        and training bounds.
+        ``"full"`` or ``"test"`` (:data:`APP_PROFILES`): the pipeline configuration (simulated
+        grid size, training bounds) every step runs with.
     seed : int
-        Seed of the simulated grid and of the training.
+        Seed of the simulated grid and of the training (the config's ``seed``).
     follower : object, optional
         A grid still being measured: anything with ``refresh() -> int`` (new complete spectra
         since the last call) and ``grid`` (the grid so far, NaN where not measured), such as
@@ -76,8 +76,11 @@ class Dashboard(BackgroundJobs, ipw.VBox):
 
     Attributes
     ----------
+    config : stswidgets.pipeline.PipelineConfig, every setting of the steps
     grid, truth, X, valid : the loaded grid, its ground truth (simulated only), matrix view
-    stats, projection, bands : the results of the steps (None until run)
+    stats, projection, bands : the results of the steps (None until run):
+        :class:`~stswidgets.pipeline.DistanceStatistics`, :class:`~stswidgets.pipeline.Projection`
+        and :class:`~stswidgets.pipeline.SiteClasses`
     selection : stswidgets.widgets.Selection shared by the explorers
     status : ipywidgets.HTML, the status line (CSS class ``sts-app-status``)
     """
@@ -94,10 +97,8 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         refresh_s: float = 2.0,
         out_dir: str | Path | None = None,
     ):
-        if profile not in steps.PROFILES:
-            raise ValueError(f"profile must be one of {sorted(steps.PROFILES)}, got {profile!r}")
-        self.profile = steps.PROFILES[profile]
-        self.seed = seed
+        self.config = app_config(profile, seed)
+        self.profile, self.seed = profile, seed
         self.follower = follower
         self.refresh_s = refresh_s
         self.out_dir = Path(out_dir or tempfile.mkdtemp(prefix="stswidgets-app-"))
@@ -216,7 +217,7 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         if kind == SIMULATED:
             self.channel.options = [("didv (simulated)", None)]
             self.channel.index = 0
-            grid, truth = steps.load_grid(None, profile=self.profile, seed=self.seed)
+            data = pipeline.load(None, self.config, min_spectra=1)
             name = f"simulated FeSe-like grid (seed {self.seed})"
         else:
             if kind == "upload":
@@ -241,9 +242,10 @@ class Dashboard(BackgroundJobs, ipw.VBox):
             if options != list(self.channel.options):
                 self.channel.options = options
             self.channel.index = values.index(chosen)
-            grid, truth = steps.load_grid(path, channel=self.channel.value)
+            # any grid opens (to look at it); the steps need MIN_VALID_SPECTRA (_need_grid)
+            data = pipeline.load(path, self.config, self.channel.value, min_spectra=1)
             name = str(path)
-        self.set_grid(grid, truth, name)
+        self.set_grid(data.grid, data.truth, name)
 
     def set_grid(self, grid, truth=None, name: str = "") -> None:
         """Show ``grid``: the map explorer; results of earlier steps are dropped."""
@@ -258,7 +260,8 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         self.selection = Selection(valid)
         self.selection.observe(self._selection_changed, names="indices")
         self.grid_explorer = GridExplorer(grid, selection=self.selection)
-        self.explorers.children = [ipw.HTML("<h3>the grid</h3>"), self.grid_explorer]
+        self.latent = self.distance_explorer = None
+        self._show_explorers()
         self.downloads.value = ""
         self.summary.value = ""
         ny, nx, n_bias = grid.shape
@@ -291,8 +294,8 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         self._need_grid()
         t0 = time.perf_counter()
         self.set_status("distance statistics: all pair distances ...")
-        stats = steps.distance_statistics(
-            self.X, progress=lambda f, what: self._progress("distances", f, what)
+        stats = pipeline.distance_statistics(
+            self.X, self.config, progress=lambda f, what: self._progress("distances", f, what)
         )
         self.stats = stats
         self._progress("distances", 1.0, f"done in {time.perf_counter() - t0:.1f} s")
@@ -305,11 +308,13 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         self._need_grid()
         t0 = time.perf_counter()
         self.set_status("projection + score: training the twin networks ...")
-        profile = self.profile
+        config = self.config
         callback = EpochProgress(
-            lambda f, text: self._progress("score", f, text), profile.max_epochs, profile.max_time
+            lambda f, text: self._progress("score", f, text), config.max_epochs, config.max_time
         )
-        self.projection = steps.fit_score(self.X, profile, self.seed, callbacks=[callback])
+        self.projection = pipeline.similarity_score(
+            self.X, config, callbacks=[callback], progress=False
+        )
         p = self.projection
         self._progress("score", 1.0, f"done in {time.perf_counter() - t0:.1f} s")
         self._show_latent()
@@ -322,8 +327,9 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         if self.projection is None:
             self.run_score()
         self._progress("bands", 0.3, "classifying")
-        p = self.projection
-        self.bands = steps.band_classes(self.X, p.Z, p.score, simulated=self.truth is not None)
+        self.bands = pipeline.site_classes(
+            self.X, self.projection, self.config, simulated=self.truth is not None
+        )
         counts = ", ".join(
             f"{n} {name}" for name, n in zip(self.bands.names, self.bands.counts, strict=True)
         )
@@ -332,8 +338,32 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         self.set_status(f"bands: {counts}")
 
     # ---- explorers -----------------------------------------------------------------------------
+    def _show_explorers(self) -> None:
+        """The projection (once scored), the grid and the distance statistics (once run)."""
+        shown = [
+            ("the projection, linked to the map", self.latent),
+            ("the grid", self.grid_explorer),
+            (
+                "distance statistics: the analysis's fit and minority abundance",
+                self.distance_explorer,
+            ),
+        ]
+        self.explorers.children = [
+            box
+            for title, widget in shown
+            if widget is not None
+            for box in (ipw.HTML(f"<h3>{title}</h3>"), widget)
+        ]
+
     def _show_distances(self) -> None:
+        from stswidgets.widgets import DistanceDistributionExplorer
+
         s = self.stats
+        self.distance_explorer = DistanceDistributionExplorer(
+            s, grid=self.grid, selection=self.selection
+        )
+        self.distance_explorer.add_class("sts-app-distances")
+        self._show_explorers()
         weights = ", ".join(f"{w:.1%}" for w in s.fit.weights)
         self.summary.value = (
             f"<b>distance statistics</b>: {s.n_pairs:,} pairs, median distance "
@@ -355,12 +385,7 @@ class Dashboard(BackgroundJobs, ipw.VBox):
             self.grid, {"Siamese projection": p.Z}, color=colours, selection=self.selection
         )
         self.latent.add_class("sts-app-latent")
-        self.explorers.children = [
-            ipw.HTML("<h3>the projection, linked to the map</h3>"),
-            self.latent,
-            ipw.HTML("<h3>the grid</h3>"),
-            self.grid_explorer,
-        ]
+        self._show_explorers()
 
     def _selection_changed(self, change) -> None:
         idx = np.asarray(change["new"])
@@ -387,15 +412,14 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         start_results(
             self.out_dir,
             grid=self.grid,
+            config=self.config,
             source=self.source_name,
-            seed=self.seed,
-            profile=self.profile.name,
             command="stswidgets app",
         )
-        variables = steps.results_variables(
+        variables = pipeline.results_variables(
             self.grid, self.valid, self.stats, self.projection, self.bands
         )
-        path = save_results(self.out_dir, grid=self.grid, **variables)
+        path = save_results(self.out_dir, grid=self.grid, config=self.config, **variables)
         link = _link(path.read_bytes(), "results.nc", "application/x-netcdf", "download results.nc")
         self.downloads.value = link
         self.set_status(f"results.nc written to {path} ({', '.join(variables)})")
@@ -405,7 +429,7 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         """Write ``out_dir/maps.png`` (score and band maps) and offer it for download."""
         if self.projection is None:
             raise ValueError("run step 2 (projection + score) first: the PNG maps the score")
-        png = steps.maps_png(self.grid, self.valid, self.projection.score, self.bands)
+        png = pipeline.maps_png(self.grid, self.valid, self.projection.score, self.bands)
         path = self.out_dir / "maps.png"
         path.write_bytes(png)
         self.downloads.value = _link(png, "maps.png", "image/png", "download maps.png")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from stswidgets.app.dashboard import ENVIRONMENT
+from stswidgets.app.profiles import APP_PROFILES
 
 __all__ = ["APP_NOTEBOOK", "DEFAULT_PORT", "app_environment", "port_is_free", "voila_command"]
 
@@ -26,7 +27,10 @@ def app_environment(
     seed: int = 0,
     follow: bool = False,
 ) -> dict[str, str]:
-    """The environment variables (:data:`stswidgets.app.ENVIRONMENT`) for these choices."""
+    """The environment variables (:data:`stswidgets.app.ENVIRONMENT`) for these choices;
+    ``profile`` names one of :data:`stswidgets.app.APP_PROFILES` (``ValueError`` otherwise)."""
+    if profile not in APP_PROFILES:
+        raise ValueError(f"profile must be one of {sorted(APP_PROFILES)}, got {profile!r}")
     return {
         ENVIRONMENT["source"]: "" if source is None else str(source),
         ENVIRONMENT["demo"]: "1" if demo else "0",

@@ -1,8 +1,12 @@
 """Interactive explorers (ipywidgets + bqplot) linked through one :class:`Selection`.
 
-The explorers display results computed once by :mod:`stswidgets.analysis`; they never train a
-model. ``import stswidgets.widgets`` does not import torch: :class:`TrainingMonitor` (a
-PyTorch Lightning callback) loads Lightning on first use.
+The explorers display results computed beforehand by :mod:`stswidgets.pipeline` and
+:mod:`stswidgets.analysis` (``DistanceDistributionExplorer(stats)`` of
+``pipeline.distance_statistics``, ``DistanceCorrelationExplorer(correlations)`` of
+``analysis.correlation.distance_correlation``, ``LatentExplorer`` of projections); their
+constructors and handlers do nothing heavy and never train a model.
+``import stswidgets.widgets`` does not import torch: :class:`TrainingMonitor` (a PyTorch
+Lightning callback) loads Lightning on first use.
 """
 
 from __future__ import annotations

@@ -163,18 +163,31 @@ def matrix_and_valid(grid=None, X=None, valid=None):
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"X must have shape (n_spectra, n_bias), got {X.shape}")
-    if valid is None:
-        valid_np = np.ones((1, X.shape[0]), dtype=bool)
-        x_nm, y_nm = np.arange(X.shape[0], dtype=float), np.zeros(1)
+    return (X, *map_geometry(X.shape[0], valid=valid))
+
+
+def map_geometry(n_spectra: int, grid=None, valid=None):
+    """``(valid_numpy, x_nm, y_nm)`` of the map that ``n_spectra`` results per spectrum lie on.
+
+    From ``grid`` (its valid pixels and nm coordinates), else from the ``valid`` mask (a
+    DataArray brings its ``x``/``y`` coordinates, a plain array pixel indices), else one row
+    of ``n_spectra`` pixels. The number of valid pixels must be ``n_spectra``.
+    """
+    if grid is not None:
+        _, valid_np, x_nm, y_nm = matrix_and_valid(grid=grid)
+    elif valid is None:
+        valid_np = np.ones((1, n_spectra), dtype=bool)
+        x_nm, y_nm = np.arange(n_spectra, dtype=float), np.zeros(1)
     else:
         valid_np = np.asarray(valid, dtype=bool)
-        if int(valid_np.sum()) != X.shape[0]:
-            raise ValueError(
-                f"valid has {int(valid_np.sum())} valid pixels but X has {X.shape[0]} spectra"
-            )
         x_nm = np.asarray(getattr(valid, "x", np.arange(valid_np.shape[1])), dtype=float)
         y_nm = np.asarray(getattr(valid, "y", np.arange(valid_np.shape[0])), dtype=float)
-    return X, valid_np, x_nm, y_nm
+    if int(valid_np.sum()) != n_spectra:
+        raise ValueError(
+            f"the map has {int(valid_np.sum())} valid pixels but the results hold "
+            f"{n_spectra} spectra"
+        )
+    return valid_np, x_nm, y_nm
 
 
 def _png_rgba(rgba: np.ndarray) -> bytes:

@@ -1,8 +1,14 @@
-"""Explorers of the distance statistics: distance correlation (Fig. 5/6), distances (Fig. 4)."""
+"""Explorers of the distance statistics: distance correlation (Fig. 5/6), distances (Fig. 4).
+
+Both show results computed beforehand, so the picture holds exactly the numbers of the
+analysis beside it: :class:`DistanceDistributionExplorer` a
+:class:`stswidgets.pipeline.DistanceStatistics`, :class:`DistanceCorrelationExplorer` the
+:class:`stswidgets.analysis.correlation.DistanceCorrelation` of each latent space. Their
+handlers only index into those numbers (a click on the distribution recomputes the abundance
+from the per-spectrum histograms, a matrix-vector product).
+"""
 
 from __future__ import annotations
-
-import warnings
 
 import bqplot as bq
 import ipywidgets as ipw
@@ -17,7 +23,7 @@ from stswidgets.widgets._common import (
     Selection,
     axis,
     figure,
-    matrix_and_valid,
+    map_geometry,
     selection_for,
 )
 from stswidgets.widgets._static import StaticImage
@@ -34,74 +40,60 @@ def _centres(edges: np.ndarray) -> np.ndarray:
     return 0.5 * (edges[:-1] + edges[1:])
 
 
-def _histogram_median(counts: np.ndarray, edges: np.ndarray) -> float:
-    """Median of a histogrammed distribution (linear inside the bin that holds it)."""
-    cumulative = np.cumsum(counts, dtype=np.float64)
-    half = cumulative[-1] / 2.0
-    k = int(np.searchsorted(cumulative, half))
-    before = cumulative[k - 1] if k else 0.0
-    fraction = (half - before) / max(counts[k], 1)
-    return float(edges[k] + fraction * (edges[k + 1] - edges[k]))
-
-
-def _inputs(X, grid, valid):
-    if grid is not None:
-        return matrix_and_valid(grid=grid)
-    if X is None:
-        raise ValueError("pass the spectra X (n_spectra, n_bias) or a grid")
-    return matrix_and_valid(X=X, valid=valid)
-
-
 class DistanceCorrelationExplorer(StaticImage, ipw.VBox):
     """Distance from the mean in data space vs in each latent space; brush it to find pixels.
 
     Parameters
     ----------
-    X : array, shape ``(n_spectra, n_bias)``, optional when ``grid`` is given
-    latents : array ``(n_spectra, k)`` or dict name -> array
-        Latent coordinates; a dict adds a dropdown.
+    correlations : DistanceCorrelation or dict name -> DistanceCorrelation
+        Results of :func:`stswidgets.analysis.correlation.distance_correlation` (one per
+        latent space, all of the same spectra); a dict of several adds a dropdown.
     grid : xarray.DataArray, optional
-        The grid ``X`` comes from (gives ``X``, the valid mask and the map's nm axes).
-    valid : bool array, shape ``(ny, nx)``, optional
-        The valid mask when ``X`` is passed without ``grid`` (default: one row of pixels).
+        The grid the spectra come from (its valid mask and the map's nm axes).
+    valid : bool array ``(ny, nx)``, optional
+        Where the spectra sit on the map when no ``grid`` is given (a DataArray brings its nm
+        coordinates); default: one row of pixels.
     selection : Selection, optional
         Share one selection with other explorers to link them.
-    bins : int
-        Bins of the 2D density along each axis.
-    log : bool
-        Log-rescaled distances (Fig. 5b), as in
-        :func:`stswidgets.analysis.correlation.distance_correlation`.
 
     Attributes
     ----------
     space : traitlet (str)
         The latent space shown.
     results : dict name -> DistanceCorrelation
-        Computed once in ``__init__``.
+        The given results.
     """
 
     space = traitlets.Unicode()
 
     def __init__(
         self,
-        X=None,
-        latents=None,
+        correlations,
         grid=None,
         valid=None,
         selection: Selection | None = None,
-        bins: int = 60,
-        log: bool = True,
     ):
-        from stswidgets.analysis.correlation import distance_correlation
+        from stswidgets.analysis.correlation import DistanceCorrelation
 
-        X, valid, x_nm, y_nm = _inputs(X, grid, valid)
-        named = dict(latents) if isinstance(latents, dict) else {"latent": latents}
-        if not named or any(v is None for v in named.values()):
-            raise ValueError("latents must be an (n_spectra, k) array or a dict of them")
-        self.results = {
-            str(name): distance_correlation(X, np.asarray(Z), bins=bins, log=log)
-            for name, Z in named.items()
-        }
+        named = (
+            {"latent": correlations}
+            if isinstance(correlations, DistanceCorrelation)
+            else dict(correlations or {})
+        )
+        if not named or not all(isinstance(r, DistanceCorrelation) for r in named.values()):
+            raise TypeError(
+                "correlations must be a DistanceCorrelation or a dict name -> DistanceCorrelation "
+                "(stswidgets.analysis.correlation.distance_correlation(X, Z, log=True))"
+            )
+        self.results = {str(name): r for name, r in named.items()}
+        sizes = {r.data_distance.shape[0] for r in self.results.values()}
+        if len(sizes) != 1:
+            raise ValueError(f"the correlations are of different numbers of spectra: {sizes}")
+        logs = {r.log for r in self.results.values()}
+        if len(logs) != 1:
+            raise ValueError("the correlations mix plain and log-rescaled distances")
+        valid, x_nm, y_nm = map_geometry(sizes.pop(), grid, valid)
+        log = logs.pop()
         self.selection = selection_for(valid, selection)
         self.log_distances = log
         what = "log(d + offset)" if log else "d"
@@ -200,96 +192,67 @@ class DistanceCorrelationExplorer(StaticImage, ipw.VBox):
 
 
 class DistanceDistributionExplorer(StaticImage, ipw.VBox):
-    """The pairwise-distance distribution, its two-Gaussian fit and the minority abundance map.
+    """The pair-distance distribution, the analysis's two-Gaussian fit and minority abundance.
 
-    All pairwise distances are histogrammed once per log offset in one blockwise pass
-    (:func:`stswidgets.analysis.distances.per_spectrum_histograms`); the offset slider only
-    switches between the precomputed histograms and fits. The map shows the minority abundance
-    (Fig. 4d) of :func:`stswidgets.analysis.distances.minority_abundance`: the fraction of
-    each spectrum's distances beyond the crossing of the two fitted components. When the fit
-    shows one population (:func:`stswidgets.analysis.distances.two_populations`) no map is
-    drawn and the status line says why. Click on the distribution, move the line, click again
-    to fix it: the map then splits the distances there instead.
+    Shows a :class:`stswidgets.pipeline.DistanceStatistics` as computed (notebook 03, the app):
+    the offset slider moves over its log offsets (``stats.offsets``), drawing the histogram of
+    ``log(d + offset)`` at each; it opens at the fitted offset (``stats.offset``), where the
+    two-Gaussian fit, its components and the split (``stats.threshold``, the crossing of the
+    components) are drawn and the map shows ``stats.abundance`` (Fig. 4d): the fraction of each
+    spectrum's distances beyond the split. So the picture holds the very numbers of the
+    analysis; at the other offsets only the histogram changes (the fit belongs to one offset)
+    and the split line marks the same distance ``d``. When the fit shows one population no map
+    is drawn and the status line says why (``stats.reason``).
+
+    Click on the distribution, move the line, click again to fix it: the map then splits each
+    spectrum's distances there instead, recomputed from the per-spectrum histograms
+    ``stats.H`` (:func:`stswidgets.analysis.distances.far_fraction`).
 
     Parameters
     ----------
-    X : array, shape ``(n_spectra, n_bias)``, optional when ``grid`` is given
+    stats : stswidgets.pipeline.DistanceStatistics
+        From :func:`stswidgets.pipeline.distance_statistics`.
     grid : xarray.DataArray, optional
+        The grid of the spectra (its valid mask and the map's nm axes).
     valid : bool array ``(ny, nx)``, optional
-        The valid mask when ``X`` is passed without ``grid``.
-    offsets : list of float, optional
-        Offsets of ``log(d + offset)`` in the units of ``d``; default: 0.01, 0.03, 0.1, 0.3 and
-        1 times the median pairwise distance.
-    bins : int
-        Histogram bins.
+        Where the spectra sit on the map when no ``grid`` is given (a DataArray brings its nm
+        coordinates); default: one row of pixels.
     selection : Selection, optional
         Linked selection (the map brush writes it).
-    raw_histogram : (counts, edges), optional
-        A histogram of the raw pairwise distances that counts every pair
-        (:func:`stswidgets.analysis.distances.distance_histogram` with ``range=None``), if one
-        was already computed; otherwise it is computed here (one extra pass). The rescaled
-        histograms cover only its occupied range
-        (:func:`stswidgets.analysis.distances.occupied_range`), so no bins are wasted on
-        distances that do not occur.
 
     Attributes
     ----------
+    stats : DistanceStatistics
+    offsets : list of float
+        The log offsets of ``stats``, ascending (the slider's positions).
     offset_index : traitlet (int)
-        Which offset is shown.
+        Which offset is shown (``offsets[offset_index]``).
     threshold : traitlet (float)
-        The rescaled distance each spectrum's distances are split at (default: the crossing of
-        the two components; NaN, and no map, when the fit shows one population).
-    results : list of MinorityAbundance
-        The default abundance of every offset, computed once (``.bimodal``, ``.reason``).
+        Where each spectrum's distances are split, as ``log(d + stats.offset)`` (the fitted
+        offset's scale, that of ``stats.threshold``); NaN, and no map, when the fit shows one
+        population and no split was clicked.
     abundance : numpy.ndarray, shape ``(n_spectra,)``
-        The current minority abundance (fraction 0-1) of every spectrum; NaN without a map.
+        The minority abundance on the map (fraction 0-1; ``stats.abundance`` until a click);
+        NaN without a map.
     """
 
     offset_index = traitlets.Int(0)
     threshold = traitlets.Float()
 
-    def __init__(
-        self,
-        X=None,
-        grid=None,
-        valid=None,
-        offsets=None,
-        bins: int = 100,
-        selection: Selection | None = None,
-        raw_histogram: tuple[np.ndarray, np.ndarray] | None = None,
-    ):
-        from stswidgets.analysis.distances import (
-            distance_histogram,
-            fit_two_gaussians,
-            minority_abundance,
-            occupied_range,
-            per_spectrum_histograms,
-        )
-
-        X, valid, x_nm, y_nm = _inputs(X, grid, valid)
-        if raw_histogram is None:
-            raw_histogram = distance_histogram(X, bins=max(bins, 200))
-        raw_counts, raw_edges = (np.asarray(a) for a in raw_histogram)
-        if offsets is None:
-            scale = _histogram_median(raw_counts, raw_edges)
-            offsets = [f * scale for f in (0.01, 0.03, 0.1, 0.3, 1.0)]
-        self.offsets = [float(o) for o in offsets]
-        if not self.offsets or min(self.offsets) <= 0:
-            raise ValueError(f"offsets must be a non-empty list of positive numbers, got {offsets}")
-        ranges = [occupied_range(raw_counts, raw_edges, o) for o in self.offsets]
-        passes = per_spectrum_histograms(
-            X, bins=bins, offset=self.offsets, range=ranges, return_counts=True
-        )
-        self.histograms = [(H, edges, counts) for H, edges, counts in passes]
-        with warnings.catch_warnings():  # non-convergence is shown in the status line instead
-            warnings.simplefilter("ignore")
-            self.fits = [fit_two_gaussians(c, edges) for _, edges, c in self.histograms]
-        self.results = [
-            minority_abundance(H, edges, fit)
-            for (H, edges, _), fit in zip(self.histograms, self.fits, strict=True)
-        ]
+    def __init__(self, stats, grid=None, valid=None, selection: Selection | None = None):
+        for name in ("rescaled", "offsets", "offset", "fit", "H", "h_edges", "threshold"):
+            if not hasattr(stats, name):
+                raise TypeError(
+                    "stats must be a stswidgets.pipeline.DistanceStatistics "
+                    f"(pipeline.distance_statistics(X, config)); got {type(stats).__name__}"
+                )
+        self.stats = stats
+        self.offsets = sorted(float(o) for o in stats.offsets)
+        self.fit = stats.fit
+        valid, x_nm, y_nm = map_geometry(stats.H.shape[0], grid, valid)
         self.selection = selection_for(valid, selection)
         self.valid = valid
+        self.abundance = np.full(stats.H.shape[0], np.nan)
 
         self.hx, self.hy = bq.LinearScale(), bq.LinearScale(min=0.0)
         self.lines = bq.Lines(
@@ -306,12 +269,10 @@ class DistanceDistributionExplorer(StaticImage, ipw.VBox):
             x=[0, 0], y=[0, 1], scales={"x": self.hx, "y": self.hy}, colors=["#e6550d"]
         )
         self.picker = bq.interacts.IndexSelector(scale=self.hx, marks=[self.lines], color="red")
+        self.x_axis = axis(self.hx, "rescaled distance log(d + offset)")
         self.distribution_figure = figure(
             [self.lines, self.marker],
-            [
-                axis(self.hx, "rescaled distance log(d + offset)"),
-                axis(self.hy, "probability density (1/unit)", "vertical"),
-            ],
+            [self.x_axis, axis(self.hy, "probability density (1/unit)", "vertical")],
             title="pairwise distances (click, move, click: map)",
             interaction=self.picker,
             width=440,
@@ -327,21 +288,28 @@ class DistanceDistributionExplorer(StaticImage, ipw.VBox):
             title="",
             label="minority abundance (fraction)",
         )
+        fitted = self.offsets.index(float(stats.offset))
         self.slider = ipw.SelectionSlider(
-            options=[(f"{o:.3g}", i) for i, o in enumerate(self.offsets)],
+            options=[
+                (f"{o:.3g}" + (" (fit)" if i == fitted else ""), i)
+                for i, o in enumerate(self.offsets)
+            ],
+            value=fitted,
             description="offset",
             continuous_update=True,
             layout=ipw.Layout(width="420px"),
         )
         self.status = ipw.HTML()
         self.status.add_class("sts-status")
-        self.abundance = np.zeros(X.shape[0])
 
+        self.offset_index = fitted
+        self.threshold = float(stats.threshold if stats.abundance is not None else np.nan)
         traitlets.link((self.slider, "value"), (self, "offset_index"))
         self.observe(self._on_offset, names="offset_index")
         self.observe(self._on_threshold, names="threshold")
         self.picker.observe(self._on_pick, names="selected")
-        self._on_offset()
+        self._on_offset()  # the fitted offset's histogram and fit
+        self._on_threshold()  # the analysis's split and abundance map
         super().__init__(
             [
                 self.slider,
@@ -351,58 +319,84 @@ class DistanceDistributionExplorer(StaticImage, ipw.VBox):
         )
 
     @property
-    def fit(self):
-        """The :class:`TwoGaussianFit` of the shown offset."""
-        return self.fits[self.offset_index]
+    def offset(self) -> float:
+        """The log offset shown (units of the distances)."""
+        return self.offsets[self.offset_index]
 
     @property
-    def result(self):
-        """The default :class:`MinorityAbundance` of the shown offset."""
-        return self.results[self.offset_index]
+    def at_fit(self) -> bool:
+        """Whether the shown offset is the fitted one (the fit is drawn)."""
+        return self.offset == float(self.stats.offset)
+
+    def _to_shown(self, t: float) -> float:
+        """``log(d + stats.offset)`` -> ``log(d + offset)`` of the shown offset."""
+        d = max(np.exp(t) - self.stats.offset, 0.0)
+        return float(np.log(d + self.offset))
+
+    def _to_fitted(self, t: float) -> float:
+        """``log(d + offset)`` of the shown offset -> ``log(d + stats.offset)``."""
+        d = max(np.exp(t) - self.offset, 0.0)
+        return float(np.log(d + self.stats.offset))
 
     def _on_offset(self, change=None) -> None:
-        _, edges, counts = self.histograms[self.offset_index]
+        counts, edges = self.stats.rescaled[self.offset]
+        counts = np.asarray(counts, dtype=np.float64)
         centres = _centres(edges)
         density = counts / (counts.sum() * np.diff(edges))
-        fit = self.fit
+        if self.at_fit:
+            fit = [self.fit.density(centres), *self.fit.component_densities(centres)]
+        else:
+            fit = [np.full(centres.shape, np.nan)] * 3
         with self.lines.hold_sync():
             self.lines.x = centres
-            self.lines.y = np.vstack(
-                [density, fit.density(centres), fit.component_densities(centres)]
-            )
+            self.lines.y = np.vstack([density, *fit])
         self.marker.y = [0.0, float(density.max()) * 1.05]
-        default = self.result.threshold if self.result.values is not None else np.nan
-        if default == self.threshold:
-            self._on_threshold()
-        self.threshold = float(default)
+        self._show_split()
 
     def _on_pick(self, change=None) -> None:
         selected = self.picker.selected
         if selected is None or len(selected) == 0:
             return
-        _, edges, _ = self.histograms[self.offset_index]
-        self.threshold = float(np.clip(float(selected[0]), edges[0], edges[-1]))
+        edges = self.stats.h_edges
+        at = self._to_fitted(float(selected[0]))
+        self.threshold = float(np.clip(at, edges[0], edges[-1]))
 
     def _on_threshold(self, change=None) -> None:
+        """A new split: the abundance map (the analysis's own numbers at its split)."""
         from stswidgets.analysis.distances import far_fraction
 
-        H, edges, _ = self.histograms[self.offset_index]
-        fit, result = self.fit, self.result
-        if np.isfinite(self.threshold):
-            self.abundance = far_fraction(H, edges, self.threshold)
-            title = f"fraction of distances beyond {self.threshold:.2f}"
-            where = f"map at {self.threshold:.2f}"
-            self.marker.x = [self.threshold, self.threshold]
-        else:
-            self.abundance = np.full(H.shape[0], np.nan)
+        stats = self.stats
+        if not np.isfinite(self.threshold):
+            self.abundance = np.full(stats.H.shape[0], np.nan)
             title = "one population: no minority map"
-            where = "no map (click the distribution to split it by hand)"
+        elif stats.abundance is not None and self.threshold == stats.threshold:
+            self.abundance = np.asarray(stats.abundance)
+            title = f"fraction of distances beyond d = {self._split_distance():.3g}"
+        else:
+            self.abundance = far_fraction(stats.H, stats.h_edges, self.threshold)
+            title = f"fraction of distances beyond d = {self._split_distance():.3g}"
         self.map.set_values(to_map(self.abundance, self.valid), title)
-        self.status.value = (
-            f"offset {self.offsets[self.offset_index]:.3g}: near pairs w={fit.weights[0]:.3f} "
+        self._show_split()
+
+    def _split_distance(self) -> float:
+        return float(np.exp(self.threshold) - self.stats.offset)
+
+    def _show_split(self) -> None:
+        """The split line at the shown offset and the status line (no map work)."""
+        stats, fit = self.stats, self.fit
+        if np.isfinite(self.threshold):
+            shown = self._to_shown(self.threshold)
+            self.marker.x = [shown, shown]
+            where = f"map at {self.threshold:.2f} (d = {self._split_distance():.3g})"
+        else:
+            where = "no map (click the distribution to split it by hand)"
+        self.marker.visible = bool(np.isfinite(self.threshold))
+        fitted = (
+            f"two-Gaussian fit at offset {stats.offset:.3g}: near pairs w={fit.weights[0]:.3f} "
             f"μ={fit.means[0]:.2f} σ={fit.widths[0]:.2f}; far pairs w={fit.weights[1]:.3f} "
             f"μ={fit.means[1]:.2f} σ={fit.widths[1]:.2f}"
             + ("" if fit.converged else " <i>(fit not converged)</i>")
-            + f" &nbsp;·&nbsp; {'' if result.bimodal else '<b>'}{result.reason}"
-            + f"{'' if result.bimodal else '</b>'} &nbsp;·&nbsp; {where}"
         )
+        shown = "" if self.at_fit else f"offset {self.offset:.3g} (histogram only); "
+        reason = stats.reason if stats.bimodal else f"<b>{stats.reason}</b>"
+        self.status.value = f"{shown}{fitted} &nbsp;·&nbsp; {reason} &nbsp;·&nbsp; {where}"

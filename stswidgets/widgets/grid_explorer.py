@@ -70,6 +70,9 @@ class GridExplorer(StaticImage, ipw.VBox):
     interval : float, optional
         With a follower: seconds between refreshes of the periodic task started at once
         (:meth:`start`); None starts none.
+    bias : float, optional
+        Bias (mV) the map opens at, snapped to the nearest bias point (e.g. the energy of the
+        iso-energy segmentation next to it); None: the bias point nearest 0 mV.
 
     Examples
     --------
@@ -104,6 +107,7 @@ class GridExplorer(StaticImage, ipw.VBox):
         bins: int = 100,
         mode: str = "pick",
         interval: float | None = None,
+        bias: float | None = None,
     ):
         self.follower, self.error, self._task = None, None, None
         if isinstance(grid, GridFollower):
@@ -127,7 +131,9 @@ class GridExplorer(StaticImage, ipw.VBox):
         x_nm, y_nm = self._x_nm, self._y_nm
         valid = self.valid
 
-        j0 = int(np.argmin(np.abs(self.bias_mV)))
+        if bias is not None and not np.isfinite(bias):
+            raise ValueError(f"bias must be a finite number of mV, got {bias!r}")
+        j0 = int(np.argmin(np.abs(self.bias_mV - (0.0 if bias is None else float(bias)))))
         self.map = MapPanel(
             self.cube[:, :, j0],
             valid,

@@ -11,10 +11,10 @@ import pytest
 import xarray as xr
 from scipy.spatial.distance import pdist
 
-from stswidgets import make_grid, save_grid, to_map, to_matrix
-from stswidgets.app import Dashboard, app_environment
+from stswidgets import make_grid, pipeline, save_grid, to_map, to_matrix
+from stswidgets.app import Dashboard, app_config, app_environment
 from stswidgets.app.sources import channel_options, save_upload
-from stswidgets.app.steps import PROFILES, distance_statistics, load_grid
+from stswidgets.results import load_config
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 if not REAL.exists():
@@ -37,10 +37,23 @@ def demo_dashboard(tmp_path_factory):
     return dashboard
 
 
-def test_distance_histogram_counts_every_pair_as_scipy_does():
-    grid, _ = load_grid(None, profile=PROFILES["test"])
-    X, _ = to_matrix(grid)
-    stats = distance_statistics(X)
+def test_app_profiles_are_pipeline_configs():
+    full, test = app_config("full", seed=2), app_config("test")
+    assert full == pipeline.config_for("quick", seed=2)
+    assert (test.profile, test.ny, test.nx, test.n_bias) == ("test", 24, 24, 64)
+    assert (test.max_time, test.max_epochs, test.pairs_per_epoch, test.restarts) == (
+        4.0,
+        8,
+        4096,
+        0,
+    )
+    with pytest.raises(ValueError, match="profile"):
+        app_config("quick")
+
+
+def test_distance_histogram_counts_every_pair_as_scipy_does(demo_dashboard):
+    X = demo_dashboard.X
+    stats = demo_dashboard.stats
     d = pdist(np.asarray(X, dtype=np.float64))
     assert stats.n_pairs == len(d) == len(X) * (len(X) - 1) // 2
     expected, _ = np.histogram(d, bins=stats.edges)
@@ -93,6 +106,30 @@ def test_results_nc_holds_the_steps_results(demo_dashboard):
                 rtol=1e-5,
             )
         assert saved.attrs["profile"] == "test" and "simulated" in saved.attrs["source"]
+        np.testing.assert_allclose(
+            saved["abundance"].values, to_map(d.stats.abundance, d.valid).values, rtol=1e-6
+        )
+    # the file records the one config every step ran with
+    assert load_config(d.out_dir) == d.config == app_config("test")
+
+
+def test_steps_are_the_pipeline_steps_with_the_app_config(demo_dashboard):
+    """The dashboard's numbers are exactly what the pipeline gives for its config."""
+    d = demo_dashboard
+    data = pipeline.load(None, d.config)
+    np.testing.assert_array_equal(d.X, data.X)
+    stats = pipeline.distance_statistics(data.X, d.config)
+    np.testing.assert_array_equal(d.stats.counts, stats.counts)
+    assert d.stats.offset == stats.offset and d.stats.threshold == stats.threshold
+    np.testing.assert_allclose(d.stats.abundance, stats.abundance)
+    # the distance explorer on the page shows those numbers: same offset, split and map
+    shown = d.distance_explorer
+    assert shown.stats is d.stats and shown.offset == stats.offset
+    assert shown.threshold == stats.threshold
+    np.testing.assert_array_equal(shown.abundance, d.stats.abundance)
+    assert shown in d.explorers.children and d.latent in d.explorers.children
+    classes = pipeline.site_classes(data.X, d.projection, d.config, simulated=True)
+    np.testing.assert_array_equal(d.bands.labels, classes.labels)
 
 
 def test_png_shows_two_maps(demo_dashboard):
@@ -102,12 +139,14 @@ def test_png_shows_two_maps(demo_dashboard):
     _run(d, d.save_png)
     png = (d.out_dir / "maps.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # the picture is the pipeline's (one drawing of the score and class maps)
+    assert png == pipeline.maps_png(d.grid, d.valid, d.projection.score, d.bands)
     width, height = Image.open(io.BytesIO(png)).size
     assert width > 1.8 * height  # two panels side by side
 
 
 def test_a_grid_file_is_only_read(tmp_path):
-    grid, _ = load_grid(None, profile=PROFILES["test"], seed=3)
+    grid = pipeline.load(None, app_config("test", seed=3)).grid
     source = tmp_path / "data" / "grid.nc"
     source.parent.mkdir()
     save_grid(grid, source)
@@ -206,12 +245,15 @@ def test_from_environment_reads_what_the_command_sets(tmp_path):
     env = app_environment(tmp_path / "g.nc", channel="LockinX", profile="test", seed=4)
     d = Dashboard.from_environment(env)
     assert d.kind.value == "file" and d.path.value == str(tmp_path / "g.nc")
-    assert d.channel.value == "LockinX" and d.profile.name == "test" and d.seed == 4
+    assert d.channel.value == "LockinX" and d.profile == "test" and d.seed == 4
+    assert d.config == app_config("test", seed=4)
     assert Dashboard.from_environment(app_environment(demo=True)).kind.value == "simulated"
     # no settings at all (the app opened on Binder): the simulated grid
     assert Dashboard.from_environment({}).kind.value == "simulated"
     with pytest.raises(ValueError, match="profile"):
         Dashboard(profile="huge")
+    with pytest.raises(ValueError, match="profile"):
+        app_environment(profile="huge")
 
 
 @pytest.mark.skipif(not (REAL / "nanonis_grid_lockin_30x30.3ds").exists(), reason="no real data")

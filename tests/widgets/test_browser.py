@@ -77,17 +77,22 @@ def show(change=None):
 explorer.selection.observe(show, names="indices")
 display(explorer, probe)""",
     """\
+from stswidgets import pipeline, to_matrix
+from stswidgets.analysis.correlation import distance_correlation
 from stswidgets.widgets import (
     DistanceCorrelationExplorer, DistanceDistributionExplorer, GridExplorer)
 
 grid_explorer = GridExplorer(grid, selection=explorer.selection, bins=40)
 grid_explorer.add_class("sts-grid-explorer")
 correlation = DistanceCorrelationExplorer(
-    grid=grid, latents={"lattice": Z}, selection=explorer.selection, bins=20)
+    {"lattice": distance_correlation(X, Z, log=True, bins=20)}, grid=grid,
+    selection=explorer.selection)
 correlation.add_class("sts-correlation")
 grid_with_gap = grid.copy()
 grid_with_gap[-1, -3:] = np.nan  # an aborted last line: drawn grey on the map
-distribution = DistanceDistributionExplorer(grid=grid_with_gap, bins=40)
+stats = pipeline.distance_statistics(
+    to_matrix(grid_with_gap)[0], pipeline.config_for("test", bins=40))
+distribution = DistanceDistributionExplorer(stats, grid=grid_with_gap)
 distribution.add_class("sts-distribution")
 display(grid_explorer, correlation, distribution)""",
 ]

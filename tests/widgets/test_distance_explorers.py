@@ -1,12 +1,14 @@
-"""DistanceCorrelationExplorer and DistanceDistributionExplorer against direct numpy."""
+"""DistanceCorrelationExplorer and DistanceDistributionExplorer: they show the given results
+(checked against direct numpy), compute nothing heavy, and their handlers index into them."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.spatial.distance import pdist
+from scipy.spatial.distance import pdist, squareform
 
-from stswidgets import to_matrix
+from stswidgets import pipeline, to_matrix
+from stswidgets.analysis.correlation import default_bins, distance_correlation
 from stswidgets.widgets import (
     DistanceCorrelationExplorer,
     DistanceDistributionExplorer,
@@ -21,10 +23,24 @@ def latents(small_grid):
     return {"random": rng.normal(size=(X.shape[0], 2)), "first two": X[:, :2].astype(float)}
 
 
+def _correlations(small_grid, latents, log=True, bins=10):
+    X, _ = to_matrix(small_grid)
+    return {name: distance_correlation(X, Z, log=log, bins=bins) for name, Z in latents.items()}
+
+
+def test_default_bins_is_sqrt_n_within_10_to_100():
+    assert [default_bins(n) for n in (0, 50, 2500, 2601, 40000)] == [10, 10, 50, 51, 100]
+    rng = np.random.default_rng(0)
+    X, Z = rng.normal(size=(900, 4)), rng.normal(size=(900, 2))
+    assert distance_correlation(X, Z).density.shape == (30, 30)
+
+
 def test_correlation_brush_selects_by_both_distances(small_grid, latents):
     X, valid = to_matrix(small_grid)
     X = X.astype(np.float64)
-    explorer = DistanceCorrelationExplorer(grid=small_grid, latents=latents, bins=10, log=False)
+    correlations = _correlations(small_grid, latents, log=False)
+    explorer = DistanceCorrelationExplorer(correlations, grid=small_grid)
+    assert explorer.results["random"] is correlations["random"]  # shown, not recomputed
     d_data = np.linalg.norm(X - X.mean(axis=0), axis=1)
     Z = latents["random"]
     d_latent = np.linalg.norm(Z - Z.mean(axis=0), axis=1)
@@ -39,101 +55,135 @@ def test_correlation_brush_selects_by_both_distances(small_grid, latents):
     )
     np.testing.assert_allclose(explorer.points.x, d_data[expected], rtol=1e-5)
     assert f"selected {expected.size} of 28" in explorer.status.value
+    assert "data-space distance d " in explorer.density_figure.axes[0].label
 
 
 def test_correlation_dropdown_switches_latent_space(small_grid, latents):
-    explorer = DistanceCorrelationExplorer(grid=small_grid, latents=latents, bins=10)
+    explorer = DistanceCorrelationExplorer(_correlations(small_grid, latents), grid=small_grid)
     explorer.dropdown.value = "first two"
     r = explorer.results["first two"]
     np.testing.assert_allclose(explorer.density.color, np.log10(1 + r.density.T))
-    assert "first two" in explorer.y_axis.label and "first two" in explorer.status.value
+    np.testing.assert_allclose(explorer.density.x, 0.5 * (r.data_edges[1:] + r.data_edges[:-1]))
+    assert "first two" in explorer.y_axis.label and "log(d + offset)" in explorer.y_axis.label
+    assert f"Spearman {r.spearman:.3f}" in explorer.status.value
+
+
+def test_correlation_on_a_valid_mask_and_bad_inputs(small_grid, latents):
+    X, valid = to_matrix(small_grid)
+    single = distance_correlation(X, latents["random"], log=True, bins=10)
+    explorer = DistanceCorrelationExplorer(single, valid=valid)
+    assert list(explorer.results) == ["latent"]
+    np.testing.assert_allclose(explorer.map.x_nm, small_grid["x"].values)  # the mask's nm
+    with pytest.raises(TypeError, match="DistanceCorrelation"):
+        DistanceCorrelationExplorer({"Z": latents["random"]}, valid=valid)
+    with pytest.raises(ValueError, match="28 spectra"):
+        DistanceCorrelationExplorer(single, valid=np.ones((4, 4), dtype=bool))
+    other = distance_correlation(X[:20], latents["random"][:20], bins=10, log=True)
+    with pytest.raises(ValueError, match="different numbers"):
+        DistanceCorrelationExplorer({"a": single, "b": other}, valid=valid)
 
 
 def test_correlation_linked_to_latent_explorer(small_grid, latents):
     latent = LatentExplorer(small_grid, latents)
     explorer = DistanceCorrelationExplorer(
-        grid=small_grid, latents=latents, selection=latent.selection, bins=10
+        _correlations(small_grid, latents), grid=small_grid, selection=latent.selection
     )
     latent.scatter.selected = np.array([2, 3, 9])
     np.testing.assert_allclose(explorer.points.y, explorer.result.latent_distance[[2, 3, 9]])
 
 
-def test_distribution_explorer_histograms_fit_and_abundance(small_grid):
+def _statistics(X, **settings):
+    return pipeline.distance_statistics(X, pipeline.config_for("test", **settings))
+
+
+def test_distribution_explorer_shows_the_analysis_and_splits_where_clicked(small_grid):
     X, valid = to_matrix(small_grid)
-    offsets = [0.05, 0.5]
-    explorer = DistanceDistributionExplorer(grid=small_grid, offsets=offsets, bins=30)
+    stats = _statistics(X, bins=30, offsets=(0.05, 0.5), fit_offset=0.1)
+    explorer = DistanceDistributionExplorer(stats, grid=small_grid)
     d = pdist(X.astype(np.float64))
-    # the drawn distribution at the second offset is numpy's density histogram of log(d + 0.5)
-    explorer.slider.value = 1
-    _, edges, _ = explorer.histograms[1]
-    assert explorer.histograms[1][2].sum() == d.size  # every pair counted
-    assert edges[0] > np.log(0.5)  # bins start where distances occur, not at d = 0
-    density, _ = np.histogram(np.log(d + 0.5), bins=edges, density=True)
-    np.testing.assert_allclose(explorer.lines.y[0], density, rtol=1e-6, atol=1e-9)
-    fit = explorer.fits[1]
-    np.testing.assert_allclose(explorer.lines.y[1], fit.density(explorer.lines.x))
-    # default split: the crossing of the two components, or no map for one population
-    result = explorer.results[1]
-    assert result.fit is fit
-    if result.bimodal:
-        near, far = fit.component_densities(np.array([explorer.threshold]))[:, 0]
-        assert near == pytest.approx(far, rel=1e-6)
+    # the slider holds the analysis's offsets and opens at the fitted one
+    assert explorer.offsets == sorted(stats.offsets) and len(explorer.offsets) == 3
+    assert explorer.offset == stats.offset and explorer.at_fit
+    assert "(fit)" in explorer.slider.label
+    counts, edges = stats.rescaled[stats.offset]
+    np.testing.assert_allclose(explorer.lines.x, 0.5 * (edges[1:] + edges[:-1]))
+    np.testing.assert_allclose(explorer.lines.y[1], stats.fit.density(explorer.lines.x))
+    np.testing.assert_allclose(
+        explorer.lines.y[3], stats.fit.component_densities(explorer.lines.x)[1]
+    )
+    if stats.abundance is not None:  # the split and the map are the analysis's
+        assert explorer.threshold == stats.threshold
+        np.testing.assert_array_equal(explorer.abundance, stats.abundance)
     else:
         assert np.isnan(explorer.threshold) and np.isnan(explorer.abundance).all()
-        assert result.reason in explorer.status.value
-    np.testing.assert_allclose(explorer.lines.y[3], fit.component_densities(explorer.lines.x)[1])
-    # a click splits the distances there
-    at = float(np.log(np.median(d) + 0.5))
-    explorer.picker.selected = np.array([at])
+        assert stats.reason in explorer.status.value
+    # another offset: numpy's density histogram of log(d + offset), no fit drawn
+    explorer.slider.value = 2
+    offset = explorer.offsets[2]
+    _, edges = stats.rescaled[offset]
+    assert edges[0] > np.log(offset)  # bins start where distances occur, not at d = 0
+    density, _ = np.histogram(np.log(d + offset), bins=edges, density=True)
+    np.testing.assert_allclose(explorer.lines.y[0], density, rtol=1e-6, atol=1e-9)
+    assert np.isnan(explorer.lines.y[1:]).all()
+    assert f"offset {offset:.3g} (histogram only)" in explorer.status.value
+    # a click at this offset splits at the same distance d in the fitted scale
+    d_at = float(np.median(d))
+    explorer.picker.selected = np.array([np.log(d_at + offset)])
+    at = np.log(d_at + stats.offset)
     assert explorer.threshold == pytest.approx(at)
-    # abundance of spectrum i: fraction of its distances beyond `at` (the bin holding `at`
-    # counted by the part of its width above it)
-    k = int(np.searchsorted(edges, at, side="right")) - 1
-    from scipy.spatial.distance import squareform
-
-    D = np.log(squareform(d) + 0.5)
+    assert explorer.marker.x[0] == pytest.approx(np.log(d_at + offset))
+    # abundance of spectrum i: fraction of its distances beyond `at` in the per-spectrum
+    # histograms (the bin holding `at` counted by the part of its width above it)
+    h_edges = stats.h_edges
+    k = int(np.searchsorted(h_edges, at, side="right")) - 1
+    D = np.log(squareform(d) + stats.offset)
     np.fill_diagonal(D, np.nan)
-    beyond = (D >= edges[k + 1]).sum(axis=1)
-    in_bin = ((D >= edges[k]) & (D < edges[k + 1])).sum(axis=1)
-    share = (edges[k + 1] - at) / (edges[k + 1] - edges[k])
+    beyond = (D >= h_edges[k + 1]).sum(axis=1)
+    in_bin = ((D >= h_edges[k]) & (D < h_edges[k + 1])).sum(axis=1)
+    share = (h_edges[k + 1] - at) / (h_edges[k + 1] - h_edges[k])
     expected = (beyond + share * in_bin) / (X.shape[0] - 1)
     np.testing.assert_allclose(explorer.abundance, expected, rtol=1e-6)
     np.testing.assert_allclose(explorer.map.heatmap.color[np.asarray(valid)], expected)
+    assert f"map at {at:.2f} (d = {d_at:.3g})" in explorer.status.value
+    # back at the fitted offset the line marks the same distance
+    explorer.slider.value = explorer.offsets.index(stats.offset)
     assert explorer.marker.x[0] == pytest.approx(at)
-    assert f"map at {at:.2f}" in explorer.status.value
 
 
 def test_distribution_explorer_draws_no_map_for_one_population():
     rng = np.random.default_rng(0)
     X = 1 + rng.normal(0, 0.05, size=(400, 32))
     valid = np.ones((20, 20), dtype=bool)
-    explorer = DistanceDistributionExplorer(X, valid=valid, bins=40)
-    assert not explorer.result.bimodal and "one population" in explorer.result.reason
+    stats = _statistics(X, bins=40)
+    explorer = DistanceDistributionExplorer(stats, valid=valid)
+    assert not stats.bimodal and "one population" in stats.reason
     assert np.isnan(explorer.threshold) and np.isnan(explorer.abundance).all()
-    assert "no minority map" in explorer.map.figure.title
-    assert explorer.result.reason in explorer.status.value
+    assert "no minority map" in explorer.map.figure.title and not explorer.marker.visible
+    assert stats.reason in explorer.status.value
 
 
-def test_distribution_explorer_maps_the_simulated_vacancies():
+def test_distribution_explorer_shows_the_numbers_of_the_simulated_analysis():
+    """Notebook 03's case: the picture's offset, crossing and map are the analysis's."""
     from sklearn.metrics import roc_auc_score
 
-    from stswidgets import datasets
-
-    data = datasets.fese_like(seed=0, shape=(40, 40), n_bias=128)
-    explorer = DistanceDistributionExplorer(grid=data["didv"], bins=100)
-    explorer.slider.value = 2  # 0.1 x the median distance, as notebook 03 fits
-    assert explorer.result.bimodal
-    vacancy = np.asarray(data["vacancy"]).ravel()
+    config = pipeline.config_for("test")
+    data = pipeline.load(None, config)
+    stats = pipeline.distance_statistics(data.X, config)
+    explorer = DistanceDistributionExplorer(stats, grid=data.grid)
+    assert stats.bimodal and explorer.offset == stats.offset
+    assert explorer.offset == pytest.approx(config.fit_offset * stats.median_distance)
+    assert explorer.threshold == stats.threshold
+    assert f"two-Gaussian fit at offset {stats.offset:.3g}" in explorer.status.value
+    assert f"map at {stats.threshold:.2f}" in explorer.status.value
+    np.testing.assert_array_equal(explorer.abundance, stats.abundance)
+    vacancy = np.asarray(data.truth["vacancy"]).ravel()[np.asarray(data.valid).ravel()]
     assert roc_auc_score(vacancy, explorer.abundance) >= 0.9
+    # the offsets are the config's fractions of the analysis's median distance
+    ratios = np.array(explorer.offsets) / stats.median_distance
+    np.testing.assert_allclose(ratios, sorted({*config.offsets, config.fit_offset}), rtol=1e-9)
 
 
-def test_distribution_default_offsets_follow_the_median_pair_distance(small_grid):
+def test_distribution_explorer_refuses_what_is_not_distance_statistics(small_grid):
     X, _ = to_matrix(small_grid)
-    explorer = DistanceDistributionExplorer(grid=small_grid, bins=30)
-    median = np.median(pdist(X.astype(np.float64)))
-    ratios = np.array(explorer.offsets) / median
-    np.testing.assert_allclose(ratios, [0.01, 0.03, 0.1, 0.3, 1.0], rtol=0.03)
-    explorer.slider.value = 4  # the slider only switches precomputed histograms
-    assert explorer.offset_index == 4 and f"offset {explorer.offsets[4]:.3g}" in (
-        explorer.status.value
-    )
+    with pytest.raises(TypeError, match="DistanceStatistics"):
+        DistanceDistributionExplorer(X)

@@ -27,6 +27,24 @@ def test_bias_slider_shows_the_map_at_the_nearest_bias(small_grid):
     assert f"{bias[j]:.2f} mV" in explorer.map.figure.title
 
 
+def test_opens_at_the_given_bias_or_near_zero(small_grid):
+    bias = small_grid["bias"].values  # 24 points from -10 to 10 mV: none at 0 mV
+    j = int(np.argmin(np.abs(bias + 6.3)))
+    explorer = GridExplorer(small_grid, bins=20, bias=-6.3)
+    assert explorer.bias == pytest.approx(bias[j]) and explorer.slider.value == pytest.approx(
+        bias[j]
+    )
+    measured = np.isfinite(small_grid.values).all(axis=-1)
+    np.testing.assert_array_equal(
+        explorer.map.heatmap.color[measured], small_grid.values[:, :, j][measured]
+    )
+    assert f"{bias[j]:.2f} mV" in explorer.map.figure.title
+    near_zero = int(np.argmin(np.abs(bias)))
+    assert GridExplorer(small_grid, bins=20).bias == pytest.approx(bias[near_zero])
+    with pytest.raises(ValueError, match="finite"):
+        GridExplorer(small_grid, bins=20, bias=float("nan"))
+
+
 def test_histogram_counts_every_spectrum_at_every_bias(small_grid):
     explorer = GridExplorer(small_grid, bins=20)
     X, _ = to_matrix(small_grid)

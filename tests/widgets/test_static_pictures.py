@@ -8,8 +8,14 @@ import io
 import numpy as np
 import pytest
 
-from stswidgets import to_matrix
-from stswidgets.widgets import DistanceDistributionExplorer, GridExplorer, LatentExplorer
+from stswidgets import pipeline, to_matrix
+from stswidgets.analysis.correlation import distance_correlation
+from stswidgets.widgets import (
+    DistanceCorrelationExplorer,
+    DistanceDistributionExplorer,
+    GridExplorer,
+    LatentExplorer,
+)
 from stswidgets.widgets._static import figure_rows, static_png
 
 
@@ -27,7 +33,12 @@ def test_every_explorer_adds_a_picture_of_its_figures(small_grid):
     explorers = [
         GridExplorer(small_grid, bins=10),
         LatentExplorer(small_grid, {"first two bias points": Z}),
-        DistanceDistributionExplorer(X, valid=valid, bins=10),
+        DistanceDistributionExplorer(
+            pipeline.distance_statistics(X, pipeline.config_for("test", bins=10)), valid=valid
+        ),
+        DistanceCorrelationExplorer(
+            {"first two": distance_correlation(X, Z, log=True)}, grid=small_grid
+        ),
     ]
     for explorer in explorers:
         bundle = explorer._repr_mimebundle_()
