@@ -16,9 +16,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import ndimage, stats
+from scipy import ndimage
 
-from stswidgets.analysis.segmentation import otsu_threshold
+from stswidgets.analysis.score_statistics import density_valley, far_mode, otsu_split, robust_core
 
 __all__ = [
     "BAND_NAMES",
@@ -35,80 +35,9 @@ __all__ = [
 #: Band labels in the order of their integer codes 0, 1, 2.
 BAND_NAMES = ("surface", "transition", "vacancy")
 
-_MAD_TO_SIGMA = 1.4826  # MAD of a Gaussian times this is its standard deviation
 #: A surface band narrower than this fraction of the way to the vacancy cut is a saturated
 #: pile (a score network's output stuck at its end), see :func:`score_bands`.
 SATURATED_SURFACE = 0.01
-
-
-def _robust_core(values: np.ndarray, clip: float = 3.0, max_iter: int = 20) -> tuple[float, float]:
-    """Median and MAD-sigma of the majority population, with iterative ``clip``-sigma clipping."""
-    core = values
-    for _ in range(max_iter):
-        center = float(np.median(core))
-        sigma = _MAD_TO_SIGMA * float(np.median(np.abs(core - center)))
-        if sigma == 0.0:
-            sigma = float(np.std(core))
-        if sigma == 0.0:
-            return center, 0.0
-        kept = values[np.abs(values - center) <= clip * sigma]
-        if kept.size == core.size:
-            break
-        core = kept
-    return center, sigma
-
-
-def _density_peaks(values: np.ndarray, min_prominence: float):
-    """Gaussian KDE of ``values`` on a 512-point grid and the indices of its peaks.
-
-    Peaks are local maxima whose prominence is at least ``min_prominence`` times the highest
-    density; one at either end of the grid counts. Returns ``(grid, density, peaks)``.
-    """
-    from scipy.signal import find_peaks
-
-    grid = np.linspace(values.min(), values.max(), 512)
-    density = stats.gaussian_kde(values)(grid)
-    # zeros on both sides, so that a peak at either end of the grid counts
-    peaks, _ = find_peaks(np.pad(density, 1), prominence=min_prominence * density.max())
-    return grid, density, peaks - 1
-
-
-def _far_mode(tail: np.ndarray, min_prominence: float = 0.1) -> tuple[float, float]:
-    """The density peak of ``tail`` farthest out and the MAD-sigma of its far side.
-
-    Of the peaks of :func:`_density_peaks` the one at the largest value is taken (a score
-    that runs in steps piles the vacancies up at its end, beyond a plateau of transition
-    spectra that may hold more spectra than the pile).
-    """
-    if tail.size < 2 or not tail.max() > tail.min():
-        return float(np.median(tail)), 0.0
-    grid, density, peaks = _density_peaks(tail, min_prominence)
-    peak = float(grid[peaks.max()]) if peaks.size else float(grid[np.argmax(density)])
-    far = tail[tail >= peak]
-    sigma = _MAD_TO_SIGMA * float(np.median(far - peak))
-    return peak, sigma
-
-
-def _valley(values: np.ndarray, min_prominence: float = 0.01) -> float | None:
-    """The lowest density between the low end of ``values`` and the next density peak.
-
-    ``None`` when the density (:func:`_density_peaks`) has no peak beyond the one at the
-    low end (a tail that only falls off).
-    """
-    if values.size < 3 or not values.max() > values.min():
-        return None
-    grid, density, peaks = _density_peaks(values, min_prominence)
-    first = int(np.argmax(density[: peaks[0] + 1])) if peaks.size else 0
-    later = peaks[peaks > first]
-    if later.size == 0:
-        return None
-    return float(grid[first + int(np.argmin(density[first : later[0] + 1]))])
-
-
-def _otsu_split(values: np.ndarray) -> float:
-    """Otsu's threshold of ``values`` (their value itself when they are all equal)."""
-    lo, hi = float(values.min()), float(values.max())
-    return lo if not hi > lo else otsu_threshold(values)
 
 
 def score_bands(
@@ -199,23 +128,23 @@ def score_bands(
         surface_edge, vacancy_edge = (float(t) for t in thresholds)
         side = 1.0 if vacancy_edge >= surface_edge else -1.0
     else:
-        split = _otsu_split(score)
+        split = otsu_split(score)
         above = score > split
         side = 1.0 if above.sum() <= (~above).sum() else -1.0  # vacancies: the minority side
-        center, sigma = _robust_core(score[~above] if side > 0 else score[above])
+        center, sigma = robust_core(score[~above] if side > 0 else score[above])
         oriented = side * score
         surface_cut = side * center + n_sigma * sigma
         tail = oriented[oriented > surface_cut]
         beyond_split = oriented[oriented > max(surface_cut, side * split)]
         vacancy_cut = surface_cut
         if beyond_split.size >= 2:
-            peak, far_sigma = _far_mode(beyond_split)
+            peak, far_sigma = far_mode(beyond_split)
             vacancy_cut = peak - n_sigma * far_sigma
         if vacancy_cut <= surface_cut and tail.size >= 2:
-            vacancy_cut = _otsu_split(tail)  # no separate vacancy peak: a continuous tail
+            vacancy_cut = otsu_split(tail)  # no separate vacancy peak: a continuous tail
         if surface_cut - side * center < SATURATED_SURFACE * (vacancy_cut - side * center):
             # a saturated surface pile: it reaches the valley before the next population
-            valley = _valley(oriented[(oriented > side * center) & (oriented < vacancy_cut)])
+            valley = density_valley(oriented[(oriented > side * center) & (oriented < vacancy_cut)])
             if valley is not None:
                 surface_cut = max(surface_cut, valley)
         vacancy_cut = max(vacancy_cut, surface_cut)

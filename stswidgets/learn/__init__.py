@@ -28,6 +28,7 @@ import importlib
 __all__ = [
     "AutoencoderEmbedding",
     "NotFittedError",
+    "PROGRESS_ENV",
     "SiameseEmbedding",
     "SimilarityScore",
     "autoencoder",
@@ -38,10 +39,13 @@ __all__ = [
     "siamese",
 ]
 
-#: Public class -> the module defining it (imported on first access).
+#: Public class or constant -> the module defining it (imported on first access).
+#: ``PROGRESS_ENV``: the environment variable that turns the training progress bar off
+#: (``0``, ``false``, ``no``, ``off``); ``stswidgets run`` sets it for the notebooks it executes.
 _CLASSES = {
     "AutoencoderEmbedding": "embedding",
     "NotFittedError": "_training",
+    "PROGRESS_ENV": "_training",
     "SiameseEmbedding": "embedding",
     "SimilarityScore": "score",
 }
