@@ -19,6 +19,7 @@ import numpy as np
 from scipy import ndimage
 
 from stswidgets.analysis.score_statistics import density_valley, far_mode, otsu_split, robust_core
+from stswidgets.grid import check_spectra
 
 __all__ = [
     "BAND_NAMES",
@@ -156,13 +157,6 @@ def score_bands(
     return bands, (surface_edge, vacancy_edge)
 
 
-def _check_matrix(X, name: str = "X") -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"{name} must have shape (n_spectra, n_bias), got shape {X.shape}")
-    return X
-
-
 def band_spectra(
     X: np.ndarray, bands: np.ndarray, n_classes: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -183,7 +177,7 @@ def band_spectra(
         Row ``k`` describes code ``k``; NaN rows for an empty one. ``std`` is the population
         standard deviation (``ddof=0``).
     """
-    X = _check_matrix(X)
+    X = check_spectra(X, min_spectra=1)
     bands = np.asarray(bands)
     if bands.shape != (X.shape[0],):
         raise ValueError(f"bands has shape {bands.shape}, expected ({X.shape[0]},) to match X")
@@ -253,8 +247,8 @@ def energy_resolved_distance_density(
     DistanceDensity
         ``density (n_bins, n_bias)``, ``edges (n_bins + 1,)``, ``median (n_bias,)``, ``n_pairs``.
     """
-    X_surface = _check_matrix(X_surface, "X_surface")
-    X_vacancy = _check_matrix(X_vacancy, "X_vacancy")
+    X_surface = check_spectra(X_surface, min_spectra=1, name="X_surface")
+    X_vacancy = check_spectra(X_vacancy, min_spectra=1, name="X_vacancy")
     bias_mV = np.asarray(bias_mV, dtype=float)
     n_bias = X_surface.shape[1]
     if X_vacancy.shape[1] != n_bias or bias_mV.shape != (n_bias,):
@@ -305,9 +299,7 @@ def energy_correlation(X: np.ndarray) -> np.ndarray:
         that at bias ``j`` (the same as ``np.corrcoef(X, rowvar=False)``). Rows and columns of
         a bias with no variation are NaN.
     """
-    X = _check_matrix(X)
-    if X.shape[0] < 2:
-        raise ValueError(f"need at least 2 spectra for a correlation, got {X.shape[0]}")
+    X = check_spectra(X, min_spectra=2)
     centered = X - X.mean(axis=0)
     norm = np.sqrt((centered**2).sum(axis=0))
     with np.errstate(invalid="ignore", divide="ignore"):

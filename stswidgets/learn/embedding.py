@@ -73,13 +73,14 @@ class SiameseEmbedding(LightningEstimator):
         Early stopping: epochs without improvement of the held-out pair loss.
     learning_rate : float
         Adam learning rate.
-    normalize : {"outside", "rms", "integral", "none"}
+    normalize : str
         Per-spectrum normalisation before the common centring and scaling, removing setpoint
-        variation (see :class:`~stswidgets.learn._training.SpectrumScaler`): ``"outside"``
-        (default) divides each spectrum by its mean absolute value over the outer 10 % of
-        the bias points at each end (far from the gap when the bias window spans it),
-        ``"rms"`` by its RMS, ``"integral"`` by its mean absolute value; ``"none"`` keeps
-        absolute intensities. Chosen on :func:`stswidgets.datasets.random_grid` tuning seeds
+        variation: any name of :data:`stswidgets.preprocess.NORMALIZATIONS` (formulas in
+        :func:`stswidgets.preprocess.normalize`). ``"outside"`` (default) divides each
+        spectrum by its mean absolute value over the outer 10 % of the bias points at each end
+        (far from the gap when the bias window spans it), ``"rms"`` by its RMS, ``"area"``
+        (alias ``"integral"``) by its mean absolute value; ``"none"`` keeps absolute
+        intensities. Chosen on :func:`stswidgets.datasets.random_grid` tuning seeds
         0-29 (40 x 40 pixels, :class:`~stswidgets.learn.SimilarityScore`,
         ``benchmarks/tune_score.py``), median / 10th percentile: defect-vs-surface AUC
         1.000 / 0.995 with ``"outside"`` against 1.000 / 0.980 with ``"rms"``; defect vs
