@@ -1,4 +1,4 @@
-"""The randomized benchmark harness (stswidgets.evaluation.generalization): truth, metrics, cache."""
+"""The randomized benchmark harness (evaluation.generalization): truth, metrics, cache."""
 
 import numpy as np
 import pytest
