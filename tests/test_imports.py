@@ -3,7 +3,9 @@
 The graph is read from the source (``pkgutil`` finds the modules, ``ast`` their imports), so
 nothing is imported and imports inside functions count as much as those at the top of a file:
 an import cycle hidden inside a function is still a cycle. Imports under
-``if TYPE_CHECKING:`` never run and are left out.
+``if TYPE_CHECKING:`` never run and are left out; so are imports by computed name
+(``importlib.import_module(f"...")``, the lazy ``__getattr__`` of the package ``__init__``
+files), which only load on first use.
 
 The layers (DESIGN.md, "Layout"; a module may import its own layer and the layers below):
 
@@ -198,12 +200,8 @@ def _graph(skip_known: bool) -> dict[str, set[str]]:
     for imp in IMPORTS:
         if imp.module == imp.importer or (skip_known and _known(imp.importer, imp.module)):
             continue
-        # A package importing its own submodules (``__init__`` re-exports) is how packages are
-        # built, and the lazy package __init__ files load them on first use only.
-        if imp.module.startswith(imp.importer + ".") and MODULES[imp.importer].name == (
-            "__init__.py"
-        ):
-            continue
+        # A package's __init__ importing its submodules counts too: a submodule that imports
+        # names from its own package while that package imports it is a cycle.
         edges.setdefault(imp.importer, set()).add(imp.module)
     return edges
 
