@@ -1,8 +1,12 @@
-"""Defect-kind signatures and defect placement of :func:`stswidgets.datasets.random_grid`.
+"""Spectral building blocks of the simulated grids: the Dynes density of states (used by
+:func:`stswidgets.datasets.fese_like` and :func:`stswidgets.datasets.random_grid`, public as
+:func:`stswidgets.datasets.dynes_dos`), the defect-kind signatures and the defect placement of
+:func:`~stswidgets.datasets.random_grid`.
 
-Each archetype (see :mod:`stswidgets._random_physics`) turns a few randomly drawn parameters into
-the core spectrum of a defect kind on a fine energy axis; :func:`_place` puts the defect centres
-on the map with a minimum separation.
+The simulated-data modules depend one way: ``datasets`` -> ``_random_physics`` ->
+``_defect_signatures``. Each archetype (see :mod:`stswidgets._random_physics`) turns a few
+randomly drawn parameters into the core spectrum of a defect kind on a fine energy axis;
+:func:`_place` puts the defect centres on the map with a minimum separation.
 """
 
 from __future__ import annotations
@@ -11,6 +15,31 @@ import numpy as np
 
 #: Defect-signature archetypes; each kind of a grid draws a different one.
 ARCHETYPES = ("in_gap_states", "resonance", "gap_enhancement", "weight_transfer")
+
+
+def dynes_dos(energy_mV: np.ndarray, delta_mV: float, gamma_mV: float) -> np.ndarray:
+    """Dynes density of states ``Re[(E - i Gamma) / sqrt((E - i Gamma)^2 - Delta^2)]``.
+
+    Parameters
+    ----------
+    energy_mV : numpy.ndarray
+        Energies (bias) in mV.
+    delta_mV : float
+        Superconducting gap in meV (the coherence peaks sit at ``+-delta_mV``).
+    gamma_mV : float
+        Dynes pair-breaking broadening in meV (> 0); larger values fill the gap.
+
+    Returns
+    -------
+    numpy.ndarray
+        The DOS normalised to the normal state (-> 1 far from the gap), same shape as
+        ``energy_mV``.
+    """
+    z = np.asarray(energy_mV, dtype=float) - 1j * gamma_mV
+    root = np.sqrt(z * z - delta_mV**2)
+    # the branch with Re(root) having the sign of Re(z) gives a DOS that is positive everywhere
+    root = np.where(root.real * z.real < 0, -root, root)
+    return np.abs((z / root).real)
 
 
 def _gauss(fine, centre, width):

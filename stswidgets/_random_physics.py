@@ -47,7 +47,13 @@ import xarray as xr
 from scipy.ndimage import gaussian_filter1d
 from scipy.spatial import cKDTree
 
-from stswidgets._defect_signatures import ARCHETYPES, _core_spectrum, _draw_signature, _place
+from stswidgets._defect_signatures import (
+    ARCHETYPES,
+    _core_spectrum,
+    _draw_signature,
+    _place,
+    dynes_dos,
+)
 from stswidgets.grid import make_grid
 
 __all__ = ["ARCHETYPES", "RANDOM_RANGES", "random_grid"]
@@ -173,8 +179,6 @@ def random_grid(
         + phys["background_slope"] * fine / half
         + phys["background_curvature"] * (fine / half) ** 2
     )
-
-    from stswidgets.datasets import dynes_dos
 
     def superconductor(delta_factor, gamma_mV):
         d1, d2 = delta * delta_factor, delta * delta_factor * phys["delta2_per_delta"]

@@ -42,6 +42,7 @@ import xarray as xr
 from scipy.ndimage import gaussian_filter, gaussian_filter1d
 from scipy.spatial import cKDTree
 
+from stswidgets._defect_signatures import dynes_dos
 from stswidgets._random_physics import ARCHETYPES, RANDOM_RANGES, random_grid
 from stswidgets.grid import make_grid
 
@@ -71,31 +72,6 @@ CONDITIONS: dict[str, dict] = {
     # Strong, smooth tip-height/setpoint variation across the map (a drifting tip).
     "setpoint_drift": {"setpoint_variation": 0.25, "setpoint_gradient": 0.5},
 }
-
-
-def dynes_dos(energy_mV: np.ndarray, delta_mV: float, gamma_mV: float) -> np.ndarray:
-    """Dynes density of states ``Re[(E - i Gamma) / sqrt((E - i Gamma)^2 - Delta^2)]``.
-
-    Parameters
-    ----------
-    energy_mV : numpy.ndarray
-        Energies (bias) in mV.
-    delta_mV : float
-        Superconducting gap in meV (the coherence peaks sit at ``+-delta_mV``).
-    gamma_mV : float
-        Dynes pair-breaking broadening in meV (> 0); larger values fill the gap.
-
-    Returns
-    -------
-    numpy.ndarray
-        The DOS normalised to the normal state (-> 1 far from the gap), same shape as
-        ``energy_mV``.
-    """
-    z = np.asarray(energy_mV, dtype=float) - 1j * gamma_mV
-    root = np.sqrt(z * z - delta_mV**2)
-    # the branch with Re(root) having the sign of Re(z) gives a DOS that is positive everywhere
-    root = np.where(root.real * z.real < 0, -root, root)
-    return np.abs((z / root).real)
 
 
 def _window(energy_mV: np.ndarray, window_mV, edge_mV: float) -> np.ndarray:

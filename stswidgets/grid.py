@@ -18,6 +18,7 @@ GRID_DIMS = ("y", "x", "bias")
 __all__ = [
     "GRID_DIMS",
     "GridError",
+    "check_spectra",
     "make_grid",
     "map_extent",
     "to_map",
@@ -203,3 +204,95 @@ def map_extent(grid) -> list[float]:
         return [lo - half, hi + half]
 
     return edges(x) + edges(y)
+
+
+def check_spectra(
+    X,
+    *,
+    min_spectra: int = 2,
+    min_bias: int = 2,
+    name: str = "X",
+    allow_negative: bool = True,
+    dtype=np.float64,
+) -> np.ndarray:
+    """Check the matrix view of spectra and return it as a float array: THE input check.
+
+    Every analysis and learning step that takes spectra as rows calls this, so the same input
+    fails in the same way everywhere.
+
+    Parameters
+    ----------
+    X : array-like, shape ``(n_spectra, n_bias)``
+        Spectra as rows (:func:`to_matrix` gives them from a grid).
+    min_spectra : int
+        Fewest rows accepted (2 for anything comparing spectra).
+    min_bias : int
+        Fewest bias points (columns) per spectrum.
+    name : str
+        What ``X`` is called in the error messages (``"X_surface"``, ``"SiameseEmbedding.fit:
+        X"``).
+    allow_negative : bool
+        False to refuse negative values (NMF, non-negative intensities).
+    dtype : numpy dtype or None
+        The float type returned; None keeps float32 and float64 as they are and turns anything
+        else into float64.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``(n_spectra, n_bias)``
+        C-contiguous, of ``dtype``; ``X`` itself when it already is.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` and what is wrong: not numbers (or complex), not 2D, fewer than
+        ``min_spectra`` rows or ``min_bias`` columns, NaN or inf (how many spectra hold each and
+        the first such row), negative values when they are not allowed.
+    """
+    try:
+        arr = np.asarray(X)
+    except (TypeError, ValueError) as err:  # ragged nested lists
+        raise ValueError(f"{name} must be numeric spectra (n_spectra, n_bias): {err}") from None
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(f"{name} holds {arr.dtype} values, expected real numbers")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise ValueError(f"{name} holds complex values, expected real numbers")
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2D array of shape (n_spectra, n_bias), got shape {arr.shape}; "
+            "use stswidgets.to_matrix(grid) to turn a (y, x, bias) grid into spectra"
+        )
+    if arr.shape[0] < min_spectra:
+        raise ValueError(
+            f"{name} holds {arr.shape[0]} spectra; this step needs at least {min_spectra} spectra"
+        )
+    if arr.shape[1] < min_bias:
+        raise ValueError(
+            f"{name} has {arr.shape[1]} bias point(s) per spectrum; a spectrum needs at least "
+            f"{min_bias}"
+        )
+    if dtype is None:
+        dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    finite = np.isfinite(arr).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        with_nan = int(np.isnan(arr[bad]).any(axis=1).sum())
+        with_inf = int(np.isinf(arr[bad]).any(axis=1).sum())
+        found = [f"NaN in {with_nan}"] * bool(with_nan) + [f"infinite values in {with_inf}"] * (
+            bool(with_inf)
+        )
+        raise ValueError(
+            f"{name} holds {' and '.join(found)} of its {arr.shape[0]} spectra (first at row "
+            f"{bad[0]}); drop incomplete spectra first: stswidgets.to_matrix(grid) keeps only "
+            "complete ones"
+        )
+    if not allow_negative:
+        negative = (arr < 0).any(axis=1)
+        if negative.any():
+            rows = np.flatnonzero(negative)
+            raise ValueError(
+                f"{name} must be non-negative, but {rows.size} spectra hold negative values "
+                f"(first at row {rows[0]}, smallest {float(arr.min()):g})"
+            )
+    return arr

@@ -1,6 +1,8 @@
 """Preprocessing of STS spectra: normalisation, smoothing, derivative, bias window, valid pixels.
 
-:func:`normalize` works on the matrix view ``X`` of shape ``(n_spectra, n_bias)``; the other
+:func:`normalize` works on the matrix view ``X`` of shape ``(n_spectra, n_bias)`` and holds THE
+per-spectrum normalisations of the package (:data:`NORMALIZATIONS`: one vocabulary for the
+latent spaces, the learning estimators and the spectral weight); the other
 functions take and return a grid (an :class:`xarray.DataArray` with dims ``("y", "x", "bias")``,
 see :mod:`stswidgets.grid`) and keep its coordinates and attrs.
 """
@@ -11,26 +13,76 @@ import numpy as np
 import xarray as xr
 from scipy.ndimage import gaussian_filter1d
 
-from stswidgets.grid import GridError, validate_grid
+from stswidgets.grid import GridError, check_spectra, validate_grid
 
-__all__ = ["NORMALIZATIONS", "bias_window", "derivative", "invalid_mask", "normalize", "smooth"]
+__all__ = [
+    "ALIASES",
+    "NORMALIZATIONS",
+    "OUTSIDE_FRACTION",
+    "bias_window",
+    "derivative",
+    "invalid_mask",
+    "normalization_name",
+    "normalize",
+    "smooth",
+]
 
-#: Methods accepted by :func:`normalize`.
-NORMALIZATIONS = ("zscore", "area", "max", "none")
+#: THE per-spectrum normalisations, accepted by :func:`normalize`, by the learning estimators
+#: (``normalize=``) and by the pipeline configuration (``normalization``,
+#: ``learn_normalization``, ``weight_normalization``). See :func:`normalize` for the formulas.
+NORMALIZATIONS = ("zscore", "area", "max", "rms", "outside", "none")
+#: Other names accepted for a normalisation: ``"integral"`` is ``"area"`` (the name the learning
+#: estimators used first).
+ALIASES = {"integral": "area"}
+#: Fraction of the bias points at each end of a spectrum that ``"outside"`` averages over.
+OUTSIDE_FRACTION = 0.1
 
 
-def normalize(X: np.ndarray, method: str = "zscore") -> np.ndarray:
+def normalization_name(method: str) -> str:
+    """The name in :data:`NORMALIZATIONS` of ``method`` (resolving :data:`ALIASES`).
+
+    Raises
+    ------
+    ValueError
+        For a name that is neither a normalisation nor an alias.
+    """
+    name = ALIASES.get(method, method)
+    if name not in NORMALIZATIONS:
+        raise ValueError(
+            f"unknown normalisation method {method!r}; expected one of {NORMALIZATIONS} "
+            f"(or the alias {', '.join(map(repr, ALIASES))})"
+        )
+    return name
+
+
+def normalize(X: np.ndarray, method: str = "zscore", *, zero_norm: str = "raise") -> np.ndarray:
     """Normalise every spectrum (row) of ``X`` on its own.
+
+    A change of the STM setpoint multiplies a whole spectrum by one factor; every method but
+    ``"none"`` removes it, so that spectra compare by shape. With ``x`` one spectrum of ``n``
+    bias points:
+
+    - ``"zscore"``: ``(x - mean(x)) / std(x)`` (also removes an offset);
+    - ``"area"`` (alias ``"integral"``): ``x / mean(|x|)``, the mean absolute value over the
+      bias window (its integral divided by the window's width, for even bias steps);
+    - ``"max"``: ``x / max(|x|)``;
+    - ``"rms"``: ``x / sqrt(mean(x**2))``;
+    - ``"outside"``: ``x / mean(|x[:m]|, |x[-m:]|)``, the mean absolute value over the outer
+      ``m = max(1, round(0.1 n))`` bias points on each side (:data:`OUTSIDE_FRACTION`): far
+      outside the gap when the bias runs across it, the usual normalisation of tunneling
+      spectra at a bias where the density of states is featureless;
+    - ``"none"``: ``x`` (a float copy).
 
     Parameters
     ----------
     X : array-like, shape ``(n_spectra, n_bias)``
-        Spectra as rows.
-    method : {"zscore", "area", "max", "none"}
-        ``"zscore"``: subtract the row mean, divide by the row standard deviation (shape only);
-        ``"area"``: divide by the sum of absolute values (unit spectral weight, per bias point);
-        ``"max"``: divide by the largest absolute value;
-        ``"none"``: a float copy of ``X``.
+        Spectra as rows, checked by :func:`stswidgets.grid.check_spectra`.
+    method : str
+        One of :data:`NORMALIZATIONS` (or an alias of :data:`ALIASES`).
+    zero_norm : {"raise", "keep"}
+        A spectrum whose norm is zero (a constant one for ``"zscore"``, an all-zero one
+        otherwise): ``"raise"`` a ValueError, or ``"keep"`` it by dividing by the smallest
+        positive float instead (the learning estimators do that).
 
     Returns
     -------
@@ -40,43 +92,36 @@ def normalize(X: np.ndarray, method: str = "zscore") -> np.ndarray:
     Raises
     ------
     ValueError
-        For an unknown ``method``, an ``X`` that is not 2D, a row holding NaN or inf, or a row
-        whose norm is zero (a constant spectrum for ``"zscore"``, an all-zero one for
-        ``"area"``/``"max"``).
+        For an unknown ``method``, an ``X`` that is not 2D, a row holding NaN or inf, or (with
+        ``zero_norm="raise"``) a row whose norm is zero.
     """
-    if method not in NORMALIZATIONS:
-        raise ValueError(
-            f"unknown normalisation method {method!r}; expected one of {NORMALIZATIONS}"
-        )
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"X must have shape (n_spectra, n_bias), got shape {X.shape}")
-    dtype = X.dtype if X.dtype == np.float32 else np.float64
-    X = X.astype(dtype, copy=True)
-    incomplete = ~np.isfinite(X).all(axis=1)
-    if incomplete.any():
-        rows = np.flatnonzero(incomplete)
-        raise ValueError(
-            f"cannot normalise: {rows.size} spectra hold NaN or inf (rows {rows[:5].tolist()}"
-            f"{' ...' if rows.size > 5 else ''}); take the complete spectra with to_matrix(grid)"
-        )
-    if method == "none":
+    name = normalization_name(method)
+    if zero_norm not in ("raise", "keep"):
+        raise ValueError(f"zero_norm must be 'raise' or 'keep', got {zero_norm!r}")
+    X = check_spectra(X, min_spectra=1, min_bias=1, dtype=None).copy()
+    if name == "none":
         return X
-    if method == "zscore":
+    if name == "zscore":
         X -= X.mean(axis=1, keepdims=True)
         norm = X.std(axis=1, keepdims=True)
-    elif method == "area":
-        norm = np.abs(X).sum(axis=1, keepdims=True)
-    else:
+    elif name == "area":
+        norm = np.abs(X).mean(axis=1, keepdims=True)
+    elif name == "max":
         norm = np.abs(X).max(axis=1, keepdims=True)
+    elif name == "rms":
+        norm = np.sqrt(np.mean(X**2, axis=1, keepdims=True))
+    else:  # outside
+        n_end = max(1, int(round(OUTSIDE_FRACTION * X.shape[1])))
+        ends = np.concatenate([X[:, :n_end], X[:, -n_end:]], axis=1)
+        norm = np.abs(ends).mean(axis=1, keepdims=True)
     zero = ~(norm[:, 0] > 0)
-    if zero.any():
+    if zero.any() and zero_norm == "raise":
         rows = np.flatnonzero(zero)
         raise ValueError(
             f"cannot normalise with method {method!r}: {rows.size} spectra have zero norm "
             f"(rows {rows[:5].tolist()}{' ...' if rows.size > 5 else ''})"
         )
-    X /= norm
+    X /= np.maximum(norm, np.finfo(X.dtype).tiny)
     return X
 
 

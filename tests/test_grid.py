@@ -141,3 +141,38 @@ def test_map_extent_runs_to_the_outer_pixel_edges():
     assert map_extent(line) == pytest.approx([-0.25, 2.25, 1.75, 2.25])
     with pytest.raises(GridError, match="'x' and 'y' coordinates"):
         map_extent(xr.DataArray(np.zeros((2, 2)), dims=("y", "x")))
+
+
+def test_check_spectra_is_the_one_input_check():
+    from stswidgets.grid import check_spectra
+
+    X = np.arange(12, dtype=np.float32).reshape(3, 4)
+    out = check_spectra(X)
+    assert out.dtype == np.float64 and out.flags.c_contiguous
+    np.testing.assert_array_equal(out, X)
+    assert check_spectra(X, dtype=None) is X  # float32 kept, no copy
+    assert check_spectra([[1, 2], [3, 4]], dtype=None).dtype == np.float64
+    with pytest.raises(ValueError, match=r"X must be a 2D array .*got shape \(4,\).*to_matrix"):
+        check_spectra(np.ones(4))
+    with pytest.raises(ValueError, match="X_surface holds 1 spectra; .* at least 2 spectra"):
+        check_spectra(np.ones((1, 4)), name="X_surface")
+    with pytest.raises(ValueError, match=r"1 bias point\(s\) per spectrum; .* at least 2"):
+        check_spectra(np.ones((3, 1)))
+    assert check_spectra(np.ones((3, 1)), min_bias=1).shape == (3, 1)
+    with pytest.raises(ValueError, match="object values"):
+        check_spectra(np.array([["a", 1]], dtype=object))
+    with pytest.raises(ValueError, match="complex"):
+        check_spectra(np.ones((3, 2), dtype=complex))
+    bad = np.ones((6, 3))
+    bad[2, 0] = np.nan
+    bad[4, 1] = np.nan
+    bad[5, 2] = np.inf
+    with pytest.raises(
+        ValueError, match=r"NaN in 2 and infinite values in 1 of its 6 spectra \(first at row 2\)"
+    ):
+        check_spectra(bad)
+    negative = np.ones((3, 2))
+    negative[1, 1] = -0.5
+    check_spectra(negative)  # allowed by default
+    with pytest.raises(ValueError, match=r"non-negative.*1 spectra.*row 1, smallest -0.5"):
+        check_spectra(negative, allow_negative=False)

@@ -20,8 +20,21 @@ def test_normalize_methods_match_numpy():
     z = preprocess.normalize(X, "zscore")
     np.testing.assert_allclose(z, (X - X.mean(1)[:, None]) / X.std(1)[:, None])
     np.testing.assert_allclose(z.mean(1), 0, atol=1e-12)
-    np.testing.assert_allclose(preprocess.normalize(X, "area"), X / np.abs(X).sum(1)[:, None])
+    area = X / np.abs(X).mean(1)[:, None]
+    np.testing.assert_allclose(preprocess.normalize(X, "area"), area)
+    np.testing.assert_allclose(preprocess.normalize(X, "integral"), area)  # the alias
     np.testing.assert_allclose(preprocess.normalize(X, "max"), X / np.abs(X).max(1)[:, None])
+    rms = X / np.sqrt((X**2).mean(1))[:, None]
+    np.testing.assert_allclose(preprocess.normalize(X, "rms"), rms)
+    # outside: the outer 10 % of the 30 bias points, 3 on each side
+    ends = np.abs(np.c_[X[:, :3], X[:, -3:]]).mean(1)[:, None]
+    np.testing.assert_allclose(preprocess.normalize(X, "outside"), X / ends)
+    # every method but none removes a setpoint factor
+    factor = np.arange(1.0, 7.0)[:, None]
+    for method in preprocess.NORMALIZATIONS[:-1]:
+        np.testing.assert_allclose(
+            preprocess.normalize(X * factor, method), preprocess.normalize(X, method)
+        )
     none = preprocess.normalize(X, "none")
     np.testing.assert_array_equal(none, X)
     assert none is not X
@@ -40,8 +53,10 @@ def test_normalize_rejects_unknown_methods_zero_rows_and_bad_shapes():
     with pytest.raises(ValueError, match="shape"):
         preprocess.normalize(np.ones(4))
     X[2, 1] = np.nan
-    with pytest.raises(ValueError, match=r"1 spectra hold NaN or inf \(rows \[2\]\)"):
+    with pytest.raises(ValueError, match=r"X holds NaN in 1 of its 3 spectra \(first at row 2\)"):
         preprocess.normalize(X, "area")
+    kept = preprocess.normalize(np.ones((3, 4)), "zscore", zero_norm="keep")
+    np.testing.assert_array_equal(kept, 0.0)
 
 
 def test_smooth_is_a_gaussian_in_mV_and_keeps_nan_pixels():

@@ -1,7 +1,8 @@
 """Analysis on the matrix view ``X`` of shape ``(n_spectra, n_bias)``: numpy in, numpy out.
 
 Submodules: ``decomposition``, ``clustering``, ``distances``, ``incremental``, ``correlation``,
-``density``, ``segmentation``, ``spectral_weight``, ``kinds``, ``metrics``. Nothing here imports
+``density``, ``segmentation``, ``spectral_weight``, ``kinds``, ``metrics``, ``score_statistics``
+(the 1D statistics of a score that ``spectral_weight`` and ``kinds`` share). Nothing here imports
 widgets, and nothing imports torch at import time: the one exception is the optional torch pair
 pass (``device=`` of the pairwise-distance functions, ``_torch_pairs``), which imports it inside
 the call that asks for it. The names of :mod:`~stswidgets.analysis.kinds` (:func:`classify_kinds`,

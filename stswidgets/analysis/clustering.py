@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stswidgets.grid import check_spectra
+
 __all__ = [
     "ClusterCentres",
     "KMeansResult",
@@ -162,9 +164,9 @@ def cluster_centres(X, labels) -> ClusterCentres:
     -------
     ClusterCentres
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = check_spectra(X, min_spectra=1, min_bias=1)
     labels = np.asarray(labels)
-    if X.ndim != 2 or labels.shape != (X.shape[0],):
+    if labels.shape != (X.shape[0],):
         raise ValueError(
             f"labels must have one entry per spectrum: X has shape {X.shape}, "
             f"labels shape {labels.shape}"

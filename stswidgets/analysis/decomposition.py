@@ -13,23 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stswidgets.grid import check_spectra
+
 __all__ = ["EMBED_METHODS", "PCAResult", "embed", "median_gamma", "pca"]
 
 #: The methods :func:`embed` knows, in the order of the paper.
 EMBED_METHODS = ("pca", "kpca", "nmf", "umap", "tsne", "autoencoder", "siamese")
-
-
-def _check_matrix(X, name: str = "X") -> np.ndarray:
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be a 2D matrix (n_spectra, n_bias), got shape {X.shape}")
-    if X.shape[0] < 2:
-        raise ValueError(f"{name} needs at least 2 spectra, got {X.shape[0]}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError(
-            f"{name} holds NaN or inf values; pass only complete spectra (stswidgets.to_matrix)"
-        )
-    return X
 
 
 @dataclass(frozen=True)
@@ -84,7 +73,7 @@ class PCAResult:
 
     def transform(self, X) -> np.ndarray:
         """Project new spectra ``X`` (n, n_bias) onto the components -> scores (n, k)."""
-        X = _check_matrix(X)
+        X = check_spectra(X, min_spectra=1, dtype=None)
         if X.shape[1] != self.mean.shape[0]:
             raise ValueError(
                 f"X has {X.shape[1]} bias points, the PCA was fitted on {self.mean.shape[0]}"
@@ -122,7 +111,7 @@ def pca(X, n_components: int | None = None, random_state: int | None = 0) -> PCA
     """
     from sklearn.decomposition import PCA
 
-    X = _check_matrix(X)
+    X = check_spectra(X, dtype=None)
     n_max = min(X.shape)
     if n_components is not None and not (1 <= int(n_components) <= n_max):
         raise ValueError(
@@ -155,7 +144,7 @@ def median_gamma(X, max_samples: int = 2000, random_state: int | None = 0) -> fl
     """
     from scipy.spatial.distance import pdist
 
-    X = _check_matrix(X)
+    X = check_spectra(X, dtype=None)
     rng = np.random.default_rng(random_state)
     if X.shape[0] > max_samples:
         X = X[rng.choice(X.shape[0], size=max_samples, replace=False)]
@@ -211,7 +200,7 @@ def embed(
     key = str(method).lower()
     if key not in EMBED_METHODS:
         raise ValueError(f"unknown embedding method {method!r}; expected one of {EMBED_METHODS}")
-    X = _check_matrix(X)
+    X = check_spectra(X, dtype=None)
     if int(n_components) < 1:
         raise ValueError(f"n_components must be a positive integer, got {n_components}")
     n_components = int(n_components)

@@ -41,6 +41,7 @@ from stswidgets.analysis._abundance import (
 from stswidgets.analysis._pairs_kernel import _AUTO_MARGIN, Binning, centred_statistics
 from stswidgets.analysis._pairs_pass import block_for, pair_pass, plan_strips
 from stswidgets.analysis._two_gaussians import TwoGaussianFit, fit_two_gaussians
+from stswidgets.grid import check_spectra
 
 __all__ = [
     "MinorityAbundance",
@@ -58,34 +59,6 @@ __all__ = [
 ]
 
 Histogram = tuple[np.ndarray, np.ndarray]
-
-
-def _check_spectra(X, min_spectra: int = 2) -> np.ndarray:
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(
-            f"X must be a 2D array of shape (n_spectra, n_bias), got shape {X.shape}; "
-            "use stswidgets.to_matrix(grid) to flatten a grid"
-        )
-    if X.shape[0] < min_spectra:
-        raise ValueError(f"X holds {X.shape[0]} spectrum; pairwise distances need at least 2")
-    if X.shape[1] < 1:
-        raise ValueError(f"X has shape {X.shape}: the spectra hold no points")
-    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-        raise ValueError(f"X holds {X.dtype} values, expected numbers")
-    if np.issubdtype(X.dtype, np.complexfloating):
-        raise ValueError("X holds complex values, expected real numbers")
-    if X.dtype not in (np.float32, np.float64):
-        X = X.astype(np.float64)
-    finite = np.isfinite(X).all(axis=1)
-    if not finite.all():
-        bad = np.flatnonzero(~finite)
-        kind = "NaN" if np.isnan(X[bad[0]]).any() else "infinite values"
-        raise ValueError(
-            f"X contains {kind} in {bad.size} spectra (first at row {bad[0]}); "
-            "drop incomplete spectra first, e.g. with stswidgets.to_matrix(grid)"
-        )
-    return np.ascontiguousarray(X)
 
 
 def _check_bins(bins) -> int:
@@ -240,7 +213,7 @@ def distance_histogram(
     >>> counts, edges = distance_histogram(X, bins=200)
     >>> rescaled = distance_histogram(X, bins=200, offset=[0.1, 0.5, 1.0, 2.0])
     """
-    X = _check_spectra(X)
+    X = check_spectra(X, min_bias=1, dtype=None)
     binnings, many = _binnings(X, bins, range, offset)
     counts, _ = _pass(X, binnings, False, block_size, progress, client, device)
     result = [(c, b.edges) for c, b in zip(counts, binnings, strict=True)]
@@ -280,7 +253,7 @@ def per_spectrum_histograms(
     counts : numpy.ndarray, shape ``(bins,)``, int64, only with ``return_counts=True``
     A list of these tuples, one per offset, when ``offset`` is a list.
     """
-    X = _check_spectra(X)
+    X = check_spectra(X, min_bias=1, dtype=None)
     binnings, many = _binnings(X, bins, range, offset)
     counts, per_row = _pass(X, binnings, True, block_size, progress, client, device)
     result = []

@@ -17,10 +17,10 @@ from stswidgets.analysis._torch_pairs import resolve_device, torch_pass
 from stswidgets.analysis.distances import (
     _check_bins,
     _check_block,
-    _check_spectra,
     _offset_list,
     _range_list,
 )
+from stswidgets.grid import check_spectra
 
 __all__ = ["PairHistogram"]
 
@@ -147,7 +147,7 @@ class PairHistogram:
         X_new = np.asarray(X_new)
         if X_new.ndim == 2 and X_new.shape[0] == 0:
             return self
-        X_new = _check_spectra(X_new, min_spectra=1)
+        X_new = check_spectra(X_new, min_spectra=1, min_bias=1, name="X_new", dtype=None)
         if self._X is None:
             self._mean = X_new.mean(axis=0, dtype=np.float64)
             self._X = np.empty((0, X_new.shape[1]), dtype=X_new.dtype)

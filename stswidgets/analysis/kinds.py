@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from stswidgets.analysis.spectral_weight import _far_mode, _otsu_split, _robust_core
+from stswidgets.analysis.score_statistics import far_mode, otsu_split, robust_core
 
 __all__ = [
     "FESE_NAMES",
@@ -174,7 +174,7 @@ def classify_kinds(
         raise ValueError(f"score has shape {score.shape}, expected ({Z.shape[0]},) to match Z")
     if not (np.isfinite(Z).all() and np.isfinite(score).all()):
         raise ValueError("Z and score must be finite (drop unmeasured spectra first)")
-    center, sigma = _robust_core(score)
+    center, sigma = robust_core(score)
     majority_edge = center + n_sigma * sigma
     labels = np.ones(len(score), dtype=np.int8)
     majority = score <= majority_edge
@@ -192,11 +192,11 @@ def classify_kinds(
         points = others[branch == b]
         if points.size < min_kind_size:
             continue
-        split = max(_otsu_split(score[points]), majority_edge)
+        split = max(otsu_split(score[points]), majority_edge)
         beyond = score[points][score[points] > split]
         if beyond.size < min_kind_size:
             continue
-        peak, far_sigma = _far_mode(beyond)
+        peak, far_sigma = far_mode(beyond)
         if not peak > split + 0.5 * (beyond.max() - split):
             continue  # no pile far out: a tail that falls off
         edge = max(peak - n_sigma * far_sigma, split)

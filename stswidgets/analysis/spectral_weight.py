@@ -16,9 +16,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import ndimage, stats
+from scipy import ndimage
 
-from stswidgets.analysis.segmentation import otsu_threshold
+from stswidgets.analysis.score_statistics import density_valley, far_mode, otsu_split, robust_core
+from stswidgets.grid import check_spectra
 
 __all__ = [
     "BAND_NAMES",
@@ -35,80 +36,9 @@ __all__ = [
 #: Band labels in the order of their integer codes 0, 1, 2.
 BAND_NAMES = ("surface", "transition", "vacancy")
 
-_MAD_TO_SIGMA = 1.4826  # MAD of a Gaussian times this is its standard deviation
 #: A surface band narrower than this fraction of the way to the vacancy cut is a saturated
 #: pile (a score network's output stuck at its end), see :func:`score_bands`.
 SATURATED_SURFACE = 0.01
-
-
-def _robust_core(values: np.ndarray, clip: float = 3.0, max_iter: int = 20) -> tuple[float, float]:
-    """Median and MAD-sigma of the majority population, with iterative ``clip``-sigma clipping."""
-    core = values
-    for _ in range(max_iter):
-        center = float(np.median(core))
-        sigma = _MAD_TO_SIGMA * float(np.median(np.abs(core - center)))
-        if sigma == 0.0:
-            sigma = float(np.std(core))
-        if sigma == 0.0:
-            return center, 0.0
-        kept = values[np.abs(values - center) <= clip * sigma]
-        if kept.size == core.size:
-            break
-        core = kept
-    return center, sigma
-
-
-def _density_peaks(values: np.ndarray, min_prominence: float):
-    """Gaussian KDE of ``values`` on a 512-point grid and the indices of its peaks.
-
-    Peaks are local maxima whose prominence is at least ``min_prominence`` times the highest
-    density; one at either end of the grid counts. Returns ``(grid, density, peaks)``.
-    """
-    from scipy.signal import find_peaks
-
-    grid = np.linspace(values.min(), values.max(), 512)
-    density = stats.gaussian_kde(values)(grid)
-    # zeros on both sides, so that a peak at either end of the grid counts
-    peaks, _ = find_peaks(np.pad(density, 1), prominence=min_prominence * density.max())
-    return grid, density, peaks - 1
-
-
-def _far_mode(tail: np.ndarray, min_prominence: float = 0.1) -> tuple[float, float]:
-    """The density peak of ``tail`` farthest out and the MAD-sigma of its far side.
-
-    Of the peaks of :func:`_density_peaks` the one at the largest value is taken (a score
-    that runs in steps piles the vacancies up at its end, beyond a plateau of transition
-    spectra that may hold more spectra than the pile).
-    """
-    if tail.size < 2 or not tail.max() > tail.min():
-        return float(np.median(tail)), 0.0
-    grid, density, peaks = _density_peaks(tail, min_prominence)
-    peak = float(grid[peaks.max()]) if peaks.size else float(grid[np.argmax(density)])
-    far = tail[tail >= peak]
-    sigma = _MAD_TO_SIGMA * float(np.median(far - peak))
-    return peak, sigma
-
-
-def _valley(values: np.ndarray, min_prominence: float = 0.01) -> float | None:
-    """The lowest density between the low end of ``values`` and the next density peak.
-
-    ``None`` when the density (:func:`_density_peaks`) has no peak beyond the one at the
-    low end (a tail that only falls off).
-    """
-    if values.size < 3 or not values.max() > values.min():
-        return None
-    grid, density, peaks = _density_peaks(values, min_prominence)
-    first = int(np.argmax(density[: peaks[0] + 1])) if peaks.size else 0
-    later = peaks[peaks > first]
-    if later.size == 0:
-        return None
-    return float(grid[first + int(np.argmin(density[first : later[0] + 1]))])
-
-
-def _otsu_split(values: np.ndarray) -> float:
-    """Otsu's threshold of ``values`` (their value itself when they are all equal)."""
-    lo, hi = float(values.min()), float(values.max())
-    return lo if not hi > lo else otsu_threshold(values)
 
 
 def score_bands(
@@ -199,23 +129,23 @@ def score_bands(
         surface_edge, vacancy_edge = (float(t) for t in thresholds)
         side = 1.0 if vacancy_edge >= surface_edge else -1.0
     else:
-        split = _otsu_split(score)
+        split = otsu_split(score)
         above = score > split
         side = 1.0 if above.sum() <= (~above).sum() else -1.0  # vacancies: the minority side
-        center, sigma = _robust_core(score[~above] if side > 0 else score[above])
+        center, sigma = robust_core(score[~above] if side > 0 else score[above])
         oriented = side * score
         surface_cut = side * center + n_sigma * sigma
         tail = oriented[oriented > surface_cut]
         beyond_split = oriented[oriented > max(surface_cut, side * split)]
         vacancy_cut = surface_cut
         if beyond_split.size >= 2:
-            peak, far_sigma = _far_mode(beyond_split)
+            peak, far_sigma = far_mode(beyond_split)
             vacancy_cut = peak - n_sigma * far_sigma
         if vacancy_cut <= surface_cut and tail.size >= 2:
-            vacancy_cut = _otsu_split(tail)  # no separate vacancy peak: a continuous tail
+            vacancy_cut = otsu_split(tail)  # no separate vacancy peak: a continuous tail
         if surface_cut - side * center < SATURATED_SURFACE * (vacancy_cut - side * center):
             # a saturated surface pile: it reaches the valley before the next population
-            valley = _valley(oriented[(oriented > side * center) & (oriented < vacancy_cut)])
+            valley = density_valley(oriented[(oriented > side * center) & (oriented < vacancy_cut)])
             if valley is not None:
                 surface_cut = max(surface_cut, valley)
         vacancy_cut = max(vacancy_cut, surface_cut)
@@ -225,13 +155,6 @@ def score_bands(
     bands[oriented <= side * surface_edge] = 0
     bands[oriented > side * vacancy_edge] = 2
     return bands, (surface_edge, vacancy_edge)
-
-
-def _check_matrix(X, name: str = "X") -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"{name} must have shape (n_spectra, n_bias), got shape {X.shape}")
-    return X
 
 
 def band_spectra(
@@ -254,7 +177,7 @@ def band_spectra(
         Row ``k`` describes code ``k``; NaN rows for an empty one. ``std`` is the population
         standard deviation (``ddof=0``).
     """
-    X = _check_matrix(X)
+    X = check_spectra(X, min_spectra=1)
     bands = np.asarray(bands)
     if bands.shape != (X.shape[0],):
         raise ValueError(f"bands has shape {bands.shape}, expected ({X.shape[0]},) to match X")
@@ -324,8 +247,8 @@ def energy_resolved_distance_density(
     DistanceDensity
         ``density (n_bins, n_bias)``, ``edges (n_bins + 1,)``, ``median (n_bias,)``, ``n_pairs``.
     """
-    X_surface = _check_matrix(X_surface, "X_surface")
-    X_vacancy = _check_matrix(X_vacancy, "X_vacancy")
+    X_surface = check_spectra(X_surface, min_spectra=1, name="X_surface")
+    X_vacancy = check_spectra(X_vacancy, min_spectra=1, name="X_vacancy")
     bias_mV = np.asarray(bias_mV, dtype=float)
     n_bias = X_surface.shape[1]
     if X_vacancy.shape[1] != n_bias or bias_mV.shape != (n_bias,):
@@ -376,9 +299,7 @@ def energy_correlation(X: np.ndarray) -> np.ndarray:
         that at bias ``j`` (the same as ``np.corrcoef(X, rowvar=False)``). Rows and columns of
         a bias with no variation are NaN.
     """
-    X = _check_matrix(X)
-    if X.shape[0] < 2:
-        raise ValueError(f"need at least 2 spectra for a correlation, got {X.shape[0]}")
+    X = check_spectra(X, min_spectra=2)
     centered = X - X.mean(axis=0)
     norm = np.sqrt((centered**2).sum(axis=0))
     with np.errstate(invalid="ignore", divide="ignore"):

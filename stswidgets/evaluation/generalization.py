@@ -151,36 +151,29 @@ def provisional_classes(latent, score, random_state: int = 0, max_classes: int =
 def abundance_score(X, bins: int = 200, fit_offset: float = 0.1) -> np.ndarray:
     """Per-spectrum minority abundance (notebook 03, Fig. 4d): high = unlike the majority.
 
-    The fraction of each spectrum's distances to all others, as ``log(d + offset)``
-    (``offset = fit_offset`` x the median pair distance), beyond the crossing of the two
-    components fitted to all pairs (:func:`stswidgets.analysis.distances.minority_abundance`;
-    the crossing, or the middle between the means where they do not cross, is used here even
-    when the fit shows one population, so that every draw gets a value), oriented label-free
-    so that the 5 % of spectra farthest from the median spectrum score high, minus its
-    median, so that the majority sits near 0 (as :func:`kind_classes` expects).
+    The abundance of :func:`stswidgets.pipeline.distance_statistics` (the one implementation
+    of the distance statistics; ``config_for("full", bins=bins, fit_offset=fit_offset)``): the
+    fraction of each spectrum's distances to all others, as ``log(d + offset)`` (``offset =
+    fit_offset`` x the median pair distance), beyond the crossing of the two components
+    fitted to all pairs. Where the pipeline finds one population (no abundance), the same
+    per-spectrum histograms are split at the crossing, or the middle between the means where
+    they do not cross (clipped to the histogram range), so that every draw gets a value.
+    Oriented label-free so that the 5 % of spectra farthest from the median spectrum score
+    high, minus its median, so that the majority sits near 0 (as :func:`kind_classes` expects).
     """
-    from stswidgets.analysis.distances import (
-        crossing,
-        distance_histogram,
-        fit_two_gaussians,
-        median_distance,
-        minority_abundance,
-        occupied_range,
-        per_spectrum_histograms,
-    )
+    from stswidgets.analysis.distances import crossing, minority_abundance
+    from stswidgets.pipeline import config_for, distance_statistics
 
-    counts, edges = distance_histogram(X, bins=bins, progress=False)
-    offset = fit_offset * median_distance(counts, edges)
-    window = occupied_range(counts, edges, offset)
-    H, log_edges, log_counts = per_spectrum_histograms(
-        X, bins=bins, range=window, offset=offset, progress=False, return_counts=True
-    )
-    fit = fit_two_gaussians(log_counts, log_edges)
-    threshold = crossing(fit)
-    if not np.isfinite(threshold):  # one component dominates: split between the means
-        threshold = float(np.mean(fit.means))
-    threshold = float(np.clip(threshold, log_edges[0], log_edges[-1]))
-    abundance = minority_abundance(H, log_edges, fit, threshold=threshold).values
+    # offsets=(): only the fitted offset's histograms, none of notebook 03's other rescalings
+    config = config_for("full", bins=bins, fit_offset=fit_offset, offsets=())
+    stats = distance_statistics(X, config, progress=lambda fraction, what: None)
+    abundance = stats.abundance
+    if abundance is None:  # one population: split anyway, between the components
+        threshold = crossing(stats.fit)
+        if not np.isfinite(threshold):
+            threshold = float(np.mean(stats.fit.means))
+        threshold = float(np.clip(threshold, stats.h_edges[0], stats.h_edges[-1]))
+        abundance = minority_abundance(stats.H, stats.h_edges, stats.fit, threshold).values
     # label-free orientation, as SimilarityScore's sign: the spectra farthest from the median
     # spectrum score high (where the fit's far component sits inside the majority's own
     # spread, the raw abundance is high for the majority instead)
@@ -247,7 +240,10 @@ _SOURCES = {  # what each method's output depends on (besides the simulator): th
     "nmf": ("analysis/decomposition.py",),
     "umap": ("analysis/decomposition.py",),
     "abundance": (
+        "pipeline/distances.py",  # distance_statistics: the one implementation
+        "pipeline/config.py",
         "analysis/distances.py",
+        "analysis/_abundance.py",
         "analysis/_pairs_kernel.py",
         "analysis/_two_gaussians.py",
         "evaluation/generalization.py",  # abundance_score lives here

@@ -15,9 +15,11 @@ The estimators live in :mod:`stswidgets.learn.embedding` and :mod:`stswidgets.le
 :mod:`stswidgets.evaluation` (notebook 08). Nothing here imports torch until a
 model is fitted or loaded, so ``import stswidgets.learn`` stays fast.
 
-Training runs in this process on one device by default; ``accelerator``, ``devices`` and
-``strategy`` of the estimators go to Lightning's ``Trainer`` for GPUs and data-parallel runs,
-e.g. ``SiameseEmbedding(accelerator="gpu", devices=4, strategy="ddp")`` from a script, or
+Training runs in this process on the CPU by default (``accelerator="cpu"``: the same numbers
+for the same ``random_state`` on every machine, GPU or not). GPUs on request: ``accelerator``
+(``"auto"`` takes a GPU when there is one, ``"gpu"`` insists), ``devices`` and ``strategy`` of
+the estimators go to Lightning's ``Trainer`` for GPUs and data-parallel runs, e.g.
+``SiameseEmbedding(accelerator="gpu", devices=4, strategy="ddp")`` from a script, or
 ``accelerator="cpu", devices=2, strategy="ddp_spawn"`` (gloo) on a CPU.
 """
 
@@ -28,6 +30,7 @@ import importlib
 __all__ = [
     "AutoencoderEmbedding",
     "NotFittedError",
+    "PROGRESS_ENV",
     "SiameseEmbedding",
     "SimilarityScore",
     "autoencoder",
@@ -38,10 +41,13 @@ __all__ = [
     "siamese",
 ]
 
-#: Public class -> the module defining it (imported on first access).
+#: Public class or constant -> the module defining it (imported on first access).
+#: ``PROGRESS_ENV``: the environment variable that turns the training progress bar off
+#: (``0``, ``false``, ``no``, ``off``); ``stswidgets run`` sets it for the notebooks it executes.
 _CLASSES = {
     "AutoencoderEmbedding": "embedding",
     "NotFittedError": "_training",
+    "PROGRESS_ENV": "_training",
     "SiameseEmbedding": "embedding",
     "SimilarityScore": "score",
 }

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from stswidgets.grid import check_spectra
 from stswidgets.learn._training import (
     MIN_SPECTRA,
     NotFittedError,
-    check_spectra,
     load_file,
     save_file,
     torch_threads,
@@ -51,11 +51,17 @@ class LightningEstimator(TransformerMixin, BaseEstimator):
             )
 
     def _check_input(self, X, fitting: bool) -> np.ndarray:
-        who = f"{type(self).__name__}.{'fit' if fitting else 'transform'}"
+        name = f"{type(self).__name__}.{'fit' if fitting else 'transform'}: X"
         if fitting:
-            return check_spectra(X, min_spectra=MIN_SPECTRA, who=who)
+            return check_spectra(X, min_spectra=MIN_SPECTRA, name=name, dtype=np.float32)
         self._check_fitted()
-        return check_spectra(X, n_features=self.n_features_in_, who=who)
+        X = check_spectra(X, min_spectra=1, name=name, dtype=np.float32)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"{name} has {X.shape[1]} features (bias points) per spectrum, but the "
+                f"estimator was fitted on {self.n_features_in_}"
+            )
+        return X
 
     def _train_twin(
         self,

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
+from stswidgets.preprocess import normalization_name, normalize
+
 #: Fewest spectra an estimator accepts in ``fit``.
 MIN_SPECTRA = 8
 #: Tag written into saved files, checked on load.
@@ -32,35 +34,6 @@ PROGRESS_ENV = "STSWIDGETS_PROGRESS"
 
 class NotFittedError(_SklearnNotFittedError):
     """An estimator was used before ``fit`` (a :class:`sklearn.exceptions.NotFittedError`)."""
-
-
-def check_spectra(
-    X, *, min_spectra: int = 1, n_features: int | None = None, who: str = ""
-) -> np.ndarray:
-    """Validate spectra: a 2D array of finite numbers -> float32 ``(n_spectra, n_features)``."""
-    try:
-        arr = np.asarray(X, dtype=np.float32)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{who}: X must be numeric spectra (n_spectra, n_bias): {err}") from None
-    if arr.ndim != 2:
-        raise ValueError(
-            f"{who}: X must have shape (n_spectra, n_bias), got shape {arr.shape}; use "
-            "stswidgets.to_matrix(grid) to turn a (y, x, bias) grid into spectra"
-        )
-    if arr.shape[0] < min_spectra:
-        raise ValueError(f"{who}: needs at least {min_spectra} spectra, got {arr.shape[0]}")
-    if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(
-            f"{who}: X has {arr.shape[1]} features (bias points) per spectrum, but the estimator "
-            f"was fitted on {n_features}"
-        )
-    if not np.isfinite(arr).all():
-        bad = int((~np.isfinite(arr).all(axis=1)).sum())
-        raise ValueError(
-            f"{who}: X holds NaN or inf in {bad} spectra; drop them first (to_matrix keeps "
-            "only complete spectra)"
-        )
-    return arr
 
 
 @contextlib.contextmanager
@@ -94,26 +67,16 @@ def seed_from(random_state) -> int:
     return int(random_state)
 
 
-#: Per-spectrum normalisations of :class:`SpectrumScaler`.
-NORMALIZATIONS = ("rms", "integral", "outside", "none")
-#: Fraction of the bias points at each end of a spectrum that ``normalize="outside"`` uses.
-OUTSIDE_FRACTION = 0.1
-
-
 class SpectrumScaler:
     """Per-spectrum normalisation, then centring and one global scale.
 
     A change of the STM setpoint (current or bias) multiplies a whole dI/dV spectrum by one
-    factor; the per-spectrum normalisation removes it, so that spectra are compared by shape:
-
-    - ``"rms"`` (the default here; the estimators default to ``"outside"``): divide each
-      spectrum by its root-mean-square value;
-    - ``"integral"``: by its mean absolute value (its integral over the bias window, per mV);
-    - ``"outside"``: by its mean absolute value over the first and last 10 % of its bias
-      points (:data:`OUTSIDE_FRACTION`; far outside the gap when the bias runs across it),
-      the usual normalisation of tunneling spectra at a bias where the sample's density of
-      states is featureless;
-    - ``"none"``: keep absolute intensities.
+    factor; the per-spectrum normalisation removes it, so that spectra are compared by shape.
+    ``normalize`` is any name of :data:`stswidgets.preprocess.NORMALIZATIONS` (formulas in
+    :func:`stswidgets.preprocess.normalize`; ``"integral"`` is an alias of ``"area"``): the
+    estimators default to ``"outside"`` (the mean absolute value over the outer 10 % of the bias
+    points on each side), this class to ``"rms"``. A spectrum of zero norm is kept (divided by
+    the smallest positive float) rather than refused.
 
     Then the mean spectrum (``mean_``, per bias) is subtracted and everything is divided by
     one number (``scale_``, the RMS of the centred data) so that typical pair distances are
@@ -123,23 +86,11 @@ class SpectrumScaler:
     """
 
     def __init__(self, normalize: str = "rms"):
-        if normalize not in NORMALIZATIONS:
-            raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {normalize!r}")
+        normalization_name(normalize)  # refuses an unknown name now, not in fit
         self.normalize = normalize
 
     def _normalized(self, X: np.ndarray) -> np.ndarray:
-        X = X.astype(np.float64)
-        if self.normalize == "rms":
-            norm = np.sqrt(np.mean(X**2, axis=1, keepdims=True))
-        elif self.normalize == "integral":
-            norm = np.mean(np.abs(X), axis=1, keepdims=True)
-        elif self.normalize == "outside":
-            n_end = max(1, int(round(OUTSIDE_FRACTION * X.shape[1])))
-            ends = np.concatenate([X[:, :n_end], X[:, -n_end:]], axis=1)
-            norm = np.mean(np.abs(ends), axis=1, keepdims=True)
-        else:
-            return X
-        return X / np.maximum(norm, np.finfo(np.float64).tiny)
+        return normalize(np.asarray(X, dtype=np.float64), self.normalize, zero_norm="keep")
 
     def fit(self, X: np.ndarray) -> SpectrumScaler:
         Xn = self._normalized(X)

@@ -14,6 +14,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from stswidgets.grid import check_spectra
 from stswidgets.learn._training import distributed_rank
 from stswidgets.learn.siamese import LossModule, make_mlp
 
@@ -101,11 +102,7 @@ class SpectraDataModule(pl.LightningDataModule):
 
     def __init__(self, X, batch_size: int = 256, val_fraction: float = 0.1, seed: int = 0):
         super().__init__()
-        X = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
-        if X.ndim != 2 or X.shape[0] < 2:
-            raise ValueError(
-                f"need at least 2 spectra of shape (n, n_features), got {tuple(X.shape)}"
-            )
+        X = torch.as_tensor(check_spectra(X, min_spectra=2, dtype=np.float32))
         order = np.random.default_rng([seed, 0xAE]).permutation(X.shape[0])
         n_val = min(X.shape[0] - 1, max(1, round(val_fraction * X.shape[0])))
         self.train_X = X[torch.as_tensor(order[n_val:])]

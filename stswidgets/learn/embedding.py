@@ -4,11 +4,10 @@
   pairs labelled similar / dissimilar by a threshold on their distance (paper Fig. 7a, b).
 - :class:`AutoencoderEmbedding`: the 2D bottleneck of a deep autoencoder (paper Fig. 6).
 
-Both follow the scikit-learn contract (see :mod:`stswidgets.learn`). Training runs where
-Lightning finds an accelerator (``accelerator="auto"``, the default): on the CPU when there is no
-GPU, where results are bitwise reproducible for a given ``random_state``, and on a GPU when one
-is present, with no code change (GPU kernels may differ in the last digits between cards);
-``accelerator="cpu"`` keeps training on the CPU everywhere.
+Both follow the scikit-learn contract (see :mod:`stswidgets.learn`). Training runs on the CPU
+by default (``accelerator="cpu"``), where results are bitwise reproducible for a given
+``random_state`` on every machine; ``accelerator="auto"`` takes a GPU when one is present (GPU
+kernels may differ in the last digits between cards), ``accelerator="gpu"`` insists on one.
 """
 
 from __future__ import annotations
@@ -73,13 +72,14 @@ class SiameseEmbedding(LightningEstimator):
         Early stopping: epochs without improvement of the held-out pair loss.
     learning_rate : float
         Adam learning rate.
-    normalize : {"outside", "rms", "integral", "none"}
+    normalize : str
         Per-spectrum normalisation before the common centring and scaling, removing setpoint
-        variation (see :class:`~stswidgets.learn._training.SpectrumScaler`): ``"outside"``
-        (default) divides each spectrum by its mean absolute value over the outer 10 % of
-        the bias points at each end (far from the gap when the bias window spans it),
-        ``"rms"`` by its RMS, ``"integral"`` by its mean absolute value; ``"none"`` keeps
-        absolute intensities. Chosen on :func:`stswidgets.datasets.random_grid` tuning seeds
+        variation: any name of :data:`stswidgets.preprocess.NORMALIZATIONS` (formulas in
+        :func:`stswidgets.preprocess.normalize`). ``"outside"`` (default) divides each
+        spectrum by its mean absolute value over the outer 10 % of the bias points at each end
+        (far from the gap when the bias window spans it), ``"rms"`` by its RMS, ``"area"``
+        (alias ``"integral"``) by its mean absolute value; ``"none"`` keeps absolute
+        intensities. Chosen on :func:`stswidgets.datasets.random_grid` tuning seeds
         0-29 (40 x 40 pixels, :class:`~stswidgets.learn.SimilarityScore`,
         ``benchmarks/tune_score.py``), median / 10th percentile: defect-vs-surface AUC
         1.000 / 0.995 with ``"outside"`` against 1.000 / 0.980 with ``"rms"``; defect vs
@@ -94,8 +94,8 @@ class SiameseEmbedding(LightningEstimator):
         variable ``STSWIDGETS_PROGRESS=0`` turns it off (``stswidgets run`` sets it, so
         executed notebooks hold no progress-bar lines).
     accelerator : str
-        ``"auto"`` (default: a GPU when one is present, else the CPU, where results are
-        bitwise reproducible), ``"cpu"`` or ``"gpu"``.
+        ``"cpu"`` (default: bitwise reproducible results on every machine), ``"auto"`` (a GPU
+        when one is present, else the CPU) or ``"gpu"``; passed to Lightning's ``Trainer``.
     num_threads : int, optional
         Torch intra-op threads while fitting and transforming (restored afterwards); default
         1, since networks this small gain little from threads and threads spinning against
@@ -160,7 +160,7 @@ class SiameseEmbedding(LightningEstimator):
         normalize: str = "outside",
         random_state: int | None = None,
         progress: bool = True,
-        accelerator: str = "auto",
+        accelerator: str = "cpu",
         num_threads: int | None = 1,
         callbacks=None,
         devices=1,
@@ -270,7 +270,7 @@ class AutoencoderEmbedding(LightningEstimator):
         normalize: str = "rms",
         random_state: int | None = None,
         progress: bool = True,
-        accelerator: str = "auto",
+        accelerator: str = "cpu",
         num_threads: int | None = 1,
         callbacks=None,
         devices=1,

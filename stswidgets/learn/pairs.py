@@ -29,17 +29,19 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from stswidgets.grid import check_spectra
 from stswidgets.learn._training import distributed_rank
 
 #: Number of random pairs used to estimate a quantile threshold.
 N_THRESHOLD_SAMPLES = 200_000
 
 
-def _as_tensor(X) -> torch.Tensor:
-    X = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
-    if X.ndim != 2:
-        raise ValueError(f"expected spectra of shape (n_spectra, n_features), got {tuple(X.shape)}")
-    return X
+def _as_tensor(X, min_spectra: int = 1) -> torch.Tensor:
+    """Spectra as a float32 tensor: a 2D float32 tensor as it is, anything else checked by
+    :func:`stswidgets.grid.check_spectra`."""
+    if isinstance(X, torch.Tensor) and X.dtype == torch.float32 and X.ndim == 2:
+        return X
+    return torch.as_tensor(check_spectra(X, min_spectra=min_spectra, min_bias=1, dtype=np.float32))
 
 
 def pair_distances(X: torch.Tensor, i: np.ndarray, j: np.ndarray, chunk: int = 16384) -> np.ndarray:
@@ -83,9 +85,7 @@ def sample_pair_distances(X, n_pairs: int = 100_000, seed: int = 0) -> np.ndarra
     -------
     numpy.ndarray, shape ``(n_pairs,)``, float64 (units of ``X``)
     """
-    X = _as_tensor(X)
-    if X.shape[0] < 2:
-        raise ValueError(f"need at least 2 spectra to form pairs, got {X.shape[0]}")
+    X = _as_tensor(X, min_spectra=2)
     i, j = random_pairs(X.shape[0], int(n_pairs), np.random.default_rng([seed, 0x7A1]))
     return pair_distances(X, i, j)
 
@@ -110,10 +110,8 @@ def quantile_threshold(
     """
     if not 0.0 < quantile < 1.0:
         raise ValueError(f"threshold_quantile must be in (0, 1), got {quantile!r}")
-    X = _as_tensor(X)
+    X = _as_tensor(X, min_spectra=2)
     n = X.shape[0]
-    if n < 2:
-        raise ValueError(f"need at least 2 spectra to form pairs, got {n}")
     n_samples = int(min(n_samples, n * (n - 1)))
     return float(np.quantile(sample_pair_distances(X, n_samples, seed), quantile))
 

@@ -168,7 +168,7 @@ class SimilarityScore(LightningEstimator):
         learning_rate: float = 1e-2,
         random_state: int | None = None,
         progress: bool = True,
-        accelerator: str = "auto",
+        accelerator: str = "cpu",
         num_threads: int | None = 1,
         callbacks=None,
         devices=1,

@@ -1,4 +1,4 @@
-"""The randomized benchmark harness (stswidgets.evaluation.generalization): truth, metrics, cache."""
+"""The randomized benchmark harness (evaluation.generalization): truth, metrics, cache."""
 
 import numpy as np
 import pytest
@@ -128,3 +128,50 @@ def test_kind_classes_calls_two_kinds_on_opposite_sides_apart():
     assert one_column.shape == score.shape and set(one_column[600:]) - {0}
     with pytest.raises(ValueError, match="unknown methods"):
         gen.run_methods(latent, ["nope"])
+
+
+def _abundance_by_hand(X, bins=200, fit_offset=0.1):
+    """The abundance computed step by step from the analysis functions (independent of the
+    pipeline), oriented and centred as abundance_score documents."""
+    from stswidgets.analysis import distances as d
+
+    counts, edges = d.distance_histogram(X, bins=bins, progress=False)
+    offset = fit_offset * d.median_distance(counts, edges)
+    H, log_edges, log_counts = d.per_spectrum_histograms(
+        X,
+        bins=bins,
+        range=d.occupied_range(counts, edges, offset),
+        offset=offset,
+        progress=False,
+        return_counts=True,
+    )
+    fit = d.fit_two_gaussians(log_counts, log_edges)
+    threshold = d.crossing(fit)
+    if not np.isfinite(threshold):
+        threshold = float(np.mean(fit.means))
+    threshold = float(np.clip(threshold, log_edges[0], log_edges[-1]))
+    values = d.minority_abundance(H, log_edges, fit, threshold=threshold).values
+    far = np.linalg.norm(X - np.median(X, axis=0), axis=1)
+    if values[far >= np.quantile(far, 0.95)].mean() < np.median(values):
+        values = -values
+    return values - np.median(values)
+
+
+@pytest.mark.parametrize("populations", [1, 2])
+def test_abundance_score_is_the_pipeline_abundance(populations):
+    from stswidgets.pipeline import config_for, distance_statistics
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(120, 16))
+    if populations == 2:
+        X[:20] += 4.0  # a far minority
+    stats = distance_statistics(X, config_for("full", bins=200, offsets=()), lambda f, w: None)
+    # both paths: the pipeline's abundance, and the split forced on one population
+    assert (stats.abundance is None) == (populations == 1)
+    score = gen.abundance_score(X)
+    np.testing.assert_allclose(score, _abundance_by_hand(X), atol=1e-12)
+    assert np.median(score) == pytest.approx(0.0)
+    if populations == 2:
+        expected = stats.abundance - np.median(stats.abundance)
+        np.testing.assert_allclose(np.abs(score), np.abs(expected), atol=1e-12)
+        assert score[:20].mean() > score[20:].mean()  # the minority scores high

@@ -332,3 +332,10 @@ def test_two_kinds_on_opposite_sides_both_score_high(two_kind_grid):
     defects = kind > 0
     assert (classes.labels[defects] >= 2).mean() > 0.9
     assert adjusted_rand_score(kind[defects], classes.labels[defects]) > 0.9
+
+
+@pytest.mark.parametrize("cls", [SiameseEmbedding, SimilarityScore, AutoencoderEmbedding])
+def test_estimators_train_on_the_cpu_unless_asked(cls):
+    # The CPU by default (reproducible on every machine); "auto" and GPUs on request.
+    assert cls().get_params()["accelerator"] == "cpu"
+    assert cls(accelerator="auto").get_params()["accelerator"] == "auto"

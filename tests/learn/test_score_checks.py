@@ -103,6 +103,7 @@ def test_branches_are_checked_one_by_one():
 
 def test_spectrum_scaler_normalisations():
     """Each per-spectrum normalisation removes a setpoint factor, computed by hand."""
+    from stswidgets import preprocess
     from stswidgets.learn._training import SpectrumScaler
 
     rng = np.random.default_rng(2)
@@ -119,5 +120,12 @@ def test_spectrum_scaler_normalisations():
         np.testing.assert_allclose(scaler.mean_, normalized.mean(axis=0), rtol=1e-10)
         centred = normalized - normalized.mean(axis=0)
         np.testing.assert_allclose(scaler.scale_, np.sqrt(np.mean(centred**2)), rtol=1e-10)
-    with pytest.raises(ValueError, match="normalize must be one of"):
-        SpectrumScaler("max")
+    # one vocabulary: the scaler divides by exactly what preprocess.normalize divides by
+    for normalize in ("zscore", "area", "max"):
+        scaler = SpectrumScaler(normalize).fit(shape * factor)
+        normalized = preprocess.normalize(shape, normalize)
+        np.testing.assert_allclose(scaler.mean_, normalized.mean(axis=0), rtol=1e-10)
+    zero = SpectrumScaler("outside").fit(np.vstack([shape, np.zeros(40)]))
+    assert np.isfinite(zero.mean_).all()  # an all-zero spectrum is kept, not refused
+    with pytest.raises(ValueError, match="unknown normalisation method 'l2'"):
+        SpectrumScaler("l2")
