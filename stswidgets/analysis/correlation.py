@@ -16,6 +16,7 @@ import numpy as np
 
 __all__ = [
     "DistanceCorrelation",
+    "default_bins",
     "distance_correlation",
     "distances_from_mean",
     "ideal_step_density",
@@ -67,6 +68,12 @@ class DistanceCorrelation:
             float(self.latent_edges[0]),
             float(self.latent_edges[-1]),
         )
+
+
+def default_bins(n_spectra: int) -> int:
+    """Bins per axis of a 2D distance-correlation density of ``n_spectra`` spectra:
+    ``sqrt(n_spectra)`` (a few spectra per occupied bin), within 10-100."""
+    return int(np.clip(round(np.sqrt(max(int(n_spectra), 0))), 10, 100))
 
 
 def distances_from_mean(X) -> np.ndarray:
