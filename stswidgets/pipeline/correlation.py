@@ -107,19 +107,38 @@ def distance_correlations(
 
 
 def pca_distance_correlation(
-    X: np.ndarray, config: PipelineConfig | None = None, labels=None
+    X: np.ndarray, config: PipelineConfig | None = None, labels=None, space=None
 ) -> DistanceCorrelations:
     """:func:`distance_correlations` of the PCA latent space (notebook 04, Fig. 5a-c).
 
     The latent space is :func:`stswidgets.pipeline.linear.linear_latent_space`'s: ``X``
     (raw spectra, ``(n_spectra, n_bias)``) normalised by ``config.normalization``, its first
     ``config.n_components`` PCA scores (the same numbers as notebook 02).
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape ``(n_spectra, n_bias)``
+    config : PipelineConfig
+    labels : bool array ``(n_spectra,)``, optional
+        The populations of the ideal step (see :func:`distance_correlations`).
+    space : LinearLatentSpace, optional
+        Notebook 02's result for the same ``X`` and ``config`` (e.g. from
+        :func:`stswidgets.pipeline.cached`); None: computed here.
     """
     from stswidgets import preprocess
     from stswidgets.pipeline.linear import linear_latent_space
 
     config = config or config_for("full")
-    space = linear_latent_space(X, config, ks=())
+    if space is None:
+        space = linear_latent_space(X, config, ks=())
+    elif space.normalization != config.normalization or len(space.pca.scores) != len(X):
+        raise ValueError(
+            f"space was computed with normalization {space.normalization!r} for "
+            f"{len(space.pca.scores)} spectra; this call has {config.normalization!r} and "
+            f"{len(X)} spectra"
+        )
     spectra = preprocess.normalize(X, config.normalization)
-    name = f"PCA ({space.n_components} components)"
-    return distance_correlations(spectra, space.latent, config, labels=labels, name=name)
+    n_components = min(int(config.n_components), space.pca.n_components)
+    name = f"PCA ({n_components} components)"
+    Z = space.pca.scores[:, :n_components]
+    return distance_correlations(spectra, Z, config, labels=labels, name=name)

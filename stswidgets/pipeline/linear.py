@@ -231,7 +231,7 @@ class NormalizationTrial:
 
 
 def compare_normalizations(
-    X: np.ndarray, truth, valid, config: PipelineConfig | None = None
+    X: np.ndarray, truth, valid, config: PipelineConfig | None = None, space=None
 ) -> list[NormalizationTrial]:
     """:func:`linear_latent_space` (k = 2) for every normalisation, scored against ``truth``.
 
@@ -243,6 +243,9 @@ def compare_normalizations(
         ``vacancy`` and ``transition`` maps (``PipelineInput.truth``).
     valid : bool array ``(y, x)``
         Where the rows of ``X`` sit on the map.
+    config : PipelineConfig
+    space : LinearLatentSpace, optional
+        :func:`linear_latent_space` of ``X`` already computed: reused for its normalisation.
     """
     from sklearn.metrics import adjusted_rand_score
 
@@ -253,14 +256,17 @@ def compare_normalizations(
     minority = np.asarray(truth["vacancy"], dtype=bool)[np.asarray(valid, dtype=bool)]
     trials = []
     for method in ("none", *[m for m in NORMALIZATIONS if m != "none"]):
-        space = linear_latent_space(X, config.replace(normalization=method), ks=(2,))
-        report = separation_report(space.pca.scores[:, 0], truth, valid)
+        if space is not None and space.normalization == method and 2 in space.kmeans:
+            trial_space = space
+        else:
+            trial_space = linear_latent_space(X, config.replace(normalization=method), ks=(2,))
+        report = separation_report(trial_space.pca.scores[:, 0], truth, valid)
         trials.append(
             NormalizationTrial(
                 normalization=method,
-                cumulative=space.pca.cumulative[:3],
-                sizes=space.sizes(2),
-                ari=float(adjusted_rand_score(minority, space.kmeans[2].labels)),
+                cumulative=trial_space.pca.cumulative[:3],
+                sizes=trial_space.sizes(2),
+                ari=float(adjusted_rand_score(minority, trial_space.kmeans[2].labels)),
                 auc_pc1=float(report.auc_vacancy_surface),
             )
         )

@@ -69,3 +69,14 @@ def test_pca_latent_space_is_notebook_02s_with_the_config_normalisation():
     values = np.unique(np.round(result.ideal.latent_distance, 12))
     assert values.size == 2
     assert result.ideal.latent_distance[minority].min() == pytest.approx(values[1])
+
+
+def test_a_latent_space_computed_before_is_reused_and_checked():
+    X, minority = spectra()
+    config = pipeline.config_for("test", normalization="area")
+    space = pipeline.linear_latent_space(X, config)
+    reused = pipeline.pca_distance_correlation(X, config, labels=minority, space=space)
+    fresh = pipeline.pca_distance_correlation(X, config, labels=minority)
+    np.testing.assert_allclose(reused.linear.latent_distance, fresh.linear.latent_distance)
+    with pytest.raises(ValueError, match="normalization 'area'"):
+        pipeline.pca_distance_correlation(X, config.replace(normalization="none"), space=space)

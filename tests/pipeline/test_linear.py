@@ -93,3 +93,5 @@ def test_compare_normalizations_repeats_the_main_analysis(simulated):
     expected = adjusted_rand_score(vacancy, space.kmeans[2].labels)
     assert trials[0].ari == pytest.approx(expected)
     assert all(0.0 <= t.auc_pc1 <= 1.0 for t in trials)
+    reused = pipeline.compare_normalizations(X, truth, valid, config, space=space)
+    assert [t.ari for t in reused] == pytest.approx([t.ari for t in trials])
