@@ -9,7 +9,10 @@ names of the populations, and the closing summary.
 - :func:`plot_map`: a real-space map with ``imshow``, or a profile along the line when the
   grid is a single line of spectra.
 - :func:`population_names`: FeSe words (vacancy, surface) on the simulated grid, generic
-  words (minority, majority) on a data file.
+  words (minority, majority) on a data file; :func:`truth_rows`: the simulated ground truth
+  as one flag per spectrum.
+- :func:`plot_mean_spectra`, :func:`plot_density`, :func:`plot_channel_candidates`: figures
+  several notebooks draw the same way.
 - :func:`print_summary`: the data-driven "what this shows" lines and the run time.
 """
 
@@ -26,10 +29,14 @@ __all__ = [
     "bias_edges",
     "grid_warnings",
     "line_marker",
+    "plot_channel_candidates",
+    "plot_density",
     "plot_map",
+    "plot_mean_spectra",
     "population_names",
     "print_summary",
     "show_warnings",
+    "truth_rows",
 ]
 
 #: Fewer bias points than this: energy windows, bands and correlations rest on few points.
@@ -210,6 +217,124 @@ def population_names(simulated: bool) -> dict[str, str]:
     if simulated:
         return {"minority": "vacancy", "majority": "surface", "transition": "transition"}
     return {"minority": "minority", "majority": "majority", "transition": "transition"}
+
+
+def truth_rows(truth: xr.Dataset | None, valid) -> dict[str, np.ndarray] | None:
+    """The simulated ground truth as one flag per spectrum (row of ``X``), or None for data.
+
+    Parameters
+    ----------
+    truth : xarray.Dataset or None
+        ``vacancy`` and ``transition`` ``(y, x)`` masks (``PipelineInput.truth``).
+    valid : bool array ``(y, x)``
+        Where the rows of ``X`` sit on the map.
+
+    Returns
+    -------
+    dict with bool arrays ``(n_spectra,)``: ``"vacancy"``, ``"transition"`` (the rings, without
+    the vacancy cores), ``"surface"`` (neither) and ``"defect"`` (vacancy or transition); None
+    when ``truth`` is None.
+    """
+    if truth is None:
+        return None
+    valid = np.asarray(valid, dtype=bool)
+    vacancy = np.asarray(truth["vacancy"], dtype=bool)[valid]
+    transition = np.asarray(truth["transition"], dtype=bool)[valid] & ~vacancy
+    return {
+        "vacancy": vacancy,
+        "transition": transition,
+        "surface": ~vacancy & ~transition,
+        "defect": vacancy | transition,
+    }
+
+
+def plot_mean_spectra(ax, bias, centres, names, units: str, colours=None) -> None:
+    """Mean spectra with a band of +-1 standard deviation, one line per group.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    bias : array-like, shape ``(n_bias,)``
+        mV.
+    centres : ClusterCentres
+        ``mean``, ``std`` ``(k, n_bias)`` and ``size`` ``(k,)``
+        (:func:`stswidgets.analysis.clustering.cluster_centres`).
+    names : list of str
+        What each group is, in the order of ``centres.labels``.
+    units : str
+        Units of the spectra (the y label).
+    colours : list, optional
+        One matplotlib colour per group; default: ``tab10`` by label.
+    """
+    import matplotlib.pyplot as plt
+
+    bias = np.asarray(bias, dtype=float)
+    marker = line_marker(bias.size)
+    for i, name in enumerate(names):
+        colour = plt.cm.tab10(int(centres.labels[i])) if colours is None else colours[i]
+        mean, std = centres.mean[i], centres.std[i]
+        label = f"{name} ({centres.size[i]} spectra)"
+        ax.plot(bias, mean, color=colour, marker=marker, ms=3, label=label)
+        ax.fill_between(bias, mean - std, mean + std, color=colour, alpha=0.2)
+    ax.set(xlabel="bias (mV)", ylabel=f"dI/dV ({units})")
+    ax.legend(fontsize=8)
+
+
+def plot_density(ax, result, title: str, xlabel: str, ylabel: str):
+    """A distance-correlation density (:class:`stswidgets.analysis.correlation.
+    DistanceCorrelation`) as an image, log colour scale from one spectrum per bin, with its
+    Spearman correlation in the title. Returns the image for a colour bar."""
+    from matplotlib.colors import LogNorm
+
+    image = ax.imshow(
+        result.density.T,
+        origin="lower",
+        extent=result.extent,
+        aspect="auto",
+        norm=LogNorm(vmin=1, vmax=max(float(result.density.max()), 1.0)),
+        cmap="magma",
+        interpolation="nearest",
+    )
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=f"{title}\nSpearman {result.spearman:.3f}")
+    return image
+
+
+def plot_channel_candidates(ax, candidates: xr.Dataset) -> list[str]:
+    """The mean spectrum of every candidate channel, standardised, against the numerical
+    dI/dV of the current (:func:`stswidgets.io.channel_candidates`).
+
+    Currents and unknown channels are listed, not drawn. Returns one line per candidate
+    (name, kind, agreement r, whether it is the chosen one) for printing.
+    """
+    import matplotlib.pyplot as plt
+
+    bias = np.asarray(candidates["bias"].values, dtype=float)
+    colours = iter(plt.cm.tab20(np.linspace(0, 1, 20)))
+    lines = []
+    for label in candidates["candidate"].values:
+        row = candidates.sel(candidate=label)
+        r, kind, chosen = float(row["agreement"]), str(row["kind"].values), bool(row["chosen"])
+        lines.append(f"{label:45s} {kind:16s} r = {r:6.2f}" + ("  <- chosen" if chosen else ""))
+        if kind in ("current", "other"):  # not a dI/dV shape
+            continue
+        reference = kind == "numerical dI/dV"
+        ax.plot(
+            bias,
+            row["mean_standardised"],
+            color="k" if reference else next(colours),
+            ls="--" if reference else "-",
+            lw=2.2 if chosen else 1.0,
+            marker=line_marker(bias.size),
+            ms=3,
+            label=f"{label}: r = {r:.2f}" + (" (chosen)" if chosen else ""),
+        )
+    ax.set(
+        xlabel="bias (mV)",
+        ylabel="mean spectrum, standardised (1)",
+        title="candidate channels and their agreement with dI/dV of the current",
+    )
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return lines
 
 
 def print_summary(lines: list[str], t0: float, warnings: list[str] | None = None) -> None:

@@ -33,5 +33,5 @@ def test_notebook_is_stripped_and_parameterised(path):
     assert not missing, f"{path.name}: parameters cell lacks {sorted(missing)}"
     for name, default in series.COMMON_PARAMETERS.items():
         assert ast.literal_eval(assigned[name]) == default, f"{path.name}: default of {name}"
-    for name in series.TEST[path.stem]:
-        assert name in assigned, f"{path.name}: TEST profile sets {name!r}, not a parameter"
+    extra = set(assigned) - set(series.COMMON_PARAMETERS)
+    assert not extra, f"{path.name}: {sorted(extra)} belong in the PipelineConfig (settings)"

@@ -14,7 +14,7 @@ import numpy as np
 
 from stswidgets.pipeline.config import PipelineConfig, config_for
 
-__all__ = ["DistanceStatistics", "distance_statistics"]
+__all__ = ["DistanceStatistics", "distance_statistics", "split_auc"]
 
 
 @dataclass
@@ -151,3 +151,32 @@ def distance_statistics(
         bimodal=bool(result.bimodal),
         reason=result.reason,
     )
+
+
+def split_auc(stats: DistanceStatistics, labels) -> tuple[np.ndarray, np.ndarray]:
+    """How well the fraction of distances beyond each split separates a known population.
+
+    Parameters
+    ----------
+    stats : DistanceStatistics
+    labels : bool array, shape ``(n_spectra,)``
+        The population expected far from the others (e.g. the simulated vacancies).
+
+    Returns
+    -------
+    splits : numpy.ndarray, shape ``(bins - 1,)``
+        The inner edges of the per-spectrum histograms, ``log(d + stats.offset)``.
+    auc : numpy.ndarray, shape ``(bins - 1,)``
+        ROC AUC of each spectrum's fraction of distances beyond the split, ``labels`` vs the
+        rest (0.5: no separation; NaN when one group is empty).
+    """
+    from stswidgets.analysis.distances import far_fraction
+    from stswidgets.analysis.metrics import roc_auc
+
+    labels = np.asarray(labels, dtype=bool)
+    splits = stats.h_edges[1:-1]
+    auc = []
+    for split in splits:
+        beyond = far_fraction(stats.H, stats.h_edges, split)
+        auc.append(roc_auc(beyond[labels], beyond[~labels]))
+    return splits, np.asarray(auc)
