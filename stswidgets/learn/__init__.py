@@ -26,6 +26,7 @@ from __future__ import annotations
 import importlib
 
 __all__ = [
+    "PROGRESS_ENV",
     "AutoencoderEmbedding",
     "NotFittedError",
     "SiameseEmbedding",
@@ -37,6 +38,11 @@ __all__ = [
     "score",
     "siamese",
 ]
+
+#: Environment variable that turns the training progress bar off when set to ``0``, ``false``,
+#: ``no`` or ``off``. ``stswidgets run`` sets it for the notebooks it executes, so executed
+#: notebooks and the report hold no progress-bar lines; interactive sessions keep the bar.
+PROGRESS_ENV = "STSWIDGETS_PROGRESS"
 
 #: Public class -> the module defining it (imported on first access).
 _CLASSES = {

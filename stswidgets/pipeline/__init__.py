@@ -12,6 +12,7 @@ distance statistics (Fig. 4)  :func:`distance_statistics`  :class:`DistanceStati
 similarity learning (Fig. 7)  :func:`similarity_score`  :class:`Projection`
 site classes (Fig. 8)         :func:`site_classes`     :class:`SiteClasses`
 results.nc variables          :func:`results_variables`  dict of DataArrays
+the series on one file        :func:`run_file`         :class:`RunResult`
 ============================  =======================  ===================================
 
 :func:`cached` keeps a step's result in the run folder so that a later notebook reuses it.
@@ -23,6 +24,7 @@ from stswidgets.pipeline.config import PROFILES, PipelineConfig, config_for
 from stswidgets.pipeline.data import MIN_VALID_SPECTRA, InputError, PipelineInput, load
 from stswidgets.pipeline.distances import DistanceStatistics, distance_statistics
 from stswidgets.pipeline.figures import draw_class_map, draw_score_map, maps_png
+from stswidgets.pipeline.run import RunError, RunResult, run_file
 from stswidgets.pipeline.score import Projection, SiteClasses, similarity_score, site_classes
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
     "PipelineConfig",
     "PipelineInput",
     "Projection",
+    "RunError",
+    "RunResult",
     "SiteClasses",
     "cached",
     "draw_class_map",
@@ -43,6 +47,7 @@ __all__ = [
     "load",
     "maps_png",
     "results_variables",
+    "run_file",
     "similarity_score",
     "site_classes",
 ]
