@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from stswidgets import campaign, cli
+from stswidgets import campaign, cli, pipeline
 from stswidgets.report import remote_references
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,7 +138,7 @@ def test_a_campaign_on_an_existing_scheduler(tmp_path):
             [good, small, missing],
             out,
             scheduler=cluster.scheduler_address,
-            profile="test",
+            config=pipeline.config_for("test"),
             only=["01"],
             echo=lambda line: None,
         )

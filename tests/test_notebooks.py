@@ -29,9 +29,10 @@ def test_notebook_is_stripped_and_parameterised(path):
         for target in node.targets
         if isinstance(target, ast.Name)
     }
-    missing = set(series.COMMON_PARAMETERS) - set(assigned)
-    assert not missing, f"{path.name}: parameters cell lacks {sorted(missing)}"
+    # exactly these: every analysis setting comes from the profile and ``settings``
+    assert set(assigned) == set(series.COMMON_PARAMETERS), (
+        f"{path.name}: parameters cell holds {sorted(assigned)}, "
+        f"expected {sorted(series.COMMON_PARAMETERS)}"
+    )
     for name, default in series.COMMON_PARAMETERS.items():
         assert ast.literal_eval(assigned[name]) == default, f"{path.name}: default of {name}"
-    for name in series.TEST[path.stem]:
-        assert name in assigned, f"{path.name}: TEST profile sets {name!r}, not a parameter"
