@@ -1,7 +1,9 @@
-"""The notebook series: its order, its parameters, its input and its shared results.
+"""The notebook series: its order, its parameters and its shared results.
 
-Every notebook in ``stswidgets/notebooks/`` has a tagged ``parameters`` cell holding at least
-:data:`COMMON_PARAMETERS`. Papermill (``make demo``, ``stswidgets run``) and the nbval tests
+Every notebook in ``stswidgets/notebooks/`` has a tagged ``parameters`` cell holding exactly
+:data:`COMMON_PARAMETERS`; its first code cell builds the configuration
+(``pipeline.config_for(profile, seed=seed, **settings)``) and reads the grid with
+:func:`stswidgets.pipeline.load`. Papermill (``make demo``, ``stswidgets run``) and the nbval tests
 (``make test``) inject parameters into it: the ``profile`` (``full``, ``quick`` for a first
 look, ``test`` for CI), whose settings are a :class:`stswidgets.pipeline.PipelineConfig`
 (:data:`stswidgets.pipeline.PROFILES`), and ``settings`` overriding any of them.
@@ -23,8 +25,6 @@ from __future__ import annotations
 import importlib.resources
 from pathlib import Path
 
-import xarray as xr
-
 from stswidgets.results import RESULT_VARIABLES, load_results, save_results, start_results
 
 __all__ = [
@@ -32,7 +32,6 @@ __all__ = [
     "NOTEBOOKS",
     "PROFILE_NAMES",
     "RESULT_VARIABLES",
-    "load_input",
     "load_results",
     "notebook_path",
     "parameters_for",
@@ -79,35 +78,6 @@ def notebook_path(name: str) -> Path:
     if not path.exists():
         raise FileNotFoundError(f"notebook {name!r} not found at {path}")
     return path
-
-
-def load_input(
-    data_path: str | Path | None = None,
-    channel: str | None = None,
-    seed: int = 0,
-    ny: int = 100,
-    nx: int = 100,
-    n_bias: int = 512,
-    **simulation,
-) -> tuple[xr.DataArray, xr.Dataset | None]:
-    """The grid a notebook works on, and its ground truth where there is one.
-
-    ``data_path=None`` gives the embedded simulated grid
-    (:func:`stswidgets.datasets.fese_like` with ``seed``, ``(ny, nx)``, ``n_bias`` and any
-    further ``simulation`` keywords) and its ground truth (``vacancy``, ``transition``,
-    ``defect_weight``); a file gives :func:`stswidgets.open_grid` of it and ``None``.
-    """
-    if data_path is None:
-        from stswidgets import datasets
-
-        data = datasets.fese_like(seed=seed, shape=(ny, nx), n_bias=n_bias, **simulation)
-        grid = data["didv"]
-        if channel not in (None, "didv"):
-            raise ValueError(f"the simulated grid has one channel, 'didv'; got channel={channel!r}")
-        return grid, data.drop_vars("didv")
-    from stswidgets.io import open_grid
-
-    return open_grid(data_path, channel=channel), None
 
 
 def parameters_for(name: str, profile: str = "full", **overrides) -> dict:
