@@ -149,7 +149,7 @@ print("spectra:", len(data.X))
 def stand_in_series(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    monkeypatch.setattr(series, "NOTEBOOK_DIR", folder)
+    monkeypatch.setattr("stswidgets.pipeline.notebooks.NOTEBOOK_DIR", folder)
     nbformat.write(_notebook(SAVE_VALID), folder / "01_data_and_segmentation.ipynb")
     failing = _notebook("x = 1", "raise ValueError('planted failure\\nsecond line')", "y = 2")
     nbformat.write(failing, folder / "02_pca_and_clustering.ipynb")
@@ -205,11 +205,11 @@ FORMULA = "The $N(N-1)/2$ pairs of $N$ spectra; $\\log(d + \\mathrm{offset})$ re
 def test_run_writes_provenance_no_progress_lines_and_an_offline_report(
     sim_file, tmp_path, monkeypatch
 ):
-    from stswidgets.report import remote_references
+    from stswidgets.pipeline.report import remote_references
 
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    monkeypatch.setattr(series, "NOTEBOOK_DIR", folder)
+    monkeypatch.setattr("stswidgets.pipeline.notebooks.NOTEBOOK_DIR", folder)
     notebook = _notebook(TRAIN_AND_EXPLORE)
     notebook.cells.insert(1, nbformat.v4.new_markdown_cell(FORMULA))
     nbformat.write(notebook, folder / "01_data_and_segmentation.ipynb")

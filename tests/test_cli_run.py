@@ -35,7 +35,7 @@ def sim_file(tmp_path_factory) -> Path:
 def stand_ins(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    monkeypatch.setattr(series, "NOTEBOOK_DIR", folder)
+    monkeypatch.setattr("stswidgets.pipeline.notebooks.NOTEBOOK_DIR", folder)
     nbformat.write(_notebook(REBUILD_CONFIG), folder / "01_data_and_segmentation.ipynb")
     failing = _notebook("x = 1", "raise ValueError('planted failure\\nsecond line')")
     nbformat.write(failing, folder / "02_pca_and_clustering.ipynb")

@@ -13,6 +13,7 @@ similarity learning (Fig. 7)  :func:`similarity_score`  :class:`Projection`
 site classes (Fig. 8)         :func:`site_classes`     :class:`SiteClasses`
 results.nc variables          :func:`results_variables`  dict of DataArrays
 the series on one file        :func:`run_file`         :class:`RunResult`
+report.html                   :func:`write_report`     the page's path
 ============================  =======================  ===================================
 
 :func:`cached` keeps a step's result in the run folder so that a later notebook reuses it.
@@ -24,6 +25,7 @@ from stswidgets.pipeline.config import PROFILES, PipelineConfig, config_for
 from stswidgets.pipeline.data import MIN_VALID_SPECTRA, InputError, PipelineInput, load
 from stswidgets.pipeline.distances import DistanceStatistics, distance_statistics
 from stswidgets.pipeline.figures import draw_class_map, draw_score_map, maps_png
+from stswidgets.pipeline.report import write_report
 from stswidgets.pipeline.run import RunError, RunResult, run_file
 from stswidgets.pipeline.score import Projection, SiteClasses, similarity_score, site_classes
 
@@ -50,4 +52,5 @@ __all__ = [
     "run_file",
     "similarity_score",
     "site_classes",
+    "write_report",
 ]

@@ -27,9 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stswidgets import series
 from stswidgets.pipeline.config import PROFILES, PipelineConfig, config_for
 from stswidgets.pipeline.data import InputError, PipelineInput, load
+from stswidgets.pipeline.notebooks import NOTEBOOKS, notebook_path, parameters_for
+from stswidgets.results import load_results, start_results
 
 __all__ = [
     "EXPECTED_RESULTS",
@@ -44,7 +45,7 @@ __all__ = [
 
 #: The notebooks a run executes (08, the method benchmark, runs on simulated conditions only:
 #: on the embedded grid, when asked for with ``only``).
-RUN_NOTEBOOKS = series.NOTEBOOKS[:7]
+RUN_NOTEBOOKS = NOTEBOOKS[:7]
 
 #: Variables each notebook must leave in ``results.nc``.
 EXPECTED_RESULTS = {
@@ -138,7 +139,7 @@ def select_notebooks(only: list[str] | None = None, simulated: bool = False) -> 
     InputError
         ``only`` matches none of them.
     """
-    candidates = series.NOTEBOOKS if simulated and only else RUN_NOTEBOOKS
+    candidates = NOTEBOOKS if simulated and only else RUN_NOTEBOOKS
     names = [n for n in candidates if not only or any(n.startswith(o) for o in only)]
     if not names:
         raise InputError(f"--only {' '.join(only)} matches none of {candidates}")
@@ -214,7 +215,7 @@ def run_file(
     out = Path(out_dir).expanduser().resolve()
     _prepare_out_dir(out, force)
     # the provenance of every result, in results.nc before any notebook adds to it
-    series.start_results(out, grid=data.grid, config=config, source=data.source, command=command)
+    start_results(out, grid=data.grid, config=config, source=data.source, command=command)
     ny, nx, n_bias = data.grid.shape
     result = RunResult(
         out_dir=out,
@@ -235,7 +236,7 @@ def run_file(
         say(f"[{number}/{len(names)}] {name} ...")
         start = time.perf_counter()
         target = out / f"{name}.ipynb"
-        parameters = series.parameters_for(
+        parameters = parameters_for(
             name,
             config.profile,
             data_path=data_parameter,
@@ -245,7 +246,7 @@ def run_file(
             results_dir=str(out),
         )
         try:
-            _execute(series.notebook_path(name), target, parameters, cwd=out)
+            _execute(notebook_path(name), target, parameters, cwd=out)
         except Exception as error:
             result.timings[name] = time.perf_counter() - start
             say(f" failed after {result.timings[name]:.1f} s\n")
@@ -260,7 +261,7 @@ def run_file(
     if result.notebooks:
         description = f"Input: {what}; {config.profile} profile, seed {config.seed}"
         description += f", channel {channel}." if channel else "."
-        from stswidgets.report import write_report
+        from stswidgets.pipeline.report import write_report
 
         result.report = write_report(result.notebooks, out / REPORT_NAME, hide_code, description)
         say(f"report: {result.report}\n")
@@ -353,7 +354,7 @@ def _failure(error: Exception) -> tuple[int | None, str]:
 
 
 def _missing_results(out: Path, names: list[str]) -> list[str]:
-    results = series.load_results(out)
+    results = load_results(out)
     present = set() if results is None else set(results.variables)
     expected = [v for name in names for v in EXPECTED_RESULTS.get(name, [])]
     return [v for v in expected if v not in present]
