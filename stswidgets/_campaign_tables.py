@@ -39,7 +39,7 @@ def index_page(
     rows: list[dict], columns: dict[str, str], out: Path, command: str | None, elapsed: float
 ) -> str:
     """The table of the campaign as a self-contained page (no script, nothing from the web)."""
-    from stswidgets.cli import REPORT_NAME
+    from stswidgets.pipeline.run import REPORT_NAME
 
     head = "".join(f'<th title="{html.escape(columns[c])}">{c}</th>' for c in columns)
     body = []

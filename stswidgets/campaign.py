@@ -3,15 +3,16 @@
 ``stswidgets run A.3ds B.3ds ... --out DIR [--workers N | --scheduler ADDRESS]`` calls
 :func:`run_campaign`. Each file's series is one task on a dask.distributed cluster: a
 ``LocalCluster`` of ``N`` worker processes (default: ``min(n_files, cores)``), or the workers of
-an existing scheduler. A task runs ``python -m stswidgets run FILE --out DIR/<name>`` (the
-single-file command, in a process of its own) and then reads its ``results.nc``, so a file that
-fails (unreadable, too few spectra, a notebook error) fails its own row and the others go on.
+an existing scheduler. A task calls :func:`stswidgets.pipeline.run_file` (the single-file run)
+into ``DIR/<name>`` in its worker process and then reads its ``results.nc``; a file that fails
+(unreadable, too few spectra, a notebook error) raises an exception naming the file, which
+fails its own row (``reason``) while the others go on.
 
 Every analysis leaves in ``DIR``:
 
 - ``<name>/``: the single-file layout (executed notebooks, ``report.html``, ``results.nc``) and
-  ``stswidgets-run.log`` (what the single-file command printed); ``<name>`` is the file's stem,
-  made unique (``a``, ``a-2``, ...);
+  ``stswidgets-run.log`` (the equivalent single-file command and its progress lines);
+  ``<name>`` is the file's stem, made unique (``a``, ``a-2``, ...);
 - ``campaign.csv``: one row per file, the columns of :data:`COLUMNS`;
 - ``index.html``: the same table, each file linking to its report; a self-contained page (no
   script, no style sheet or font from the web).
@@ -20,22 +21,31 @@ Both are rewritten as each file finishes, so they show the campaign so far.
 
 Threads: a worker process's series (its notebook kernels) gets ``OMP_NUM_THREADS`` (and the
 MKL / OpenBLAS / numba equivalents, which torch and NumPy follow) = cores of its machine
-divided by the series running there at once, so N series do not oversubscribe the cores.
+divided by the series running there at once, so N series do not oversubscribe the cores. They
+are set in the worker process's environment, which the notebook kernels inherit.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
+import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from stswidgets._campaign_tables import INDEX_NAME, TABLE_NAME, write_tables
+from stswidgets.pipeline.config import PipelineConfig, config_for
 
-__all__ = ["COLUMNS", "CampaignResult", "folder_names", "run_campaign", "summarize_results"]
+__all__ = [
+    "COLUMNS",
+    "CampaignResult",
+    "analyse_file",
+    "folder_names",
+    "run_campaign",
+    "single_file_command",
+    "summarize_results",
+]
 
 #: Columns of ``campaign.csv`` (and of the table in ``index.html``) and what each holds.
 COLUMNS: dict[str, str] = {
@@ -58,7 +68,7 @@ COLUMNS: dict[str, str] = {
     ),
     "runtime_s": "seconds the file's series took on its worker",
     "status": "complete, or failed",
-    "reason": "why it failed (the single-file command's error line); a warning if complete",
+    "reason": "why it failed (the error, naming the file); a warning if complete",
 }
 
 #: Environment variables that bound the threads of NumPy's BLAS, torch and numba.
@@ -151,50 +161,78 @@ def summarize_results(folder: str | Path) -> dict:
     return row
 
 
-def run_file(
-    source: str, folder: str, options: list[str], threads: int | dict[str, int] | None = None
+def analyse_file(
+    source: str,
+    folder: str,
+    config: PipelineConfig,
+    run_options: dict | None = None,
+    threads: int | dict[str, int] | None = None,
 ) -> dict:
-    """One file's series: the single-file command into ``folder``; its campaign row.
+    """One file's series: :func:`stswidgets.pipeline.run_file` into ``folder``; its campaign row.
 
-    Runs where dask puts it (a worker process). ``threads``: threads of the series' notebook
-    kernels, or ``{host: series that run at once on it}`` to divide that host's cores.
+    Runs where dask puts it (a worker process). ``run_options``: ``channel``, ``only``,
+    ``hide_code``, ``force`` of :func:`~stswidgets.pipeline.run_file`. ``threads``: threads of
+    the series' notebook kernels, or ``{host: series that run at once on it}`` to divide that
+    host's cores. A failure (an exception naming the file) becomes the row's ``reason``.
     """
-    from stswidgets.cli import InputError, check_grid_file
+    from stswidgets.pipeline.data import InputError
+    from stswidgets.pipeline.run import RunError, run_file
 
     start = time.perf_counter()
+    run_options = dict(run_options or {})
     folder_path = Path(folder)
     row = {"file": source, "folder": folder_path.name}
+    os.environ.update(_thread_env(_threads_here(threads)))  # inherited by the kernels
+    command = single_file_command(source, folder, config, **run_options)
+    log = [f"$ {command}\n"]
+    result, status, reason = None, "complete", ""
     try:
-        n_valid, shape = check_grid_file(source, _option(options, "--channel"))
+        result = run_file(
+            source, folder, config, command=command, progress=log.append, **run_options
+        )
     except InputError as error:
-        return _finish(row, start, folder_path, "failed", str(error), log=f"error: {error}\n")
-    row.update(shape=" x ".join(map(str, shape)), complete_spectra=n_valid)
-    env = {**os.environ, **_thread_env(_threads_here(threads))}
-    command = [sys.executable, "-m", "stswidgets", "run", source, "--out", folder, *options]
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+        status, reason = "failed", str(error)
+    except RunError as error:
+        status, reason, result = "failed", str(error), error.result
+    except Exception as error:  # anything else the run raised: still this file's row
+        status, reason = "failed", f"{source}: {type(error).__name__}: {error}"
+    if status == "failed":
+        log.append(f"error: {reason}\n")
+    if result is not None:
+        row.update(
+            shape=" x ".join(map(str, result.shape)), complete_spectra=result.complete_spectra
+        )
+        if result.missing:
+            reason = f"warning: results.nc lacks {', '.join(result.missing)}"
+            log.append(reason + "\n")
     for key, value in summarize_results(folder).items():
         row.setdefault(key, value)
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    said = [line for line in lines if line.startswith(("stswidgets: error:", "stswidgets: warn"))]
-    if done.returncode == 0:
-        status, reason = "complete", "; ".join(said)
-    else:
-        status = "failed"
-        reason = (said or lines or [f"the series exited with code {done.returncode}"])[-1]
-    log = f"$ {' '.join(command)}\n{done.stdout}{done.stderr}"
-    reason = reason.removeprefix("stswidgets: ").removeprefix("error: ")
-    return _finish(row, start, folder_path, status, reason, log)
-
-
-def _finish(row, start, folder: Path, status: str, reason: str, log: str) -> dict:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / LOG_NAME).write_text(log)
+    folder_path.mkdir(parents=True, exist_ok=True)
+    (folder_path / LOG_NAME).write_text("".join(log))
     row.update(status=status, reason=reason, runtime_s=round(time.perf_counter() - start, 1))
     return row
 
 
-def _option(options: list[str], name: str) -> str | None:
-    return options[options.index(name) + 1] if name in options else None
+def single_file_command(
+    source: str,
+    folder: str,
+    config: PipelineConfig,
+    channel: str | None = None,
+    only: list[str] | None = None,
+    hide_code: bool = False,
+    force: bool = False,
+) -> str:
+    """The ``stswidgets run`` command that repeats one file's analysis of a campaign (with a
+    note of any setting that differs from the profile, which the command line cannot give)."""
+    from stswidgets.pipeline.run import notebook_settings
+
+    words = ["stswidgets", "run", source, "--out", folder, "--profile", config.profile]
+    words += ["--seed", str(config.seed)]
+    words += ["--channel", channel] if channel else []
+    words += ["--only", *only] if only else []
+    words += ["--hide-code"] * bool(hide_code) + ["--force"] * bool(force)
+    settings = notebook_settings(config)
+    return shlex.join(words) + (f"  # settings {settings}" if settings else "")
 
 
 def _threads_here(threads: int | dict[str, int] | None) -> int | None:
@@ -216,8 +254,7 @@ def run_campaign(
     *,
     workers: int | None = None,
     scheduler: str | None = None,
-    profile: str = "full",
-    seed: int = 0,
+    config: PipelineConfig | None = None,
     channel: str | None = None,
     only: list[str] | None = None,
     hide_code: bool = False,
@@ -240,8 +277,11 @@ def run_campaign(
     scheduler : str, optional
         Address of a running dask scheduler (``tcp://host:8786``) to use instead; its
         workers must have stswidgets installed and see the files and ``out``.
-    profile, seed, channel, only, hide_code, force
-        As the options of ``stswidgets run`` (``force`` also lets each subfolder be reused).
+    config : PipelineConfig, optional
+        Every analysis choice, the same for each file (default: the ``full`` profile).
+    channel, only, hide_code, force
+        As for :func:`stswidgets.pipeline.run_file` (``force`` also lets each subfolder be
+        reused).
     command : str, optional
         The command line, shown in ``index.html``.
     echo : callable
@@ -273,10 +313,8 @@ def run_campaign(
     out.mkdir(parents=True, exist_ok=True)
     sources = [str(Path(f).expanduser().resolve()) for f in files]
     folders = [str(out / name) for name in folder_names(files)]
-    options = ["--profile", profile, "--seed", str(seed)]
-    options += ["--channel", channel] if channel else []
-    options += ["--only", *only] if only else []
-    options += ["--hide-code"] * bool(hide_code) + ["--force"] * bool(force)
+    config = config or config_for("full")
+    options = {"channel": channel, "only": only, "hide_code": hide_code, "force": force}
 
     rows = [_pending(str(f), Path(d).name) for f, d in zip(files, folders, strict=True)]
     result = CampaignResult(rows, out / INDEX_NAME, out / TABLE_NAME)
@@ -309,12 +347,15 @@ def run_campaign(
                     threads[host] = threads.get(host, 0) + worker["nthreads"]
             result.dashboard = client.dashboard_link if "dashboard" in info["services"] else None
             n = len(files)
-            echo(f"stswidgets {__version__}: campaign of {n} files on {where}, {profile} profile")
+            what = f"campaign of {n} files on {where}, {config.profile} profile"
+            echo(f"stswidgets {__version__}: {what}")
             echo(f"dashboard: {result.dashboard or 'none'}{_dashboard_note(cluster)}")
             futures = {}
             for k, (source, folder) in enumerate(zip(sources, folders, strict=True)):
                 key = f"stswidgets-run-{k}-{Path(folder).name}"
-                future = client.submit(run_file, source, folder, options, threads, key=key)
+                future = client.submit(
+                    analyse_file, source, folder, config, options, threads, key=key
+                )
                 futures[future] = k
             for done, future in enumerate(as_completed(futures), start=1):
                 k = futures[future]

@@ -1,7 +1,9 @@
-"""The notebook series: its order, its parameters, its input and its shared results.
+"""The notebook series: its order, its parameters and its shared results.
 
-Every notebook in ``stswidgets/notebooks/`` has a tagged ``parameters`` cell holding at least
-:data:`COMMON_PARAMETERS`. Papermill (``make demo``, ``stswidgets run``) and the nbval tests
+Every notebook in ``stswidgets/notebooks/`` has a tagged ``parameters`` cell holding exactly
+:data:`COMMON_PARAMETERS`; its first code cell builds the configuration
+(``pipeline.config_for(profile, seed=seed, **settings)``) and reads the grid with
+:func:`stswidgets.pipeline.load`. Papermill (``make demo``, ``stswidgets run``) and the nbval tests
 (``make test``) inject parameters into it: the ``profile`` (``full``, ``quick`` for a first
 look, ``test`` for CI), whose settings are a :class:`stswidgets.pipeline.PipelineConfig`
 (:data:`stswidgets.pipeline.PROFILES`), and ``settings`` overriding any of them.
@@ -20,19 +22,24 @@ speed (not bitwise reproducible).
 
 from __future__ import annotations
 
-import importlib.resources
 from pathlib import Path
 
-import xarray as xr
-
+from stswidgets.pipeline.notebooks import (
+    COMMON_PARAMETERS,
+    NOTEBOOK_DIR,
+    NOTEBOOKS,
+    PROFILE_NAMES,
+    notebook_path,
+    parameters_for,
+)
 from stswidgets.results import RESULT_VARIABLES, load_results, save_results, start_results
 
 __all__ = [
     "COMMON_PARAMETERS",
     "NOTEBOOKS",
+    "NOTEBOOK_DIR",
     "PROFILE_NAMES",
     "RESULT_VARIABLES",
-    "load_input",
     "load_results",
     "notebook_path",
     "parameters_for",
@@ -40,83 +47,6 @@ __all__ = [
     "save_results",
     "start_results",
 ]
-
-#: The series ships inside the package (``stswidgets/notebooks``; the top-level ``notebooks/``
-#: of a checkout is a link to it), so an installed wheel runs it too.
-NOTEBOOK_DIR = Path(str(importlib.resources.files("stswidgets") / "notebooks"))
-
-#: The series in reading order (file stems in ``notebooks/``).
-NOTEBOOKS = [
-    "01_data_and_segmentation",
-    "02_pca_and_clustering",
-    "03_distance_statistics",
-    "04_distance_correlation",
-    "05_nonlinear_reduction",
-    "06_similarity_learning",
-    "07_spectral_weight_transfer",
-    "08_method_benchmark",
-]
-
-#: Parameters every notebook's ``parameters`` cell defines (with these defaults). Every
-#: analysis setting lives in the profile's :class:`stswidgets.pipeline.PipelineConfig`;
-#: ``settings`` overrides any of its fields by name.
-COMMON_PARAMETERS = {
-    "data_path": None,  # None: the embedded simulated FeSe-like grid
-    "channel": None,  # None: the dI/dV (lock-in) channel, else d(Current)/dV
-    "seed": 0,
-    "profile": "full",  # full, quick or test (stswidgets.pipeline.PROFILES)
-    "settings": {},  # overrides of the profile's settings, e.g. {"offsets": [0.01, 0.1]}
-    "results_dir": None,  # where results.nc is shared between notebooks; None: nothing saved
-}
-
-#: Profiles (the settings of each live in :data:`stswidgets.pipeline.PROFILES`).
-PROFILE_NAMES = ("full", "quick", "test")
-
-
-def notebook_path(name: str) -> Path:
-    """Path of a notebook of the series by its stem, e.g. ``"01_data_and_segmentation"``."""
-    path = NOTEBOOK_DIR / f"{name}.ipynb"
-    if not path.exists():
-        raise FileNotFoundError(f"notebook {name!r} not found at {path}")
-    return path
-
-
-def load_input(
-    data_path: str | Path | None = None,
-    channel: str | None = None,
-    seed: int = 0,
-    ny: int = 100,
-    nx: int = 100,
-    n_bias: int = 512,
-    **simulation,
-) -> tuple[xr.DataArray, xr.Dataset | None]:
-    """The grid a notebook works on, and its ground truth where there is one.
-
-    ``data_path=None`` gives the embedded simulated grid
-    (:func:`stswidgets.datasets.fese_like` with ``seed``, ``(ny, nx)``, ``n_bias`` and any
-    further ``simulation`` keywords) and its ground truth (``vacancy``, ``transition``,
-    ``defect_weight``); a file gives :func:`stswidgets.open_grid` of it and ``None``.
-    """
-    if data_path is None:
-        from stswidgets import datasets
-
-        data = datasets.fese_like(seed=seed, shape=(ny, nx), n_bias=n_bias, **simulation)
-        grid = data["didv"]
-        if channel not in (None, "didv"):
-            raise ValueError(f"the simulated grid has one channel, 'didv'; got channel={channel!r}")
-        return grid, data.drop_vars("didv")
-    from stswidgets.io import open_grid
-
-    return open_grid(data_path, channel=channel), None
-
-
-def parameters_for(name: str, profile: str = "full", **overrides) -> dict:
-    """Parameters to inject into notebook ``name`` for a ``profile`` (full, quick or test):
-    ``profile`` plus ``overrides`` (``data_path``, ``seed``, ``settings``, ...)."""
-    if profile not in PROFILE_NAMES:
-        raise ValueError(f"profile must be one of {PROFILE_NAMES}, got {profile!r}")
-    notebook_path(name)  # an unknown notebook raises here
-    return {"profile": profile, **overrides}
 
 
 def prepare(
@@ -135,8 +65,9 @@ def prepare(
     names = [n for n in NOTEBOOKS if only is None or any(n.startswith(o) for o in only)]
     written = []
     for name in names:
-        source = NOTEBOOK_DIR / f"{name}.ipynb"
-        if not source.exists():
+        try:
+            source = notebook_path(name)
+        except FileNotFoundError:
             continue
         nb = nbformat.read(source, as_version=4)
         # papermill expects these metadata keys, which stripped notebooks may lack
@@ -165,7 +96,7 @@ def _main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     written = prepare(args.out_dir, args.profile, args.only)
     if not written:
-        print(f"no notebooks matched in {NOTEBOOK_DIR}")
+        print(f"no notebook of the series matches {args.only}")
         return 1
     for path in written:
         print(path)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from stswidgets import campaign, cli
-from stswidgets.report import remote_references
+from stswidgets import campaign, cli, pipeline
+from stswidgets.pipeline.report import remote_references
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAPE, N_BIAS = (20, 20), 64
@@ -124,21 +124,39 @@ def test_the_index_links_each_report_and_loads_nothing_from_the_web(readme_campa
 # -- an existing scheduler, and failures found before any notebook runs -----------------------
 
 
+def stand_in_series(tmp_path: Path) -> Path:
+    """A folder with a stand-in notebook 01 that reads the grid and saves ``valid``."""
+    import nbformat
+    from test_cli import SAVE_VALID, _notebook
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    nbformat.write(_notebook(SAVE_VALID), folder / "01_data_and_segmentation.ipynb")
+    return folder
+
+
 @pytest.mark.slow
 def test_a_campaign_on_an_existing_scheduler(tmp_path):
-    from distributed import LocalCluster
+    from distributed import Client, LocalCluster
+
+    from stswidgets.pipeline import notebooks as series_files
 
     good = write_grid(tmp_path / "good.3ds")
     (tmp_path / "data").mkdir()
     small = write_grid(tmp_path / "data" / "good.3ds", shape=(3, 4), n_bias=16)
     missing = tmp_path / "missing.3ds"
     out = tmp_path / "out"
-    with LocalCluster(n_workers=1, threads_per_worker=2, dashboard_address=":0") as cluster:
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=2, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
+        # the worker process runs a stand-in notebook 01 (the real one is tested by nbval)
+        client.run(setattr, series_files, "NOTEBOOK_DIR", stand_in_series(tmp_path))
         result = campaign.run_campaign(
             [good, small, missing],
             out,
             scheduler=cluster.scheduler_address,
-            profile="test",
+            config=pipeline.config_for("test"),
             only=["01"],
             echo=lambda line: None,
         )
@@ -149,10 +167,35 @@ def test_a_campaign_on_an_existing_scheduler(tmp_path):
     assert small_row["status"] == "failed" and "12 complete spectra" in small_row["reason"]
     assert missing_row["status"] == "failed" and "not found" in missing_row["reason"]
     assert result.failed == [small_row, missing_row]
-    assert "--only 01" in (out / "good" / campaign.LOG_NAME).read_text()
+    log = (out / "good" / campaign.LOG_NAME).read_text()
+    assert "--only 01" in log and "[1/1] 01_data_and_segmentation ..." in log
+    with xr.open_dataset(out / "good" / "results.nc") as results:  # written in the worker
+        assert int(results["valid"].sum()) == 400 and results.attrs["profile"] == "test"
 
 
 # -- pieces, without a cluster ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_failing_notebook_fails_its_row_naming_file_notebook_and_cell(tmp_path, monkeypatch):
+    import nbformat
+    from test_cli import _notebook
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    failing = _notebook("raise RuntimeError('planted')")
+    nbformat.write(failing, folder / "01_data_and_segmentation.ipynb")
+    monkeypatch.setattr("stswidgets.pipeline.notebooks.NOTEBOOK_DIR", folder)
+    grid = write_grid(tmp_path / "g.3ds")
+    config = pipeline.config_for("test", seed=2)
+    row = campaign.analyse_file(str(grid), str(tmp_path / "out" / "g"), config, {"only": ["01"]})
+    assert row["status"] == "failed" and row["folder"] == "g"
+    assert row["reason"].startswith(f"{grid}: notebook 01_data_and_segmentation failed in cell 4")
+    assert "RuntimeError: planted" in row["reason"]
+    assert row["shape"] == f"{SHAPE[0]} x {SHAPE[1]} x {N_BIAS}" and row["complete_spectra"] == 400
+    log = (tmp_path / "out" / "g" / campaign.LOG_NAME).read_text()
+    assert log.startswith(f"$ stswidgets run {grid} --out {tmp_path / 'out' / 'g'} --profile test")
+    assert "--seed 2 --only 01" in log and "error: " in log
 
 
 def test_folder_names_are_the_stems_made_unique():

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from stswidgets import __version__, cli, datasets, series, write_3ds
+from stswidgets import __version__, cli, datasets, pipeline, series, write_3ds
 
 REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 SIM_SHAPE, SIM_BIAS, SIM_SEED = (40, 40), 128, 0
@@ -85,7 +85,7 @@ def test_unknown_channel(sim_file, tmp_path):
 def test_too_few_valid_spectra(tmp_path):
     small = write_simulated_3ds(tmp_path / "small.3ds", shape=(3, 4), n_bias=16)
     code, _, err = run_cli("run", small, "--out", tmp_path / "out")
-    assert_one_line_error(code, err, "12 complete spectra", str(cli.MIN_VALID_SPECTRA))
+    assert_one_line_error(code, err, "12 complete spectra", str(pipeline.MIN_VALID_SPECTRA))
 
 
 def test_non_empty_out_dir_needs_force(sim_file, tmp_path):
@@ -110,11 +110,13 @@ def test_usage_errors(sim_file, tmp_path):
 
 @pytest.mark.skipif(not REAL_DATA.is_dir(), reason=f"real data files not found at {REAL_DATA}")
 def test_the_real_files_pass_the_input_checks():
-    assert cli.check_grid_file(REAL_DATA / "nanonis_grid_lockin_30x30.3ds") == (900, (30, 30, 200))
+    data = pipeline.load(REAL_DATA / "nanonis_grid_lockin_30x30.3ds")
+    assert (len(data.X), data.grid.shape) == (900, (30, 30, 200))
     line = REAL_DATA / "nanonis_line_pb_sc_32x1.3ds"
-    assert cli.check_grid_file(line) == (32, (1, 32, 401))
-    with pytest.raises(cli.InputError, match="unknown channel 'Nope'"):
-        cli.check_grid_file(line, channel="Nope")
+    data = pipeline.load(line)
+    assert (len(data.X), data.grid.shape) == (32, (1, 32, 401))
+    with pytest.raises(pipeline.InputError, match="unknown channel 'Nope'"):
+        pipeline.load(line, channel="Nope")
 
 
 # -- the orchestration, on small stand-in notebooks ---------------------------------------------
@@ -135,11 +137,11 @@ def _notebook(*sources: str) -> nbformat.NotebookNode:
 
 
 SAVE_VALID = """
-from stswidgets import series, to_matrix
-grid, truth = series.load_input(data_path, channel, seed, ny, nx, n_bias)
-X, valid = to_matrix(grid)
-series.save_results(results_dir, valid=valid)
-print("spectra:", len(X))
+from stswidgets import pipeline, series
+config = pipeline.config_for(profile, seed=seed, **settings)
+data = pipeline.load(data_path, config, channel)
+series.save_results(results_dir, valid=data.valid)
+print("spectra:", len(data.X))
 """
 
 
@@ -147,7 +149,7 @@ print("spectra:", len(X))
 def stand_in_series(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    monkeypatch.setattr(series, "NOTEBOOK_DIR", folder)
+    monkeypatch.setattr("stswidgets.pipeline.notebooks.NOTEBOOK_DIR", folder)
     nbformat.write(_notebook(SAVE_VALID), folder / "01_data_and_segmentation.ipynb")
     failing = _notebook("x = 1", "raise ValueError('planted failure\\nsecond line')", "y = 2")
     nbformat.write(failing, folder / "02_pca_and_clustering.ipynb")
@@ -161,6 +163,7 @@ def test_a_failing_notebook_is_named_with_its_cell(sim_file, stand_in_series, tm
     assert code == 1
     assert "[1/2] 01_data_and_segmentation ..." in stdout
     message = err.strip().splitlines()[-1]
+    assert message.startswith(f"stswidgets: error: {sim_file.resolve()}: ")
     assert "notebook 02_pca_and_clustering failed in cell 5" in message
     assert "ValueError: planted failure" in message and "second line" not in message
     assert "Traceback" not in err
@@ -185,15 +188,15 @@ def test_a_failing_notebook_is_named_with_its_cell(sim_file, stand_in_series, tm
 # A stand-in that trains with the progress bar on, shows an explorer and writes a formula.
 TRAIN_AND_EXPLORE = """
 import numpy as np
-from stswidgets import series, to_matrix
+from stswidgets import pipeline, series
 from stswidgets.learn import SiameseEmbedding
 from stswidgets.widgets import LatentExplorer
-grid, truth = series.load_input(data_path, channel, seed, ny, nx, n_bias)
-X, valid = to_matrix(grid)
+config = pipeline.config_for(profile, seed=seed, **settings)
+data = pipeline.load(data_path, config, channel)
 embedding = SiameseEmbedding(max_epochs=3, pairs_per_epoch=2048, batch_size=512, random_state=0)
-Z = embedding.fit_transform(X)  # progress=True, the default
-series.save_results(results_dir, grid=grid, valid=valid)
-LatentExplorer(grid, {"projection": Z})
+Z = embedding.fit_transform(data.X)  # progress=True, the default
+series.save_results(results_dir, grid=data.grid, valid=data.valid)
+LatentExplorer(data.grid, {"projection": Z})
 """
 FORMULA = "The $N(N-1)/2$ pairs of $N$ spectra; $\\log(d + \\mathrm{offset})$ rescales them."
 
@@ -202,11 +205,11 @@ FORMULA = "The $N(N-1)/2$ pairs of $N$ spectra; $\\log(d + \\mathrm{offset})$ re
 def test_run_writes_provenance_no_progress_lines_and_an_offline_report(
     sim_file, tmp_path, monkeypatch
 ):
-    from stswidgets.report import remote_references
+    from stswidgets.pipeline.report import remote_references
 
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    monkeypatch.setattr(series, "NOTEBOOK_DIR", folder)
+    monkeypatch.setattr("stswidgets.pipeline.notebooks.NOTEBOOK_DIR", folder)
     notebook = _notebook(TRAIN_AND_EXPLORE)
     notebook.cells.insert(1, nbformat.v4.new_markdown_cell(FORMULA))
     nbformat.write(notebook, folder / "01_data_and_segmentation.ipynb")

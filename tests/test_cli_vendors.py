@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from stswidgets import cli
+from stswidgets import cli, pipeline
 
 sys.path.insert(0, str(Path(__file__).parent / "io"))
 from vendor_files import IDS, VENDORS, vendor_file  # noqa: E402
@@ -32,8 +32,8 @@ def run_cli(*args) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize("vendor", VENDORS, ids=IDS)
 def test_vendor_file_passes_the_input_checks(vendor):
-    n_valid, shape = cli.check_grid_file(vendor_file(vendor))
-    assert (n_valid, shape) == (vendor.n_complete, vendor.shape)
+    data = pipeline.load(vendor_file(vendor))
+    assert (len(data.X), data.grid.shape) == (vendor.n_complete, vendor.shape)
 
 
 @pytest.mark.slow

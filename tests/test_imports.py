@@ -38,11 +38,6 @@ ROOT = Path(stswidgets.__file__).parent
 KNOWN: set[tuple[str, str]] = {
     # analysis.decomposition.embed trains the autoencoder; it moves to pipeline/latent.py.
     ("stswidgets.analysis.decomposition", "stswidgets.learn"),
-    # cli <-> campaign <-> _campaign_tables: campaigns become in-process pipeline calls.
-    ("stswidgets.campaign", "stswidgets.cli"),
-    ("stswidgets._campaign_tables", "stswidgets.cli"),
-    # cli reads the progress switch from learn's private module; it becomes learn.PROGRESS_ENV.
-    ("stswidgets.cli", "stswidgets.learn._training"),
 }
 
 #: Layer of each top-level module or subpackage of stswidgets (see the module docstring).

@@ -29,9 +29,10 @@ def test_notebook_is_stripped_and_parameterised(path):
         for target in node.targets
         if isinstance(target, ast.Name)
     }
-    missing = set(series.COMMON_PARAMETERS) - set(assigned)
-    assert not missing, f"{path.name}: parameters cell lacks {sorted(missing)}"
+    # exactly these: every analysis setting comes from the profile and ``settings``
+    assert set(assigned) == set(series.COMMON_PARAMETERS), (
+        f"{path.name}: parameters cell holds {sorted(assigned)}, "
+        f"expected {sorted(series.COMMON_PARAMETERS)}"
+    )
     for name, default in series.COMMON_PARAMETERS.items():
         assert ast.literal_eval(assigned[name]) == default, f"{path.name}: default of {name}"
-    extra = set(assigned) - set(series.COMMON_PARAMETERS)
-    assert not extra, f"{path.name}: {sorted(extra)} belong in the PipelineConfig (settings)"

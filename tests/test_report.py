@@ -8,7 +8,7 @@ import re
 import nbformat
 import pytest
 
-from stswidgets.report import WIDGET_VIEW, remote_references, typeset_math, write_report
+from stswidgets.pipeline.report import WIDGET_VIEW, remote_references, typeset_math, write_report
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(32)).decode("ascii")
 

@@ -7,23 +7,26 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from stswidgets import __version__, series
+from stswidgets import __version__, pipeline, series
 
 
-def test_every_notebook_of_the_series_exists_and_has_profiles():
+def test_every_notebook_of_the_series_exists_and_the_profiles_are_the_pipelines():
     for name in series.NOTEBOOKS:
         assert series.notebook_path(name).exists()
-        assert name in series.QUICK and name in series.TEST
+    assert series.PROFILE_NAMES == tuple(pipeline.PROFILES)
+    with pytest.raises(FileNotFoundError, match="99_none"):
+        series.notebook_path("99_none")
 
 
-def test_parameters_for_merges_profile_and_overrides():
+def test_parameters_for_is_the_profile_and_the_overrides():
     name = series.NOTEBOOKS[0]
-    params = series.parameters_for(name, "test", seed=3)
-    assert params["seed"] == 3
-    assert params["ny"] == series.TEST[name]["ny"]
-    assert series.parameters_for(name, "full") == {}
+    params = series.parameters_for(name, "test", seed=3, settings={"max_epochs": 2})
+    assert params == {"profile": "test", "seed": 3, "settings": {"max_epochs": 2}}
+    assert series.parameters_for(name, "full") == {"profile": "full"}
     with pytest.raises(ValueError, match="profile"):
         series.parameters_for(name, "huge")
+    with pytest.raises(FileNotFoundError):
+        series.parameters_for("99_none", "test")
 
 
 def test_prepare_injects_parameters_after_the_tagged_cell(tmp_path):
@@ -34,8 +37,9 @@ def test_prepare_injects_parameters_after_the_tagged_cell(tmp_path):
     at = next(i for i, t in enumerate(tags) if "parameters" in t)
     injected = nb.cells[at + 1]
     assert "injected-parameters" in injected.metadata["tags"]
-    assert "seed = 7" in injected.source
-    assert f"ny = {series.TEST['01_data_and_segmentation']['ny']}" in injected.source
+    assigned = {}
+    exec(injected.source, {}, assigned)  # the injected cell is plain assignments
+    assert assigned == {"profile": "test", "seed": 7}
 
 
 def _map(values, name):

@@ -41,13 +41,15 @@ __all__ = [
     "siamese",
 ]
 
-#: Public class or constant -> the module defining it (imported on first access).
-#: ``PROGRESS_ENV``: the environment variable that turns the training progress bar off
-#: (``0``, ``false``, ``no``, ``off``); ``stswidgets run`` sets it for the notebooks it executes.
+#: Environment variable that turns the training progress bar off when set to ``0``, ``false``,
+#: ``no`` or ``off``. ``stswidgets run`` sets it for the notebooks it executes, so executed
+#: notebooks and the report hold no progress-bar lines; interactive sessions keep the bar.
+PROGRESS_ENV = "STSWIDGETS_PROGRESS"
+
+#: Public class -> the module defining it (imported on first access).
 _CLASSES = {
     "AutoencoderEmbedding": "embedding",
     "NotFittedError": "_training",
-    "PROGRESS_ENV": "_training",
     "SiameseEmbedding": "embedding",
     "SimilarityScore": "score",
 }

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
+from stswidgets.learn import PROGRESS_ENV
 from stswidgets.preprocess import normalization_name, normalize
 
 #: Fewest spectra an estimator accepts in ``fit``.
@@ -26,10 +27,6 @@ MIN_SPECTRA = 8
 #: Tag written into saved files, checked on load.
 FILE_FORMAT = "stswidgets.learn"
 FILE_VERSION = 1
-#: Environment variable that turns the training progress bar off when set to ``0``, ``false``,
-#: ``no`` or ``off``. ``stswidgets run`` sets it for the notebooks it executes, so executed
-#: notebooks and the report hold no progress-bar lines; interactive sessions keep the bar.
-PROGRESS_ENV = "STSWIDGETS_PROGRESS"
 
 
 class NotFittedError(_SklearnNotFittedError):

@@ -17,6 +17,8 @@ distance correlation (Fig. 5)  :func:`pca_distance_correlation`  :class:`Distanc
 similarity learning (Fig. 7)  :func:`similarity_score`  :class:`Projection`
 site classes (Fig. 8)         :func:`site_classes`     :class:`SiteClasses`
 results.nc variables          :func:`results_variables`  dict of DataArrays
+the series on one file        :func:`run_file`         :class:`RunResult`
+report.html                   :func:`write_report`     the page's path
 ============================  =======================  ===================================
 
 :func:`cached` keeps a step's result in the run folder so that a later notebook reuses it.
@@ -44,6 +46,8 @@ from stswidgets.pipeline.linear import (
     toy_family,
     ward_hierarchy,
 )
+from stswidgets.pipeline.report import write_report
+from stswidgets.pipeline.run import RunError, RunResult, run_file
 from stswidgets.pipeline.score import Projection, SiteClasses, similarity_score, site_classes
 from stswidgets.pipeline.segmentation import Segmentation, segment
 
@@ -60,6 +64,8 @@ __all__ = [
     "PipelineInput",
     "Projection",
     "Segmentation",
+    "RunError",
+    "RunResult",
     "SiteClasses",
     "ToyFamily",
     "WardHierarchy",
@@ -82,4 +88,8 @@ __all__ = [
     "split_auc",
     "toy_family",
     "ward_hierarchy",
+    "run_file",
+    "similarity_score",
+    "site_classes",
+    "write_report",
 ]

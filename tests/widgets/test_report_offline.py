@@ -20,7 +20,7 @@ import pytest
 from chromium_session import SCREENSHOTS, chromium_page
 
 from stswidgets import cli
-from stswidgets.report import remote_references
+from stswidgets.pipeline.report import remote_references
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
