@@ -22,12 +22,12 @@ from __future__ import annotations
 from stswidgets.io._geometry import absolute_positions, scan_attrs
 from stswidgets.io.candidates import channel_candidates
 from stswidgets.io.errors import ChannelError, FormatError
-from stswidgets.io.follow import GridFollower, follow
 from stswidgets.io.formats import FORMATS, detect_format, read_file
 from stswidgets.io.interop import to_hyperspy
-from stswidgets.io.nanonis import read_3ds
+from stswidgets.io.nanonis.follow import GridFollower, follow
+from stswidgets.io.nanonis.reader import read_3ds
+from stswidgets.io.nanonis.write import write_3ds
 from stswidgets.io.open import open_grid, save_grid
-from stswidgets.io.write import write_3ds
 
 __all__ = [
     "FORMATS",

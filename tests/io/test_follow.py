@@ -14,7 +14,9 @@ from nanonis_files import GRID_30, LINE_32, lockin_grid_file, payload_offset, re
 import stswidgets
 from stswidgets.io import FormatError, GridFollower, follow, open_grid
 
-follow_module = importlib.import_module("stswidgets.io.follow")  # the attribute is the function
+follow_module = importlib.import_module(
+    "stswidgets.io.nanonis.follow"
+)  # the attribute is the function
 
 NY, NX, N_BIAS = 12, 16, 33
 PIXEL_BYTES = 4 * (4 + 3 * N_BIAS)

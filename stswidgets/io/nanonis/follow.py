@@ -42,10 +42,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from stswidgets.io import nanonis
-from stswidgets.io._header import HEADER_END, parse_header
-from stswidgets.io._pixels import PixelStore
 from stswidgets.io.errors import FormatError
+from stswidgets.io.nanonis import reader as nanonis
+from stswidgets.io.nanonis.header import HEADER_END, parse_header
+from stswidgets.io.nanonis.pixels import PixelStore
 from stswidgets.io.open import open_grid
 
 __all__ = ["GridFollower", "follow"]

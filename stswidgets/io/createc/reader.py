@@ -28,7 +28,7 @@ mask does not name ``specgridchan`` channels, ``"Current"`` then ``"Channel 1"``
 raw ADC counts (units ``"ADC"``): neither file records the converter range needed for amperes.
 
 Physical positions are in the companion ``NAME.specgrid.dat`` (see
-:mod:`stswidgets.io._createc_dat`), read when it is beside the file.
+:mod:`stswidgets.io.createc.companion`), read when it is beside the file.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from stswidgets.io import _createc_dat, _geometry
+from stswidgets.io import _geometry
+from stswidgets.io.createc import companion as _createc_dat
 from stswidgets.io.errors import FormatError
 from stswidgets.io.lockin import saturated_spectra
 
@@ -259,7 +260,7 @@ def read_specgrid(path: str | Path, strict: bool = False) -> xr.Dataset:
           ``scan_width_nm``/``scan_height_nm``/``scan_center_*_nm`` NaN and
           ``attrs["positions"]`` saying so;
         - ``attrs``: the header fields (:data:`HEADER_FIELDS`); the companion's entries as
-          ``dat_<name>`` (:func:`stswidgets.io._createc_dat.companion_attrs`); ``vendor``
+          ``dat_<name>`` (:func:`stswidgets.io.createc.companion.companion_attrs`); ``vendor``
           ``"Createc"``, ``format`` ``"Createc specgrid"``, ``setpoint_bias_mV``,
           ``setpoint_current_A``, ``n_settling_points``, ``sweep_table_columns``, ``z_ramp``,
           ``empty_channels``, ``positions``. ``encoding["source"]`` is the path. All are

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stswidgets.io._header import parse_value
 from stswidgets.io.errors import FormatError
+from stswidgets.io.nanonis.header import parse_value
 
 DATA_MARK = b"#!"
 SPEC_INFO = "DataSet\\SpecInfos"

@@ -1,7 +1,7 @@
 """Reading Nanosurf spectroscopy files (``.nid``, header ``Version=2`` and alike): :func:`read_nid`.
 
 A ``.nid`` file holds groups of channels (``Spec forward``, ``Spec backward``, ``Scan
-forward`` ...) as described in :mod:`stswidgets.io._nid_header`. A spectroscopy block has one
+forward`` ...) as described in :mod:`stswidgets.io.nanosurf.header`. A spectroscopy block has one
 line per spectrum (``Lines`` = positions x repetitions) of ``Points`` values along the sweep
 ``Dim0`` (e.g. ``Tip voltage``, V). This reader takes the ``Spec forward``/``Spec backward``
 groups; the images (``Scan ...``) and pause segments are left out (listed in ``attrs``).
@@ -9,7 +9,7 @@ groups; the images (``Scan ...``) and pause segments are left out (listed in ``a
 Why a reader of our own: ``nsfopen`` 2.2.4 (Nanosurf's reader) fails with
 ``KeyError: 'Manufacturer'`` on STM-head files, whose ``[DataSet\\Calibration\\Cantilever]``
 section is empty, and it pulls in ``h5py`` and ``pandas``. The format is small (an INI header
-and integer blocks), so :mod:`stswidgets.io._nid_header` reads it with numpy, informed by
+and integer blocks), so :mod:`stswidgets.io.nanosurf.header` reads it with numpy, informed by
 nsfopen's and Gwyddion's (``ezdfile.c``) readers and AtomicJ's map-table reading.
 
 Choices, each checked on the shared file ``nanosurf_tarzan_specmap15.nid``:
@@ -51,8 +51,8 @@ import numpy as np
 import xarray as xr
 
 from stswidgets.io import _geometry
-from stswidgets.io import _nid_header as nid
 from stswidgets.io.errors import FormatError
+from stswidgets.io.nanosurf import header as nid
 
 __all__ = ["looks_like", "read_nid"]
 

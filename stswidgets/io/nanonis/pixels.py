@@ -2,10 +2,10 @@
 
 Nanonis writes a grid pixel after pixel, so a file being measured (or a copy taken meanwhile)
 ends after its last complete pixel or inside the next one. :class:`PixelStore` takes the payload
-in chunks (all of it at once for :func:`~stswidgets.io.read_3ds`, the bytes added since the last
-look for :class:`~stswidgets.io.follow.GridFollower`), keeps the complete pixels and the bytes
-of the pixel not complete yet, and raises :class:`FormatError` where the data show the file to be
-damaged rather than unfinished:
+in chunks (all of it at once for :func:`~stswidgets.io.read_3ds`, the bytes added since the
+last look for :class:`~stswidgets.io.nanonis.follow.GridFollower`), keeps the complete pixels
+and the bytes of the pixel not complete yet, and raises :class:`FormatError` where the data
+show the file to be damaged rather than unfinished:
 
 - the payload is larger than the header's grid allows (e.g. a copy in text mode turned each LF
   byte into CR LF);

@@ -1,6 +1,6 @@
 """Reading RHK SM4 spectroscopy files (``.sm4``, RHK Rev9 / XPMPro): :func:`read_sm4`.
 
-An SM4 file is a set of *pages* (see :mod:`stswidgets.io._sm4_layout` for the binary layout).
+An SM4 file is a set of *pages* (see :mod:`stswidgets.io.rhk.layout` for the binary layout).
 Image pages (topography, current, lock-in, forward and backward) and line pages; a line page
 of spectra (line type I-V, I-Z, ...) holds one channel: ``y size`` spectra of ``x size``
 points each, the sweep ``x_offset + i * x_scale`` (units and label in its strings), values
@@ -36,9 +36,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from stswidgets.io import _geometry, _sm4_layout
-from stswidgets.io._sm4_layout import IMAGE, LINE
+from stswidgets.io import _geometry
 from stswidgets.io.errors import FormatError
+from stswidgets.io.rhk import layout as _sm4_layout
+from stswidgets.io.rhk.layout import IMAGE, LINE
 
 __all__ = ["looks_like", "read_sm4"]
 

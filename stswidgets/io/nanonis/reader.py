@@ -6,7 +6,7 @@ parameters (``# Parameters (4 byte)``: the fixed ``Sweep Start;Sweep End`` and t
 parameters such as ``X (m)``, ``Y (m)``, ``Z (m)``), then ``Points`` values of each channel in
 turn. Pixels never measured hold NaN; an aborted grid ends after its last complete pixel, and
 a grid still being measured (or a copy taken meanwhile) may end inside a pixel: both load their
-complete pixels (:mod:`stswidgets.io._pixels` tells them from damaged files).
+complete pixels (:mod:`stswidgets.io.nanonis.pixels` tells them from damaged files).
 
 The sweep axis is ``linspace(Sweep Start, Sweep End, Points)`` for ``Filetype=Linear`` (also
 when the key is missing, as in older files). For ``Filetype=MLS`` it comes from the MultiLine
@@ -26,9 +26,9 @@ import numpy as np
 import xarray as xr
 
 from stswidgets.io import _geometry
-from stswidgets.io._header import HEADER_END, parse_header, split_list, split_unit
-from stswidgets.io._pixels import PixelStore
 from stswidgets.io.errors import FormatError
+from stswidgets.io.nanonis.header import HEADER_END, parse_header, split_list, split_unit
+from stswidgets.io.nanonis.pixels import PixelStore
 
 __all__ = [
     "SEGMENT_KEY",
@@ -266,8 +266,8 @@ def read_3ds(path: str | Path, strict: bool = False) -> xr.Dataset:
     ------
     FormatError
         Missing ``:HEADER_END:``, unreadable or inconsistent header entries, a file the data
-        show to be damaged (see :mod:`stswidgets.io._pixels`: a payload larger than the header
-        allows, a text-mode copy, tip positions far off the scan frame), or, with
+        show to be damaged (see :mod:`stswidgets.io.nanonis.pixels`: a payload larger than the
+        header allows, a text-mode copy, tip positions far off the scan frame), or, with
         ``strict=True``, a grid with missing pixels.
 
     Warns
