@@ -359,7 +359,9 @@ def test_damaged_line_count_is_refused_before_allocating_it(tmp_path):
     """Lines=6 damaged into 60000000 (3.7 GB of blocks for a 1 kB payload): FormatError."""
     path = _map_file(tmp_path)
     path.write_bytes(path.read_bytes().replace(b"Lines=6\r\n", b"Lines=60000000\r\n", 1))
-    with pytest.raises(FormatError, match=r"map\.nid: binary payload is .* header is damaged"):
+    with pytest.raises(
+        FormatError, match=r"map\.nid: the header declares channel blocks .* header is damaged"
+    ):
         read_nid(path)
 
 
