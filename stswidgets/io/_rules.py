@@ -16,8 +16,8 @@ of one file, taken jointly over their channels (all the channels recorded in the
    points of a sweep that ends near 0 V, and then most spectra end so. Where more than half of
    at least :data:`MIN_POPULATION` measured spectra end in zeros, zero tails of up to
    :data:`SIGNAL_ZERO_FRACTION` of the sweep (at least :data:`MIN_ZERO_RUN` points) are taken
-   as that signal and kept; longer ones are still cut. Zeros over a quarter of every spectrum (a zeroed end of a payload) are therefore
-   never read as data.
+   as that signal and kept; longer ones are still cut. Zeros over a quarter of every spectrum
+   (a zeroed end of a payload) are therefore never read as data.
 
 The measured part of a spectrum is kept, the rest is NaN, and the pixel is invalid. The reader
 then calls :func:`warn_or_raise` once, with a message naming the file and what was dropped:

@@ -360,7 +360,7 @@ def test_damaged_line_count_is_refused_before_allocating_it(tmp_path):
     path = _map_file(tmp_path)
     path.write_bytes(path.read_bytes().replace(b"Lines=6\r\n", b"Lines=60000000\r\n", 1))
     with pytest.raises(
-        FormatError, match=r"map\.nid: the header declares channel blocks .* header is damaged"
+        FormatError, match=r"map\.nid: the header declares channel blocks .* damaged"
     ):
         read_nid(path)
 
