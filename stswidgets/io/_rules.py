@@ -119,13 +119,20 @@ def measured_points(channels, from_start: bool = False) -> Completeness:
     if from_start:
         arrays = [array[..., ::-1] for array in arrays]
     n_spectra, n_points = arrays[0].shape
-    finite = np.logical_and.reduce([np.isfinite(array) for array in arrays])
-    zero = np.logical_and.reduce(
-        [(array == 0) | ~np.isfinite(array) for array in arrays]
-    )  # exact zero (or NaN) in every channel
-    first_nan = np.where(finite.all(axis=1), n_points, np.argmin(finite, axis=1))
-    empty = zero.all(axis=1)
-    tail = np.where(empty, n_points, np.argmin(zero[:, ::-1], axis=1))
+    first_nan = np.full(n_spectra, n_points)
+    tail = np.zeros(n_spectra, dtype=np.int64)
+    # only spectra whose sums are not finite can hold NaN (a cheap pass over the data) ...
+    with np.errstate(over="ignore", invalid="ignore"):
+        suspect = ~np.logical_and.reduce([np.isfinite(a.sum(axis=1)) for a in arrays])
+    if suspect.any():
+        finite = np.logical_and.reduce([np.isfinite(a[suspect]) for a in arrays])
+        first_nan[suspect] = np.where(finite.all(axis=1), n_points, np.argmin(finite, axis=1))
+    # ... and only those whose last sample reads 0 or NaN everywhere can end in zeros
+    ends = np.logical_and.reduce([(a[:, -1] == 0) | ~np.isfinite(a[:, -1]) for a in arrays])
+    if ends.any():
+        zero = np.logical_and.reduce([(a[ends] == 0) | ~np.isfinite(a[ends]) for a in arrays])
+        tail[ends] = np.where(zero.all(axis=1), n_points, np.argmin(zero[:, ::-1], axis=1))
+    empty = tail == n_points
     has_tail = (tail >= min(MIN_ZERO_RUN, n_points)) & ~empty
     n_measured = int((~empty).sum())
     limit = MIN_ZERO_RUN - 1  # the longest zero tail kept
@@ -146,13 +153,11 @@ def blank_unmeasured(values: np.ndarray, points: np.ndarray, from_start: bool = 
     """Set the samples after the measured ``points`` of each spectrum ``(n, n_points)`` to NaN
     (in place; with ``from_start``, the samples before the last ``points``)."""
     n_points = values.shape[-1]
-    index = np.arange(n_points)
-    missing = (
-        index[None, :] < (n_points - points)[:, None]
-        if from_start
-        else index[None, :] >= points[:, None]
-    )
-    values[missing] = np.nan
+    for k in np.flatnonzero(points < n_points):
+        if from_start:
+            values[k, : n_points - points[k]] = np.nan
+        else:
+            values[k, points[k] :] = np.nan
 
 
 def warn_or_raise(message: str, strict: bool, stacklevel: int = 3) -> None:

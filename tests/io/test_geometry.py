@@ -16,7 +16,7 @@ GEOMETRY = ("scan_angle_deg", "scan_center_x_nm", "scan_center_y_nm")
 def _truth(ds):
     """Raster row/col and grid-frame u/v (nm) each pixel of ``ds`` carries in its spectrum."""
     marker = ds["Marker"].values
-    return marker[..., 0] // 1000, marker[..., 0] % 1000, marker[..., 1], marker[..., 2]
+    return marker[..., 1] // 1000, marker[..., 1] % 1000, marker[..., 0], marker[..., 2]
 
 
 def _assert_raster(ds, ny, nx):
@@ -47,7 +47,7 @@ def test_serpentine_64x64_900nm(tmp_path):
     np.testing.assert_allclose(np.diff(X_nm, axis=1), 900 / 64, rtol=1e-4)  # rows flipped back
     grid = open_grid(path, channel="Marker")
     pixel = grid.sel(x=100 + u[0, 17] + 1.0, y=-50 + v[40, 0] - 1.0, method="nearest")
-    assert float(pixel[0]) == 1000 * 40 + 17
+    assert float(pixel[1]) == 1000 * 40 + 17
 
 
 @pytest.mark.parametrize("angle", [30.0, -20.0, 45.0])

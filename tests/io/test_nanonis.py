@@ -124,8 +124,10 @@ def test_geometry_from_grid_settings(tmp_path):
     path, _ = _simple_file(tmp_path, nx=5, ny=3, points=2)
     header = header_lines(5, 3, 2, CHANNELS, experiment=["Z (m)"])
     rows, cols, pts = np.indices((3, 5, 2))
-    raw_3ds(path, header, pixel_block(3, 5, (0.0, 1.0), [rows + 0.0, cols + 0.0], 1))
-    ds = read_3ds(path)
+    raw_3ds(path, header, pixel_block(3, 5, (0.0, 1.0), [rows + 1.0, cols + 1.0], 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every pixel measured: no warning
+        ds = read_3ds(path)
     np.testing.assert_allclose(ds["x"].values, [6.0, 8.0, 10.0, 12.0, 14.0])
     np.testing.assert_allclose(ds["y"].values, [18.0, 20.0, 22.0])
 
@@ -295,7 +297,7 @@ def test_bad_header_values(tmp_path, key, value, problem):
 def test_grid_aborted_before_the_first_pixel(tmp_path):
     header = header_lines(2, 2, 3, CHANNELS)
     path = raw_3ds(tmp_path / "empty.3ds", header, np.zeros((0, 11)))
-    with pytest.raises(FormatError, match=r"empty\.3ds.*sweep range"), pytest.warns(UserWarning):
+    with pytest.raises(FormatError, match=r"empty\.3ds.*sweep range"):
         read_3ds(path)
     extra = [
         ("Bias Spectroscopy>Sweep Start (V)", "-2E-3"),

@@ -176,7 +176,7 @@ class GridFollower:
             return b""
         self._head = b""
         self._header, offset = parse_header(head, self.path)
-        self._layout = nanonis._layout(self._header, self.path)
+        self._layout = nanonis._layout(self._header, self.path, len(head))
         self._store = PixelStore(
             self._layout,
             self._header,

@@ -66,6 +66,7 @@ class PixelStore:
             (n_channels, self.n_pixels, layout.n_points), np.nan, dtype=np.float32
         )
         self.n_done = self.n_bytes = 0
+        self.completeness = None  # what the completeness rule found (set by pixels_dataset)
         self._tail = b""
         self._text_mode = line_end == _TEXT_MODE_LINE_END
         self._lf = self._bare_lf = 0
