@@ -130,8 +130,8 @@ def scan_file(
     The pixel at raster position ``(row, col)`` (``row`` 0 at the lowest ``v``, ``col`` 0 at
     the lowest ``u`` along the grid axes) sits at ``u = -w/2 + col w/nx``, ``v = -h/2 + row h/ny``
     from the centre, at ``X = cx + u cos a + v sin a``, ``Y = cy - u sin a + v cos a`` (Nanonis
-    convention), and its one channel ``Marker (A)`` holds ``[u, 1000 row + col, v]`` (3 points; never two zeros at
-    the end, which the completeness rule would read as a cut-off spectrum).
+    convention), and its one channel ``Marker (A)`` holds ``[u, 1000 row + col, v]`` (3 points;
+    never two zeros at the end, which the completeness rule would read as a cut-off spectrum).
     ``serpentine``: odd acquisition lines run backwards; ``downward``: the first line acquired is
     the highest ``v``; ``n_done``: only the first pixels acquired are in the file (aborted grid).
     """
