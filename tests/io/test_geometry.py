@@ -120,7 +120,7 @@ def test_positions_without_a_frame_give_angle_and_centre():
     assert ds.attrs["scan_center_y_nm"] == pytest.approx(-1.0)
     np.testing.assert_array_equal(ds["col"].values, np.indices((4, 5))[1])
     np.testing.assert_allclose(ds["x"].values, [-4, -2, 0, 2, 4], atol=1e-6)
-    assert ds.attrs["scan_width_nm"] == pytest.approx(8.0)  # span of the pixel centres
+    assert ds.attrs["scan_width_nm"] == pytest.approx(10.0)  # 5 pixels x 2 nm pitch
 
 
 def test_serpentine_write_read_round_trip(tmp_path):
@@ -220,8 +220,8 @@ def test_scan_attrs_of_a_grid_without_recorded_geometry():
         "scan_angle_deg": 0.0,
         "scan_center_x_nm": 14.0,
         "scan_center_y_nm": 2.0,
-        "scan_width_nm": 8.0,
-        "scan_height_nm": 4.0,
+        "scan_width_nm": 10.0,  # pixels x pitch: the centres span plus one pitch
+        "scan_height_nm": 6.0,
         "scan_pattern": "raster",
     }
     assert scan_attrs(grid) == expected

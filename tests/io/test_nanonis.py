@@ -128,8 +128,10 @@ def test_geometry_from_grid_settings(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every pixel measured: no warning
         ds = read_3ds(path)
-    np.testing.assert_allclose(ds["x"].values, [6.0, 8.0, 10.0, 12.0, 14.0])
-    np.testing.assert_allclose(ds["y"].values, [18.0, 20.0, 22.0])
+    # no positions: pixel centres from the frame (centre 10, 20 nm; 8 x 4 nm), pitch size / n
+    np.testing.assert_allclose(ds["x"].values, [6.8, 8.4, 10.0, 11.6, 13.2])
+    np.testing.assert_allclose(ds["y"].values, [20 - 4 / 3, 20.0, 20 + 4 / 3])
+    assert (ds.attrs["scan_width_nm"], ds.attrs["scan_height_nm"]) == (8.0, 4.0)
 
 
 def test_single_line(tmp_path):

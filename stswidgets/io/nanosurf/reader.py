@@ -364,7 +364,9 @@ def _frame(where: nid.Positions | None, kind: str) -> _geometry.ScanFrame | None
         return None
     if kind == "map":
         cx, cy, width, height = (value * _geometry.NM for value in where.frame_m)
-        width, height = (width if where.nx > 1 else np.nan), (height if where.ny > 1 else np.nan)
+        # Map0 spans the first to the last position: the frame is one pitch more
+        width = width * where.nx / (where.nx - 1) if where.nx > 1 else np.nan
+        height = height * where.ny / (where.ny - 1) if where.ny > 1 else np.nan
         return _geometry.ScanFrame(cx, cy, width, height, where.rotation_deg)
     x_nm, y_nm = where.x_m * _geometry.NM, where.y_m * _geometry.NM
     centre = ((x_nm.min() + x_nm.max()) / 2, (y_nm.min() + y_nm.max()) / 2)
@@ -372,7 +374,8 @@ def _frame(where: nid.Positions | None, kind: str) -> _geometry.ScanFrame | None
     if np.hypot(dx, dy) < 1e-6:  # no line to follow: pixel indices
         return None
     angle = round(float(np.degrees(np.arctan2(-dy, dx))), 6) % 360  # clockwise, as Nanonis
-    return _geometry.ScanFrame(*centre, float(np.hypot(dx, dy)), np.nan, angle)
+    length = float(np.hypot(dx, dy)) * x_nm.size / (x_nm.size - 1)  # pixels x pitch
+    return _geometry.ScanFrame(*centre, length, np.nan, angle)
 
 
 def _first_vector_value(text: str) -> float:
