@@ -17,7 +17,12 @@ of one file, taken jointly over their channels (all the channels recorded in the
    at least :data:`MIN_POPULATION` measured spectra end in zeros, zero tails of up to
    :data:`SIGNAL_ZERO_FRACTION` of the sweep (at least :data:`MIN_ZERO_RUN` points) are taken
    as that signal and kept; longer ones are still cut. Zeros over a quarter of every spectrum
-   (a zeroed end of a payload) are therefore never read as data.
+   (a zeroed end of a payload) are therefore never read as data;
+4. **zero tail in one channel**: where several channels are recorded, a run of exact zeros
+   longer than that allowance at the end of *one* channel, while it holds data earlier in the
+   spectrum and the other channels go on measuring, ends the measured part too (damaged bytes;
+   no channel is digitised as exact 0 over a sixteenth of a sweep alone), unless most measured
+   spectra end so in that channel (a current below one digitiser step in a gap, say).
 
 The measured part of a spectrum is kept, the rest is NaN, and the pixel is invalid. The reader
 then calls :func:`warn_or_raise` once, with a message naming the file and what was dropped:
@@ -81,17 +86,25 @@ class Completeness:
     zero_cut : int
         Spectra cut at a zero tail (the others short of the full length end in NaN or hold
         no data).
+    channel_cut : int
+        Spectra cut at a long zero tail in one channel only (rule 4).
     """
 
     points: np.ndarray
     signal_zeros: int
     zero_cut: int
+    channel_cut: int = 0
 
     def note(self, n_points: int) -> str:
         """Words on the zero tails, for the reader's message (``""`` when there are none)."""
         note = ""
         if self.zero_cut:
             note += f"; {self.zero_cut} end in a run of zeros in every channel (cut there)"
+        if self.channel_cut:
+            note += (
+                f"; {self.channel_cut} end in a long run of zeros in one channel while the "
+                "others measure (damaged; cut there)"
+            )
         if self.signal_zeros:
             note += (
                 f"; zero tails of up to {self.signal_zeros} of {n_points} points shared by most "
@@ -142,11 +155,34 @@ def measured_points(channels, from_start: bool = False) -> Completeness:
     signal = has_tail & ~cut
     points = np.where(cut, n_points - tail, n_points)
     points = np.where(empty, 0, np.minimum(points, first_nan))
+    one_channel = np.zeros(n_spectra, dtype=bool)
+    if len(arrays) > 1:
+        allowance = max(MIN_ZERO_RUN, int(SIGNAL_ZERO_FRACTION * n_points))
+        for array in arrays:
+            run = _zero_run(array)
+            holds_data = run < n_points
+            long = (run > allowance) & holds_data & ~empty
+            if not long.any() or long.sum() > holds_data.sum() / 2 >= MIN_POPULATION / 2:
+                continue
+            points = np.where(long, np.minimum(points, n_points - run), points)
+            one_channel |= long & ~cut
     return Completeness(
         points.astype(np.int64),
         int(tail[signal].max()) if signal.any() else 0,
         int(cut.sum()),
+        int(one_channel.sum()),
     )
+
+
+def _zero_run(array: np.ndarray) -> np.ndarray:
+    """Exact zeros at the end of each row of ``array`` ``(n, n_points)``."""
+    n_points = array.shape[1]
+    run = np.zeros(array.shape[0], dtype=np.int64)
+    ends = array[:, -1] == 0
+    if ends.any():
+        zero = array[ends] == 0
+        run[ends] = np.where(zero.all(axis=1), n_points, np.argmin(zero[:, ::-1], axis=1))
+    return run
 
 
 def blank_unmeasured(values: np.ndarray, points: np.ndarray, from_start: bool = False) -> None:

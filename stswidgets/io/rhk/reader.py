@@ -306,6 +306,13 @@ def read_sm4(path: str | Path, strict: bool = False) -> xr.Dataset:
         _rules.check_sweep(path, sweep, sweep_attrs["units"])
     positions = _sm4_layout.spec_positions(data, first, path)
     ny, nx, per_position = _arrangement(first.header, positions, n_spectra, path)
+    if positions is None and nx * ny == n_spectra > 1 and ny == 1:
+        warnings.warn(
+            f"{path}: the file records no tip positions (no spec-drift data) and no grid size; "
+            f"its {n_spectra} spectra open as a line of {n_spectra} pixels, though they may be "
+            "sweeps at one spot (a damaged page header loses the positions)",
+            stacklevel=2,
+        )
     n_slots = nx * ny * per_position
     _rules.check_allocation(
         path,
