@@ -6,11 +6,12 @@ and zero values, zeroed tails, foreign content behind the right magic). Each is 
 ``[name, kind, *arguments]``; :func:`mutate` applies it to the file's bytes.
 
 Run as a script (``python fuzz_cases.py``), this module is the child: it caps its address
-space (``RLIMIT_AS``), reads ``[[case_id, source, suffix, mutation], ...]`` as JSON on stdin,
-opens each mutated file with :func:`stswidgets.io.open_grid` under a per-case alarm and prints
-one JSON line per case: ``{"id", "outcome", "names_file", "detail"}``, ``outcome`` being
-``"grid"`` (``names_file``: a warning named the file; ``detail`` those warnings), ``"FormatError"``, ``"ChannelError"`` or ``"other"`` (any other exception, a
-MemoryError or a timeout).
+space (``RLIMIT_AS``), reads ``[[case_id, source, other, suffix, seed, mutation], ...]`` as
+JSON on stdin, opens each mutated file with :func:`stswidgets.io.open_grid` under a per-case
+alarm and prints one JSON line per case: ``{"id", "outcome", "names_file", "detail"}``.
+``outcome`` is ``"grid"`` (then ``names_file`` says whether a warning named the file, and
+``detail`` holds those warnings), ``"FormatError"``, ``"ChannelError"`` or ``"other"`` (any
+other exception, a MemoryError or a timeout).
 """
 
 from __future__ import annotations
