@@ -142,7 +142,10 @@ def test_zeroed_pixels_without_positions_warn(tmp_path):
     np.testing.assert_array_equal(ds["valid"].values, [[True] * 3, [True, False, False]])
 
 
-OMICRON_NOTE = "Spectroscopy points per line = {nx}, Lines per plane = 3\rChannel name and data unit: I(V) [A]\r"
+OMICRON_NOTE = (
+    "Spectroscopy points per line = {nx}, Lines per plane = 3\r"
+    "Channel name and data unit: I(V) [A]\r"
+)
 
 
 def _cits(tmp_path, values, nx=4, **kwargs):
