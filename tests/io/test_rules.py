@@ -3,6 +3,7 @@ they turn into a FormatError or a warning naming the file."""
 
 from __future__ import annotations
 
+import struct
 import warnings
 import zipfile
 
@@ -194,6 +195,18 @@ def test_rhk_spectra_without_positions_warn_when_they_open_as_a_line(tmp_path):
     with pytest.warns(UserWarning, match=r"points\.sm4: the file records no tip positions"):
         ds = read_sm4(path)
     assert ds.sizes["x"] == 6
+
+
+def test_rhk_real_points_file_whose_object_count_lost_the_positions_warns(tmp_path):
+    """The page header's object count edited from 24 to 1 loses the spec-drift objects: the
+    6 sweeps at one spot would open as a line of 6 pixels without a word."""
+    data = bytearray(real_file("points/rhk_points_stripes_HOPG.sm4").read_bytes())
+    assert struct.unpack_from("<I", data, 5354)[0] == 24
+    struct.pack_into("<I", data, 5354, 1)
+    path = tmp_path / "count.sm4"
+    path.write_bytes(bytes(data))
+    with pytest.warns(UserWarning, match=r"count\.sm4: .*6 spectra open as a line of 6 pixels"):
+        read_sm4(path)
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".nc"])
