@@ -33,7 +33,9 @@ Sizes before allocating (:func:`check_allocation`)
 Every array a header asks for is checked against the bytes the file holds before it is
 allocated: a reader never asks for more than :data:`ALLOCATION_FACTOR` times the file's size,
 or :data:`ALLOCATION_FLOOR` bytes where that is more (an aborted grid, or one still being
-measured, legitimately holds a fraction of its grid). A header claiming more is damaged.
+measured, legitimately holds a fraction of its grid; :func:`stswidgets.io.follow`, which
+starts on a file of a few pixels, allows :data:`FOLLOW_ALLOCATION_FLOOR`). A header claiming
+more is damaged.
 
 Sweeps (:func:`check_sweep`)
 ----------------------------
@@ -53,6 +55,7 @@ from stswidgets.io.errors import FormatError
 __all__ = [
     "ALLOCATION_FACTOR",
     "ALLOCATION_FLOOR",
+    "FOLLOW_ALLOCATION_FLOOR",
     "MAX_BIAS_V",
     "MIN_POPULATION",
     "MIN_ZERO_RUN",
@@ -69,6 +72,7 @@ MIN_POPULATION = 4  # measured spectra needed to tell a signal at zero from an a
 SIGNAL_ZERO_FRACTION = 1 / 16  # the longest zero tail (of the sweep) a signal at zero may have
 ALLOCATION_FACTOR = 16  # arrays a reader may ask for, in multiples of the file's size ...
 ALLOCATION_FLOOR = 128 << 20  # ... or this many bytes, where that is more
+FOLLOW_ALLOCATION_FLOOR = 1 << 30  # the floor for a grid followed from its first pixels
 MAX_BIAS_V = 100.0  # the largest bias magnitude a sweep may reach (STM: a few V)
 
 
@@ -206,15 +210,18 @@ def warn_or_raise(message: str, strict: bool, stacklevel: int = 3) -> None:
     warnings.warn(message, stacklevel=stacklevel)
 
 
-def check_allocation(path, n_bytes: int, file_bytes: int, what: str) -> None:
+def check_allocation(
+    path, n_bytes: int, file_bytes: int, what: str, floor: int = ALLOCATION_FLOOR
+) -> None:
     """Refuse (FormatError) a header asking for ``n_bytes`` of arrays (``what`` it is, in
-    words) from a file of ``file_bytes`` (see the module docstring)."""
-    allowed = max(ALLOCATION_FACTOR * int(file_bytes), ALLOCATION_FLOOR)
+    words) from a file of ``file_bytes`` (see the module docstring; ``floor``: the bytes
+    allowed whatever the file's size, more for a grid followed while it is measured)."""
+    allowed = max(ALLOCATION_FACTOR * int(file_bytes), floor)
     if n_bytes < 0 or n_bytes > allowed:
         raise FormatError(
             f"{path}: the header declares {what}, {n_bytes / 2**20:.6g} MiB of data, but the "
             f"file holds {file_bytes} bytes (at most {ALLOCATION_FACTOR} times the file or "
-            f"{ALLOCATION_FLOOR >> 20} MiB is read); the header is damaged"
+            f"{floor >> 20} MiB is read); the header is damaged"
         )
 
 

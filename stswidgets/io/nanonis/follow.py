@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from stswidgets.io import _rules
 from stswidgets.io.errors import FormatError
 from stswidgets.io.nanonis import reader as nanonis
 from stswidgets.io.nanonis.header import HEADER_END, parse_header
@@ -176,7 +177,9 @@ class GridFollower:
             return b""
         self._head = b""
         self._header, offset = parse_header(head, self.path)
-        self._layout = nanonis._layout(self._header, self.path, len(head))
+        self._layout = nanonis._layout(
+            self._header, self.path, len(head), _rules.FOLLOW_ALLOCATION_FLOOR
+        )
         self._store = PixelStore(
             self._layout,
             self._header,

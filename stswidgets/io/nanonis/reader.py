@@ -96,8 +96,9 @@ def _header_int(header: dict, key: str, path) -> int:
     return value
 
 
-def _layout(header: dict, path, file_bytes: int) -> _Layout:
-    """The payload's layout, its size checked against the ``file_bytes`` the file holds."""
+def _layout(header: dict, path, file_bytes: int, floor: int = _rules.ALLOCATION_FLOOR) -> _Layout:
+    """The payload's layout, its size checked against the ``file_bytes`` the file holds
+    (:func:`stswidgets.io._rules.check_allocation`, ``floor`` as it takes it)."""
     dims = str(header.get("Grid dim", "")).lower().split("x")
     try:
         nx, ny = (int(part) for part in dims)
@@ -127,6 +128,7 @@ def _layout(header: dict, path, file_bytes: int) -> _Layout:
         file_bytes,
         f"a {nx} x {ny} grid of {n_params} parameters + {len(channels)} channels x "
         f"{n_points} points",
+        floor,
     )
     params = split_list(header.get("Fixed parameters")) + split_list(
         header.get("Experiment parameters")
