@@ -216,7 +216,8 @@ def test_nan_pixels_are_invalid(tmp_path):
     pixels = np.frombuffer(payload, ">f4").reshape(9, -1).copy()
     pixels[[4, 8]] = np.nan  # Nanonis writes NaN for parameters and data of unmeasured pixels
     path.write_bytes(header + b":HEADER_END:\r\n" + pixels.astype(">f4").tobytes())
-    ds = read_3ds(path)
+    with pytest.warns(UserWarning, match=r"g\.3ds: 2 of the pixels in the file are incomplete"):
+        ds = read_3ds(path)
     expected_valid = np.ones((3, 3), bool)
     expected_valid[1, 1] = expected_valid[2, 2] = False
     np.testing.assert_array_equal(ds["valid"].values, expected_valid)

@@ -207,7 +207,10 @@ def _sweep_values(header: dict, layout: _Layout, params: np.ndarray, path) -> np
     start = end = None
     if all(name in layout.params for name in FIXED_PARAMETERS):
         ends = params[:, [layout.params.index(name) for name in FIXED_PARAMETERS]]
-        finite = np.flatnonzero(np.isfinite(ends).all(axis=1))
+        # pixels that swept (NaN: not measured; start = end = 0: zeroed by damage)
+        measured = np.isfinite(ends).all(axis=1)
+        finite = np.flatnonzero(measured & (ends[:, 0] != ends[:, 1]))
+        finite = finite if finite.size else np.flatnonzero(measured)
         if finite.size:
             start, end = (_float32_decimal(value) for value in ends[finite[0]])
             spread = np.ptp(ends[finite], axis=0)
