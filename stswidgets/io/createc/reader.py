@@ -240,9 +240,10 @@ def read_specgrid(path: str | Path, strict: bool = False) -> xr.Dataset:
           the same biases gives a second variable ``"<name> [bwd]"`` on the same ``bias``;
         - ``bias`` in mV in the file's sweep order, the settling hold (leading samples at the
           first bias) dropped: ``attrs["n_settling_points"]``;
-        - ``valid``: bool ``(y, x)``, False for spectra not in the file or cut short (all
-          zeros, or zeros from some sample on, in every recorded channel), which are NaN
-          (the cut-off part; all of a spectrum never measured);
+        - ``valid``: bool ``(y, x)``, False for spectra not in the file or cut short by the
+          completeness rule of :mod:`stswidgets.io._rules` (a first NaN, all zeros, a run
+          of zeros at the end in every recorded channel), which are NaN (the cut-off part;
+          all of a spectrum never measured);
         - ``x``/``y``: with the ``.specgrid.dat`` companion, nm (offsets from the grid centre
           along the grid axes when the scan is rotated, see :mod:`stswidgets.io._geometry`)
           and the ``scan_*`` attrs; without it, the pixel index (units ``"pixel"``),
@@ -259,8 +260,10 @@ def read_specgrid(path: str | Path, strict: bool = False) -> xr.Dataset:
     ------
     FormatError
         A header that is no Createc specgrid header, a payload without one whole spectrum or
-        larger than the grid, a sweep table without a bias sweep, or an aborted grid (also a
-        file cut inside a spectrum) with ``strict=True``.
+        larger than the grid, a header grid far beyond the file's size, a sweep table
+        without a bias sweep or whose bias column is not finite, beyond 100 V or not
+        monotonic (a damaged table), or an aborted grid (also a file cut inside a spectrum)
+        with ``strict=True``.
 
     Warns
     -----

@@ -215,7 +215,8 @@ def read_ibw(path: str | Path, strict: bool = False) -> xr.Dataset:
     ------
     FormatError
         Not an Igor binary wave, a damaged or truncated file, a wave with no values or more
-        than three dimensions, or (``strict=True``) incomplete spectra.
+        than three dimensions, a bias scaling that is not finite, beyond 100 V or constant, a
+        note's grid far beyond the file's size, or (``strict=True``) incomplete spectra.
 
     Warns
     -----
