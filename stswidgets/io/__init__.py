@@ -15,6 +15,19 @@
   (:class:`GridFollower`: ``refresh()``, ``grid``, ``last_added``).
 - :class:`FormatError` for damaged or unsupported files, :class:`ChannelError` for an
   unknown channel name (both subclass ``ValueError``).
+
+Each vendor's reader and its helpers live in one package (``nanonis/``, ``rhk/``,
+``nanosurf/``, ``omicron/``, ``createc/``); the rules they all share are in
+:mod:`stswidgets.io._rules`: which spectra are complete (a first NaN, no data, a run of zeros
+at the end of the sweep in every channel; a zero tail shared by most spectra is a signal at
+zero only up to 1/16 of the sweep), one warn-or-raise (``strict=True`` raises
+:class:`FormatError`, else a warning naming the file and what was dropped), every size a header
+declares checked against the file before anything is allocated, bias axes checked.
+
+``scan_width_nm`` / ``scan_height_nm`` mean the same for every reader: the **scan frame**, as
+the file records it (Nanonis ``Grid settings``, the MATRIX note's width), else the number of
+pixels times the pixel pitch (the span of the pixel centres plus one pitch); NaN along an axis
+of one pixel without a recorded frame, and where the file records no positions.
 """
 
 from __future__ import annotations
@@ -22,12 +35,12 @@ from __future__ import annotations
 from stswidgets.io._geometry import absolute_positions, scan_attrs
 from stswidgets.io.candidates import channel_candidates
 from stswidgets.io.errors import ChannelError, FormatError
-from stswidgets.io.follow import GridFollower, follow
 from stswidgets.io.formats import FORMATS, detect_format, read_file
 from stswidgets.io.interop import to_hyperspy
-from stswidgets.io.nanonis import read_3ds
+from stswidgets.io.nanonis.follow import GridFollower, follow
+from stswidgets.io.nanonis.reader import read_3ds
+from stswidgets.io.nanonis.write import write_3ds
 from stswidgets.io.open import open_grid, save_grid
-from stswidgets.io.write import write_3ds
 
 __all__ = [
     "FORMATS",

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from stswidgets.io._header import split_unit
 from stswidgets.io.errors import ChannelError
+from stswidgets.io.nanonis.header import split_unit
 
 __all__ = [
     "AUX_KIND",

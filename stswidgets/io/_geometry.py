@@ -13,6 +13,10 @@ the toolkit's layout, the same way for every vendor:
   unique and ascending (an axis scanned backwards is reversed, data with it);
 - **attrs** ``scan_angle_deg``, ``scan_center_x_nm``, ``scan_center_y_nm``, ``scan_width_nm``,
   ``scan_height_nm`` (floats) and ``scan_pattern`` (``"raster"`` or ``"serpentine"``).
+  ``scan_width_nm``/``scan_height_nm`` mean the same for every reader: the **scan frame**, the
+  size the file records for it (Nanonis ``Grid settings``, the MATRIX note's width), else the
+  number of pixels times the pixel pitch (the span of the pixel centres plus one pitch; NaN
+  along an axis of one pixel, and where the file records no positions at all);
 
 The angle turns the grid clockwise (Nanonis convention, checked against real files): a pixel at
 ``(u, v)`` along the grid axes, measured from the centre, sits at
@@ -142,12 +146,20 @@ def _fit_axis(values: np.ndarray, along: int, fallback: np.ndarray) -> np.ndarra
 
 
 def _nominal(size_nm: float, n: int) -> np.ndarray:
-    """Pixel centres along one grid axis from the frame size (1 nm per pixel without one)."""
+    """Pixel centres along one grid axis from the frame size, ``n`` pitches of ``size / n``
+    (1 nm per pixel without one)."""
     if n == 1:
         return np.zeros(1)
-    if np.isfinite(size_nm) and size_nm > 0:
-        return np.linspace(-size_nm / 2, size_nm / 2, n)
-    return np.arange(n) - (n - 1) / 2
+    pitch = size_nm / n if np.isfinite(size_nm) and size_nm > 0 else 1.0
+    return (np.arange(n) - (n - 1) / 2) * pitch
+
+
+def frame_size(centres_nm: np.ndarray) -> float:
+    """The frame's size along one axis from its pixel centres: pixels x pitch (the span of the
+    centres plus one pitch); NaN for one pixel (no pitch)."""
+    centres_nm = np.asarray(centres_nm, dtype=float)
+    n = centres_nm.size
+    return float(abs(centres_nm[-1] - centres_nm[0]) * n / (n - 1)) if n > 1 else np.nan
 
 
 def _positions(dataset: xr.Dataset, x_var: str, y_var: str):
@@ -221,8 +233,8 @@ def scan_geometry(
         dataset, u = dataset.isel(x=slice(None, None, -1)), u[::-1]
     if ny > 1 and v[-1] < v[0]:
         dataset, v = dataset.isel(y=slice(None, None, -1)), v[::-1]
-    width = frame.width_nm if np.isfinite(frame.width_nm) else float(u[-1] - u[0])
-    height = frame.height_nm if np.isfinite(frame.height_nm) else float(v[-1] - v[0])
+    width = frame.width_nm if np.isfinite(frame.width_nm) else frame_size(u)
+    height = frame.height_nm if np.isfinite(frame.height_nm) else frame_size(v)
     rotated = frame.angle_deg != 0
     if not rotated:
         u, v = u + frame.center_x_nm, v + frame.center_y_nm
@@ -243,10 +255,10 @@ def scan_attrs(grid: xr.DataArray | xr.Dataset) -> dict:
 
     Those the grid carries (see :func:`scan_geometry`); any missing are derived from the x/y
     coordinates of a grid without recorded geometry (e.g. a simulated one): angle 0, centre
-    the middle of x/y, width/height the span of the pixel centres, pattern ``"raster"``.
+    the middle of x/y, width/height pixels x pitch (:func:`frame_size`), pattern ``"raster"``.
     """
     x, y = (np.asarray(grid[dim].values, dtype=float) for dim in ("x", "y"))
-    derived = (0.0, (x[0] + x[-1]) / 2, (y[0] + y[-1]) / 2, abs(x[-1] - x[0]), abs(y[-1] - y[0]))
+    derived = (0.0, (x[0] + x[-1]) / 2, (y[0] + y[-1]) / 2, frame_size(x), frame_size(y))
     attrs = {}
     for key, value in zip(GEOMETRY_ATTRS[:5], derived, strict=True):
         attrs[key] = float(grid.attrs.get(key, np.round(value, 9)))
@@ -280,7 +292,7 @@ def settings_from_axes(
     x_nm, y_nm = np.asarray(x_nm, dtype=float), np.asarray(y_nm, dtype=float)
     angle = previous.angle_deg if previous is not None else 0.0
     mid_u, mid_v = (x_nm[0] + x_nm[-1]) / 2, (y_nm[0] + y_nm[-1]) / 2
-    width, height = abs(x_nm[-1] - x_nm[0]), abs(y_nm[-1] - y_nm[0])
+    width, height = (np.nan_to_num(frame_size(axis)) for axis in (x_nm, y_nm))  # 0: a line
     if angle == 0:
         cx, cy = mid_u, mid_v
     else:

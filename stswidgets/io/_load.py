@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 
 from stswidgets.grid import GRID_DIMS
-from stswidgets.io import formats, interop
+from stswidgets.io import _rules, formats, interop
 from stswidgets.io.errors import FormatError
 
 _BIAS_TO_MV = {"V": 1e3, "mV": 1.0, "uV": 1e-3, "µV": 1e-3}
@@ -61,10 +61,30 @@ def read_path(path: str | Path, strict: bool = False) -> xr.Dataset:
     with open(path, "rb") as file:
         kind = formats.saved_grid_kind(file.read(formats.HEAD_BYTES))
     if kind == "netCDF":
-        return xr.load_dataset(path)
+        return _load_netcdf(path)
     if kind == "npz":
         return _load_npz(path)
     return formats.read_file(path, strict=strict)
+
+
+def _damaged(path: Path, kind: str, error: Exception) -> FormatError:
+    return FormatError(
+        f"{path}: not a readable {kind} grid, the file is damaged or no grid "
+        f"({type(error).__name__}: {error})"
+    )
+
+
+def _load_netcdf(path: Path) -> xr.Dataset:
+    """A netCDF/HDF5 file, its variables' sizes checked against the file before loading."""
+    try:
+        with xr.open_dataset(path) as lazy:
+            n_bytes = sum(int(var.size) * var.dtype.itemsize for var in lazy.variables.values())
+            _rules.check_allocation(path, n_bytes, path.stat().st_size, "netCDF variables")
+            return lazy.load()
+    except FormatError:
+        raise
+    except Exception as error:  # netCDF4/h5py/scipy raise many kinds on damaged files
+        raise _damaged(path, "netCDF", error) from None
 
 
 def as_dataset(obj) -> tuple[xr.Dataset, str]:
@@ -100,11 +120,39 @@ def _with_grid_dims(dataset: xr.Dataset, label: str) -> xr.Dataset:
 
 
 def _load_npz(path: Path) -> xr.Dataset:
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = {key: npz[key] for key in npz.files}
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            _check_npz_sizes(npz, path)
+            arrays = {key: npz[key] for key in npz.files}
+        return _npz_dataset(arrays, path)
+    except FormatError:
+        raise
+    except Exception as error:  # zipfile, zlib, numpy and json errors on damaged files
+        raise _damaged(path, ".npz", error) from None
+
+
+def _check_npz_sizes(npz, path: Path) -> None:
+    """Refuse members whose ``.npy`` headers declare more than the file can hold."""
+    n_bytes = 0
+    for name in npz.zip.namelist():
+        with npz.zip.open(name) as member:
+            version = np.lib.format.read_magic(member)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, _, dtype = read_header(member)
+            n_bytes += int(np.prod(shape, dtype=object)) * dtype.itemsize
+    _rules.check_allocation(path, n_bytes, path.stat().st_size, ".npz arrays")
+
+
+def _npz_dataset(arrays: dict, path: Path) -> xr.Dataset:
     if "bias_mV" not in arrays:
         raise FormatError(f"{path}: .npz grid has no 'bias_mV' array (keys: {sorted(arrays)})")
     attrs = json.loads(str(arrays["attrs"])) if "attrs" in arrays else {}
+    if not isinstance(attrs, dict):
+        raise FormatError(f"{path}: .npz 'attrs' is no JSON object ({str(attrs)[:60]!r})")
     bias = np.asarray(arrays["bias_mV"], dtype=float)
     data_vars = {
         key: (GRID_DIMS, value, dict(attrs))

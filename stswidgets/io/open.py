@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from stswidgets.grid import make_grid, validate_grid
+from stswidgets.grid import GridError, make_grid, validate_grid
 from stswidgets.io import _channels
 from stswidgets.io._geometry import GEOMETRY_ATTRS, scan_attrs
 from stswidgets.io._load import Spectra, as_dataset, axis_nm, pixel_positions
@@ -114,6 +114,15 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
         When the default signal agrees poorly with the numerical dI/dV (r below 0.5): it may
         be noise (a lock-in X whose phase is off) or the lock-in may be saturated.
     """
+    if isinstance(path_or_dataset, str | Path):
+        try:
+            return _open_grid(path_or_dataset, channel)
+        except GridError as error:  # values no grid can hold: the file is damaged
+            raise FormatError(f"{path_or_dataset}: {error}") from None
+    return _open_grid(path_or_dataset, channel)
+
+
+def _open_grid(path_or_dataset, channel: str | None) -> xr.DataArray:
     dataset, source = as_dataset(path_or_dataset)
     label = source or "the dataset"
     spectra = Spectra(dataset, label)
@@ -132,7 +141,7 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
         if chosen is None:
             chosen = _fallback(evaluation, label)
         elif np.isfinite(chosen.agreement) and chosen.agreement < POOR_AGREEMENT:
-            warnings.warn(_poor_agreement(chosen, evaluation, label), stacklevel=2)
+            warnings.warn(_poor_agreement(chosen, evaluation, label), stacklevel=3)
     attrs = _grid_attrs(dataset, chosen)
     if pixel_positions(dataset):
         attrs["positions"] = PIXEL_POSITIONS

@@ -12,7 +12,7 @@ import ipywidgets as ipw
 import numpy as np
 import traitlets
 
-from stswidgets.io.follow import GridFollower, follow
+from stswidgets.io.nanonis.follow import GridFollower, follow
 from stswidgets.widgets._common import (
     PIN_COLORS,
     SELECTION_COLOR,

@@ -130,7 +130,8 @@ def scan_file(
     The pixel at raster position ``(row, col)`` (``row`` 0 at the lowest ``v``, ``col`` 0 at
     the lowest ``u`` along the grid axes) sits at ``u = -w/2 + col w/nx``, ``v = -h/2 + row h/ny``
     from the centre, at ``X = cx + u cos a + v sin a``, ``Y = cy - u sin a + v cos a`` (Nanonis
-    convention), and its one channel ``Marker (A)`` holds ``[1000 row + col, u, v]`` (3 points).
+    convention), and its one channel ``Marker (A)`` holds ``[u, 1000 row + col, v]`` (3 points;
+    never two zeros at the end, which the completeness rule would read as a cut-off spectrum).
     ``serpentine``: odd acquisition lines run backwards; ``downward``: the first line acquired is
     the highest ``v``; ``n_done``: only the first pixels acquired are in the file (aborted grid).
     """
@@ -146,7 +147,7 @@ def scan_file(
         u, v = -width / 2 + col * width / nx, -height / 2 + row * height / max(ny, 1)
         x = center_nm[0] + u * np.cos(a) + v * np.sin(a)
         y = center_nm[1] - u * np.sin(a) + v * np.cos(a)
-        records.append([-0.01, 0.01, x * 1e-9, y * 1e-9, 1000.0 * row + col, u, v])
+        records.append([-0.01, 0.01, x * 1e-9, y * 1e-9, u, 1000.0 * row + col, v])
     settings = ";".join(
         f"{value:.9E}"
         for value in (center_nm[0] * 1e-9, center_nm[1] * 1e-9, width * 1e-9, height * 1e-9)

@@ -275,8 +275,9 @@ def test_companion_dat_gives_positions_in_nm(tmp_path):
     np.testing.assert_allclose(ds["x"].values, [0.0, 1.0, 2.0])
     np.testing.assert_allclose(ds["y"].values, [-0.5, 0.5])
     assert ds["x"].attrs["units"] == "nm"
-    assert ds.attrs["scan_width_nm"] == pytest.approx(2.0)
-    assert ds.attrs["scan_height_nm"] == pytest.approx(1.0)
+    # the frame: pixels x pitch (3 x 1 nm, 2 x 1 nm), one pitch more than the centres span
+    assert ds.attrs["scan_width_nm"] == pytest.approx(3.0)
+    assert ds.attrs["scan_height_nm"] == pytest.approx(2.0)
     assert ds.attrs["scan_center_x_nm"] == pytest.approx(1.0)
     assert ds.attrs["dat_Titel"] == "corral" and ds.attrs["dat_Length_x_A"] == 100.0
     assert ds.attrs["positions"] == "from g.specgrid.dat"
@@ -330,5 +331,5 @@ def test_damaged_grid_size_is_refused_before_allocating_it(tmp_path):
     data[92 + 2] ^= 1 << 6  # specgridnx, int32 slot 23, third byte
     path = tmp_path / "flip.specgrid"
     path.write_bytes(bytes(data))
-    with pytest.raises(FormatError, match=r"flip\.specgrid: the header's 4194306 x 2 grid"):
+    with pytest.raises(FormatError, match=r"flip\.specgrid: the header declares a 4194306 x 2"):
         read_specgrid(path)

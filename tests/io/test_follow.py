@@ -14,7 +14,9 @@ from nanonis_files import GRID_30, LINE_32, lockin_grid_file, payload_offset, re
 import stswidgets
 from stswidgets.io import FormatError, GridFollower, follow, open_grid
 
-follow_module = importlib.import_module("stswidgets.io.follow")  # the attribute is the function
+follow_module = importlib.import_module(
+    "stswidgets.io.nanonis.follow"
+)  # the attribute is the function
 
 NY, NX, N_BIAS = 12, 16, 33
 PIXEL_BYTES = 4 * (4 + 3 * N_BIAS)
@@ -194,7 +196,7 @@ def test_serpentine_scan_is_rebased_once_its_second_line_shows(tmp_path):
         assert follower.grid.attrs["scan_pattern"] == "serpentine" and follower.rebased
         _assert_same_grid(follower.grid, _open_copy(data, start + 6 * pixel, tmp_path / "c.3ds"))
         # the marker channel names each pixel: 1000 row + col, at its place in raster order
-        marker = follower.grid.values[..., 0]
+        marker = follower.grid.values[..., 1]
         assert marker[1, 3] == 1003 and marker[1, 2] == 1002 and np.isnan(marker[1, 0])
         _append(grown, data, start + 6 * pixel, len(data))
         assert follower.refresh() == 6 and not follower.rebased

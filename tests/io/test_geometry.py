@@ -16,7 +16,7 @@ GEOMETRY = ("scan_angle_deg", "scan_center_x_nm", "scan_center_y_nm")
 def _truth(ds):
     """Raster row/col and grid-frame u/v (nm) each pixel of ``ds`` carries in its spectrum."""
     marker = ds["Marker"].values
-    return marker[..., 0] // 1000, marker[..., 0] % 1000, marker[..., 1], marker[..., 2]
+    return marker[..., 1] // 1000, marker[..., 1] % 1000, marker[..., 0], marker[..., 2]
 
 
 def _assert_raster(ds, ny, nx):
@@ -47,7 +47,7 @@ def test_serpentine_64x64_900nm(tmp_path):
     np.testing.assert_allclose(np.diff(X_nm, axis=1), 900 / 64, rtol=1e-4)  # rows flipped back
     grid = open_grid(path, channel="Marker")
     pixel = grid.sel(x=100 + u[0, 17] + 1.0, y=-50 + v[40, 0] - 1.0, method="nearest")
-    assert float(pixel[0]) == 1000 * 40 + 17
+    assert float(pixel[1]) == 1000 * 40 + 17
 
 
 @pytest.mark.parametrize("angle", [30.0, -20.0, 45.0])
@@ -120,7 +120,7 @@ def test_positions_without_a_frame_give_angle_and_centre():
     assert ds.attrs["scan_center_y_nm"] == pytest.approx(-1.0)
     np.testing.assert_array_equal(ds["col"].values, np.indices((4, 5))[1])
     np.testing.assert_allclose(ds["x"].values, [-4, -2, 0, 2, 4], atol=1e-6)
-    assert ds.attrs["scan_width_nm"] == pytest.approx(8.0)  # span of the pixel centres
+    assert ds.attrs["scan_width_nm"] == pytest.approx(10.0)  # 5 pixels x 2 nm pitch
 
 
 def test_serpentine_write_read_round_trip(tmp_path):
@@ -220,8 +220,8 @@ def test_scan_attrs_of_a_grid_without_recorded_geometry():
         "scan_angle_deg": 0.0,
         "scan_center_x_nm": 14.0,
         "scan_center_y_nm": 2.0,
-        "scan_width_nm": 8.0,
-        "scan_height_nm": 4.0,
+        "scan_width_nm": 10.0,  # pixels x pitch: the centres span plus one pitch
+        "scan_height_nm": 6.0,
         "scan_pattern": "raster",
     }
     assert scan_attrs(grid) == expected

@@ -124,10 +124,14 @@ def test_geometry_from_grid_settings(tmp_path):
     path, _ = _simple_file(tmp_path, nx=5, ny=3, points=2)
     header = header_lines(5, 3, 2, CHANNELS, experiment=["Z (m)"])
     rows, cols, pts = np.indices((3, 5, 2))
-    raw_3ds(path, header, pixel_block(3, 5, (0.0, 1.0), [rows + 0.0, cols + 0.0], 1))
-    ds = read_3ds(path)
-    np.testing.assert_allclose(ds["x"].values, [6.0, 8.0, 10.0, 12.0, 14.0])
-    np.testing.assert_allclose(ds["y"].values, [18.0, 20.0, 22.0])
+    raw_3ds(path, header, pixel_block(3, 5, (0.0, 1.0), [rows + 1.0, cols + 1.0], 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every pixel measured: no warning
+        ds = read_3ds(path)
+    # no positions: pixel centres from the frame (centre 10, 20 nm; 8 x 4 nm), pitch size / n
+    np.testing.assert_allclose(ds["x"].values, [6.8, 8.4, 10.0, 11.6, 13.2])
+    np.testing.assert_allclose(ds["y"].values, [20 - 4 / 3, 20.0, 20 + 4 / 3])
+    assert (ds.attrs["scan_width_nm"], ds.attrs["scan_height_nm"]) == (8.0, 4.0)
 
 
 def test_single_line(tmp_path):
@@ -212,7 +216,8 @@ def test_nan_pixels_are_invalid(tmp_path):
     pixels = np.frombuffer(payload, ">f4").reshape(9, -1).copy()
     pixels[[4, 8]] = np.nan  # Nanonis writes NaN for parameters and data of unmeasured pixels
     path.write_bytes(header + b":HEADER_END:\r\n" + pixels.astype(">f4").tobytes())
-    ds = read_3ds(path)
+    with pytest.warns(UserWarning, match=r"g\.3ds: 2 of the pixels in the file are incomplete"):
+        ds = read_3ds(path)
     expected_valid = np.ones((3, 3), bool)
     expected_valid[1, 1] = expected_valid[2, 2] = False
     np.testing.assert_array_equal(ds["valid"].values, expected_valid)
@@ -295,7 +300,7 @@ def test_bad_header_values(tmp_path, key, value, problem):
 def test_grid_aborted_before_the_first_pixel(tmp_path):
     header = header_lines(2, 2, 3, CHANNELS)
     path = raw_3ds(tmp_path / "empty.3ds", header, np.zeros((0, 11)))
-    with pytest.raises(FormatError, match=r"empty\.3ds.*sweep range"), pytest.warns(UserWarning):
+    with pytest.raises(FormatError, match=r"empty\.3ds.*sweep range"):
         read_3ds(path)
     extra = [
         ("Bias Spectroscopy>Sweep Start (V)", "-2E-3"),

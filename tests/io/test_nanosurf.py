@@ -65,7 +65,9 @@ def test_real_positions_from_the_map_table(tarzan):
     _, ds = tarzan
     np.testing.assert_allclose(ds["x"].values[[0, -1]], [25.3906, 75.1953], atol=1e-4)
     np.testing.assert_allclose(ds["y"].values[[0, -1]], [-45.8984, -5.85938], atol=1e-4)
-    assert ds.attrs["scan_width_nm"] == pytest.approx(49.8047, abs=1e-4)
+    # the frame: 15 positions x the 49.8047 / 14 nm pitch (Map0 spans first to last centre)
+    assert ds.attrs["scan_width_nm"] == pytest.approx(49.8047 * 15 / 14, abs=1e-4)
+    assert ds.attrs["scan_height_nm"] == pytest.approx(40.03906 * 15 / 14, abs=1e-4)
 
 
 def test_real_through_the_registry(tarzan):
@@ -359,7 +361,9 @@ def test_damaged_line_count_is_refused_before_allocating_it(tmp_path):
     """Lines=6 damaged into 60000000 (3.7 GB of blocks for a 1 kB payload): FormatError."""
     path = _map_file(tmp_path)
     path.write_bytes(path.read_bytes().replace(b"Lines=6\r\n", b"Lines=60000000\r\n", 1))
-    with pytest.raises(FormatError, match=r"map\.nid: binary payload is .* header is damaged"):
+    with pytest.raises(
+        FormatError, match=r"map\.nid: the header declares channel blocks .* damaged"
+    ):
         read_nid(path)
 
 

@@ -217,12 +217,23 @@ def test_aborted_and_empty_spectra_are_invalid(tmp_path):
 
 def test_zero_ends_shared_by_most_curves_are_signal(tmp_path):
     values = _cube()
-    values[..., -3:] = 0.0  # every curve ends below one digitiser step (a sweep ending at 0 V)
+    values[..., -2:] = 0.0  # every curve ends below one digitiser step (a sweep ending at 0 V)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ds = read_ibw(_cits(tmp_path, values))
     assert bool(ds["valid"].all())
-    assert (ds["I(V)"].values[..., -3:] == 0).all()
+    assert (ds["I(V)"].values[..., -2:] == 0).all()
+
+
+def test_long_zero_ends_shared_by_every_curve_are_cut(tmp_path):
+    """A third of every curve zeroed (a damaged end of the payload) is no signal at zero."""
+    values = _cube()
+    values[..., -3:] = 0.0
+    with pytest.warns(UserWarning, match=r"cits\.ibw: 12 of 12 spectra incomplete.*12 end in a "):
+        ds = read_ibw(_cits(tmp_path, values))
+    assert not ds["valid"].values.any()
+    assert np.isnan(ds["I(V)"].values[..., -3:]).all()
+    np.testing.assert_allclose(ds["I(V)"].values[..., :6], values.transpose(1, 0, 2)[..., :6])
 
 
 def test_wave_of_zeros_is_no_data(tmp_path):

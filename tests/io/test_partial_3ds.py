@@ -79,7 +79,7 @@ def test_lost_byte_is_damage(grid_file, tmp_path):
 
 def test_position_far_off_the_frame_is_damage(tmp_path):
     rows, cols, pts = np.indices((2, 3, 4))
-    pixels = pixel_block(2, 3, (-0.01, 0.01), [rows + 0.0, cols + 0.0])
+    pixels = pixel_block(2, 3, (-0.01, 0.01), [rows + 1.0, cols + 1.0])
     header = header_lines(3, 2, 4, ["Current (A)", "LIX 1 omega (A)"])
     raw_3ds(tmp_path / "near.3ds", header, pixels)
     read_3ds(tmp_path / "near.3ds")  # positions within tens of nm of the 8 x 4 nm frame

@@ -66,7 +66,8 @@ def test_invalid_pixels_stay_nan(tmp_path):
     ds = synthetic_dataset(ny=2, nx=2)
     ds["Current"][1, 0] = np.nan
     ds["LIX 1 omega"][1, 0] = np.nan
-    again = read_3ds(write_3ds(ds, tmp_path / "nan.3ds"))
+    with pytest.warns(UserWarning, match=r"nan\.3ds: 1 of the pixels in the file are incomplete"):
+        again = read_3ds(write_3ds(ds, tmp_path / "nan.3ds"))
     np.testing.assert_array_equal(again["valid"].values, [[True, True], [False, True]])
     assert np.isnan(again["Current"].values[1, 0]).all()
 

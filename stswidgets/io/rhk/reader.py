@@ -1,6 +1,6 @@
 """Reading RHK SM4 spectroscopy files (``.sm4``, RHK Rev9 / XPMPro): :func:`read_sm4`.
 
-An SM4 file is a set of *pages* (see :mod:`stswidgets.io._sm4_layout` for the binary layout).
+An SM4 file is a set of *pages* (see :mod:`stswidgets.io.rhk.layout` for the binary layout).
 Image pages (topography, current, lock-in, forward and backward) and line pages; a line page
 of spectra (line type I-V, I-Z, ...) holds one channel: ``y size`` spectra of ``x size``
 points each, the sweep ``x_offset + i * x_scale`` (units and label in its strings), values
@@ -36,9 +36,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from stswidgets.io import _geometry, _sm4_layout
-from stswidgets.io._sm4_layout import IMAGE, LINE
+from stswidgets.io import _geometry, _rules
 from stswidgets.io.errors import FormatError
+from stswidgets.io.rhk import layout as _sm4_layout
+from stswidgets.io.rhk.layout import IMAGE, LINE
 
 __all__ = ["looks_like", "read_sm4"]
 
@@ -109,14 +110,6 @@ def _arrangement(header: dict, positions: np.ndarray | None, n_spectra: int, pat
             )
         return ny, nx, per_position
     return 1, -(-n_spectra // run), run  # point spectra or a line: one pixel per position
-
-
-def _measured_points(raws: list[np.ndarray]) -> np.ndarray:
-    """Per spectrum, the points before the zero tail common to every channel (an abort)."""
-    zero = np.logical_and.reduce([(raw == 0) | ~np.isfinite(raw) for raw in raws])
-    n_points = zero.shape[1]
-    tail = np.where(zero.all(axis=1), n_points, np.argmin(zero[:, ::-1], axis=1))
-    return np.where(tail >= min(2, n_points), n_points - tail, n_points)
 
 
 def _backward_reversed(sweeps: list[np.ndarray]) -> bool:
@@ -309,10 +302,26 @@ def read_sm4(path: str | Path, strict: bool = False) -> xr.Dataset:
             f"file ({', '.join(empty + missing)}){truncated}"
         )
     dim, sweep, sweep_attrs = _sweep(first, own_sweep)
+    if dim == "bias":
+        _rules.check_sweep(path, sweep, sweep_attrs["units"])
     positions = _sm4_layout.spec_positions(data, first, path)
     ny, nx, per_position = _arrangement(first.header, positions, n_spectra, path)
+    if positions is None and nx * ny == n_spectra > 1 and ny == 1:
+        warnings.warn(
+            f"{path}: the file records no tip positions (no spec-drift data) and no grid size; "
+            f"its {n_spectra} spectra open as a line of {n_spectra} pixels, though they may be "
+            "sweeps at one spot (a damaged page header loses the positions)",
+            stacklevel=2,
+        )
     n_slots = nx * ny * per_position
-    stop = _measured_points([raw for *_, raw in channels])
+    _rules.check_allocation(
+        path,
+        8 * n_slots * n_points * (len(channels) + 1),
+        len(data),
+        f"{nx} x {ny} positions x {per_position} sweeps x {n_points} points",
+    )
+    completeness = _rules.measured_points([raw for *_, raw in channels])
+    stop = completeness.points
     in_time = np.arange(n_points) < stop[:, None]
 
     def arranged(values: np.ndarray, width: int) -> np.ndarray:
@@ -375,11 +384,10 @@ def read_sm4(path: str | Path, strict: bool = False) -> xr.Dataset:
         message = (
             f"{path}: aborted grid, {n_bad} of {valid.size} spectra incomplete ({n_in_file} of "
             f"{n_slots} sweeps in the file, {n_short} of them cut short"
-            f"{truncated}); their missing points are NaN and the pixels are marked invalid"
+            f"{completeness.note(n_points)}{truncated}); their missing points are NaN and the "
+            "pixels are marked invalid"
         )
-        if strict:
-            raise FormatError(message)
-        warnings.warn(message, stacklevel=2)
+        _rules.warn_or_raise(message, strict)
     elif truncated:
         warnings.warn(f"{path}: {truncated[2:]}; the spectra are complete", stacklevel=2)
     dataset = xr.Dataset(data_vars, coords={dim: (dim, sweep, sweep_attrs)}, attrs=attrs)

@@ -28,18 +28,18 @@ mask does not name ``specgridchan`` channels, ``"Current"`` then ``"Channel 1"``
 raw ADC counts (units ``"ADC"``): neither file records the converter range needed for amperes.
 
 Physical positions are in the companion ``NAME.specgrid.dat`` (see
-:mod:`stswidgets.io._createc_dat`), read when it is beside the file.
+:mod:`stswidgets.io.createc.companion`), read when it is beside the file.
 """
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from stswidgets.io import _createc_dat, _geometry
+from stswidgets.io import _geometry, _rules
+from stswidgets.io.createc import companion as _createc_dat
 from stswidgets.io.errors import FormatError
 from stswidgets.io.lockin import saturated_spectra
 
@@ -81,7 +81,6 @@ CHANNEL_BITS = (
 )
 TABLE_COLUMNS = (3, 2)  # sweep-table widths tried first (then one per channel, if other)
 _MAX_COUNT = 1 << 24  # header counts above this are no Createc header
-_MAX_MISSING_BYTES = 1 << 30  # a header whose grid needs this much more than the file: damage
 
 
 def _fields(data: bytes) -> dict:
@@ -197,36 +196,27 @@ def _directions(bias: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 def _sweep(bias: np.ndarray, path: Path) -> tuple[int, np.ndarray, np.ndarray | None]:
     """Settling-hold samples, then the sweep's and the return sweep's sample indices after
     the hold (see :func:`_directions`), of the sweep table's bias column."""
-    if not np.isfinite(bias).all():
-        raise FormatError(f"{path}: the sweep table's bias column holds NaN or infinite values")
+    _rules.check_sweep(path, bias, "mV", "sweep table's bias column", constant_ok=True)
     n_hold = _settling(bias)
     if n_hold == bias.size:
         raise FormatError(
             f"{path}: every sample of the sweep table is at {bias[0]:g} mV: a time or Z "
             "series at fixed bias, not a bias sweep"
         )
-    return n_hold, *_directions(bias[n_hold:])
+    forward, backward = _directions(bias[n_hold:])
+    for samples in (forward, backward):
+        if samples is not None:
+            sweep = bias[n_hold:][samples]
+            _rules.check_sweep(path, sweep, "mV", "sweep table's bias column", monotonic=True)
+    return n_hold, forward, backward
 
 
-def _incomplete(raw: np.ndarray, data_channels: list[int]) -> np.ndarray:
-    """Per spectrum, the sample from which it is missing (``vertpoints`` when complete): a
-    trailing run of two or more zero (or NaN) samples in every data channel, no data at all,
-    or the first NaN sample."""
-    values = raw[:, :, data_channels]
-    missing = ((values == 0) | ~np.isfinite(values)).all(axis=-1)
-    points = raw.shape[1]
-    trailing = np.argmin(missing[:, ::-1], axis=1)
-    trailing[missing.all(axis=1)] = points
-    cut = np.where(trailing >= 2, points - trailing, points)
-    nan = ~np.isfinite(values).all(axis=-1)
-    first_nan = np.where(nan.any(axis=1), np.argmax(nan, axis=1), points)
-    return np.minimum(cut, first_nan)
-
-
-def _warn_or_raise(message: str, strict: bool) -> None:
-    if strict:
-        raise FormatError(message)
-    warnings.warn(message, stacklevel=3)
+def _incomplete(raw: np.ndarray, data_channels: list[int]):
+    """Per spectrum, the sample from which it is missing (``vertpoints`` when complete), by
+    the completeness rule of :mod:`stswidgets.io._rules` over the data channels; and that
+    rule's :class:`~stswidgets.io._rules.Completeness`."""
+    found = _rules.measured_points([raw[:, :, k] for k in data_channels])
+    return found.points, found
 
 
 def read_specgrid(path: str | Path, strict: bool = False) -> xr.Dataset:
@@ -250,16 +240,17 @@ def read_specgrid(path: str | Path, strict: bool = False) -> xr.Dataset:
           the same biases gives a second variable ``"<name> [bwd]"`` on the same ``bias``;
         - ``bias`` in mV in the file's sweep order, the settling hold (leading samples at the
           first bias) dropped: ``attrs["n_settling_points"]``;
-        - ``valid``: bool ``(y, x)``, False for spectra not in the file or cut short (all
-          zeros, or zeros from some sample on, in every recorded channel), which are NaN
-          (the cut-off part; all of a spectrum never measured);
+        - ``valid``: bool ``(y, x)``, False for spectra not in the file or cut short by the
+          completeness rule of :mod:`stswidgets.io._rules` (a first NaN, all zeros, a run
+          of zeros at the end in every recorded channel), which are NaN (the cut-off part;
+          all of a spectrum never measured);
         - ``x``/``y``: with the ``.specgrid.dat`` companion, nm (offsets from the grid centre
           along the grid axes when the scan is rotated, see :mod:`stswidgets.io._geometry`)
           and the ``scan_*`` attrs; without it, the pixel index (units ``"pixel"``),
           ``scan_width_nm``/``scan_height_nm``/``scan_center_*_nm`` NaN and
           ``attrs["positions"]`` saying so;
         - ``attrs``: the header fields (:data:`HEADER_FIELDS`); the companion's entries as
-          ``dat_<name>`` (:func:`stswidgets.io._createc_dat.companion_attrs`); ``vendor``
+          ``dat_<name>`` (:func:`stswidgets.io.createc.companion.companion_attrs`); ``vendor``
           ``"Createc"``, ``format`` ``"Createc specgrid"``, ``setpoint_bias_mV``,
           ``setpoint_current_A``, ``n_settling_points``, ``sweep_table_columns``, ``z_ramp``,
           ``empty_channels``, ``positions``. ``encoding["source"]`` is the path. All are
@@ -269,8 +260,10 @@ def read_specgrid(path: str | Path, strict: bool = False) -> xr.Dataset:
     ------
     FormatError
         A header that is no Createc specgrid header, a payload without one whole spectrum or
-        larger than the grid, a sweep table without a bias sweep, or an aborted grid (also a
-        file cut inside a spectrum) with ``strict=True``.
+        larger than the grid, a header grid far beyond the file's size, a sweep table
+        without a bias sweep or whose bias column is not finite, beyond 100 V or not
+        monotonic (a damaged table), or an aborted grid (also a file cut inside a spectrum)
+        with ``strict=True``.
 
     Warns
     -----
@@ -286,12 +279,12 @@ def read_specgrid(path: str | Path, strict: bool = False) -> xr.Dataset:
         )
     points, n_channels = fields["vertpoints"], fields["specgridchan"]
     nx, ny = grid_size(fields)
-    full = HEADER_BYTES + 4 * points * (3 + nx * ny * n_channels)
-    if full - len(data) > max(64 * len(data), _MAX_MISSING_BYTES):
-        raise FormatError(
-            f"{path}: the header's {nx} x {ny} grid of {points} samples x {n_channels} "
-            f"channels needs {full} bytes, the file holds {len(data)}; the header is damaged"
-        )
+    _rules.check_allocation(
+        path,
+        8 * points * nx * ny * n_channels,
+        len(data),
+        f"a {nx} x {ny} grid of {points} samples x {n_channels} channels",
+    )
     width, n_done, n_samples = _table_width(data, fields, path)
     table = _table(data, points, width)
     n_hold, forward, backward = _sweep(table[:, 0], path)
@@ -305,16 +298,16 @@ def read_specgrid(path: str | Path, strict: bool = False) -> xr.Dataset:
     names = _channel_names(fields)
     empty = [k for k in range(n_channels) if n_read and not np.nan_to_num(raw[:n_read, :, k]).any()]
     kept = [k for k in range(n_channels) if k not in empty] or [0]
-    cut = _incomplete(raw[:n_read], kept)
+    cut, found = _incomplete(raw[:n_read], kept)
     for pixel in np.flatnonzero(cut < points):
         raw[pixel, cut[pixel] :] = np.nan
     n_bad = int(np.sum(cut < points)) + nx * ny - n_read
     if n_bad:
         ends = f", the file ends inside spectrum {n_done + 1}" if n_samples else ""
-        _warn_or_raise(
+        _rules.warn_or_raise(
             f"{path}: aborted grid, {n_bad} of {nx * ny} spectra incomplete ({nx * ny - n_read} "
-            f"not in the file, {int(np.sum(cut < points))} cut short{ends}); they are NaN and "
-            "marked invalid",
+            f"not in the file, {int(np.sum(cut < points))} cut short{ends}"
+            f"{found.note(points)}); they are NaN and marked invalid",
             strict,
         )
 

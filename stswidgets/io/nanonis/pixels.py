@@ -2,10 +2,10 @@
 
 Nanonis writes a grid pixel after pixel, so a file being measured (or a copy taken meanwhile)
 ends after its last complete pixel or inside the next one. :class:`PixelStore` takes the payload
-in chunks (all of it at once for :func:`~stswidgets.io.read_3ds`, the bytes added since the last
-look for :class:`~stswidgets.io.follow.GridFollower`), keeps the complete pixels and the bytes
-of the pixel not complete yet, and raises :class:`FormatError` where the data show the file to be
-damaged rather than unfinished:
+in chunks (all of it at once for :func:`~stswidgets.io.read_3ds`, the bytes added since the
+last look for :class:`~stswidgets.io.nanonis.follow.GridFollower`), keeps the complete pixels
+and the bytes of the pixel not complete yet, and raises :class:`FormatError` where the data
+show the file to be damaged rather than unfinished:
 
 - the payload is larger than the header's grid allows (e.g. a copy in text mode turned each LF
   byte into CR LF);
@@ -66,6 +66,7 @@ class PixelStore:
             (n_channels, self.n_pixels, layout.n_points), np.nan, dtype=np.float32
         )
         self.n_done = self.n_bytes = 0
+        self.completeness = None  # what the completeness rule found (set by pixels_dataset)
         self._tail = b""
         self._text_mode = line_end == _TEXT_MODE_LINE_END
         self._lf = self._bare_lf = 0

@@ -23,10 +23,10 @@ this module adds what the toolkit needs around it:
   exporter stripped, or a grid stopped early) are NaN and invalid; ``Channel name and data
   unit: I(V) [A]`` names the variable; a wave name ending in ``Retrace`` is the backward sweep
   (``"I(V) [bwd]"``);
-- **incomplete spectra**: non-finite values, all zeros, or a run of exact zeros at either
-  end of the curve (two or more points; not when most curves of the set end so, which is a
-  signal below one digitiser step, not an abort) are NaN and the pixel invalid. A wave of
-  nothing but zeros (an empty channel) is no data: FormatError.
+- **incomplete spectra**: the completeness rule of :mod:`stswidgets.io._rules`, applied at
+  both ends of each curve (a run of exact zeros at either end, non-finite values, all zeros)
+  marks the unmeasured part NaN and the pixel invalid. A wave of nothing but zeros (an empty
+  channel) is no data: FormatError.
 """
 
 from __future__ import annotations
@@ -34,13 +34,12 @@ from __future__ import annotations
 import io
 import re
 import struct
-import warnings
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from stswidgets.io import _geometry
+from stswidgets.io import _geometry, _rules
 from stswidgets.io.errors import FormatError
 
 __all__ = ["looks_like", "read_ibw"]
@@ -51,8 +50,6 @@ _CHECKSUM_BYTES = {1: 8 + 110, 2: 16 + 110, 3: 20 + 110, 5: 64 + 320}
 _WAVE_HEADER5 = 320
 _N_DIM_AT = 68  # nDim[4] (int32) in the version-5 wave header
 _TYPES = {2: 4, 3: 8, 4: 8, 5: 16, 8: 1, 0x10: 2, 0x20: 4, 0x48: 1, 0x50: 2, 0x60: 4}
-_ZERO_RUN = 2  # exact zeros at an end of a curve that mark it as cut off
-_POPULATION = 4  # curves needed to tell a common zero end from a cut-off one
 _LENGTH_TO_NM = {"m": 1e9, "um": 1e3, "nm": 1.0, "pm": 1e-3}
 _BIAS_UNITS = ("V", "mV")
 # MATRIX wave names: "<channel> <run>-<cycle> <Forward|Backward> <Up|Down> <Trace|Retrace>"
@@ -174,28 +171,20 @@ def _note_int(attrs: dict, key: str) -> int | None:
     return value if isinstance(value, int) and value > 0 else None
 
 
-def _incomplete(curves: np.ndarray) -> np.ndarray:
-    """Curves ``(..., n)`` with their cut-off parts NaN (see the module docstring).
-
-    An all-zero curve was never measured. A run of exact zeros at one end marks a curve cut
-    off, unless most measured curves of a set of four or more end in zeros there too (then
-    the signal is below one digitiser step at that end, e.g. a current near 0 V).
-    """
-    curves = curves.copy()
+def _incomplete(curves: np.ndarray) -> tuple[np.ndarray, str]:
+    """Curves ``(..., n)`` with their unmeasured parts NaN, by the completeness rule of
+    :mod:`stswidgets.io._rules` applied at both ends of the curves; and words on the zero
+    runs for the message."""
     n = curves.shape[-1]
-    zero = curves == 0
-    empty = zero.all(axis=-1)
-    curves[empty] = np.nan
-    measured = int((~empty).sum())
-    for flipped in (False, True):
-        z = zero[..., ::-1] if flipped else zero
-        run = np.argmax(~z, axis=-1)  # zeros from that end (0 for an empty curve)
-        tail = (run >= min(_ZERO_RUN, n)) & ~empty
-        if measured >= _POPULATION and tail.sum() > measured / 2:
-            continue
-        cut = tail[..., None] & (np.arange(n) < run[..., None])
-        curves[cut[..., ::-1] if flipped else cut] = np.nan
-    return curves
+    flat = curves.reshape(-1, n)
+    at_end = _rules.measured_points([flat])
+    at_start = _rules.measured_points([flat], from_start=True)
+    index = np.arange(n)
+    keep = (index[None, :] < at_end.points[:, None]) & (
+        index[None, :] >= (n - at_start.points)[:, None]
+    )
+    note = at_end.note(n) + at_start.note(n).replace("end in", "start with")
+    return np.where(keep, flat, np.nan).reshape(curves.shape), note
 
 
 def read_ibw(path: str | Path, strict: bool = False) -> xr.Dataset:
@@ -226,7 +215,8 @@ def read_ibw(path: str | Path, strict: bool = False) -> xr.Dataset:
     ------
     FormatError
         Not an Igor binary wave, a damaged or truncated file, a wave with no values or more
-        than three dimensions, or (``strict=True``) incomplete spectra.
+        than three dimensions, a bias scaling that is not finite, beyond 100 V or constant, a
+        note's grid far beyond the file's size, or (``strict=True``) incomplete spectra.
 
     Warns
     -----
@@ -268,8 +258,14 @@ def read_ibw(path: str | Path, strict: bool = False) -> xr.Dataset:
     ny_config = _note_int(attrs, "Lines per plane") or values.shape[0]
     if values.shape[2] < 1 or nx_config < values.shape[1] or ny_config < values.shape[0]:
         nx_config, ny_config = values.shape[1], values.shape[0]
+    _rules.check_allocation(
+        path,
+        8 * 4 * nx_config * ny_config * values.shape[2],
+        len(data),
+        f"a grid of {nx_config} x {ny_config} spectra of {values.shape[2]} points (wave note)",
+    )
     grid = np.full((ny_config, nx_config, values.shape[2]), np.nan)
-    grid[: values.shape[0], : values.shape[1]] = _incomplete(values)
+    grid[: values.shape[0], : values.shape[1]], note = _incomplete(values)
     n_missing = nx_config * ny_config - values.shape[0] * values.shape[1]
     valid = np.isfinite(grid).all(axis=-1)
     n_bad = int((~valid).sum())
@@ -277,11 +273,9 @@ def read_ibw(path: str | Path, strict: bool = False) -> xr.Dataset:
         message = (
             f"{path}: {n_bad} of {valid.size} spectra incomplete ({n_missing} positions of the "
             f"configured {nx_config} x {ny_config} grid not in the wave; the others cut off or "
-            "empty); they are NaN and marked invalid"
+            f"empty{note}); they are NaN and marked invalid"
         )
-        if strict:
-            raise FormatError(message)
-        warnings.warn(message, stacklevel=2)
+        _rules.warn_or_raise(message, strict)
 
     positions = {}
     for name, k, n in (("X (m)", spatial[0], nx_config), ("Y (m)", spatial[1], ny_config)):
@@ -313,6 +307,7 @@ def read_ibw(path: str | Path, strict: bool = False) -> xr.Dataset:
     data_vars["valid"] = (("y", "x"), valid, {"long_name": "complete spectrum in the wave"})
     bias = offsets[bias_dim] + steps[bias_dim] * np.arange(grid.shape[2])
     bias_unit = units[bias_dim] if units[bias_dim] in _BIAS_UNITS else "V"
+    _rules.check_sweep(path, bias, bias_unit, "bias axis (wave scaling)")
     if bias_unit == "V":
         bias = np.round(bias, 7)
     angle = next((v for k, v in attrs.items() if re.search(r"angle|rotation", k, re.I)), 0.0)

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stswidgets.io._header import parse_value
+from stswidgets.io import _rules
 from stswidgets.io.errors import FormatError
+from stswidgets.io.nanonis.header import parse_value
 
 DATA_MARK = b"#!"
 SPEC_INFO = "DataSet\\SpecInfos"
@@ -187,10 +188,11 @@ def line_points(block: Block, n_stored: int | None = None) -> np.ndarray:
     end of a truncated file count as not kept.
     """
     kept = np.full(block.lines, block.points, dtype=np.int64)
-    for k in range(block.lines):
-        value = block.section.get(f"LineDim{k}Points")
-        if value is not None and value.strip().lstrip("-").isdigit():
-            kept[k] = min(max(int(value), 0), block.points)
+    for key, value in block.section.items():  # LineDim<k>Points
+        k = key.removeprefix("LineDim").removesuffix("Points")
+        if key.startswith("LineDim") and key.endswith("Points") and k.isdigit():
+            if int(k) < block.lines and value.strip().lstrip("-").isdigit():
+                kept[int(k)] = min(max(int(value), 0), block.points)
     if n_stored is not None:
         values = max(0, n_stored - block.offset) // block.dtype.itemsize
         in_file = values - block.points * np.arange(block.lines)
@@ -211,7 +213,7 @@ class Positions:
     frame_m: tuple[float, float, float, float] = (np.nan,) * 4  # map centre x, y; width, height
 
 
-def positions(sections: dict, path) -> Positions | None:
+def positions(sections: dict, path, file_bytes: int = 0) -> Positions | None:
     """Spectroscopy positions from ``[DataSet\\SpecInfos\\SpecMapTable]`` or ``SpecPosTable``.
 
     ``Map0=x0;x1;y0;y1;nx;ny;rotation;placement`` (m; AtomicJ's reading): ``nx`` x ``ny``
@@ -227,12 +229,13 @@ def positions(sections: dict, path) -> Positions | None:
             fields = [float(item) for item in table["Map0"].split(";")]
             x0, x1, y0, y1 = fields[:4]
             nx, ny = int(fields[4]), int(fields[5])
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, OverflowError):
             raise FormatError(
                 f"{path}: SpecMapTable Map0={table['Map0']!r} is not 'x0;x1;y0;y1;nx;ny;...'"
             ) from None
         if nx < 1 or ny < 1:
             raise FormatError(f"{path}: SpecMapTable Map0 gives a {nx} x {ny} map")
+        _rules.check_allocation(path, 64 * nx * ny, file_bytes, f"a map of {nx} x {ny} positions")
         rotation = fields[6] if len(fields) > 6 else 0.0
         xs = np.linspace(x0, x1, nx) if nx > 1 else np.array([x0])
         ys = np.linspace(y0, y1, ny) if ny > 1 else np.array([y0])
@@ -249,6 +252,7 @@ def positions(sections: dict, path) -> Positions | None:
         axes = [axis.strip().upper() for axis in table.get("PosAxis", "X;Y").split(";")]
         try:
             count = int(table["Count"])
+            _rules.check_allocation(path, 64 * count, file_bytes, f"{count} positions")
             ix, iy = axes.index("X"), axes.index("Y")
             rows = [[float(v) for v in table[f"Pos{k}"].split(";")] for k in range(count)]
             x_m = np.array([row[ix] for row in rows])

@@ -8,8 +8,8 @@ import numpy as np
 import xarray as xr
 
 from stswidgets.io import _geometry
-from stswidgets.io._header import format_header, split_unit
-from stswidgets.io.nanonis import (
+from stswidgets.io.nanonis.header import format_header, split_unit
+from stswidgets.io.nanonis.reader import (
     FIXED_PARAMETERS,
     SEGMENT_KEY,
     STRUCTURE_KEYS,

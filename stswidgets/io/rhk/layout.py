@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from stswidgets.io import _rules
 from stswidgets.io.errors import FormatError
 
 MAGIC = "STiMage 005.".encode("utf-16-le")
@@ -214,6 +215,9 @@ def page_values(data: bytes, page: Page, path) -> tuple[np.ndarray, np.ndarray, 
             f"{path}: page {page.number} ({page.label}) holds {size} bytes of data, expected "
             f"{expected} ({n_spectra} spectra x {n_points} points x 4 bytes)"
         )
+    _rules.check_allocation(
+        path, 8 * expected, len(data), f"page {page.number} of {n_spectra} x {n_points} points"
+    )
     floats = header["line_type"] in FLOAT_LINE_TYPES
     n_stored = stored_spectra(data, page)
     if discrete and n_stored < n_spectra:  # the sweep runs through every spectrum

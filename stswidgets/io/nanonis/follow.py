@@ -42,10 +42,11 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from stswidgets.io import nanonis
-from stswidgets.io._header import HEADER_END, parse_header
-from stswidgets.io._pixels import PixelStore
+from stswidgets.io import _rules
 from stswidgets.io.errors import FormatError
+from stswidgets.io.nanonis import reader as nanonis
+from stswidgets.io.nanonis.header import HEADER_END, parse_header
+from stswidgets.io.nanonis.pixels import PixelStore
 from stswidgets.io.open import open_grid
 
 __all__ = ["GridFollower", "follow"]
@@ -176,7 +177,9 @@ class GridFollower:
             return b""
         self._head = b""
         self._header, offset = parse_header(head, self.path)
-        self._layout = nanonis._layout(self._header, self.path)
+        self._layout = nanonis._layout(
+            self._header, self.path, len(head), _rules.FOLLOW_ALLOCATION_FLOOR
+        )
         self._store = PixelStore(
             self._layout,
             self._header,

@@ -123,6 +123,6 @@ def grid_frame(header: dict, fields: dict, size: tuple[int, int]) -> ScanFrame |
     cos, sin = np.cos(np.deg2rad(angle)), np.sin(np.deg2rad(angle))
     cx = _offset_angstrom(header, "x") / _ANGSTROM_PER_NM + u * cos + v * sin
     cy = _offset_angstrom(header, "y") / _ANGSTROM_PER_NM - u * sin + v * cos
-    width = (size[0] - 1) * fields["specgriddx"] * pitch_x
-    height = (size[1] - 1) * fields["specgriddy"] * pitch_y
+    width = size[0] * fields["specgriddx"] * pitch_x  # the frame: pixels x pitch
+    height = size[1] * fields["specgriddy"] * pitch_y
     return ScanFrame(float(cx), float(cy), float(width), float(height), float(angle))

@@ -1,7 +1,7 @@
 """Reading Nanosurf spectroscopy files (``.nid``, header ``Version=2`` and alike): :func:`read_nid`.
 
 A ``.nid`` file holds groups of channels (``Spec forward``, ``Spec backward``, ``Scan
-forward`` ...) as described in :mod:`stswidgets.io._nid_header`. A spectroscopy block has one
+forward`` ...) as described in :mod:`stswidgets.io.nanosurf.header`. A spectroscopy block has one
 line per spectrum (``Lines`` = positions x repetitions) of ``Points`` values along the sweep
 ``Dim0`` (e.g. ``Tip voltage``, V). This reader takes the ``Spec forward``/``Spec backward``
 groups; the images (``Scan ...``) and pause segments are left out (listed in ``attrs``).
@@ -9,7 +9,7 @@ groups; the images (``Scan ...``) and pause segments are left out (listed in ``a
 Why a reader of our own: ``nsfopen`` 2.2.4 (Nanosurf's reader) fails with
 ``KeyError: 'Manufacturer'`` on STM-head files, whose ``[DataSet\\Calibration\\Cantilever]``
 section is empty, and it pulls in ``h5py`` and ``pandas``. The format is small (an INI header
-and integer blocks), so :mod:`stswidgets.io._nid_header` reads it with numpy, informed by
+and integer blocks), so :mod:`stswidgets.io.nanosurf.header` reads it with numpy, informed by
 nsfopen's and Gwyddion's (``ezdfile.c``) readers and AtomicJ's map-table reading.
 
 Choices, each checked on the shared file ``nanosurf_tarzan_specmap15.nid``:
@@ -31,11 +31,11 @@ Choices, each checked on the shared file ``nanosurf_tarzan_specmap15.nid``:
   position). Repeats at a single spot (or a file holding one position's repeats) open as a
   1 x N grid, one pixel per sweep; so do point lists (``SpecPosTable``).
 - **incomplete spectra**: lines after ``CurLine``, lines cut short (``LineDim<k>Points``) and
-  lines whose every channel reads raw 0 from some point on (unless most lines end so: a signal
-  at zero there) are NaN from there and invalid. A **truncated file** (the payload shorter
-  than the blocks) keeps the lines it holds whole; the rest are NaN and invalid, blocks with
-  nothing in the file are left out (``missing_channels``, ``missing_bytes``); a cut only in
-  the image blocks after the spectra just warns.
+  lines the completeness rule of :mod:`stswidgets.io._rules` finds cut (raw 0 in every
+  channel of the group from some point on, NaN) are NaN from there and invalid. A **truncated
+  file** (the payload shorter than the blocks) keeps the lines it holds whole; the rest are
+  NaN and invalid, blocks with nothing in the file are left out (``missing_channels``,
+  ``missing_bytes``); a cut only in the image blocks after the spectra just warns.
 - **clipping**: spectra with a raw code at either end of its range are counted in the
   variable's ``n_clipped_spectra`` (the current of the shared file sits at -20 nA, the end of
   its +-20 nA range, in 146 forward spectra); the values are kept.
@@ -50,15 +50,13 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from stswidgets.io import _geometry
-from stswidgets.io import _nid_header as nid
+from stswidgets.io import _geometry, _rules
 from stswidgets.io.errors import FormatError
+from stswidgets.io.nanosurf import header as nid
 
 __all__ = ["looks_like", "read_nid"]
 
 FORMAT_NAME = "Nanosurf NID spectroscopy map"
-_MAX_MISSING_BYTES = 1 << 30  # blocks needing this much more than the file: damaged header
-_TRAILING_ZEROS = 2  # a spectrum ending in this many raw zeros on every channel was cut off
 
 
 def looks_like(head: bytes) -> bool:
@@ -81,28 +79,22 @@ def _sweep(block: nid.Block, path) -> tuple[np.ndarray, str, str]:
     start = nid.number(block.section, "Dim0Min", path, block.section_name)
     span = nid.number(block.section, "Dim0Range", path, block.section_name)
     values = np.linspace(start, start + span, block.points)
+    unit = block.section.get("Dim0Unit", "")
+    if unit in ("V", "mV"):
+        _rules.check_sweep(path, values, unit, f"sweep of [{block.section_name}] (Dim0)")
     return values, block.section.get("Dim0Name", "sweep"), block.section.get("Dim0Unit", "")
 
 
-def _complete_lines(raws: list[np.ndarray], kept: np.ndarray, cur_line: int) -> np.ndarray:
-    """Points measured on each line, jointly over one group's channels ``raws``.
-
-    A line is cut where every channel reads raw 0 to its end (two or more points), unless
-    most measured lines of four or more end so (a signal at zero there, e.g. near 0 V).
+def _complete_lines(raws: list[np.ndarray], kept: np.ndarray, cur_line: int):
+    """Points measured on each line, jointly over one group's channels ``raws``: the lines
+    the file keeps (``kept``, none after ``cur_line``), cut by the completeness rule of
+    :mod:`stswidgets.io._rules`; and that rule's :class:`~stswidgets.io._rules.Completeness`.
     """
     n_lines, n_points = raws[0].shape
     measured = np.minimum(kept, n_points)
     measured[np.arange(n_lines) > cur_line] = 0
-    nonzero = np.zeros((n_lines, n_points), dtype=bool)
-    for raw in raws:
-        nonzero |= raw != 0
-    empty = ~nonzero.any(axis=1)
-    last = np.where(empty, 0, n_points - np.argmax(nonzero[:, ::-1], axis=1))
-    tail = (n_points - last >= min(_TRAILING_ZEROS, n_points)) & ~empty & (measured > 0)
-    n_measured = int(((measured > 0) & ~empty).sum())
-    if n_measured >= 4 and tail.sum() > n_measured / 2:
-        tail[:] = False
-    return np.where(empty, 0, np.where(tail, np.minimum(measured, last), measured))
+    found = _rules.measured_points(raws)
+    return np.minimum(measured, found.points), found
 
 
 def _layout(n_lines: int, where: nid.Positions | None, repetitions: int, by_pass: bool):
@@ -206,11 +198,13 @@ def read_nid(path: str | Path, strict: bool = False) -> xr.Dataset:
     blocks = nid.channel_blocks(sections, path)
     needed, n_stored = sum(block.nbytes for block in blocks), len(payload)
     sizes = ", ".join(f"{b.section_name} {b.lines}x{b.points}x{b.bits}bit" for b in blocks)
-    if n_stored > needed or needed - n_stored > max(64 * n_stored, _MAX_MISSING_BYTES):
+    if n_stored > needed:
         raise FormatError(
             f"{path}: binary payload is {n_stored} bytes, the header's channel blocks need "
             f"{needed} ({sizes}); the file or its header is damaged"
         )
+    n_values = sum((block.points + 1) * block.lines for block in blocks)
+    _rules.check_allocation(path, 8 * n_values, len(data), f"channel blocks {sizes}")
     spec = [b for b in blocks if _direction(b.group) is not None]
     skipped = sorted({b.group for b in blocks if _direction(b.group) is None})
     if not spec:
@@ -234,12 +228,13 @@ def read_nid(path: str | Path, strict: bool = False) -> xr.Dataset:
     cur_line = reference.lines - 1
     if "CurLine" in reference.section:
         cur_line = nid.number(reference.section, "CurLine", path, reference.section_name, int)
-    measured = {}  # points measured on each line, per group (in the file's order)
+    measured, notes = {}, ""  # points measured on each line, per group (in the file's order)
     for group in dict.fromkeys(channel.block.group for channel in channels):
         members = [channel for channel in channels if channel.block.group == group]
         kept = np.min([nid.line_points(channel.block, n_stored) for channel in members], axis=0)
         raws = [channel.raw for channel in members]
-        measured[group] = _complete_lines(raws, kept, cur_line)
+        measured[group], found = _complete_lines(raws, kept, cur_line)
+        notes += found.note(reference.points).replace("; ", f"; {group}: ", 1)
         against = _stored_against_sweep(members, measured[group], path)
         for channel in members:
             channel.flip = channel.flip != against
@@ -250,7 +245,7 @@ def read_nid(path: str | Path, strict: bool = False) -> xr.Dataset:
     repetitions = nid.typed_value(settings.get("Repetition", info.get("Repetition", "1")))
     repetitions = repetitions if isinstance(repetitions, int) and repetitions > 0 else 1
     by_pass = "list" in info.get("Repetition Mode", "").lower()
-    where = nid.positions(sections, path)
+    where = nid.positions(sections, path, len(data))
     layout = _layout(reference.lines, where, repetitions, by_pass)
     if layout is None:
         raise FormatError(
@@ -299,12 +294,10 @@ def read_nid(path: str | Path, strict: bool = False) -> xr.Dataset:
     if n_bad or not complete.all():
         message = (
             f"{path}: {n_bad} of {n_pos} spectra incomplete ({int((~complete).sum())} of "
-            f"{reference.lines} recorded sweeps aborted, not measured or cut short{truncated}); "
-            "they are NaN from where they stop and marked invalid"
+            f"{reference.lines} recorded sweeps aborted, not measured or cut short{notes}"
+            f"{truncated}); they are NaN from where they stop and marked invalid"
         )
-        if strict:
-            raise FormatError(message)
-        warnings.warn(message, stacklevel=2)
+        _rules.warn_or_raise(message, strict)
 
     x_m, y_m = np.full(n_pos, np.nan), np.full(n_pos, np.nan)
     if where is not None and kind != "one pixel per sweep":
@@ -371,7 +364,9 @@ def _frame(where: nid.Positions | None, kind: str) -> _geometry.ScanFrame | None
         return None
     if kind == "map":
         cx, cy, width, height = (value * _geometry.NM for value in where.frame_m)
-        width, height = (width if where.nx > 1 else np.nan), (height if where.ny > 1 else np.nan)
+        # Map0 spans the first to the last position: the frame is one pitch more
+        width = width * where.nx / (where.nx - 1) if where.nx > 1 else np.nan
+        height = height * where.ny / (where.ny - 1) if where.ny > 1 else np.nan
         return _geometry.ScanFrame(cx, cy, width, height, where.rotation_deg)
     x_nm, y_nm = where.x_m * _geometry.NM, where.y_m * _geometry.NM
     centre = ((x_nm.min() + x_nm.max()) / 2, (y_nm.min() + y_nm.max()) / 2)
@@ -379,7 +374,8 @@ def _frame(where: nid.Positions | None, kind: str) -> _geometry.ScanFrame | None
     if np.hypot(dx, dy) < 1e-6:  # no line to follow: pixel indices
         return None
     angle = round(float(np.degrees(np.arctan2(-dy, dx))), 6) % 360  # clockwise, as Nanonis
-    return _geometry.ScanFrame(*centre, float(np.hypot(dx, dy)), np.nan, angle)
+    length = float(np.hypot(dx, dy)) * x_nm.size / (x_nm.size - 1)  # pixels x pitch
+    return _geometry.ScanFrame(*centre, length, np.nan, angle)
 
 
 def _first_vector_value(text: str) -> float:

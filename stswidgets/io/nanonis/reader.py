@@ -6,7 +6,7 @@ parameters (``# Parameters (4 byte)``: the fixed ``Sweep Start;Sweep End`` and t
 parameters such as ``X (m)``, ``Y (m)``, ``Z (m)``), then ``Points`` values of each channel in
 turn. Pixels never measured hold NaN; an aborted grid ends after its last complete pixel, and
 a grid still being measured (or a copy taken meanwhile) may end inside a pixel: both load their
-complete pixels (:mod:`stswidgets.io._pixels` tells them from damaged files).
+complete pixels (:mod:`stswidgets.io.nanonis.pixels` tells them from damaged files).
 
 The sweep axis is ``linspace(Sweep Start, Sweep End, Points)`` for ``Filetype=Linear`` (also
 when the key is missing, as in older files). For ``Filetype=MLS`` it comes from the MultiLine
@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from stswidgets.io import _geometry
-from stswidgets.io._header import HEADER_END, parse_header, split_list, split_unit
-from stswidgets.io._pixels import PixelStore
+from stswidgets.io import _geometry, _rules
 from stswidgets.io.errors import FormatError
+from stswidgets.io.nanonis.header import HEADER_END, parse_header, split_list, split_unit
+from stswidgets.io.nanonis.pixels import PixelStore
 
 __all__ = [
     "SEGMENT_KEY",
@@ -47,6 +47,7 @@ SEGMENT_KEY = (
 )
 _SEGMENT_MARK = "Segment Start (V)"
 FIXED_PARAMETERS = ("Sweep Start", "Sweep End")
+_MAX_PARAMETERS = 4096  # parameters per pixel beyond this: a damaged header
 STRUCTURE_KEYS = (
     "Grid dim",
     "Grid settings",
@@ -95,7 +96,9 @@ def _header_int(header: dict, key: str, path) -> int:
     return value
 
 
-def _layout(header: dict, path) -> _Layout:
+def _layout(header: dict, path, file_bytes: int, floor: int = _rules.ALLOCATION_FLOOR) -> _Layout:
+    """The payload's layout, its size checked against the ``file_bytes`` the file holds
+    (:func:`stswidgets.io._rules.check_allocation`, ``floor`` as it takes it)."""
     dims = str(header.get("Grid dim", "")).lower().split("x")
     try:
         nx, ny = (int(part) for part in dims)
@@ -114,6 +117,19 @@ def _layout(header: dict, path) -> _Layout:
     if not channels:
         raise FormatError(f"{path}: header entry 'Channels' lists no channel")
     n_params = _header_int(header, "# Parameters (4 byte)", path)
+    if n_params > _MAX_PARAMETERS:
+        raise FormatError(
+            f"{path}: header entry '# Parameters (4 byte)'={n_params}; more than "
+            f"{_MAX_PARAMETERS} parameters per pixel is no Nanonis grid (the header is damaged)"
+        )
+    _rules.check_allocation(
+        path,
+        4 * nx * ny * (n_params + len(channels) * n_points),
+        file_bytes,
+        f"a {nx} x {ny} grid of {n_params} parameters + {len(channels)} channels x "
+        f"{n_points} points",
+        floor,
+    )
     params = split_list(header.get("Fixed parameters")) + split_list(
         header.get("Experiment parameters")
     )
@@ -191,7 +207,10 @@ def _sweep_values(header: dict, layout: _Layout, params: np.ndarray, path) -> np
     start = end = None
     if all(name in layout.params for name in FIXED_PARAMETERS):
         ends = params[:, [layout.params.index(name) for name in FIXED_PARAMETERS]]
-        finite = np.flatnonzero(np.isfinite(ends).all(axis=1))
+        # pixels that swept (NaN: not measured; start = end = 0: zeroed by damage)
+        measured = np.isfinite(ends).all(axis=1)
+        finite = np.flatnonzero(measured & (ends[:, 0] != ends[:, 1]))
+        finite = finite if finite.size else np.flatnonzero(measured)
         if finite.size:
             start, end = (_float32_decimal(value) for value in ends[finite[0]])
             spread = np.ptp(ends[finite], axis=0)
@@ -266,8 +285,8 @@ def read_3ds(path: str | Path, strict: bool = False) -> xr.Dataset:
     ------
     FormatError
         Missing ``:HEADER_END:``, unreadable or inconsistent header entries, a file the data
-        show to be damaged (see :mod:`stswidgets.io._pixels`: a payload larger than the header
-        allows, a text-mode copy, tip positions far off the scan frame), or, with
+        show to be damaged (see :mod:`stswidgets.io.nanonis.pixels`: a payload larger than the
+        header allows, a text-mode copy, tip positions far off the scan frame), or, with
         ``strict=True``, a grid with missing pixels.
 
     Warns
@@ -279,15 +298,14 @@ def read_3ds(path: str | Path, strict: bool = False) -> xr.Dataset:
     path = Path(path)
     data = path.read_bytes()
     header, offset = parse_header(data, path)
-    layout = _layout(header, path)
+    layout = _layout(header, path, len(data))
     store = PixelStore(layout, header, path, line_end=header_line_end(data, offset))
     store.feed(data, offset)
-    if store.n_done < store.n_pixels:
-        message = incomplete_message(store)
-        if strict:
-            raise FormatError(message)
-        warnings.warn(message, stacklevel=2)
-    return pixels_dataset(header, layout, store, path)
+    dataset = pixels_dataset(header, layout, store, path)
+    n_invalid = int((~dataset["valid"].values).sum())
+    if n_invalid:
+        _rules.warn_or_raise(incomplete_message(store, n_invalid), strict)
+    return dataset
 
 
 def header_line_end(data: bytes, offset: int) -> bytes:
@@ -295,19 +313,31 @@ def header_line_end(data: bytes, offset: int) -> bytes:
     return data[data.rfind(HEADER_END, 0, offset) + len(HEADER_END) : offset]
 
 
-def incomplete_message(store: PixelStore) -> str:
-    """What the warning of a grid with missing pixels says."""
+def incomplete_message(store: PixelStore, n_invalid: int | None = None) -> str:
+    """What the warning of a grid with missing or incomplete pixels says (``n_invalid``: the
+    pixels invalid in all, by default those missing from the file)."""
     n_done, n_pixels = store.n_done, store.n_pixels
+    n_missing = n_pixels - n_done
+    n_invalid = n_missing if n_invalid is None else n_invalid
     inside = (
         f" (it ends {store.partial_bytes} bytes into pixel {n_done + 1}, of "
         f"{store.pixel_bytes} bytes: a grid still being measured, or a copy taken meanwhile)"
         if store.partial_bytes
         else ""
     )
+    found = getattr(store, "completeness", None)
+    note = found.note(store.layout.n_points) if found is not None else ""
+    in_file = n_invalid - n_missing
+    incomplete = (
+        f"{in_file} of the pixels in the file are incomplete (NaN: not measured; or cut "
+        f"short{note}) and marked invalid"
+    )
+    if not n_missing:
+        return f"{store.path}: {incomplete}"
     return (
         f"{store.path}: aborted grid or one still being measured, only {n_done} of "
-        f"{n_pixels} pixels are in the file{inside}; the {n_pixels - n_done} missing pixels "
-        "are NaN and marked invalid"
+        f"{n_pixels} pixels are in the file{inside}; the {n_missing} missing pixels are NaN "
+        "and marked invalid" + (f"; {incomplete}" if in_file else "")
     )
 
 
@@ -322,6 +352,8 @@ def pixels_dataset(header: dict, layout: _Layout, store: PixelStore, path) -> xr
     signal_name, signal_unit = split_unit(signal)
     sweep_dim = "bias" if signal_name.lower().startswith("bias") else (signal_name or "sweep")
     sweep = _sweep_values(header, layout, params, path)
+    if sweep_dim == "bias":
+        _rules.check_sweep(path, sweep, signal_unit, constant_ok=True)
     shape = (layout.ny, layout.nx)
     param_maps = params.T.reshape(n_params, *shape)
 
@@ -339,7 +371,11 @@ def pixels_dataset(header: dict, layout: _Layout, store: PixelStore, path) -> xr
     for k, (param, name) in enumerate(zip(layout.params, param_names, strict=True)):
         unit = signal_unit if param in FIXED_PARAMETERS else split_unit(param)[1]
         data_vars[name] = (("y", "x"), param_maps[k], {"units": unit, "parameter": param})
-    valid = np.isfinite(spectra).all(axis=(0, 2)).reshape(shape)
+    found = _rules.measured_points(list(spectra))  # NaN from where a spectrum stops
+    for channel in spectra:
+        _rules.blank_unmeasured(channel, found.points)
+    store.completeness = found
+    valid = (found.points == n_points).reshape(shape)
     data_vars["valid"] = (("y", "x"), valid, {"long_name": "pixel measured (all values finite)"})
     coords = {sweep_dim: (sweep_dim, sweep, {"units": signal_unit, "long_name": signal_name})}
     dataset = xr.Dataset(data_vars, coords=coords, attrs=dict(header))
