@@ -147,11 +147,15 @@ def method_settings(config: PipelineConfig) -> dict[str, tuple[str, dict]]:
                     {"gamma_scale": float(scale), "fit_size": config.kpca_fit_size},
                 )
         elif method == "nmf":
-            settings["NMF"] = ("nmf", {"negative": "shift"})
+            settings["NMF"] = ("nmf", {"negative": "shift", "tol": config.nmf_tol})
         elif method == "umap":
             settings[f"UMAP ({config.umap_neighbors} neighbours)"] = (
                 "umap",
-                {"n_neighbors": config.umap_neighbors, "min_dist": config.umap_min_dist},
+                {
+                    "n_neighbors": config.umap_neighbors,
+                    "min_dist": config.umap_min_dist,
+                    "n_epochs": config.umap_epochs,
+                },
             )
         elif method in ("autoencoder", "siamese"):
             settings[method] = (
@@ -220,14 +224,21 @@ def nonlinear_reduction(
         A line per method (and the autoencoder's progress bar).
     """
     from stswidgets import preprocess
+    from stswidgets.analysis import decomposition
 
     config = config or config_for("full")
     X = preprocess.normalize(np.asarray(X, dtype=np.float64), config.normalization)
     latent, runtime = {}, {}
+    median_gamma = None
     for name, (method, params) in method_settings(config).items():
+        start = time.perf_counter()
         if method in ("autoencoder", "siamese"):
             params = {**params, "progress": progress}
-        start = time.perf_counter()
+        elif method == "kpca":  # the median heuristic once for every kernel width
+            if median_gamma is None:
+                median_gamma = decomposition.median_gamma(X, random_state=config.seed)
+            scale = params["gamma_scale"]
+            params = {"fit_size": params["fit_size"], "gamma": scale * median_gamma}
         latent[name] = embed(X, method, n_components=2, random_state=config.seed, **params)
         runtime[name] = time.perf_counter() - start
         if progress:

@@ -106,7 +106,9 @@ def test_nonlinear_reduction_against_the_functions_it_runs(reduction):
     )
     np.testing.assert_allclose(spaces.latent[names[0]], first)
     np.testing.assert_allclose(
-        spaces.latent["NMF"], decomposition.nmf(data.X, 2, config.seed), rtol=1e-10
+        spaces.latent["NMF"],
+        decomposition.nmf(data.X, 2, config.seed, tol=config.nmf_tol),
+        rtol=1e-10,
     )
     # the distance correlation of each space: Spearman of the two distance-from-mean vectors
     from scipy.stats import spearmanr
@@ -132,9 +134,8 @@ def test_separation_table_against_roc_auc(reduction):
     # independent Mann-Whitney AUC of vacancy vs surface on the distance from the median
     vac, surf = distance[truth.vacancy], distance[truth.surface]
     auc = (vac[:, None] > surf[None, :]).mean() + 0.5 * (vac[:, None] == surf[None, :]).mean()
-    assert table.loc["NMF", "vac/surf"] == pytest.approx(max(auc, 1 - auc), abs=1e-9) or (
-        table.loc["NMF", "vac/surf"] == pytest.approx(auc, abs=1e-9)
-    )
+    # separation_report orients a latent distance so that vacancies score high
+    assert table.loc["NMF", "vac/surf"] == pytest.approx(max(auc, 1 - auc), abs=1e-9)
     assert list(table.index) == list(spaces.latent)
 
 
