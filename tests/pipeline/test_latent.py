@@ -145,3 +145,14 @@ def test_populations_partition_the_spectra(reduction):
     total = truth.vacancy.astype(int) + truth.transition + truth.surface
     assert np.all(total == 1) and len(total) == len(data.X)
     np.testing.assert_array_equal(truth.code[truth.vacancy], 2.0)
+
+
+@pytest.mark.slow
+def test_umap_with_exact_neighbours_keeps_the_neighbourhoods():
+    from sklearn.manifold import trustworthiness
+
+    X = _blobs(8, n=300, d=16)
+    Z = embed(X, "umap", random_state=0, n_neighbors=10, n_epochs=200)
+    # the fraction of each point's 5 nearest latent neighbours that are near in data space
+    assert trustworthiness(X, Z, n_neighbors=5) > 0.85
+    np.testing.assert_array_equal(Z, embed(X, "umap", random_state=0, n_neighbors=10, n_epochs=200))
