@@ -35,6 +35,7 @@ from stswidgets.pipeline.latent import (
     latent_correlation,
     nonlinear_reduction,
     populations,
+    reduction_summary,
     separation_table,
 )
 from stswidgets.pipeline.plots import (
@@ -89,6 +90,7 @@ __all__ = [
     "nonlinear_reduction",
     "pair_distances",
     "populations",
+    "reduction_summary",
     "score_separation",
     "score_summary",
     "second_projection",
