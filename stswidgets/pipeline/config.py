@@ -64,7 +64,7 @@ class PipelineConfig:
     methods: tuple[str, ...] = ("kpca", "nmf", "umap", "autoencoder")
     kpca_gamma_scales: tuple[float, ...] = (1.0, 10.0)
     kpca_fit_size: int = 2000
-    nmf_tol: float = 1e-3  # NMF stopping tolerance (1e-4: 7x the iterations, error -2 %)
+    nmf_fit_size: int = 2000  # NMF factors fitted on this many spectra, weights for all
     umap_neighbors: int = 15
     umap_min_dist: float = 0.1
     umap_epochs: int | None = 200  # layout epochs; None: umap's choice (500 up to 10,000 spectra)

@@ -148,7 +148,7 @@ def method_settings(config: PipelineConfig) -> dict[str, tuple[str, dict]]:
                     {"gamma_scale": float(scale), "fit_size": config.kpca_fit_size},
                 )
         elif method == "nmf":
-            settings["NMF"] = ("nmf", {"negative": "shift", "tol": config.nmf_tol})
+            settings["NMF"] = ("nmf", {"negative": "shift", "fit_size": config.nmf_fit_size})
         elif method == "umap":
             settings[f"UMAP ({config.umap_neighbors} neighbours)"] = (
                 "umap",

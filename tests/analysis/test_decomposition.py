@@ -74,6 +74,25 @@ def test_kpca_subsample_fit_and_median_gamma():
         assert abs(np.corrcoef(Z_lin[:, k], P[:, k])[0, 1]) > 0.999
 
 
+def test_nmf_on_a_subsample_fixes_the_factors_and_solves_the_weights():
+    from scipy.optimize import nnls
+
+    X = _blobs(9, n=400, d=12).astype(np.float64)
+    X -= X.min()
+    W = decomposition.nmf(X, random_state=0, fit_size=150)
+    assert W.shape == (400, 2) and np.all(W >= 0)
+    # the same factors H come from fitting the same 150 rows
+    from sklearn.decomposition import NMF
+
+    rows = np.sort(np.random.default_rng(0).choice(400, size=150, replace=False))
+    H = NMF(2, init="nndsvda", random_state=0, max_iter=500).fit(X[rows]).components_
+    # each weight row is the non-negative least-squares fit of its spectrum on H
+    for k in (0, 7, 399):
+        expected, _ = nnls(H.T, X[k])
+        residual = np.linalg.norm(X[k] - W[k] @ H)
+        assert residual <= np.linalg.norm(X[k] - expected @ H) * 1.01 + 1e-9
+
+
 def test_kpca_arpack_equals_the_dense_eigendecomposition():
     X = _blobs(7, n=300, d=16).astype(np.float64)
     fast = decomposition.kernel_pca(X, fit_size=200, random_state=1)

@@ -107,7 +107,7 @@ def test_nonlinear_reduction_against_the_functions_it_runs(reduction):
     np.testing.assert_allclose(spaces.latent[names[0]], first)
     np.testing.assert_allclose(
         spaces.latent["NMF"],
-        decomposition.nmf(data.X, 2, config.seed, tol=config.nmf_tol),
+        decomposition.nmf(data.X, 2, config.seed, fit_size=config.nmf_fit_size),
         rtol=1e-10,
     )
     # the distance correlation of each space: Spearman of the two distance-from-mean vectors
