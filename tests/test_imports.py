@@ -35,10 +35,7 @@ ROOT = Path(stswidgets.__file__).parent
 # Each entry is (importer, imported) as module names. The lead empties this set after merging
 # those branches; the tests below then hold for the whole package. Entries that no longer
 # occur make test_known_crossings_still_exist fail, so the set cannot go stale.
-KNOWN: set[tuple[str, str]] = {
-    # analysis.decomposition.embed trains the autoencoder; it moves to pipeline/latent.py.
-    ("stswidgets.analysis.decomposition", "stswidgets.learn"),
-}
+KNOWN: set[tuple[str, str]] = {}
 
 #: Layer of each top-level module or subpackage of stswidgets (see the module docstring).
 LAYERS = {

@@ -1,10 +1,12 @@
-"""Latent spaces of the spectra: PCA (paper Figs. 1, 3) and one entry point for every method.
+"""Latent spaces of the spectra by numpy / scikit-learn / umap: PCA (paper Figs. 1, 3) and the
+non-linear reductions of Fig. 6.
 
 :func:`pca` gives the linear latent space with its scree (explained-variance ratios);
-:func:`embed` gives an ``(n_spectra, n_components)`` latent space for any of the methods of the
-paper's Fig. 6 and Fig. 7 (``pca``, ``kpca``, ``nmf``, ``umap``, ``tsne``, ``autoencoder``,
-``siamese``). The heavy libraries (``umap``, ``torch`` through :mod:`stswidgets.learn`) are
-imported only inside the branches that need them.
+:func:`kernel_pca`, :func:`nmf`, :func:`umap_embedding` and :func:`tsne_embedding` give an
+``(n_spectra, n_components)`` latent space each. The learned latent spaces (autoencoder,
+Siamese projection) and the one entry point for every method,
+:func:`stswidgets.pipeline.latent.embed`, live in :mod:`stswidgets.pipeline`, since they
+train torch networks. ``umap`` is imported only inside :func:`umap_embedding`.
 """
 
 from __future__ import annotations
@@ -15,10 +17,15 @@ import numpy as np
 
 from stswidgets.grid import check_spectra
 
-__all__ = ["EMBED_METHODS", "PCAResult", "embed", "median_gamma", "pca"]
-
-#: The methods :func:`embed` knows, in the order of the paper.
-EMBED_METHODS = ("pca", "kpca", "nmf", "umap", "tsne", "autoencoder", "siamese")
+__all__ = [
+    "PCAResult",
+    "kernel_pca",
+    "median_gamma",
+    "nmf",
+    "pca",
+    "tsne_embedding",
+    "umap_embedding",
+]
 
 
 @dataclass(frozen=True)
@@ -153,129 +160,50 @@ def median_gamma(X, max_samples: int = 2000, random_state: int | None = 0) -> fl
     return 1.0 / (2.0 * median**2)
 
 
-def embed(
-    X, method: str, n_components: int = 2, random_state: int | None = 0, **params
-) -> np.ndarray:
-    """Latent space of the spectra by any method of the paper, one call for all.
-
-    Parameters
-    ----------
-    X : array-like, shape ``(n_spectra, n_bias)``
-        One spectrum per row.
-    method : {"pca", "kpca", "nmf", "umap", "tsne", "autoencoder", "siamese"}
-        - ``"pca"``: :func:`pca` scores.
-        - ``"kpca"``: scikit-learn ``KernelPCA``; ``kernel="rbf"`` by default with ``gamma``
-          from :func:`median_gamma` times ``gamma_scale`` (default 1; pass ``gamma`` to fix it).
-          The kernel matrix is ``O(n**2)``, so for more than ``fit_size`` spectra (default
-          2000) it is fitted on a random subsample of ``fit_size`` spectra and the others are
-          projected with ``transform`` (the Nystroem-like out-of-sample extension).
-        - ``"nmf"``: scikit-learn ``NMF`` with ``init="nndsvda"``. NMF needs non-negative
-          input; ``negative`` says what to do with negative values: ``"shift"`` (default)
-          subtracts the global minimum of ``X`` when it is negative, ``"clip"`` sets them to
-          0, ``"error"`` raises ``ValueError``.
-        - ``"umap"``: ``umap.UMAP`` (imported here), ``n_neighbors`` default 15,
-          ``min_dist`` 0.1; with a ``random_state`` UMAP runs single-threaded and deterministic.
-        - ``"tsne"``: scikit-learn ``TSNE`` with PCA initialisation; ``perplexity`` default
-          ``min(30, (n_spectra - 1) / 3)``.
-        - ``"autoencoder"`` / ``"siamese"``: :class:`stswidgets.learn.AutoencoderEmbedding` /
-          :class:`stswidgets.learn.SiameseEmbedding` (imported here, they need torch)
-          constructed with ``random_state`` and ``params``, their output width set to
-          ``n_components`` (the last entry of ``widths``), then ``fit_transform(X)``.
-    n_components : int
-        Dimension of the latent space.
-    random_state : int or None
-        Seed; the same seed gives the same latent space on CPU.
-    **params
-        Method-specific settings, passed to the underlying estimator.
-
-    Returns
-    -------
-    numpy.ndarray, shape ``(n_spectra, n_components)``, float64
-
-    Raises
-    ------
-    ValueError
-        For an unknown ``method`` (the message lists the known ones) or unusable input.
-    """
-    key = str(method).lower()
-    if key not in EMBED_METHODS:
-        raise ValueError(f"unknown embedding method {method!r}; expected one of {EMBED_METHODS}")
-    X = check_spectra(X, dtype=None)
-    if int(n_components) < 1:
-        raise ValueError(f"n_components must be a positive integer, got {n_components}")
-    n_components = int(n_components)
-    if key == "pca":
-        Z = pca(X, n_components=n_components, random_state=random_state).scores
-    elif key == "kpca":
-        Z = _kernel_pca(X, n_components, random_state, **params)
-    elif key == "nmf":
-        Z = _nmf(X, n_components, random_state, **params)
-    elif key == "umap":
-        import umap
-
-        options = {"n_neighbors": 15, "min_dist": 0.1, **params}
-        if random_state is not None:
-            options.setdefault("n_jobs", 1)  # umap is only reproducible single-threaded
-        options["n_neighbors"] = min(int(options["n_neighbors"]), X.shape[0] - 1)
-        model = umap.UMAP(n_components=n_components, random_state=random_state, **options)
-        Z = model.fit_transform(X.astype(np.float32))
-    elif key == "tsne":
-        from sklearn.manifold import TSNE
-
-        options = {"perplexity": min(30.0, (X.shape[0] - 1) / 3.0), "init": "pca", **params}
-        Z = TSNE(n_components=n_components, random_state=random_state, **options).fit_transform(
-            X.astype(np.float32)
-        )
-    else:
-        from stswidgets import learn
-
-        cls = learn.AutoencoderEmbedding if key == "autoencoder" else learn.SiameseEmbedding
-        model = cls(random_state=random_state, **_latent_size(cls, n_components, params))
-        Z = model.fit_transform(X)
-    Z = np.asarray(Z, dtype=np.float64)
-    if Z.shape != (X.shape[0], n_components):
-        raise RuntimeError(
-            f"method {key!r} returned shape {Z.shape}, expected {(X.shape[0], n_components)}"
-        )
-    return Z
-
-
-def _latent_size(cls, n_components: int, params: dict) -> dict:
-    """Keywords giving a learned estimator an ``n_components``-dimensional output.
-
-    The estimators of :mod:`stswidgets.learn` take either ``n_components`` or a ``widths``
-    sequence whose last entry is the output dimension.
-    """
-    import inspect
-
-    accepted = inspect.signature(cls.__init__).parameters
-    if "n_components" in accepted:
-        return {"n_components": n_components, **params}
-    if "widths" not in accepted:
-        return dict(params)
-    widths = list(params.get("widths", accepted["widths"].default))
-    if "widths" in params and widths[-1] != n_components:
-        raise ValueError(
-            f"widths={tuple(widths)} ends in {widths[-1]}, but n_components={n_components}; "
-            "the last width is the dimension of the latent space"
-        )
-    widths[-1] = n_components
-    return {**params, "widths": tuple(widths)}
-
-
-def _kernel_pca(
-    X: np.ndarray,
-    n_components: int,
-    random_state: int | None,
+def kernel_pca(
+    X,
+    n_components: int = 2,
+    random_state: int | None = 0,
     kernel: str = "rbf",
     gamma: float | None = None,
     gamma_scale: float = 1.0,
     fit_size: int = 2000,
+    eigen_solver: str = "arpack",
     **params,
 ) -> np.ndarray:
+    """Kernel PCA latent space of the spectra (scikit-learn ``KernelPCA``).
+
+    Parameters
+    ----------
+    X : array-like, shape ``(n_spectra, n_bias)``
+    n_components : int
+    random_state : int or None
+        Seeds the subsample, the median heuristic and the eigen solver's start vector.
+    kernel : str
+        ``"rbf"`` (default), or any kernel of ``KernelPCA``.
+    gamma : float, optional
+        Kernel width in 1 / (units of the spectra)**2; None: :func:`median_gamma` times
+        ``gamma_scale``.
+    gamma_scale : float
+        Multiple of the median-heuristic gamma (larger: a narrower kernel).
+    fit_size : int
+        The kernel matrix is ``O(n**2)``: with more spectra than this the model is fitted on a
+        random subsample of ``fit_size`` spectra and the others are projected with
+        ``transform`` (the Nystroem-like out-of-sample extension).
+    eigen_solver : str
+        ``"arpack"`` (default: only the ``n_components`` leading eigenvectors, the same as
+        ``"dense"`` to rounding, several times faster) or any solver of ``KernelPCA``.
+    **params
+        Passed to ``KernelPCA``.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``(n_spectra, n_components)``, float64
+        The sign of each axis is fixed (largest absolute coordinate positive).
+    """
     from sklearn.decomposition import KernelPCA
 
-    X = X.astype(np.float64, copy=False)
+    X = check_spectra(X, dtype=None).astype(np.float64, copy=False)
     if gamma is None and kernel in ("rbf", "laplacian", "sigmoid", "poly"):
         gamma = float(gamma_scale) * median_gamma(X, random_state=random_state)
     rng = np.random.default_rng(random_state)
@@ -284,12 +212,14 @@ def _kernel_pca(
         if X.shape[0] > int(fit_size)
         else slice(None)
     )
+    n_fit = len(X[fit_rows])
     model = KernelPCA(
-        n_components=n_components,
+        n_components=int(n_components),
         kernel=kernel,
         gamma=gamma,
         random_state=random_state,
-        eigen_solver="dense",
+        # arpack needs n_components < n_fit - 1; tiny inputs take the dense solver
+        eigen_solver=eigen_solver if int(n_components) < n_fit - 1 else "dense",
         **params,
     )
     model.fit(X[fit_rows])
@@ -297,40 +227,139 @@ def _kernel_pca(
     # Fix the arbitrary sign of each axis (largest absolute coordinate positive).
     flip = np.sign(Z[np.abs(Z).argmax(axis=0), np.arange(Z.shape[1])])
     flip[flip == 0] = 1
-    return Z * flip
+    return np.asarray(Z * flip, dtype=np.float64)
 
 
-def _nmf(
-    X: np.ndarray,
-    n_components: int,
-    random_state: int | None,
+def nmf(
+    X,
+    n_components: int = 2,
+    random_state: int | None = 0,
     negative: str = "shift",
     max_iter: int = 500,
+    fit_size: int | None = None,
     **params,
 ) -> np.ndarray:
+    """Non-negative matrix factorisation: the weights ``W`` of ``X ~ W H`` (scikit-learn ``NMF``,
+    ``init="nndsvda"``).
+
+    Parameters
+    ----------
+    X : array-like, shape ``(n_spectra, n_bias)``
+    n_components : int
+    random_state : int or None
+    negative : {"shift", "clip", "error"}
+        NMF needs non-negative input: ``"shift"`` subtracts the global minimum of ``X`` when
+        it is negative, ``"clip"`` sets negative values to 0, ``"error"`` raises.
+    max_iter : int
+    fit_size : int, optional
+        With more spectra than this, the factors ``H`` are fitted on a random subsample of
+        ``fit_size`` spectra (seeded by ``random_state``) and the weights of every spectrum
+        found with ``H`` fixed (``NMF.transform``, a convex problem per spectrum). On the
+        10,000 x 512 simulated grid 2,000 spectra give the reconstruction error of the full
+        fit to 0.02 % in 40 % of its time. None: fit on every spectrum.
+    **params
+        Passed to ``NMF`` (``tol``, ``solver``, ...).
+
+    Returns
+    -------
+    numpy.ndarray, shape ``(n_spectra, n_components)``, float64, >= 0
+    """
     from sklearn.decomposition import NMF
 
-    X = X.astype(np.float64, copy=False)
+    if negative not in ("shift", "clip", "error"):
+        raise ValueError(f"negative must be 'shift', 'clip' or 'error', got {negative!r}")
+    X = check_spectra(X, dtype=None).astype(np.float64, copy=False)
     minimum = float(X.min())
     if minimum < 0:
         if negative == "shift":
             X = X - minimum
         elif negative == "clip":
             X = np.clip(X, 0, None)
-        elif negative == "error":
+        else:
             raise ValueError(
                 f"NMF needs non-negative spectra, but X has values down to {minimum:g}; "
                 "pass negative='shift' or negative='clip', or shift the spectra yourself"
             )
-        else:
-            raise ValueError(f"negative must be 'shift', 'clip' or 'error', got {negative!r}")
-    elif negative not in ("shift", "clip", "error"):
-        raise ValueError(f"negative must be 'shift', 'clip' or 'error', got {negative!r}")
     model = NMF(
-        n_components=n_components,
+        n_components=int(n_components),
         init="nndsvda",
         random_state=random_state,
         max_iter=max_iter,
         **params,
     )
-    return model.fit_transform(X)
+    if fit_size is None or X.shape[0] <= int(fit_size):
+        return np.asarray(model.fit_transform(X), dtype=np.float64)
+    rng = np.random.default_rng(random_state)
+    rows = np.sort(rng.choice(X.shape[0], size=int(fit_size), replace=False))
+    model.fit(X[rows])
+    return np.asarray(model.transform(X), dtype=np.float64)
+
+
+#: Up to this many spectra :func:`umap_embedding` finds the exact nearest neighbours by brute
+#: force (scikit-learn, BLAS; about 4 s for 10,000 x 512 on one core) instead of UMAP's
+#: approximate NN-descent, whose numba compilation alone costs about 30 s per process.
+EXACT_NEIGHBOURS_MAX = 50_000
+
+
+def umap_embedding(
+    X,
+    n_components: int = 2,
+    random_state: int | None = 0,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    **params,
+) -> np.ndarray:
+    """UMAP latent space (``umap.UMAP``, imported here).
+
+    With a ``random_state`` UMAP runs single-threaded and deterministic (``n_jobs=1``).
+    ``n_neighbors`` is capped at ``n_spectra - 1``. Up to :data:`EXACT_NEIGHBOURS_MAX`
+    spectra (and the default Euclidean metric) the neighbour graph is exact, found by brute
+    force and handed to UMAP as ``precomputed_knn``; larger inputs use UMAP's approximate
+    NN-descent. ``params`` go to ``umap.UMAP`` (``n_epochs``, ``metric``, ...).
+
+    Returns
+    -------
+    numpy.ndarray, shape ``(n_spectra, n_components)``, float64
+    """
+    import warnings
+
+    import umap
+
+    X = check_spectra(X, dtype=None).astype(np.float32)
+    options = dict(params)
+    if random_state is not None:
+        options.setdefault("n_jobs", 1)  # umap is only reproducible single-threaded
+    n_neighbors = min(int(n_neighbors), X.shape[0] - 1)
+    exact = options.get("metric", "euclidean") == "euclidean" and len(X) <= EXACT_NEIGHBOURS_MAX
+    if exact and "precomputed_knn" not in options:
+        from sklearn.neighbors import NearestNeighbors
+
+        search = NearestNeighbors(n_neighbors=n_neighbors, algorithm="brute").fit(X)
+        distances, indices = search.kneighbors(X)  # each spectrum is its own first neighbour
+        options["precomputed_knn"] = (indices, distances.astype(np.float32), None)
+    model = umap.UMAP(
+        n_components=int(n_components),
+        n_neighbors=n_neighbors,
+        min_dist=min_dist,
+        random_state=random_state,
+        **options,
+    )
+    with warnings.catch_warnings():  # "transform will be unavailable": only fit_transform here
+        warnings.filterwarnings("ignore", message="precomputed_knn", category=UserWarning)
+        return np.asarray(model.fit_transform(X), dtype=np.float64)
+
+
+def tsne_embedding(X, n_components: int = 2, random_state: int | None = 0, **params) -> np.ndarray:
+    """t-SNE latent space (scikit-learn ``TSNE``, PCA initialisation; ``perplexity`` default
+    ``min(30, (n_spectra - 1) / 3)``).
+
+    Returns
+    -------
+    numpy.ndarray, shape ``(n_spectra, n_components)``, float64
+    """
+    from sklearn.manifold import TSNE
+
+    X = check_spectra(X, dtype=None)
+    options = {"perplexity": min(30.0, (X.shape[0] - 1) / 3.0), "init": "pca", **params}
+    model = TSNE(n_components=int(n_components), random_state=random_state, **options)
+    return np.asarray(model.fit_transform(X.astype(np.float32)), dtype=np.float64)

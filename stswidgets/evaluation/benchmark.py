@@ -13,7 +13,7 @@ How each method becomes one number per spectrum (the report needs a score):
 - ``kmeans``: k-means with k = 2 on the 2D PCA latent space; the score is the membership of
   the smaller cluster (0/1).
 - ``pca``, ``kpca``, ``nmf``, ``umap``, ``autoencoder``, ``siamese``: 2D latent spaces by
-  :func:`stswidgets.analysis.decomposition.embed`, reduced label-free to the distance from
+  :func:`stswidgets.pipeline.latent.embed`, reduced label-free to the distance from
   the latent median (``reduce="centre"``).
 - ``siamese_score``: :class:`stswidgets.learn.SimilarityScore`, oriented label-free by the
   estimator itself (``orient=False``: no help from the truth).
@@ -38,12 +38,13 @@ TARGET_ORDERING = 0.9
 
 def _score(method: str, X: np.ndarray, seed: int, learn_params: dict):
     """(values, reduce, orient) of one method on spectra X."""
-    from stswidgets.analysis import clustering, decomposition
+    from stswidgets.analysis import clustering
+    from stswidgets.pipeline.latent import embed
 
     if method == "pc1":
-        return decomposition.embed(X, "pca", n_components=1, random_state=seed)[:, 0], True
+        return embed(X, "pca", n_components=1, random_state=seed)[:, 0], True
     if method == "kmeans":
-        Z = decomposition.embed(X, "pca", n_components=2, random_state=seed)
+        Z = embed(X, "pca", n_components=2, random_state=seed)
         labels = clustering.kmeans(Z, 2, random_state=seed).labels
         minority = np.argmin(np.bincount(labels, minlength=2))
         return (labels == minority).astype(float), False
@@ -52,7 +53,7 @@ def _score(method: str, X: np.ndarray, seed: int, learn_params: dict):
 
         return SimilarityScore(random_state=seed, **learn_params).fit_transform(X), False
     params = learn_params if method in ("autoencoder", "siamese") else {}
-    return decomposition.embed(X, method, n_components=2, random_state=seed, **params), True
+    return embed(X, method, n_components=2, random_state=seed, **params), True
 
 
 def score_methods(

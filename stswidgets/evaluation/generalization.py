@@ -12,7 +12,7 @@ Methods (:data:`METHODS`), each label-free (no truth used to orient or choose an
 - ``siamese``: that same fitted projection (the score's first stage), score = distance from its
   median;
 - ``pca``, ``kpca``, ``nmf``, ``umap``, ``autoencoder``: 2D latent spaces of
-  :func:`stswidgets.analysis.decomposition.embed`, score = distance from the latent median;
+  :func:`stswidgets.pipeline.latent.embed`, score = distance from the latent median;
 - ``abundance``: each spectrum's distance histogram read at the far (minority) component of the
   two-Gaussian fit of all pair distances (notebook 03, Fig. 4d); latent space = the score.
 
@@ -204,7 +204,7 @@ def _method_outputs(method, X, seed, learn_params, cache):
     if method == "abundance":
         score = abundance_score(X)
         return score, score[:, None]
-    from stswidgets.analysis.decomposition import embed
+    from stswidgets.pipeline.latent import embed
 
     params = learn_params if method == "autoencoder" else {}
     Z = embed(X, method, n_components=2, random_state=seed, **params)
@@ -234,11 +234,11 @@ def evaluate(score, classes, truth) -> dict:
 _SOURCES = {  # what each method's output depends on (besides the simulator): the cache key
     "siamese_score": ("learn",),
     "siamese": ("learn",),
-    "autoencoder": ("learn",),
-    "pca": ("analysis/decomposition.py",),
-    "kpca": ("analysis/decomposition.py",),
-    "nmf": ("analysis/decomposition.py",),
-    "umap": ("analysis/decomposition.py",),
+    "autoencoder": ("learn", "pipeline/latent.py"),
+    "pca": ("analysis/decomposition.py", "pipeline/latent.py"),
+    "kpca": ("analysis/decomposition.py", "pipeline/latent.py"),
+    "nmf": ("analysis/decomposition.py", "pipeline/latent.py"),
+    "umap": ("analysis/decomposition.py", "pipeline/latent.py"),
     "abundance": (
         "pipeline/distances.py",  # distance_statistics: the one implementation
         "pipeline/config.py",

@@ -4,22 +4,19 @@ Every front end (the notebooks, the app, ``stswidgets run``, campaigns, the benc
 widgets) calls these functions; each takes the grid or its matrix view and one
 :class:`PipelineConfig`, and returns a small dataclass:
 
-============================  =======================  ===================================
-step                          function                 result
-============================  =======================  ===================================
-input, checked once           :func:`load`             :class:`PipelineInput`
-segmentation (Fig. 2)         :func:`segment`          :class:`Segmentation`
-toy latent space (Fig. 1)     :func:`toy_family`       :class:`ToyFamily`
-PCA + k-means (Fig. 3a-c)     :func:`linear_latent_space`  :class:`LinearLatentSpace`
-Ward hierarchy (Fig. 3d)      :func:`ward_hierarchy`   :class:`WardHierarchy`
-distance statistics (Fig. 4)  :func:`distance_statistics`  :class:`DistanceStatistics`
-distance correlation (Fig. 5)  :func:`pca_distance_correlation`  :class:`DistanceCorrelations`
-similarity learning (Fig. 7)  :func:`similarity_score`  :class:`Projection`
-site classes (Fig. 8)         :func:`site_classes`     :class:`SiteClasses`
-results.nc variables          :func:`results_variables`  dict of DataArrays
-the series on one file        :func:`run_file`         :class:`RunResult`
-report.html                   :func:`write_report`     the page's path
-============================  =======================  ===================================
+- input, checked once: :func:`load` -> :class:`PipelineInput`
+- segmentation (Fig. 2): :func:`segment` -> :class:`Segmentation`
+- toy latent space (Fig. 1): :func:`toy_family` -> :class:`ToyFamily`
+- PCA + k-means (Fig. 3a-c): :func:`linear_latent_space` -> :class:`LinearLatentSpace`
+- Ward hierarchy (Fig. 3d): :func:`ward_hierarchy` -> :class:`WardHierarchy`
+- distance statistics (Fig. 4): :func:`distance_statistics` -> :class:`DistanceStatistics`
+- distance correlation (Fig. 5): :func:`pca_distance_correlation` -> :class:`DistanceCorrelations`
+- non-linear latent spaces (Fig. 6): :func:`nonlinear_reduction` -> :class:`LatentSpaces`
+- similarity learning (Fig. 7): :func:`similarity_score` -> :class:`Projection`
+- site classes (Fig. 8): :func:`site_classes` -> :class:`SiteClasses`
+- spectral weight (Fig. 8b, c): :func:`spectral_weight_transfer` -> :class:`SpectralWeight`
+- results.nc variables: :func:`results_variables` -> dict of DataArrays
+- the series on one file: :func:`run_file` -> :class:`RunResult`; report.html: :func:`write_report`
 
 :func:`cached` keeps a step's result in the run folder so that a later notebook reuses it.
 """
@@ -29,12 +26,24 @@ from stswidgets.pipeline.cache import cached, fingerprint
 from stswidgets.pipeline.config import PROFILES, PipelineConfig, config_for
 from stswidgets.pipeline.correlation import (
     DistanceCorrelations,
+    correlation_bins,
     distance_correlations,
     pca_distance_correlation,
 )
 from stswidgets.pipeline.data import MIN_VALID_SPECTRA, InputError, PipelineInput, load
 from stswidgets.pipeline.distances import DistanceStatistics, distance_statistics, split_auc
 from stswidgets.pipeline.figures import draw_class_map, draw_score_map, maps_png
+from stswidgets.pipeline.latent import (
+    EMBED_METHODS,
+    LatentSpaces,
+    Populations,
+    embed,
+    latent_correlation,
+    nonlinear_reduction,
+    populations,
+    reduction_summary,
+    separation_table,
+)
 from stswidgets.pipeline.linear import (
     KMEANS_K,
     LinearLatentSpace,
@@ -46,50 +55,103 @@ from stswidgets.pipeline.linear import (
     toy_family,
     ward_hierarchy,
 )
+from stswidgets.pipeline.plots import (
+    draw_class_spectra,
+    draw_coordinate_field,
+    draw_distance_correlation,
+    draw_energy_correlation,
+    draw_energy_distance,
+    draw_latent,
+    draw_pair_threshold,
+    draw_training_curves,
+)
 from stswidgets.pipeline.report import write_report
 from stswidgets.pipeline.run import RunError, RunResult, run_file
-from stswidgets.pipeline.score import Projection, SiteClasses, similarity_score, site_classes
+from stswidgets.pipeline.score import (
+    CoordinateField,
+    PairDistances,
+    Projection,
+    SiteClasses,
+    coordinate_field,
+    pair_distances,
+    score_separation,
+    score_summary,
+    second_projection,
+    similarity_score,
+    site_classes,
+)
 from stswidgets.pipeline.segmentation import Segmentation, segment
+from stswidgets.pipeline.spectral_weight import (
+    SpectralWeight,
+    spectral_weight_transfer,
+    weight_summary,
+)
 
 __all__ = [
+    "EMBED_METHODS",
     "KMEANS_K",
     "MIN_VALID_SPECTRA",
     "PROFILES",
+    "CoordinateField",
     "DistanceCorrelations",
     "DistanceStatistics",
     "InputError",
+    "LatentSpaces",
     "LinearLatentSpace",
     "NormalizationTrial",
+    "PairDistances",
     "PipelineConfig",
     "PipelineInput",
+    "Populations",
     "Projection",
-    "Segmentation",
     "RunError",
     "RunResult",
+    "Segmentation",
     "SiteClasses",
+    "SpectralWeight",
     "ToyFamily",
     "WardHierarchy",
     "cached",
     "compare_normalizations",
     "config_for",
+    "coordinate_field",
+    "correlation_bins",
     "distance_correlations",
     "distance_statistics",
     "draw_class_map",
+    "draw_class_spectra",
+    "draw_coordinate_field",
+    "draw_distance_correlation",
+    "draw_energy_correlation",
+    "draw_energy_distance",
+    "draw_latent",
+    "draw_pair_threshold",
     "draw_score_map",
+    "draw_training_curves",
+    "embed",
     "fingerprint",
+    "latent_correlation",
     "linear_latent_space",
     "load",
     "maps_png",
+    "nonlinear_reduction",
+    "pair_distances",
     "pca_distance_correlation",
+    "populations",
+    "reduction_summary",
     "results_variables",
+    "run_file",
+    "score_separation",
+    "score_summary",
+    "second_projection",
     "segment",
+    "separation_table",
     "similarity_score",
     "site_classes",
+    "spectral_weight_transfer",
     "split_auc",
     "toy_family",
     "ward_hierarchy",
-    "run_file",
-    "similarity_score",
-    "site_classes",
+    "weight_summary",
     "write_report",
 ]

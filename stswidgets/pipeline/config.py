@@ -64,8 +64,10 @@ class PipelineConfig:
     methods: tuple[str, ...] = ("kpca", "nmf", "umap", "autoencoder")
     kpca_gamma_scales: tuple[float, ...] = (1.0, 10.0)
     kpca_fit_size: int = 2000
+    nmf_fit_size: int = 2000  # NMF factors fitted on this many spectra, weights for all
     umap_neighbors: int = 15
     umap_min_dist: float = 0.1
+    umap_epochs: int | None = 200  # layout epochs; None: umap's choice (500 up to 10,000 spectra)
     # -- similarity learning (notebooks 05-07, the app) ----------------------------------------
     max_epochs: int = 60
     max_time: float | None = None  # seconds per training; None: no bound

@@ -16,7 +16,22 @@ import numpy as np
 
 from stswidgets.pipeline.config import PipelineConfig, config_for
 
-__all__ = ["DistanceCorrelations", "distance_correlations", "pca_distance_correlation"]
+__all__ = [
+    "DistanceCorrelations",
+    "correlation_bins",
+    "distance_correlations",
+    "pca_distance_correlation",
+]
+
+
+def correlation_bins(n_spectra: int, config: PipelineConfig | None = None) -> int:
+    """Bins per axis of a distance-correlation density: ``config.correlation_bins``, or the one
+    rule :func:`stswidgets.analysis.correlation.default_bins` (notebooks 04, 05, explorers)."""
+    from stswidgets.analysis.correlation import default_bins
+
+    if config is not None and config.correlation_bins is not None:
+        return int(config.correlation_bins)
+    return default_bins(n_spectra)
 
 
 @dataclass
@@ -79,14 +94,10 @@ def distance_correlations(
     name : str
         What ``Z`` is, for titles.
     """
-    from stswidgets.analysis.correlation import (
-        default_bins,
-        distance_correlation,
-        ideal_step_density,
-    )
+    from stswidgets.analysis.correlation import distance_correlation, ideal_step_density
 
     config = config or config_for("full")
-    bins = int(config.correlation_bins or default_bins(len(X)))
+    bins = correlation_bins(len(X), config)
     rescale = {"log": True, "offset_fraction": config.correlation_offset}
     ideal = ideal_step_density(X, labels=labels, bins=bins)
     return DistanceCorrelations(

@@ -14,7 +14,19 @@ import numpy as np
 
 from stswidgets.pipeline.config import PipelineConfig, config_for
 
-__all__ = ["Projection", "SiteClasses", "similarity_score", "site_classes"]
+__all__ = [
+    "CoordinateField",
+    "PairDistances",
+    "Projection",
+    "SiteClasses",
+    "coordinate_field",
+    "pair_distances",
+    "score_separation",
+    "score_summary",
+    "second_projection",
+    "similarity_score",
+    "site_classes",
+]
 
 
 @dataclass
@@ -63,6 +75,10 @@ def similarity_score(
     )
     score = scorer.fit_transform(X)
     embedding = scorer.embedding_estimator_
+    # the callbacks (a live TrainingMonitor widget) served the training only: the fitted
+    # estimators keep none, so a Projection pickles into the run folder's cache
+    for estimator in (scorer, embedding):
+        estimator.callbacks = None
     return Projection(
         Z=scorer.embedding_,
         score=score,
@@ -106,15 +122,198 @@ def site_classes(
 ) -> SiteClasses:
     """Majority, transition and minority kinds from the projection and the score.
 
+    Automatic (``config.class_edges`` None): :func:`stswidgets.analysis.classify_kinds` finds
+    the majority's score band and as many minority kinds as the projection shows. Manual
+    (``config.class_edges = (majority_edge, kind_edge)``, score units): score <=
+    ``majority_edge`` is majority, > ``kind_edge`` the one minority kind, between them
+    transition.
+
     ``simulated`` names the classes in FeSe words (surface, transition, vacancy); a data file
-    gets generic ones (majority, transition, minority).
+    gets generic ones (majority, transition, minority). The class means and standard
+    deviations are of ``X`` as given ``(n_classes, n_bias)``, NaN for an empty class.
+
+    Raises
+    ------
+    ValueError
+        ``config.class_edges`` not two increasing finite numbers.
     """
     from stswidgets.analysis import FESE_NAMES, class_names, classify_kinds
     from stswidgets.analysis.spectral_weight import band_spectra
 
     config = config or config_for("full")
-    classes = classify_kinds(projection.Z, projection.score)
-    names = class_names(classes.n_kinds, FESE_NAMES if simulated else None)
-    mean, std = band_spectra(X, classes.labels, n_classes=len(names))
-    edges = [float(classes.majority_edge), *map(float, classes.kind_edges)]
-    return SiteClasses(classes.labels.astype(np.int8), classes.n_kinds, names, edges, mean, std)
+    score = np.asarray(projection.score, dtype=float)
+    if config.class_edges is None:
+        classes = classify_kinds(projection.Z, score)
+        labels, n_kinds = classes.labels.astype(np.int8), classes.n_kinds
+        edges = [float(classes.majority_edge), *map(float, classes.kind_edges)]
+    else:
+        edges = [float(edge) for edge in config.class_edges]
+        if len(edges) != 2 or not np.all(np.isfinite(edges)) or edges[0] >= edges[1]:
+            raise ValueError(
+                "class_edges must be (majority_edge, kind_edge) with majority_edge < kind_edge "
+                f"(score units), got {config.class_edges!r}"
+            )
+        labels = np.ones(len(score), dtype=np.int8)
+        labels[score <= edges[0]] = 0
+        labels[score > edges[1]] = 2
+        n_kinds = 1
+    names = class_names(n_kinds, FESE_NAMES if simulated else None)
+    mean, std = band_spectra(X, labels, n_classes=len(names))
+    return SiteClasses(labels, n_kinds, names, edges, mean, std)
+
+
+@dataclass
+class PairDistances:
+    """Distances of random pairs of scaled spectra ``(n_pairs,)`` (the units the pairs are
+    labelled in) and the ``threshold`` at the ``quantile`` beyond which a pair is dissimilar
+    (Fig. 7a)."""
+
+    distances: np.ndarray
+    threshold: float
+    quantile: float
+
+
+def pair_distances(
+    X, projection: Projection, config: PipelineConfig | None = None, n_pairs: int = 100_000
+) -> PairDistances:
+    """``n_pairs`` random pair distances of ``X`` scaled as the projection's training saw them.
+
+    Raises
+    ------
+    ValueError
+        ``projection`` has no fitted ``scorer`` (a cache that could not keep it).
+    """
+    from stswidgets.learn.pairs import sample_pair_distances
+
+    config = config or config_for("full")
+    embedding = _fitted(projection).embedding_estimator_
+    distances = sample_pair_distances(embedding.scale(X), n_pairs=n_pairs, seed=config.seed)
+    return PairDistances(distances, projection.threshold, config.threshold_quantile)
+
+
+def second_projection(X, config: PipelineConfig | None = None, progress: bool = True):
+    """A second Siamese projection ``(n_spectra, 2)``, with ``second_threshold_quantile`` and
+    seed ``seed + 1`` (Fig. 7b: the arrangement should not hinge on either)."""
+    from stswidgets.learn import SiameseEmbedding
+
+    config = config or config_for("full")
+    embedding = SiameseEmbedding(
+        threshold_quantile=config.second_threshold_quantile,
+        random_state=config.seed + 1,
+        normalize=config.learn_normalization,
+        max_epochs=config.max_epochs,
+        max_time=config.max_time,
+        pairs_per_epoch=config.pairs_per_epoch,
+        progress=progress,
+    )
+    return np.asarray(embedding.fit_transform(X), dtype=np.float64)
+
+
+@dataclass
+class CoordinateField:
+    """The score network's signed ``coordinate`` and the ``score`` on a mesh of the projection
+    plane: ``t1``, ``t2`` ``(size, size)`` in projection units (``meshgrid`` order)."""
+
+    t1: np.ndarray
+    t2: np.ndarray
+    coordinate: np.ndarray
+    score: np.ndarray
+
+
+def coordinate_field(projection: Projection, size: int = 200, pad: float = 0.1) -> CoordinateField:
+    """The coordinate and score fields over the projection's extent plus ``pad`` of it on each
+    side (Fig. 7c).
+
+    Raises
+    ------
+    ValueError
+        ``projection`` has no fitted ``scorer``.
+    """
+    scorer = _fitted(projection)
+    Z = projection.Z
+    low, high = Z.min(axis=0), Z.max(axis=0)
+    margin = pad * (high - low)
+    t1, t2 = np.meshgrid(
+        np.linspace(low[0] - margin[0], high[0] + margin[0], size),
+        np.linspace(low[1] - margin[1], high[1] + margin[1], size),
+    )
+    mesh = np.column_stack([t1.ravel(), t2.ravel()])
+    return CoordinateField(
+        t1,
+        t2,
+        np.asarray(scorer.coordinate_projection(mesh)).reshape(t1.shape),
+        np.asarray(scorer.score_projection(mesh)).reshape(t1.shape),
+    )
+
+
+def _fitted(projection: Projection):
+    if projection.scorer is None:
+        raise ValueError(
+            "this Projection keeps no fitted scorer (it was loaded from a cache that could not "
+            "keep it); run pipeline.similarity_score again"
+        )
+    return projection.scorer
+
+
+def score_separation(projection: Projection, data):
+    """ROC AUCs (vacancy/surface, vacancy/transition, transition/surface) and the Fisher ratio
+    of the score and of the signed coordinate (both as they are: no sign flip from the truth)
+    and of the projection (distance from its median), one row each (a DataFrame); None for a
+    grid without ground truth (``data``: a :class:`~stswidgets.pipeline.PipelineInput`)."""
+    import pandas as pd
+
+    from stswidgets.analysis.metrics import separation_report
+
+    if data.truth is None:
+        return None
+    rows = []
+    for name, values, orient in [
+        ("score", projection.score, False),
+        ("coordinate", projection.coordinate, False),
+        ("projection", projection.Z, True),
+    ]:
+        report = separation_report(values, data.truth, data.valid, orient=orient)
+        rows.append(
+            {
+                "values": name,
+                "vac/surf": report.auc_vacancy_surface,
+                "vac/tr": report.auc_vacancy_transition,
+                "tr/surf": report.auc_transition_surface,
+                "Fisher": report.fisher,
+            }
+        )
+    return pd.DataFrame(rows).set_index("values")
+
+
+def score_summary(projection: Projection, classes: SiteClasses, separation=None) -> list[str]:
+    """The "what this shows" sentences of notebook 06 from its numbers."""
+    score = projection.score
+    counts = ", ".join(f"{n} {name}" for name, n in zip(classes.names, classes.counts, strict=True))
+    lines = [
+        f"{len(score)} spectra; {(score > classes.majority_edge).mean():.1%} score beyond the "
+        f"majority's band (score > {classes.majority_edge:.2f}); classes: {counts}",
+        f"the score grows along the projection away from the majority with monotonicity "
+        f"{projection.monotonicity:.2f} (1: no fold"
+        + (
+            "; below 0.95 it may fold: read the classes with care)"
+            if projection.monotonicity < 0.95
+            else ")"
+        ),
+    ]
+    if classes.n_kinds > 1:
+        sides = {
+            float(np.sign(np.median(projection.coordinate[classes.labels == 2 + k])))
+            for k in range(classes.n_kinds)
+        }
+        where = "opposite sides" if len(sides) > 1 else "the same side"
+        lines.append(
+            f"{classes.n_kinds} minority kinds; on the signed coordinate they lie on {where} "
+            "of the majority, all with high scores"
+        )
+    if separation is not None:
+        lines.append(
+            f"against the simulated truth: vacancy/surface AUC "
+            f"{separation.loc['score', 'vac/surf']:.3f}, transition/surface "
+            f"{separation.loc['score', 'tr/surf']:.3f}"
+        )
+    return lines

@@ -1,6 +1,5 @@
-"""PCA against a numpy SVD; embed shapes, determinism and lazy imports."""
+"""PCA against a numpy SVD; kernel PCA and NMF against scikit-learn; lazy imports."""
 
-import importlib.util
 import subprocess
 import sys
 
@@ -8,7 +7,7 @@ import numpy as np
 import pytest
 
 from stswidgets.analysis import decomposition
-from stswidgets.analysis.decomposition import embed, pca
+from stswidgets.analysis.decomposition import pca
 
 
 def _blobs(seed=0, n=120, d=30):
@@ -61,93 +60,67 @@ def test_pca_rejects_bad_input():
         pca(X)
 
 
-@pytest.mark.parametrize(
-    "method", ["pca", "kpca", "nmf", pytest.param("umap", marks=pytest.mark.slow), "tsne"]
-)
-def test_embed_shape_and_determinism(method):
-    X = _blobs(2, n=60, d=20)
-    params = {"umap": {"n_neighbors": 10}, "tsne": {"max_iter": 250}}.get(method, {})
-    a = embed(X, method, n_components=2, random_state=3, **params)
-    b = embed(X, method, n_components=2, random_state=3, **params)
-    assert a.shape == (60, 2) and a.dtype == np.float64
-    assert np.all(np.isfinite(a))
-    np.testing.assert_array_equal(a, b)
-
-
-def test_embed_pca_equals_pca_scores():
-    X = _blobs()
-    np.testing.assert_allclose(embed(X, "pca", 3), pca(X, 3).scores)
-
-
 def test_kpca_subsample_fit_and_median_gamma():
     X = _blobs(4, n=150, d=10).astype(np.float64)
     from scipy.spatial.distance import pdist
 
     assert decomposition.median_gamma(X) == pytest.approx(1 / (2 * np.median(pdist(X)) ** 2))
-    Z = embed(X, "kpca", fit_size=60, random_state=0)
+    Z = decomposition.kernel_pca(X, fit_size=60, random_state=0)
     assert Z.shape == (150, 2)
     # a linear kernel fitted on all rows spans the same plane as PCA
-    Z_lin = embed(X, "kpca", kernel="linear")
+    Z_lin = decomposition.kernel_pca(X, kernel="linear")
     P = pca(X, 2).scores
     for k in range(2):
         assert abs(np.corrcoef(Z_lin[:, k], P[:, k])[0, 1]) > 0.999
+
+
+def test_nmf_on_a_subsample_fixes_the_factors_and_solves_the_weights():
+    from scipy.optimize import nnls
+
+    X = _blobs(9, n=400, d=12).astype(np.float64)
+    X -= X.min()
+    W = decomposition.nmf(X, random_state=0, fit_size=150)
+    assert W.shape == (400, 2) and np.all(W >= 0)
+    # the same factors H come from fitting the same 150 rows
+    from sklearn.decomposition import NMF
+
+    rows = np.sort(np.random.default_rng(0).choice(400, size=150, replace=False))
+    H = NMF(2, init="nndsvda", random_state=0, max_iter=500).fit(X[rows]).components_
+    # each weight row is the non-negative least-squares fit of its spectrum on H
+    for k in (0, 7, 399):
+        expected, _ = nnls(H.T, X[k])
+        residual = np.linalg.norm(X[k] - W[k] @ H)
+        assert residual <= np.linalg.norm(X[k] - expected @ H) * 1.01 + 1e-9
+
+
+def test_kpca_arpack_equals_the_dense_eigendecomposition():
+    X = _blobs(7, n=300, d=16).astype(np.float64)
+    fast = decomposition.kernel_pca(X, fit_size=200, random_state=1)
+    dense = decomposition.kernel_pca(X, fit_size=200, random_state=1, eigen_solver="dense")
+    np.testing.assert_allclose(fast, dense, rtol=1e-6, atol=1e-9 * np.abs(dense).max())
 
 
 def test_nmf_negative_input_handling():
     X = _blobs(5, n=60, d=12).astype(np.float64)
     assert X.min() < 0
     with pytest.raises(ValueError, match="non-negative"):
-        embed(X, "nmf", negative="error")
+        decomposition.nmf(X, negative="error")
     with pytest.raises(ValueError, match="negative must be"):
-        embed(X, "nmf", negative="abs")
+        decomposition.nmf(X, negative="abs")
     from sklearn.decomposition import NMF
 
-    shifted = embed(X, "nmf", random_state=0)  # default: subtract the global minimum
+    shifted = decomposition.nmf(X, random_state=0)  # default: subtract the global minimum
     ref = NMF(2, init="nndsvda", random_state=0, max_iter=500).fit_transform(X - X.min())
     np.testing.assert_allclose(shifted, ref)
-    clipped = embed(X, "nmf", negative="clip", random_state=0)
+    clipped = decomposition.nmf(X, negative="clip", random_state=0)
     ref = NMF(2, init="nndsvda", random_state=0, max_iter=500).fit_transform(np.clip(X, 0, None))
     np.testing.assert_allclose(clipped, ref)
     assert np.all(shifted >= 0)
     # non-negative input is used as it is, whatever `negative` says
     positive = X - X.min()
     np.testing.assert_allclose(
-        embed(positive, "nmf", negative="error"), embed(positive, "nmf", negative="shift")
+        decomposition.nmf(positive, negative="error"), decomposition.nmf(positive)
     )
-
-
-def test_unknown_method_lists_the_methods():
-    with pytest.raises(ValueError, match="pca.*kpca.*nmf.*umap.*tsne.*autoencoder.*siamese"):
-        embed(_blobs(), "ica")
-
-
-def _learn_has(name):
-    if importlib.util.find_spec("stswidgets.learn") is None:
-        return False
-    try:
-        import stswidgets.learn as learn
-    except ImportError:
-        return False
-    return hasattr(learn, name)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("method", "cls"), [("autoencoder", "AutoencoderEmbedding"), ("siamese", "SiameseEmbedding")]
-)
-def test_embed_learned_methods(method, cls):
-    if not _learn_has(cls):
-        pytest.skip(f"stswidgets.learn.{cls} is not importable yet")
-    X = _blobs(6, n=200, d=24)
-    params = {"max_epochs": 2, "progress": False}
-    if method == "siamese":
-        params.update(pairs_per_epoch=2048, batch_size=512)
-    a = embed(X, method, n_components=2, random_state=0, **params)
-    b = embed(X, method, n_components=2, random_state=0, **params)
-    assert a.shape == (200, 2)
-    np.testing.assert_array_equal(a, b)
-    three = embed(X, method, n_components=3, random_state=0, **params)
-    assert three.shape == (200, 3)
 
 
 def test_import_does_not_load_torch_or_umap():

@@ -1,0 +1,188 @@
+"""Figures of notebooks 05-07 drawn on the caller's matplotlib axes, every axis labelled with
+its units: latent spaces and their distance correlation (Figs. 5, 6), the similarity
+learning (Fig. 7a-c) and the spectral-weight transfer (Fig. 8).
+
+Each function draws one panel from a step's result and computes nothing of the analysis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "draw_class_spectra",
+    "draw_coordinate_field",
+    "draw_distance_correlation",
+    "draw_energy_correlation",
+    "draw_energy_distance",
+    "draw_latent",
+    "draw_pair_threshold",
+    "draw_training_curves",
+]
+
+#: Colours of the simulated populations (surface, transition, vacancy).
+TRUTH_COLOURS = ("0.7", "tab:orange", "tab:red")
+
+
+def draw_latent(ax, Z, data, title: str = "", axis: str = "latent", units: str = "a.u."):
+    """A 2D latent space ``Z`` ``(n_spectra, 2)`` on ``ax``: the simulated populations where
+    ``data`` (a :class:`~stswidgets.pipeline.PipelineInput`) has a ground truth, else each
+    point coloured by its spectrum's distance from the mean spectrum."""
+    from stswidgets.pipeline.latent import populations
+
+    Z = np.asarray(Z)
+    truth = populations(data)
+    if truth is None:
+        distance = np.linalg.norm(data.X - data.X.mean(axis=0), axis=1)
+        order = np.argsort(distance)
+        points = ax.scatter(Z[order, 0], Z[order, 1], c=distance[order], s=3, cmap="viridis")
+        ax.figure.colorbar(points, ax=ax, label=f"distance from the mean spectrum ({data.units})")
+    else:
+        masks = (truth.surface, truth.transition, truth.vacancy)
+        names = ("surface", "transition", "vacancy")
+        for mask, colour, label in zip(masks, TRUTH_COLOURS, names, strict=True):
+            ax.scatter(Z[mask, 0], Z[mask, 1], s=3, color=colour, label=f"{label} ({mask.sum()})")
+        ax.legend(markerscale=3, fontsize=8)
+    ax.set(xlabel=f"{axis} 1 ({units})", ylabel=f"{axis} 2 ({units})", title=title)
+
+
+def draw_distance_correlation(
+    ax,
+    correlation,
+    xlabel: str,
+    ylabel: str,
+    title: str = "",
+    highlight=None,
+    highlight_label: str = "vacancy",
+):
+    """The 2D density of :class:`~stswidgets.analysis.correlation.DistanceCorrelation`
+    (spectra per bin, log colour scale) with an optional boolean ``highlight`` of spectra
+    drawn on top."""
+    from matplotlib.colors import LogNorm
+
+    image = ax.imshow(
+        correlation.density.T,
+        origin="lower",
+        extent=correlation.extent,
+        aspect="auto",
+        norm=LogNorm(vmin=1, vmax=max(float(correlation.density.max()), 1.0)),
+        cmap="magma",
+        interpolation="nearest",
+    )
+    ax.figure.colorbar(image, ax=ax, label="spectra per bin")
+    if highlight is not None and np.any(highlight):
+        ax.scatter(
+            correlation.data_distance[highlight],
+            correlation.latent_distance[highlight],
+            s=3,
+            color="tab:cyan",
+            label=highlight_label,
+        )
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    return image
+
+
+def draw_pair_threshold(ax, pairs):
+    """Distances of random pairs of scaled spectra with the similar / dissimilar threshold
+    (Fig. 7a); ``pairs`` is a :class:`~stswidgets.pipeline.score.PairDistances`."""
+    ax.hist(pairs.distances, bins=200, color="0.4")
+    ax.axvline(pairs.threshold, color="C3", label=f"threshold ({pairs.quantile:.0%} quantile)")
+    ax.set(yscale="log", xlabel="pair distance (scaled units)", ylabel="pairs per bin")
+    ax.legend()
+
+
+def draw_training_curves(axes, projection):
+    """The contrastive loss per epoch of the projection and of the score network (two axes),
+    training and held-out pairs, with the kept epoch."""
+    names = ("projection 20-5-2", "score network 10-5-1")
+    for ax, name, history in zip(axes, names, projection.history, strict=True):
+        epochs = np.arange(1, len(history["train_loss"]) + 1)
+        ax.plot(epochs, history["train_loss"], label="training pairs")
+        ax.plot(epochs, history["val_loss"], label="held-out pairs")
+        if "best_epoch" in history:
+            ax.axvline(history["best_epoch"] + 1, color="0.6", ls=":", label="kept")
+        ax.set(xlabel="epoch", ylabel="contrastive loss (scaled units)", title=name)
+        ax.legend()
+
+
+def draw_coordinate_field(ax, field, projection):
+    """The score network's signed coordinate over the projection plane (Fig. 7c), score
+    levels dashed, the spectra and the majority's position (+) on top; ``field`` is a
+    :class:`~stswidgets.pipeline.score.CoordinateField`."""
+    limit = float(np.abs(field.coordinate).max()) or 1.0
+    filled = ax.contourf(
+        field.t1, field.t2, field.coordinate, levels=30, cmap="coolwarm", vmin=-limit, vmax=limit
+    )
+    ax.contour(
+        field.t1, field.t2, field.score, levels=5, colors="k", linestyles="--", linewidths=0.6
+    )
+    Z = projection.Z
+    ax.scatter(Z[:, 0], Z[:, 1], s=2, c="k", alpha=0.3)
+    ax.plot(*projection.majority, "w+", ms=14, mew=2)
+    ax.set(xlabel="tC1 (projection units)", ylabel="tC2 (projection units)")
+    ax.figure.colorbar(filled, ax=ax, label="signed coordinate (score-network units)")
+
+
+def _marker(n_points: int):
+    from stswidgets.notebook import line_marker
+
+    return line_marker(n_points) or None
+
+
+def draw_class_spectra(ax, bias, classes, units: str):
+    """Mean spectrum of each class, shaded +- 1 standard deviation (Fig. 8a)."""
+    marker = _marker(len(bias))
+    for code, name in enumerate(classes.names):
+        count = int(classes.counts[code])
+        if count == 0:
+            continue
+        mean, std = classes.mean[code], classes.std[code]
+        ax.plot(bias, mean, color=f"C{code}", marker=marker, ms=3, label=f"{name} ({count})")
+        ax.fill_between(bias, mean - std, mean + std, color=f"C{code}", alpha=0.2)
+    ax.set(xlabel="bias (mV)", ylabel=f"dI/dV ({units})", title="mean spectrum per class")
+    ax.legend()
+
+
+def draw_energy_distance(ax, weight, bias, title: str = ""):
+    """Energy-resolved |difference| between pairs of two classes (Fig. 8b): probability
+    density (log colour), one cell per measured bias, the median as a line."""
+    from stswidgets.notebook import bias_edges
+
+    density = weight.distance_density
+    positive = density.density[density.density > 0]
+    floor = positive.min() if positive.size else 1.0
+    mesh = ax.pcolormesh(
+        bias_edges(bias), density.edges, np.log10(density.density + floor), cmap="magma"
+    )
+    ax.plot(bias, density.median, color="w", lw=1, marker=_marker(len(bias)), ms=3, label="median")
+    ax.figure.colorbar(mesh, ax=ax, label="log10 probability density (1 / normalised units)")
+    ax.set(
+        xlabel="bias (mV)",
+        ylabel=f"|difference| ({weight.normalization}-normalised dI/dV)",
+        title=title,
+    )
+    ax.legend(loc="upper right")
+
+
+def draw_energy_correlation(ax, weight, bias, n_windows: int = 8):
+    """Energy-energy correlation over the grid (Fig. 8c) at the measured energies, the
+    anti-correlated window pairs boxed and numbered, the simulated windows dashed."""
+    from matplotlib.patches import Rectangle
+
+    from stswidgets.notebook import bias_edges
+
+    edges = bias_edges(bias)
+    image = ax.pcolormesh(edges, edges, weight.correlation, cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set_aspect("equal")
+    ax.figure.colorbar(image, ax=ax, label="Pearson correlation")
+    for rank, w in enumerate(weight.windows[:n_windows], start=1):
+        (a_lo, a_hi), (b_lo, b_hi) = w.window_a_mV, w.window_b_mV
+        ax.add_patch(Rectangle((b_lo, a_lo), b_hi - b_lo, a_hi - a_lo, fill=False, ec="k", lw=1))
+        ax.annotate(str(rank), (b_hi, a_hi), fontsize=8)
+    if weight.planted is not None:
+        (s_lo, s_hi), (e_lo, e_hi) = sorted(weight.planted)
+        ax.add_patch(
+            Rectangle((e_lo, s_lo), e_hi - e_lo, s_hi - s_lo, fill=False, ec="g", ls="--", lw=1.5)
+        )
+    ax.set(xlabel="bias (mV)", ylabel="bias (mV)", title="energy-energy correlation")
