@@ -52,7 +52,7 @@ LAYERS = {
     "evaluation": 4,
     "widgets": 4,
     "app": 4,
-    "notebook": 4,
+    "notebook": 3,  # display helpers (bias_edges, warnings) the pipeline figures use too
     "notebooks": 4,
     "series": 4,
     "report": 4,
