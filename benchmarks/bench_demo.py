@@ -28,7 +28,7 @@ def empty_notebooks(folder: Path, n: int) -> float:
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("seed = 0", metadata={"tags": ["parameters"]})]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     source = folder / "empty.ipynb"
     nbformat.write(nb, source)
     start = time.perf_counter()
