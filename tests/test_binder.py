@@ -87,41 +87,49 @@ def _venv_packages(python: str, env: dict) -> dict[str, str]:
     return {_canonical(p["name"]): p["version"] for p in json.loads(listed)}
 
 
-def _linkable_files(distribution) -> list[tuple[Path, Path]] | None:
-    """``(source, relative destination)`` of each installed file of ``distribution``, or None
-    when one of them lies outside this environment's prefix (then pip installs it instead)."""
-    prefix = Path(sys.prefix).resolve()
+def _linkable_files(distribution) -> list[tuple[str, str]] | None:
+    """``(source, destination relative to the prefix)`` of each installed file of
+    ``distribution``, or None when one lies outside this environment's prefix (then pip
+    installs the distribution instead). Plain string paths: some 60 000 files."""
+    prefix = sys.prefix
     files = []
     for recorded in distribution.files or []:
-        source = Path(os.path.normpath(distribution.locate_file(recorded)))
-        if not source.is_file():  # RECORD may list byte-code that was never written
-            continue
-        try:
-            files.append((source, source.resolve().relative_to(prefix)))
-        except ValueError:
+        source = os.path.normpath(distribution.locate_file(recorded))
+        relative = os.path.relpath(source, prefix)
+        if relative.startswith(".."):
             return None
+        if source.endswith(".pyc") and not os.path.exists(source):
+            continue  # RECORD may list byte-code that was never written
+        files.append((source, relative))
     return files
 
 
-def _link_distribution(files: list[tuple[Path, Path]], venv: Path) -> None:
+def _link_distribution(files: list[tuple[str, str]], venv: Path) -> None:
     """Put each file into the venv: a script that names this environment's Python as a copy
     naming the venv's, any other file as a symbolic link (pip and Python replace a link, they
     never write through it)."""
-    here = {os.fsencode(Path(p, "bin", "python")) for p in (sys.prefix, Path(sys.prefix).resolve())}
+    here = os.fsencode(os.path.join(sys.prefix, "bin", "python"))
     there = os.fsencode(venv / "bin" / "python")
+    made = set()
     for source, relative in files:
-        target = venv / relative
-        if target.exists() or target.is_symlink():  # a file two distributions both record
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        script = source.read_bytes() if relative.parts[0] == "bin" else b""
-        if script.startswith(b"#!") and any(python in script[:512] for python in here):
-            for python in here:
-                script = script.replace(python, there)
-            target.write_bytes(script)
-            target.chmod(0o755)
-        else:
-            target.symlink_to(source)
+        target = os.path.join(venv, relative)
+        folder = os.path.dirname(target)
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        script = b""
+        if relative.startswith("bin" + os.sep):
+            with open(source, "rb") as handle:
+                script = handle.read()
+        try:
+            if script.startswith(b"#!") and here in script[:512]:
+                with open(target, "xb") as handle:
+                    handle.write(script.replace(here, there))
+                os.chmod(target, 0o755)
+            else:
+                os.symlink(source, target)
+        except FileExistsError:  # a file two distributions both record
+            pass
 
 
 def _link_resolved(resolved: dict[str, str], venv: Path) -> list[str]:
