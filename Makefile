@@ -1,6 +1,8 @@
 # stswidgets — the two commands of the README, and a few more.
 #   make demo   set up .venv, run the notebook series on the embedded simulated grid
-#   make test   set up .venv, run the whole test suite (pytest + nbval + browser tests)
+#   make test   set up .venv, run the whole test suite (pytest + nbval + browser tests); CI runs it
+#   make check  the fast tier for development (under 3 min on 2 cores): ruff, then the unit tests
+#               that are not marked slow or browser and no notebooks (nbval), stopping at the first failure
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 PYTHON ?= python3
@@ -9,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.stswidgets-installed
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lab bench lint clean browser-deps
+.PHONY: install demo test check lab bench lint clean browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +44,11 @@ browser-deps:
 test: $(STAMP) browser-deps
 	rm -rf build/nbval
 	$(BIN)/python -m stswidgets.series prepare build/nbval --profile test
-	$(BIN)/python -m pytest tests build/nbval --nbval-lax $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests build/nbval --nbval-lax --durations=20 $(PYTEST_ARGS)
+
+# Tests over ~5 s carry @pytest.mark.slow; `make test` runs them all, `make check` none.
+check: lint
+	$(BIN)/python -m pytest tests -m "not slow and not browser" -x -q $(PYTEST_ARGS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

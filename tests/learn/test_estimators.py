@@ -285,6 +285,7 @@ def test_projection_labels_option(grid, fitted_score):
     assert np.mean(d <= est.threshold_) == pytest.approx(0.3, abs=0.02)
 
 
+@pytest.mark.slow  # trains the default score: ~19 s on 2 busy cores
 def test_default_score_orders_the_classes_under_setpoint_drift():
     """The grid where the former default folded the transition ring below the surface.
 
@@ -305,6 +306,7 @@ def test_default_score_orders_the_classes_under_setpoint_drift():
     assert est.monotonicity_ >= 0.95  # the drift does not fold the score
 
 
+@pytest.mark.slow  # ~13 s on 2 busy cores
 def test_two_kinds_on_opposite_sides_both_score_high(two_kind_grid):
     """Issue 10: two defect kinds whose spectra differ from the surface in opposite ways.
 

@@ -47,6 +47,7 @@ def _environment() -> dict:
     return env
 
 
+@pytest.mark.slow  # a training in a child process: ~8 s
 def test_a_script_with_redirected_output_prints_one_line_per_epoch():
     done = subprocess.run(
         [sys.executable, "-c", FIT],
@@ -65,6 +66,7 @@ def test_a_script_with_redirected_output_prints_one_line_per_epoch():
     assert len(printed.splitlines()) <= 2 * EPOCHS + 3  # 64 batches per epoch printed nothing
 
 
+@pytest.mark.slow  # a training in a child process: ~7 s
 def test_on_a_terminal_the_bar_is_redrawn_in_place():
     """The same script with a pseudo-terminal as stdout: tqdm's bar (updates joined by \\r)."""
     leader, follower = pty.openpty()

@@ -17,7 +17,8 @@ def _blobs(seed=0, n=120, d=30):
 
 
 @pytest.mark.parametrize(
-    "method", ["pca", "kpca", "nmf", pytest.param("umap", marks=pytest.mark.slow), "tsne"]
+    "method",
+    ["pca", "kpca", "nmf"] + [pytest.param(m, marks=pytest.mark.slow) for m in ("umap", "tsne")],
 )
 def test_embed_shape_and_determinism(method):
     X = _blobs(2, n=60, d=20)
