@@ -57,18 +57,10 @@ def draw_distance_correlation(
 ):
     """The 2D density of :class:`~stswidgets.analysis.correlation.DistanceCorrelation`
     (spectra per bin, log colour scale) with an optional boolean ``highlight`` of spectra
-    drawn on top."""
-    from matplotlib.colors import LogNorm
+    drawn on top; the density is :func:`stswidgets.notebook.plot_density`'s (notebook 04's)."""
+    from stswidgets.notebook import plot_density
 
-    image = ax.imshow(
-        correlation.density.T,
-        origin="lower",
-        extent=correlation.extent,
-        aspect="auto",
-        norm=LogNorm(vmin=1, vmax=max(float(correlation.density.max()), 1.0)),
-        cmap="magma",
-        interpolation="nearest",
-    )
+    image = plot_density(ax, correlation, title, xlabel, ylabel)
     ax.figure.colorbar(image, ax=ax, label="spectra per bin")
     if highlight is not None and np.any(highlight):
         ax.scatter(
@@ -79,7 +71,7 @@ def draw_distance_correlation(
             label=highlight_label,
         )
         ax.legend(fontsize=8, loc="lower right")
-    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.set_title(title)  # the caller's title, as given
     return image
 
 
