@@ -47,7 +47,7 @@ def test_run_on_the_vendor_file(vendor, tmp_path):
     assert code == 0, err
     assert f"{vendor.shape[0]} x {vendor.shape[1]} pixels, {vendor.shape[2]} bias points" in stdout
     results = xr.open_dataset(out / "results.nc").load()
-    assert results.attrs["source"] == str(path)
+    assert results.attrs["source"] == str(path.resolve())  # the absolute path, links resolved
     for name in ("valid", "pc1", "pc2", "kmeans2"):
         assert results[name].dims == ("y", "x") and results[name].shape == vendor.shape[:2]
     valid = results["valid"].values.astype(bool)
