@@ -4,8 +4,9 @@ The test starts the command as a user would (a subprocess, a free port, the hidd
 profile: a 24 x 24 x 64 simulated grid and a few seconds of training), opens the page, runs
 all steps with the button, waits for the three progress bars, then drags a brush across the
 latent space and checks that the status line counts exactly the dots inside the rectangle and
-that the linked map was redrawn. The results.nc button must offer a download. It saves the
-README's screenshot ``docs/app.png`` and kills the server at the end.
+that the linked map was redrawn. The results.nc button must offer a download. It saves a
+screenshot ``build/screenshots/app.png`` (copy it over the README's ``docs/app.png`` to refresh
+that; a test run never rewrites a tracked file) and kills the server at the end.
 """
 
 from __future__ import annotations
@@ -134,7 +135,9 @@ def test_app_runs_the_steps_and_links_the_brush_to_map_and_status(app_url):
         page.mouse.move(5, 5)
         page.wait_for_timeout(500)  # the README's screenshot shows the selection
         (ROOT / "docs").mkdir(exist_ok=True)
-        page.screenshot(path=str(ROOT / "docs" / "app.png"), full_page=False)
+        shots = ROOT / "build" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / "app.png"), full_page=False)
 
         page.locator("button", has_text="results.nc").click()
         link = page.locator(".sts-app-downloads a[download='results.nc']")
