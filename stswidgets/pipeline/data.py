@@ -18,7 +18,7 @@ import xarray as xr
 
 from stswidgets.pipeline.config import PipelineConfig, config_for
 
-__all__ = ["MIN_VALID_SPECTRA", "InputError", "PipelineInput", "load"]
+__all__ = ["MIN_VALID_SPECTRA", "InputError", "PipelineInput", "first_line", "load"]
 
 #: A grid needs at least this many complete spectra for the statistics of the analysis.
 MIN_VALID_SPECTRA = 16
@@ -54,9 +54,14 @@ class PipelineInput:
         return str(self.grid.attrs.get("units", "a.u."))
 
 
+def first_line(message) -> str:
+    """The first line of ``str(message)`` (an error or a text), "" when it is empty."""
+    lines = str(message).strip().splitlines()
+    return lines[0] if lines else ""
+
+
 def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+    return first_line(error) or type(error).__name__
 
 
 def load(

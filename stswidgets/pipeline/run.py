@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stswidgets.pipeline.config import PROFILES, PipelineConfig, config_for
-from stswidgets.pipeline.data import InputError, PipelineInput, load
+from stswidgets.pipeline.data import InputError, PipelineInput, first_line, load
 from stswidgets.pipeline.notebooks import NOTEBOOKS, notebook_path, parameters_for
 from stswidgets.results import load_results, start_results
 
@@ -338,19 +338,14 @@ def _execute(source: Path, target: Path, parameters: dict, cwd: Path) -> None:
         )
 
 
-def _one_line(text: str) -> str:
-    lines = str(text).strip().splitlines()
-    return lines[0] if lines else ""
-
-
 def _failure(error: Exception) -> tuple[int | None, str]:
     """The failing cell (from 1; None if the notebook did not run) and a one-line message."""
     from papermill.exceptions import PapermillExecutionError
 
     if isinstance(error, PapermillExecutionError):
-        evalue = _one_line(error.evalue) if error.evalue else ""
+        evalue = first_line(error.evalue) if error.evalue else ""
         return error.cell_index + 1, f"{error.ename}: {evalue}"
-    return None, f"{type(error).__name__}: {_one_line(str(error)) or type(error).__name__}"
+    return None, f"{type(error).__name__}: {first_line(error) or type(error).__name__}"
 
 
 def _missing_results(out: Path, names: list[str]) -> list[str]:
