@@ -32,7 +32,6 @@ from stswidgets.pipeline.correlation import (
 )
 from stswidgets.pipeline.data import MIN_VALID_SPECTRA, InputError, PipelineInput, load
 from stswidgets.pipeline.distances import DistanceStatistics, distance_statistics, split_auc
-from stswidgets.pipeline.figures import draw_class_map, draw_score_map, maps_png
 from stswidgets.pipeline.latent import (
     EMBED_METHODS,
     LatentSpaces,
@@ -56,6 +55,7 @@ from stswidgets.pipeline.linear import (
     ward_hierarchy,
 )
 from stswidgets.pipeline.plots import (
+    draw_class_map,
     draw_class_spectra,
     draw_coordinate_field,
     draw_distance_correlation,
@@ -63,7 +63,9 @@ from stswidgets.pipeline.plots import (
     draw_energy_distance,
     draw_latent,
     draw_pair_threshold,
+    draw_score_map,
     draw_training_curves,
+    maps_png,
 )
 from stswidgets.pipeline.report import write_report
 from stswidgets.pipeline.run import RunError, RunResult, run_file

@@ -1,15 +1,24 @@
-"""Figures of notebooks 05-07 drawn on the caller's matplotlib axes, every axis labelled with
-its units: latent spaces and their distance correlation (Figs. 5, 6), the similarity
-learning (Fig. 7a-c) and the spectral-weight transfer (Fig. 8).
+"""The figures the front ends share, drawn on the caller's matplotlib axes, every axis labelled
+with its units: latent spaces and their distance correlation (Figs. 5, 6), the similarity
+learning (Fig. 7a-c), the score and class maps (notebooks 06, 07, the app's download and the
+report: :func:`draw_score_map`, :func:`draw_class_map`, :func:`maps_png`) and the
+spectral-weight transfer (Fig. 8).
 
 Each function draws one panel from a step's result and computes nothing of the analysis.
 """
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+import xarray as xr
+
+from stswidgets.grid import map_extent, to_map
+from stswidgets.pipeline.score import SiteClasses
 
 __all__ = [
+    "draw_class_map",
     "draw_class_spectra",
     "draw_coordinate_field",
     "draw_distance_correlation",
@@ -17,7 +26,9 @@ __all__ = [
     "draw_energy_distance",
     "draw_latent",
     "draw_pair_threshold",
+    "draw_score_map",
     "draw_training_curves",
+    "maps_png",
 ]
 
 #: Colours of the simulated populations (surface, transition, vacancy).
@@ -178,3 +189,55 @@ def draw_energy_correlation(ax, weight, bias, n_windows: int = 8):
             Rectangle((e_lo, s_lo), e_hi - e_lo, s_hi - s_lo, fill=False, ec="g", ls="--", lw=1.5)
         )
     ax.set(xlabel="bias (mV)", ylabel="bias (mV)", title="energy-energy correlation")
+
+
+#: Label of the score's colour bar.
+SCORE_LABEL = "score (distance from the majority, projection units)"
+
+
+def draw_score_map(ax, grid: xr.DataArray, valid, score: np.ndarray, title: str = "score"):
+    """The score ``(n_valid,)`` on the real-space map on ``ax`` (axes in nm, a colour bar)."""
+    image = ax.imshow(
+        np.asarray(to_map(score, valid)), origin="lower", extent=map_extent(grid), cmap="inferno"
+    )
+    ax.figure.colorbar(image, ax=ax, label=SCORE_LABEL)
+    ax.set(xlabel="x (nm)", ylabel="y (nm)", title=title, aspect="equal")
+    return image
+
+
+def draw_class_map(ax, grid: xr.DataArray, valid, classes: SiteClasses, title: str = "classes"):
+    """The site classes on the real-space map on ``ax``: one categorical colour per class,
+    a colour bar naming them, unmeasured pixels blank."""
+    from matplotlib.colors import ListedColormap
+
+    n = len(classes.names)
+    image = ax.imshow(
+        np.asarray(to_map(classes.labels.astype(float), valid)),
+        origin="lower",
+        extent=map_extent(grid),
+        cmap=ListedColormap([f"C{k}" for k in range(n)]),
+        vmin=-0.5,
+        vmax=n - 0.5,
+        interpolation="nearest",
+    )
+    bar = ax.figure.colorbar(image, ax=ax, ticks=range(n))
+    bar.ax.set_yticklabels(classes.names)
+    ax.set(xlabel="x (nm)", ylabel="y (nm)", title=title, aspect="equal")
+    return image
+
+
+def maps_png(
+    grid: xr.DataArray, valid, score: np.ndarray, classes: SiteClasses | None = None
+) -> bytes:
+    """A PNG of the score map and (when given) the class map, axes in nm."""
+    from matplotlib.figure import Figure
+
+    n_panels = 1 if classes is None else 2
+    fig = Figure(figsize=(5.2 * n_panels, 4.2), layout="constrained")
+    axes = fig.subplots(1, n_panels, squeeze=False)[0]
+    draw_score_map(axes[0], grid, valid, score, title="similarity score")
+    if classes is not None:
+        draw_class_map(axes[1], grid, valid, classes)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
