@@ -101,17 +101,28 @@ def test_distance_statistics_against_scipy(spectra):
         row = np.delete(logs[i], i)
         row = row[(row >= stats.h_edges[0]) & (row <= stats.h_edges[-1])]
         np.testing.assert_array_equal(stats.H[i], np.histogram(row, bins=stats.h_edges)[0])
-    if stats.abundance is not None:  # the fraction of each spectrum's distances beyond the split
-        beyond = (np.delete(logs, 0, axis=1) > stats.threshold).mean(axis=1)
-        assert np.corrcoef(beyond, stats.abundance)[0, 1] > 0.99
+    # one population on this small grid: no abundance map, and the reason says so
+    assert stats.abundance is None and not stats.bimodal and "one population" in stats.reason
+
+
+def test_abundance_is_the_fraction_of_distances_beyond_the_split(spectra):
+    """With a split at a bin edge, each spectrum's abundance is exactly the fraction of its
+    distances to all the others beyond it (scipy, the full distance matrix)."""
+    plain = pipeline.distance_statistics(spectra, pipeline.config_for("test", bins=40))
+    edge = float(plain.h_edges[20])
+    config = pipeline.config_for("test", bins=40, abundance_threshold=edge)
+    stats = pipeline.distance_statistics(spectra, config)
+    assert stats.threshold == pytest.approx(edge) and stats.abundance is not None
+    logs = np.log(squareform(pdist(spectra)) + stats.offset)
+    n = len(spectra)
+    beyond = np.array([(np.delete(logs[i], i) > edge).mean() for i in range(n)])
+    np.testing.assert_allclose(stats.abundance, beyond, atol=1e-12)
 
 
 def test_distance_statistics_split_follows_the_config(spectra):
     stats = pipeline.distance_statistics(spectra, pipeline.config_for("test", bins=40))
-    lower = float(np.mean(stats.h_edges[[5, 6]]))
-    forced = pipeline.distance_statistics(
-        spectra, pipeline.config_for("test", bins=40, abundance_threshold=lower)
-    )
-    assert forced.threshold == pytest.approx(lower)
-    if forced.abundance is not None and stats.abundance is not None:
-        assert forced.abundance.mean() > stats.abundance.mean()
+    abundance = {}
+    for k in (10, 25):  # a lower split leaves more distances beyond it
+        config = pipeline.config_for("test", bins=40, abundance_threshold=float(stats.h_edges[k]))
+        abundance[k] = pipeline.distance_statistics(spectra, config).abundance
+    assert abundance[10].mean() > abundance[25].mean()
