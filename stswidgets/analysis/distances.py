@@ -12,7 +12,8 @@ many to hold. Every function here makes one blockwise pass over the pairs
   distance distribution (Fig. 4c).
 - :func:`minority_abundance`: the fraction of each spectrum's distances beyond the crossing
   of the two fitted components (:func:`crossing`), high on the minority, or no values and
-  the reason when the distribution shows one population (:func:`two_populations`);
+  the reason when the distribution shows one population (:func:`population_test`: Delta
+  BIC on the number of spectra, a dip of the measured histogram, a minority);
   :func:`stswidgets.to_map` puts it on the real-space map.
 
 The pass runs here (one thread per core), on a dask.distributed cluster (``client=``: the
@@ -33,28 +34,43 @@ import numpy as np
 
 from stswidgets.analysis._abundance import (
     MinorityAbundance,
+    PopulationTest,
     crossing,
     far_fraction,
+    fitted_minority_fraction,
+    histogram_dip,
     minority_abundance,
+    population_test,
     two_populations,
 )
 from stswidgets.analysis._pairs_kernel import _AUTO_MARGIN, Binning, centred_statistics
 from stswidgets.analysis._pairs_pass import block_for, pair_pass, plan_strips
-from stswidgets.analysis._two_gaussians import TwoGaussianFit, fit_two_gaussians
+from stswidgets.analysis._two_gaussians import (
+    ModelComparison,
+    TwoGaussianFit,
+    compare_one_two,
+    fit_two_gaussians,
+)
 from stswidgets.grid import check_spectra
 
 __all__ = [
     "MinorityAbundance",
+    "ModelComparison",
+    "PopulationTest",
     "TwoGaussianFit",
+    "compare_one_two",
     "crossing",
     "default_bins",
     "distance_histogram",
     "far_fraction",
     "fit_two_gaussians",
+    "fitted_minority_fraction",
+    "histogram_dip",
     "median_distance",
     "minority_abundance",
     "occupied_range",
     "per_spectrum_histograms",
+    "population_test",
     "two_populations",
 ]
 

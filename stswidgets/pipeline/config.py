@@ -57,6 +57,8 @@ class PipelineConfig:
     offsets: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0)  # fractions of the median distance
     fit_offset: float = 0.1  # fraction of the median distance of the fitted distribution
     abundance_threshold: float | None = None  # split of log(d + offset); None: crossing
+    denoise: str = "none"  # before the distances: "none" or "pca" (Marchenko-Pastur edge)
+    min_delta_bic: float = 10.0  # one vs two components; sample size = number of spectra
     # -- distance correlation (notebooks 04, 05) --------------------------------------------
     correlation_bins: int | None = None  # None: sqrt(n_spectra) within 10-100
     correlation_offset: float = 0.05  # log offset, fraction of the median distance per axis

@@ -1,5 +1,6 @@
-"""Distance statistics (paper Fig. 4), computed once: all pair distances, their log-rescaled
-distributions, the two-Gaussian fit and the minority abundance.
+"""Distance statistics (paper Fig. 4), computed once: the noise floor, all pair distances,
+their log-rescaled distributions, the two-Gaussian fit, the test for two populations and the
+minority abundance.
 
 :func:`distance_statistics` is the only implementation; notebook 03, the app, the
 distance-distribution explorer and the method benchmark all take its
@@ -8,11 +9,13 @@ distance-distribution explorer and the method benchmark all take its
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from stswidgets.pipeline.config import PipelineConfig, config_for
+from stswidgets.pipeline.noise import Denoised, NoiseFloor, denoise, noise_floor
 
 __all__ = ["DistanceStatistics", "distance_statistics", "split_auc"]
 
@@ -38,12 +41,20 @@ class DistanceStatistics:
     H, h_edges : ndarray ``(n_spectra, bins)``, ``(bins + 1,)``
         Each spectrum's histogram of ``log(d + offset)`` to all the others (fit's bins).
     abundance : ndarray ``(n_spectra,)`` or None
-        Fraction of each spectrum's distances beyond ``threshold``; None when the fit shows
+        Fraction of each spectrum's distances beyond ``threshold``; None when the test shows
         one population (``reason`` says why).
     threshold : float
         Where the distances are split (crossing of the components, or the config's value).
     bimodal : bool
+        Whether the stated test (``populations``) finds two populations.
     reason : str
+    noise : NoiseFloor
+        The white noise of the spectra as loaded, and its floor distance.
+    denoised : Denoised
+        What ``config.denoise`` did before the distances (its ``X`` left out).
+    populations : PopulationTest
+        The model selection: Delta BIC (sample size: the number of spectra), the measured
+        dip, where the near component sits relative to the noise floor.
     """
 
     counts: np.ndarray
@@ -59,6 +70,32 @@ class DistanceStatistics:
     threshold: float
     bimodal: bool
     reason: str
+    noise: NoiseFloor | None = None
+    denoised: Denoised | None = None
+    populations: object = None
+
+    @property
+    def floor_distance(self) -> float:
+        """The noise floor of the distances measured: after denoising, if any."""
+        if self.denoised is not None:
+            return self.denoised.floor_distance
+        return self.noise.floor_distance if self.noise is not None else float("nan")
+
+    @property
+    def minority(self) -> np.ndarray | None:
+        """Spectra called minority: more than half of their distances beyond the split.
+
+        With a fraction ``p < 1/2`` of minority spectra, a majority spectrum has about ``p``
+        of its partners beyond the split and a minority spectrum about ``1 - p`` (or more):
+        one half separates them. None without an abundance.
+        """
+        return None if self.abundance is None else self.abundance > 0.5
+
+    @property
+    def minority_fraction(self) -> float:
+        """Fraction of the spectra called minority (NaN without an abundance); compare with
+        ``populations.fitted_minority``, the fraction the far weight implies."""
+        return float("nan") if self.abundance is None else float(np.mean(self.minority))
 
     @property
     def n_pairs(self) -> int:
@@ -86,15 +123,22 @@ def distance_statistics(
 ) -> DistanceStatistics:
     """All pair distances of ``X``, rescaled, fitted and split into a minority abundance.
 
-    Three blockwise passes over the pairs (memory ``O(N x block)``): the raw histogram, the
+    The white noise of ``X`` is estimated first (:func:`~stswidgets.pipeline.noise_floor`) and,
+    with ``config.denoise = "pca"``, removed (:func:`~stswidgets.pipeline.denoise`). Then three
+    blockwise passes over the pairs (memory ``O(N x block)``): the raw histogram, the
     log-rescaled histograms for every offset, and the per-spectrum histograms at the fitted
-    offset.
+    offset. Two populations are claimed only when
+    :func:`~stswidgets.analysis.distances.population_test` finds them (Delta BIC of one vs two
+    normal components above ``config.min_delta_bic`` with the number of spectra as sample
+    size, a dip in the measured histogram, a far component that a minority explains);
+    otherwise ``abundance`` is None and ``reason`` says why.
 
     Parameters
     ----------
     X : ndarray, shape ``(n_spectra, n_bias)``
     config : PipelineConfig
-        ``bins``, ``offsets``, ``fit_offset``, ``abundance_threshold``.
+        ``bins``, ``offsets``, ``fit_offset``, ``abundance_threshold``, ``denoise``,
+        ``min_delta_bic``.
     progress : callable ``(fraction, what)``, optional
         Called after each pass (the app's progress bar).
     client, device
@@ -109,9 +153,15 @@ def distance_statistics(
         minority_abundance,
         occupied_range,
         per_spectrum_histograms,
+        population_test,
     )
 
     config = config or config_for("full")
+    noise = noise_floor(X)
+    denoised = denoise(X, noise, config.denoise)
+    if config.denoise != "none":
+        X = denoised.X.astype(np.asarray(X).dtype, copy=False)
+    denoised = dataclasses.replace(denoised, X=None)  # the statistics keep no copy of X
     report = progress or (lambda fraction, what: None)
     bins = config.bins or default_bins(len(X))
     # the app reports through `progress`; elsewhere the pair passes show their own bar
@@ -134,7 +184,16 @@ def distance_statistics(
     rescaled[offset] = (fit_counts, h_edges)
     report(0.9, "per-spectrum histograms")
     fit = fit_two_gaussians(fit_counts, h_edges)
-    result = minority_abundance(H, h_edges, fit, threshold=config.abundance_threshold)
+    test = population_test(
+        fit,
+        fit_counts,
+        h_edges,
+        n_spectra=len(X),
+        offset=offset,
+        floor_distance=denoised.floor_distance,
+        min_delta_bic=config.min_delta_bic,
+    )
+    result = minority_abundance(H, h_edges, fit, threshold=config.abundance_threshold, test=test)
     report(1.0, "two-Gaussian fit")
     return DistanceStatistics(
         counts=counts,
@@ -150,6 +209,9 @@ def distance_statistics(
         threshold=float(result.threshold),
         bimodal=bool(result.bimodal),
         reason=result.reason,
+        noise=noise,
+        denoised=denoised,
+        populations=test,
     )
 
 
