@@ -158,7 +158,11 @@ def start_results(
 
 
 def save_results(
-    results_dir: str | Path | None, grid: xr.DataArray | None = None, config=None, **variables
+    results_dir: str | Path | None,
+    grid: xr.DataArray | None = None,
+    config=None,
+    global_attrs: dict | None = None,
+    **variables,
 ) -> Path | None:
     """Merge named results into ``results_dir/results.nc`` (created if missing).
 
@@ -173,6 +177,9 @@ def save_results(
     config : PipelineConfig, optional
         The configuration the results were computed with: written as ``pipeline_config``
         (replacing an earlier one, with ``seed`` and ``profile``).
+    global_attrs : dict, optional
+        Global attributes a step reports (``noise_sigma``, ...), replacing earlier ones of
+        the same name; None values are left out.
     **variables : xarray.DataArray
         Per-pixel maps with dims ``("y", "x")``, spectra with a ``bias`` dim, ... Variables
         already in the file are replaced by new ones of the same name. ``units`` and
@@ -195,6 +202,7 @@ def save_results(
     for key, value in (grid_attrs(grid) if grid is not None else {}).items():
         attrs.setdefault(key, value)
     attrs.update(config_attrs(config))
+    attrs.update({k: v for k, v in (global_attrs or {}).items() if v is not None})
     units = attrs.get("signal_units") or "a.u."
     new = xr.Dataset({name: _storable(name, value, units) for name, value in variables.items()})
     if old is not None:

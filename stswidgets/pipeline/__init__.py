@@ -9,6 +9,7 @@ widgets) calls these functions; each takes the grid or its matrix view and one
 - toy latent space (Fig. 1): :func:`toy_family` -> :class:`ToyFamily`
 - PCA + k-means (Fig. 3a-c): :func:`linear_latent_space` -> :class:`LinearLatentSpace`
 - Ward hierarchy (Fig. 3d): :func:`ward_hierarchy` -> :class:`WardHierarchy`
+- noise floor: :func:`noise_floor` -> :class:`NoiseFloor`; :func:`denoise` -> :class:`Denoised`
 - distance statistics (Fig. 4): :func:`distance_statistics` -> :class:`DistanceStatistics`
 - distance correlation (Fig. 5): :func:`pca_distance_correlation` -> :class:`DistanceCorrelations`
 - non-linear latent spaces (Fig. 6): :func:`nonlinear_reduction` -> :class:`LatentSpaces`
@@ -31,7 +32,12 @@ from stswidgets.pipeline.correlation import (
     pca_distance_correlation,
 )
 from stswidgets.pipeline.data import MIN_VALID_SPECTRA, InputError, PipelineInput, load
-from stswidgets.pipeline.distances import DistanceStatistics, distance_statistics, split_auc
+from stswidgets.pipeline.distances import (
+    DistanceStatistics,
+    distance_attrs,
+    distance_statistics,
+    split_auc,
+)
 from stswidgets.pipeline.latent import (
     EMBED_METHODS,
     LatentSpaces,
@@ -54,6 +60,7 @@ from stswidgets.pipeline.linear import (
     toy_family,
     ward_hierarchy,
 )
+from stswidgets.pipeline.noise import Denoised, NoiseFloor, denoise, noise_floor
 from stswidgets.pipeline.plots import (
     draw_class_map,
     draw_class_spectra,
@@ -96,10 +103,12 @@ __all__ = [
     "PROFILES",
     "CoordinateField",
     "DistanceCorrelations",
+    "Denoised",
     "DistanceStatistics",
     "InputError",
     "LatentSpaces",
     "LinearLatentSpace",
+    "NoiseFloor",
     "NormalizationTrial",
     "PairDistances",
     "PipelineConfig",
@@ -119,6 +128,8 @@ __all__ = [
     "coordinate_field",
     "correlation_bins",
     "distance_correlations",
+    "denoise",
+    "distance_attrs",
     "distance_statistics",
     "draw_class_map",
     "draw_class_spectra",
@@ -136,6 +147,7 @@ __all__ = [
     "linear_latent_space",
     "load",
     "maps_png",
+    "noise_floor",
     "nonlinear_reduction",
     "pair_distances",
     "pca_distance_correlation",

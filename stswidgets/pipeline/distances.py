@@ -17,7 +17,7 @@ import numpy as np
 from stswidgets.pipeline.config import PipelineConfig, config_for
 from stswidgets.pipeline.noise import Denoised, NoiseFloor, denoise, noise_floor
 
-__all__ = ["DistanceStatistics", "distance_statistics", "split_auc"]
+__all__ = ["DistanceStatistics", "distance_attrs", "distance_statistics", "split_auc"]
 
 
 @dataclass
@@ -213,6 +213,40 @@ def distance_statistics(
         denoised=denoised,
         populations=test,
     )
+
+
+def distance_attrs(stats: DistanceStatistics) -> dict:
+    """The global ``results.nc`` attributes of the distance statistics.
+
+    ``noise_sigma`` and ``noise_floor_distance`` (units of the spectra: the white noise per
+    bias point and ``sqrt(2 n_bias) sigma``), ``denoise`` and ``denoise_components``,
+    ``distance_populations`` (1 or 2) with ``distance_populations_reason``, the test's
+    ``delta_bic`` (with ``delta_bic_sample_size``, the number of spectra) and
+    ``histogram_dip``, and with two populations ``minority_fraction`` (spectra called
+    minority) beside ``fitted_minority_fraction`` (what the far weight implies).
+    """
+    test = stats.populations
+    attrs = {
+        "noise_sigma": stats.noise.sigma if stats.noise is not None else None,
+        "noise_floor_distance": stats.noise.floor_distance if stats.noise is not None else None,
+        "denoise": stats.denoised.method if stats.denoised is not None else "none",
+        "distance_populations": 2 if stats.bimodal else 1,
+        "distance_populations_reason": stats.reason,
+    }
+    if stats.denoised is not None and stats.denoised.method != "none":
+        attrs["denoise_components"] = stats.denoised.n_components
+        attrs["denoised_floor_distance"] = stats.denoised.floor_distance
+    if test is not None:
+        for name, value in (("delta_bic", test.delta_bic), ("histogram_dip", test.dip)):
+            if np.isfinite(value):
+                attrs[name] = float(value)
+        if np.isfinite(test.n_effective):
+            attrs["delta_bic_sample_size"] = int(test.n_effective)
+        if stats.abundance is not None:
+            attrs["fitted_minority_fraction"] = float(test.fitted_minority)
+    if stats.abundance is not None:
+        attrs["minority_fraction"] = stats.minority_fraction
+    return attrs
 
 
 def split_auc(stats: DistanceStatistics, labels) -> tuple[np.ndarray, np.ndarray]:
