@@ -202,7 +202,9 @@ class DistanceDistributionExplorer(StaticImage, ipw.VBox):
     spectrum's distances beyond the split. So the picture holds the very numbers of the
     analysis; at the other offsets only the histogram changes (the fit belongs to one offset)
     and the split line marks the same distance ``d``. When the fit shows one population no map
-    is drawn and the status line says why (``stats.reason``).
+    is drawn and the status line says why (``stats.reason``). A dashed line marks the noise
+    floor (``stats.floor_distance``): the distance two spectra identical but for their white
+    noise lie apart, where the distribution of a grid of similar spectra starts.
 
     Click on the distribution, move the line, click again to fix it: the map then splits each
     spectrum's distances there instead, recomputed from the per-spectrum histograms
@@ -268,10 +270,22 @@ class DistanceDistributionExplorer(StaticImage, ipw.VBox):
         self.marker = bq.Lines(
             x=[0, 0], y=[0, 1], scales={"x": self.hx, "y": self.hy}, colors=["#e6550d"]
         )
+        # the noise floor: two spectra identical but for the noise lie this far apart
+        self.floor = float(getattr(stats, "floor_distance", np.nan))
+        self.floor_marker = bq.Lines(
+            x=[0, 0],
+            y=[0, 1],
+            scales={"x": self.hx, "y": self.hy},
+            colors=["#777777"],
+            labels=["noise floor"],
+            line_style="dashed",
+            display_legend=True,
+            visible=bool(np.isfinite(self.floor) and self.floor > 0),
+        )
         self.picker = bq.interacts.IndexSelector(scale=self.hx, marks=[self.lines], color="red")
         self.x_axis = axis(self.hx, "rescaled distance log(d + offset)")
         self.distribution_figure = figure(
-            [self.lines, self.marker],
+            [self.lines, self.floor_marker, self.marker],
             [self.x_axis, axis(self.hy, "probability density (1/unit)", "vertical")],
             title="pairwise distances (click, move, click: map)",
             interaction=self.picker,
@@ -351,6 +365,9 @@ class DistanceDistributionExplorer(StaticImage, ipw.VBox):
             self.lines.x = centres
             self.lines.y = np.vstack([density, *fit])
         self.marker.y = [0.0, float(density.max()) * 1.05]
+        if self.floor_marker.visible:
+            at = float(np.log(self.floor + self.offset))
+            self.floor_marker.x, self.floor_marker.y = [at, at], [0.0, float(density.max())]
         self._show_split()
 
     def _on_pick(self, change=None) -> None:
@@ -398,5 +415,7 @@ class DistanceDistributionExplorer(StaticImage, ipw.VBox):
             + ("" if fit.converged else " <i>(fit not converged)</i>")
         )
         shown = "" if self.at_fit else f"offset {self.offset:.3g} (histogram only); "
+        if self.floor_marker.visible:
+            shown += f"noise floor d = {self.floor:.3g} (dashed); "
         reason = stats.reason if stats.bimodal else f"<b>{stats.reason}</b>"
         self.status.value = f"{shown}{fitted} &nbsp;·&nbsp; {reason} &nbsp;·&nbsp; {where}"

@@ -163,27 +163,56 @@ def test_distribution_explorer_draws_no_map_for_one_population():
 
 
 def test_distribution_explorer_shows_the_numbers_of_the_simulated_analysis():
-    """Notebook 03's case: the picture's offset, crossing and map are the analysis's."""
+    """Notebook 03's case: the picture's offset, verdict, floor and map are the analysis's.
+
+    The simulated grid's distances start at the noise floor and show no dip: one population,
+    no map. Split by hand at the components' crossing, the map is the analysis's own."""
     from sklearn.metrics import roc_auc_score
+
+    from stswidgets.analysis.distances import crossing
 
     config = pipeline.config_for("test")
     data = pipeline.load(None, config)
     stats = pipeline.distance_statistics(data.X, config)
     explorer = DistanceDistributionExplorer(stats, grid=data.grid)
-    assert stats.bimodal and explorer.offset == stats.offset
+    assert not stats.bimodal and "no dip" in stats.reason and explorer.offset == stats.offset
     assert explorer.offset == pytest.approx(config.fit_offset * stats.median_distance)
-    assert explorer.threshold == stats.threshold
+    assert np.isnan(explorer.threshold) and stats.reason in explorer.status.value
     assert f"two-Gaussian fit at offset {stats.offset:.3g}" in explorer.status.value
+    assert explorer.floor_marker.x[0] == pytest.approx(
+        np.log(stats.noise.floor_distance + stats.offset)
+    )
+    # the offsets are the config's fractions of the analysis's median distance
+    ratios = np.array(explorer.offsets) / stats.median_distance
+    np.testing.assert_allclose(ratios, sorted({*config.offsets, config.fit_offset}), rtol=1e-9)
+    # a split asked for in the config: the map is the analysis's abundance there
+    forced = config.replace(abundance_threshold=crossing(stats.fit))
+    stats = pipeline.distance_statistics(data.X, forced)
+    explorer = DistanceDistributionExplorer(stats, grid=data.grid)
+    assert explorer.threshold == stats.threshold
     assert f"map at {stats.threshold:.2f}" in explorer.status.value
     np.testing.assert_array_equal(explorer.abundance, stats.abundance)
     vacancy = np.asarray(data.truth["vacancy"]).ravel()[np.asarray(data.valid).ravel()]
     assert roc_auc_score(vacancy, explorer.abundance) >= 0.9
-    # the offsets are the config's fractions of the analysis's median distance
-    ratios = np.array(explorer.offsets) / stats.median_distance
-    np.testing.assert_allclose(ratios, sorted({*config.offsets, config.fit_offset}), rtol=1e-9)
 
 
 def test_distribution_explorer_refuses_what_is_not_distance_statistics(small_grid):
     X, _ = to_matrix(small_grid)
     with pytest.raises(TypeError, match="DistanceStatistics"):
         DistanceDistributionExplorer(X)
+
+
+def test_distribution_explorer_marks_the_noise_floor_at_every_offset():
+    rng = np.random.default_rng(1)
+    X = 1 + rng.normal(0, 0.05, size=(300, 40))
+    stats = _statistics(X, bins=40, offsets=(0.05, 0.5))
+    explorer = DistanceDistributionExplorer(stats, valid=np.ones((15, 20), dtype=bool))
+    floor = np.sqrt(2 * 40) * stats.noise.sigma
+    assert stats.floor_distance == pytest.approx(floor)
+    assert stats.noise.sigma == pytest.approx(0.05, rel=0.05)
+    assert explorer.floor_marker.visible and "noise floor" in explorer.status.value
+    for k, offset in enumerate(explorer.offsets):
+        explorer.slider.value = k
+        assert explorer.floor_marker.x[0] == pytest.approx(np.log(floor + offset))
+    # pure noise: the distances gather at the floor (median within a few %)
+    assert np.median(pdist(X)) == pytest.approx(floor, rel=0.03)
