@@ -419,7 +419,10 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         variables = pipeline.results_variables(
             self.grid, self.valid, self.stats, self.projection, self.bands
         )
-        path = save_results(self.out_dir, grid=self.grid, config=self.config, **variables)
+        found = pipeline.distance_attrs(self.stats) if self.stats is not None else None
+        path = save_results(
+            self.out_dir, grid=self.grid, config=self.config, global_attrs=found, **variables
+        )
         link = _link(path.read_bytes(), "results.nc", "application/x-netcdf", "download results.nc")
         self.downloads.value = link
         self.set_status(f"results.nc written to {path} ({', '.join(variables)})")
