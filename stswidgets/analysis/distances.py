@@ -32,19 +32,17 @@ from numbers import Real
 
 import numpy as np
 
-from stswidgets.analysis._abundance import (
-    MinorityAbundance,
+from stswidgets.analysis._abundance import MinorityAbundance, far_fraction, minority_abundance
+from stswidgets.analysis._pairs_kernel import _AUTO_MARGIN, Binning, centred_statistics
+from stswidgets.analysis._pairs_pass import block_for, pair_pass, plan_strips
+from stswidgets.analysis._populations import (
     PopulationTest,
     crossing,
-    far_fraction,
     fitted_minority_fraction,
     histogram_dip,
-    minority_abundance,
     population_test,
     two_populations,
 )
-from stswidgets.analysis._pairs_kernel import _AUTO_MARGIN, Binning, centred_statistics
-from stswidgets.analysis._pairs_pass import block_for, pair_pass, plan_strips
 from stswidgets.analysis._two_gaussians import (
     ModelComparison,
     TwoGaussianFit,

@@ -244,6 +244,7 @@ _SOURCES = {  # what each method's output depends on (besides the simulator): th
         "pipeline/config.py",
         "analysis/distances.py",
         "analysis/_abundance.py",
+        "analysis/_populations.py",
         "analysis/_pairs_kernel.py",
         "analysis/_two_gaussians.py",
         "evaluation/generalization.py",  # abundance_score lives here
