@@ -102,3 +102,21 @@ def test_distance_statistics_record_the_noise_and_the_denoising():
     assert stats.floor_distance < 0.5 * plain.floor_distance
     attrs = pipeline.distance_attrs(stats)
     assert attrs["denoise"] == "pca" and attrs["denoise_components"] == stats.denoised.n_components
+
+
+def test_the_demo_grids_near_pairs_are_its_noise_floor():
+    """Issue 19's finding on the simulated FeSe-like grid: the distances start at
+    sqrt(2 n_bias) sigma, the fit's near component sits there and the histogram has no dip:
+    one population, no abundance."""
+    config = pipeline.config_for("test")
+    data = pipeline.load(None, config)
+    stats = pipeline.distance_statistics(data.X, config)
+    d = pdist(np.asarray(data.X, dtype=np.float64))
+    # the floor is where the distances begin: hardly any pair closer, the median not far above
+    assert np.mean(d < 0.8 * stats.floor_distance) < 1e-3
+    assert 1.0 < np.median(d) / stats.floor_distance < 2.0
+    test = stats.populations
+    assert 1.0 < test.near_over_floor < np.sqrt(2) and test.dip < 0.1
+    assert test.delta_bic > config.min_delta_bic  # the BIC alone would have said two
+    assert not stats.bimodal and stats.abundance is None
+    assert "is the noise floor" in stats.reason
