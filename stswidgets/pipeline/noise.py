@@ -29,6 +29,9 @@ __all__ = ["DENOISE_METHODS", "Denoised", "NoiseFloor", "denoise", "noise_floor"
 #: Values of ``PipelineConfig.denoise``.
 DENOISE_METHODS = ("none", "pca")
 
+#: Spectra per block (memory ``O(block x n_bias)`` beside ``X``, for grids of 10^5 spectra).
+_BLOCK = 8192
+
 #: Median absolute deviation of a standard normal variable (``Phi^-1(3/4)``).
 _MAD_NORMAL = 0.6744897501960817
 
@@ -97,16 +100,14 @@ def noise_floor(X: np.ndarray) -> NoiseFloor:
     ValueError
         ``X`` is not 2D, has fewer than 5 bias points or non-finite values.
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] < 5 or X.shape[0] < 1:
         raise ValueError(
             f"noise_floor needs spectra of shape (n_spectra, n_bias >= 5); got {X.shape}"
         )
-    if not np.all(np.isfinite(X)):
-        raise ValueError("noise_floor needs finite spectra (pass the valid spectra only)")
-    fourth = X[:, :-4] - 4 * X[:, 1:-3] + 6 * X[:, 2:-2] - 4 * X[:, 3:-1] + X[:, 4:]
-    mad = np.median(np.abs(fourth - np.median(fourth, axis=1, keepdims=True)), axis=1)
-    per_spectrum = mad / _MAD_NORMAL / np.sqrt(70.0)
+    per_spectrum = np.concatenate(
+        [_white_sigma(X[start : start + _BLOCK]) for start in range(0, len(X), _BLOCK)]
+    )
     sigma = float(np.median(per_spectrum))
     q25, q75 = np.quantile(per_spectrum, [0.25, 0.75])
     n_bias = X.shape[1]
@@ -116,6 +117,17 @@ def noise_floor(X: np.ndarray) -> NoiseFloor:
         floor_distance=float(np.sqrt(2 * n_bias) * sigma),
         spread=float((q75 - q25) / sigma) if sigma > 0 else 0.0,
     )
+
+
+def _white_sigma(block: np.ndarray) -> np.ndarray:
+    """Each spectrum's robust white-noise sigma from its fourth differences (float64)."""
+    block = np.asarray(block, dtype=np.float64)
+    if not np.all(np.isfinite(block)):
+        raise ValueError("noise_floor needs finite spectra (pass the valid spectra only)")
+    fourth = block[:, :-4] - 4 * block[:, 1:-3] + 6 * block[:, 2:-2] - 4 * block[:, 3:-1]
+    fourth += block[:, 4:]
+    mad = np.median(np.abs(fourth - np.median(fourth, axis=1, keepdims=True)), axis=1)
+    return mad / _MAD_NORMAL / np.sqrt(70.0)
 
 
 @dataclass(frozen=True)
@@ -191,18 +203,26 @@ def denoise(X: np.ndarray, noise: NoiseFloor, method: str = "none") -> Denoised:
         raise ValueError(f"denoise must be one of {DENOISE_METHODS}, got {method!r}")
     if method == "none":
         return Denoised(np.asarray(X), "none", None, None, None, noise.floor_distance)
-    X = np.asarray(X, dtype=np.float64)
+    X = np.asarray(X)
     n_spectra, n_bias = X.shape
-    mean = X.mean(axis=0)
-    centred = X - mean
-    covariance = centred.T @ centred / max(n_spectra - 1, 1)
+    blocks = range(0, n_spectra, _BLOCK)
+    mean = np.asarray(X.mean(axis=0, dtype=np.float64))
+    covariance = np.zeros((n_bias, n_bias))
+    for start in blocks:  # blockwise: no float64 copy of a large X
+        centred = np.asarray(X[start : start + _BLOCK], dtype=np.float64) - mean
+        covariance += centred.T @ centred
+    covariance /= max(n_spectra - 1, 1)
     eigenvalues, vectors = np.linalg.eigh(covariance)
     order = np.argsort(eigenvalues)[::-1]
     eigenvalues, vectors = eigenvalues[order], vectors[:, order]
     edge = noise.sigma**2 * (1 + np.sqrt(n_bias / n_spectra)) ** 2
     k = int(np.count_nonzero(eigenvalues > edge))
     basis = vectors[:, :k]
-    denoised = mean + (centred @ basis) @ basis.T
+    projector = basis @ basis.T
+    denoised = np.empty(X.shape, dtype=np.result_type(X.dtype, np.float32))
+    for start in blocks:
+        centred = np.asarray(X[start : start + _BLOCK], dtype=np.float64) - mean
+        denoised[start : start + _BLOCK] = mean + centred @ projector
     return Denoised(
         X=denoised,
         method="pca",
