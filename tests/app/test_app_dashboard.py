@@ -128,7 +128,7 @@ def test_steps_are_the_pipeline_steps_with_the_app_config(demo_dashboard):
     # the distance explorer on the page shows those numbers: same offset, split and map
     shown = d.distance_explorer
     assert shown.stats is d.stats and shown.offset == stats.offset
-    assert np.isnan(shown.threshold) and np.isnan(shown.abundance).all()  # no map for one population
+    assert np.isnan(shown.threshold) and np.isnan(shown.abundance).all()  # one population: no map
     assert shown in d.explorers.children and d.latent in d.explorers.children
     classes = pipeline.site_classes(data.X, d.projection, d.config, simulated=True)
     np.testing.assert_array_equal(d.bands.labels, classes.labels)
