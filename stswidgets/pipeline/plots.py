@@ -40,6 +40,9 @@ __all__ = [
     "separation_display",
 ]
 
+#: A field is drawn as signed (diverging colours) when its smaller side reaches this fraction
+#: of its larger side.
+BOTH_SIGNS = 0.2
 #: Label of every bias axis: the sample bias, so negative values probe the filled states.
 BIAS_LABEL = "sample bias (mV)"
 
@@ -132,17 +135,17 @@ def draw_coordinate_field(ax, field, projection):
     dashed, the spectra and the majority's position (+) on top; ``field`` is a
     :class:`~stswidgets.pipeline.score.CoordinateField`.
 
-    A coordinate of both signs is drawn with a diverging map centred on 0; one that keeps one
-    sign (up to 5 % of its range) with a sequential map, so no colour suggests a sign change
-    the data do not have."""
+    A coordinate that reaches well into both signs (the smaller side at least
+    :data:`BOTH_SIGNS` of the larger) is drawn with a diverging map centred on 0; one that
+    essentially keeps one sign with a sequential map, so no colour suggests a sign change the
+    data do not have."""
     coordinate = np.asarray(field.coordinate, dtype=float)
     lo, hi = float(np.nanmin(coordinate)), float(np.nanmax(coordinate))
-    span = (hi - lo) or 1.0
-    if lo < -0.05 * span and hi > 0.05 * span:
+    if min(-lo, hi) >= BOTH_SIGNS * max(-lo, hi, 1e-300):
         limit = max(-lo, hi)
         style = {"cmap": "coolwarm", "vmin": -limit, "vmax": limit}
     else:
-        style = {"cmap": "viridis" if hi > 0.05 * span else "viridis_r"}
+        style = {"cmap": "viridis"}
     filled = ax.contourf(field.t1, field.t2, coordinate, levels=30, **style)
     ax.contour(
         field.t1, field.t2, field.score, levels=5, colors="k", linestyles="--", linewidths=0.6

@@ -99,13 +99,28 @@ def static_figure(widget):
             layout="constrained",
         )
         axes = fig.subplots(len(rows), ncols, squeeze=False)
+        figures = [f for row in rows for f in row]
+        # a legend of categories is drawn once, on the last panel showing them
+        later = [
+            {k for f in figures[i + 1 :] for k in _category_keys(f)} for i in range(len(figures))
+        ]
         for r, row in enumerate(rows):
             for c in range(ncols):
                 if c < len(row):
-                    _draw_figure(axes[r, c], row[c])
+                    i = figures.index(row[c])
+                    _draw_figure(axes[r, c], row[c], skip=later[i])
                 else:
                     axes[r, c].set_axis_off()
     return fig
+
+
+def _category_keys(figure) -> set:
+    keys = set()
+    for mark in figure.marks:
+        key = colour_key((getattr(mark, "scales", None) or {}).get("color"))
+        if key is not None and key.names is not None and getattr(mark, "visible", True):
+            keys.add((key.label, key.names))
+    return keys
 
 
 def static_png(widget, dpi: int = 80) -> bytes | None:
@@ -177,7 +192,9 @@ def _colormap(scale):
     return colormaps[scheme] if scheme in colormaps else colormaps["viridis"]
 
 
-def _draw_figure(ax, figure) -> None:
+def _draw_figure(ax, figure, skip=frozenset()) -> None:
+    """Redraw the bqplot ``figure`` on ``ax``; category legends whose ``(label, names)`` is
+    in ``skip`` are left to another panel."""
     import bqplot as bq
     from matplotlib.ticker import MaxNLocator
 
@@ -219,7 +236,8 @@ def _draw_figure(ax, figure) -> None:
     if ax.get_legend_handles_labels()[0]:
         legend = ax.legend(fontsize=7)
     for artist, key in keyed:
-        _colour_key(ax, artist, key, legend)
+        if key.names is None or (key.label, key.names) not in skip:
+            _colour_key(ax, artist, key, legend)
 
 
 def _colour_key(ax, artist, key: ColourKey, other_legend) -> None:

@@ -126,10 +126,10 @@ def test_class_score_histogram_bins_every_class_alike(classes):
     _publishable(fig)
 
 
-@pytest.mark.parametrize("shift, diverging", [(0.0, False), (-1.0, True)])
+@pytest.mark.parametrize("shift, diverging", [(0.0, False), (-0.02, False), (-1.0, True)])
 def test_coordinate_field_is_sequential_when_one_signed(shift, diverging):
     t1, t2 = np.meshgrid(np.linspace(-1, 1, 30), np.linspace(-1, 1, 30))
-    coordinate = np.hypot(t1 + 1, t2 + 1) + shift  # 0 to 2.8, or -1 to 1.8
+    coordinate = np.hypot(t1 + 1, t2 + 1) + shift  # 0 to 2.8, -0.02 to 2.8 or -1 to 1.8
     field = SimpleNamespace(t1=t1, t2=t2, coordinate=coordinate, score=np.hypot(t1, t2))
     rng = np.random.default_rng(3)
     projection = SimpleNamespace(Z=rng.uniform(-1, 1, (200, 2)), majority=np.array([-1.0, -1.0]))
