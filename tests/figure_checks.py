@@ -85,8 +85,12 @@ def unlabelled(fig) -> list[str]:
             if not label:
                 problems.append(f"colour bar (axes {i}) has no label")
             continue
-        if not ax.get_xlabel().strip():
-            problems.append(f"axes {i} has no x label")
-        if not ax.get_ylabel().strip():
-            problems.append(f"axes {i} has no y label")
+        # a twin axes shares the other axis (and its label) with its sibling
+        for name, label, siblings in (
+            ("x", ax.get_xlabel, ax.get_shared_x_axes().get_siblings(ax)),
+            ("y", ax.get_ylabel, ax.get_shared_y_axes().get_siblings(ax)),
+        ):
+            get = "get_xlabel" if name == "x" else "get_ylabel"
+            if not any(getattr(other, get)().strip() for other in siblings) and not label():
+                problems.append(f"axes {i} has no {name} label")
     return problems

@@ -36,6 +36,7 @@ __all__ = [
     "draw_pair_threshold",
     "draw_score_map",
     "draw_training_curves",
+    "maps_figure",
     "maps_png",
     "separation_display",
 ]
@@ -367,18 +368,23 @@ def separation_display(table):
     return table[[c for c in table.columns if c not in last] + last]
 
 
-def maps_png(
-    grid: xr.DataArray, valid, score: np.ndarray, classes: SiteClasses | None = None
-) -> bytes:
-    """A PNG of the score map and (when given) the class map, axes in nm."""
+def maps_figure(grid: xr.DataArray, valid, score: np.ndarray, classes: SiteClasses | None = None):
+    """A matplotlib ``Figure`` of the score map and (when given) the class map, axes in nm."""
     from matplotlib.figure import Figure
 
     n_panels = 1 if classes is None else 2
-    fig = Figure(figsize=(5.2 * n_panels, 4.2), layout="constrained")
+    fig = Figure(figsize=(5.6 * n_panels, 4.2), layout="constrained")
     axes = fig.subplots(1, n_panels, squeeze=False)[0]
     draw_score_map(axes[0], grid, valid, score, title="similarity score")
     if classes is not None:
         draw_class_map(axes[1], grid, valid, classes)
+    return fig
+
+
+def maps_png(
+    grid: xr.DataArray, valid, score: np.ndarray, classes: SiteClasses | None = None
+) -> bytes:
+    """A PNG of :func:`maps_figure`: the score map and (when given) the class map."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
+    maps_figure(grid, valid, score, classes).savefig(buffer, format="png", dpi=110)
     return buffer.getvalue()

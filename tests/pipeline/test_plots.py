@@ -191,8 +191,12 @@ def test_other_shared_panels_are_labelled_and_do_not_overlap(grid, classes):
 
 
 def test_maps_png_draws_both_maps(grid, classes):
-    png = plots.maps_png(grid, _valid(grid), np.arange(NY * NX, dtype=float), classes)
+    score = np.arange(NY * NX, dtype=float)
+    png = plots.maps_png(grid, _valid(grid), score, classes)
     assert png.startswith(b"\x89PNG")
+    fig = plots.maps_figure(grid, _valid(grid), score, classes)
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["similarity score", "classes"]
+    _publishable(fig)
 
 
 def test_separation_display_puts_auc_first_and_spearman_last():
