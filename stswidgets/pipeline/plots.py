@@ -148,8 +148,15 @@ def draw_coordinate_field(ax, field, projection):
     else:
         style = {"cmap": "viridis"}
     filled = ax.contourf(field.t1, field.t2, coordinate, levels=30, **style)
+    level_colour = "k" if style["cmap"] == "coolwarm" else "0.85"  # seen on dark viridis too
     ax.contour(
-        field.t1, field.t2, field.score, levels=5, colors="k", linestyles="--", linewidths=0.6
+        field.t1,
+        field.t2,
+        field.score,
+        levels=5,
+        colors=level_colour,
+        linestyles="--",
+        linewidths=0.6,
     )
     Z = projection.Z
     ax.scatter(Z[:, 0], Z[:, 1], s=2, c="k", alpha=0.3)
