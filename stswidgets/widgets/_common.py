@@ -29,8 +29,18 @@ CATEGORY_COLORS = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 ]  # fmt: skip
+#: Colours of the simulated truth 0 surface, 1 transition, 2 vacancy: those of
+#: ``pipeline.plots.TRUTH_COLOURS`` (grey, orange, red), so truth reads alike everywhere.
+TRUTH_COLORS = ["#b2b2b2", "#ff7f0e", "#d62728"]
 #: Overlay colours for -1 (unmeasured pixel), 0 (not selected: transparent), 1 (selected).
 HIGHLIGHT_SCALE = ["#d9d9d9", "rgba(0, 0, 0, 0)", "rgba(255, 80, 10, 0.6)"]
+
+
+def category_colors(k: int, colours=None) -> list[str]:
+    """``k`` colours for the categories 0..k-1: ``colours`` when given, else the cycle of
+    :data:`CATEGORY_COLORS`."""
+    palette = list(colours) if colours is not None else CATEGORY_COLORS
+    return [palette[i % len(palette)] for i in range(k)]
 
 
 def _as_index_array(indices, n_valid: int) -> np.ndarray:
@@ -378,15 +388,15 @@ class MapPanel:
         selection.observe(self._on_selection, names="indices")
         self._on_selection()
 
-    def set_values(self, values, label: str, names=None) -> None:
+    def set_values(self, values, label: str, names=None, colours=None) -> None:
         """Show ``values`` ``(ny, nx)``: a continuous quantity labelled ``label`` (colour range
-        the 1st to 99th percentile), or with ``names`` the category codes 0..k-1 in the
-        colours of :data:`CATEGORY_COLORS` (the static picture gives them a legend)."""
+        the 1st to 99th percentile), or with ``names`` the category codes 0..k-1 in
+        ``colours`` (default :data:`CATEGORY_COLORS`; the static picture gives them a legend)."""
         values = np.asarray(values, dtype=float)
         finite = np.isfinite(values)
         if names is not None:
             k = len(names)
-            colours = [CATEGORY_COLORS[i % len(CATEGORY_COLORS)] for i in range(k)]
+            colours = category_colors(k, colours)
             lo = 0.0
             with self.color_scale.hold_sync():
                 self.color_scale.colors = colours * (1 + (k == 1))

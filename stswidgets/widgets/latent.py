@@ -11,12 +11,13 @@ import traitlets
 
 from stswidgets.grid import to_map
 from stswidgets.widgets._common import (
-    CATEGORY_COLORS,
     SELECTION_COLOR,
+    TRUTH_COLORS,
     MapPanel,
     MeanSpectra,
     Selection,
     axis,
+    category_colors,
     figure,
     matrix_and_valid,
     selection_for,
@@ -313,12 +314,15 @@ class LatentExplorer(StaticImage, ipw.VBox):
         self.scatter.color = values[self.drawn]
         if self.density_mode:
             self._draw_selected()
-        self.map.set_values(to_map(values, self.selection.valid), label, names)
+        colours = None
+        if names is not None:  # the simulated truth in its colours everywhere
+            truth = label == "truth" and len(names) <= len(TRUTH_COLORS)
+            colours = category_colors(len(names), TRUTH_COLORS if truth else None)
+        self.map.set_values(to_map(values, self.selection.valid), label, names, colours)
         finite = values[np.isfinite(values)]
         with self.color_scale.hold_sync():
             if names is not None:
                 k = len(names)
-                colours = [CATEGORY_COLORS[i % len(CATEGORY_COLORS)] for i in range(k)]
                 self.color_scale.colors = colours * (1 + (k == 1))
                 self.color_scale.min, self.color_scale.max = 0.0, float(max(k - 1, 1))
                 describe_colours(self.color_scale, label, names, colours)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 from figure_checks import colourbar_axes, layout_problems
+from matplotlib.colors import to_hex
 
 from stswidgets import pipeline, to_matrix
 from stswidgets.analysis.correlation import distance_correlation
+from stswidgets.pipeline import plots
 from stswidgets.widgets import (
     DistanceCorrelationExplorer,
     DistanceDistributionExplorer,
@@ -38,6 +40,10 @@ def test_latent_picture_names_the_categories_and_labels_the_colour_bars(small_gr
     named = [[t.get_text() for t in legend.get_texts()] for legend in legends]
     assert ["surface", "transition", "vacancy"] in named
     assert sum(names == ["surface", "transition", "vacancy"] for names in named) == 1  # once
+    # the truth in the colours of pipeline.plots.TRUTH_COLOURS (grey, orange, red)
+    (legend,) = [lg for lg in legends if lg.get_texts()[0].get_text() == "surface"]
+    patches = [to_hex(p.get_facecolor()) for p in legend.get_patches()]
+    assert patches == [to_hex(c) for c in plots.TRUTH_COLOURS]
     assert colourbar_axes(fig) == []  # categories: no continuous colour bar
     assert layout_problems(fig) == []
     # the map draws the categories in their own colours: one colour per code
