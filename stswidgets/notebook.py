@@ -276,7 +276,7 @@ def plot_mean_spectra(ax, bias, centres, names, units: str, colours=None) -> Non
         label = f"{name} ({centres.size[i]} spectra)"
         ax.plot(bias, mean, color=colour, marker=marker, ms=3, label=label)
         ax.fill_between(bias, mean - std, mean + std, color=colour, alpha=0.2)
-    ax.set(xlabel="bias (mV)", ylabel=f"dI/dV ({units})")
+    ax.set(xlabel="sample bias (mV)", ylabel=f"dI/dV ({units})")
     ax.legend(fontsize=8)
 
 
@@ -329,7 +329,7 @@ def plot_channel_candidates(ax, candidates: xr.Dataset) -> list[str]:
             label=f"{label}: r = {r:.2f}" + (" (chosen)" if chosen else ""),
         )
     ax.set(
-        xlabel="bias (mV)",
+        xlabel="sample bias (mV)",
         ylabel="mean spectrum, standardised (1)",
         title="candidate channels and their agreement with dI/dV of the current",
     )

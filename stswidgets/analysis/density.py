@@ -4,7 +4,51 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["energy_resolved_histogram"]
+__all__ = ["CLIP_PERCENT", "clipped_fraction", "energy_resolved_histogram", "histogram_range"]
+
+#: Percent of the spectra at most left outside the default histogram range at any one bias,
+#: split evenly between the low and the high side.
+CLIP_PERCENT = 0.5
+
+
+def histogram_range(X, clip_percent: float = CLIP_PERCENT) -> tuple[float, float]:
+    """The conductance range that leaves at most ``clip_percent`` % of the spectra outside at
+    every bias: from the lowest per-bias ``clip_percent / 2`` percentile to the highest per-bias
+    ``100 - clip_percent / 2`` percentile.
+
+    A range from the percentiles of all values pooled would cut off the energies where the
+    conductance is highest (a coherence peak): there most spectra can lie above it.
+
+    Parameters
+    ----------
+    X : array-like, shape ``(n_spectra, n_bias)``
+    clip_percent : float
+        Percent of the spectra allowed outside at one bias (0 keeps every value).
+
+    Returns
+    -------
+    (low, high) : tuple of float
+    """
+    X = np.asarray(X, dtype=float)
+    if not np.isfinite(X).any():
+        raise ValueError("X holds no finite value")
+    half = float(clip_percent) / 2
+    with np.errstate(all="ignore"):
+        # measured values, not interpolated ones: with few spectra an interpolated
+        # percentile would leave the lowest / highest spectrum outside
+        low = np.nanpercentile(X, half, axis=0, method="lower")
+        high = np.nanpercentile(X, 100 - half, axis=0, method="higher")
+    lo, hi = float(np.nanmin(low)), float(np.nanmax(high))
+    return (lo - 0.5, hi + 0.5) if hi <= lo else (lo, hi)
+
+
+def clipped_fraction(X, value_edges) -> np.ndarray:
+    """Fraction of the spectra outside ``value_edges`` at each bias, ``(n_bias,)``: what an
+    energy-resolved histogram with these edges leaves out (NaN values not counted)."""
+    X = np.asarray(X, dtype=float)
+    lo, hi = float(value_edges[0]), float(value_edges[-1])
+    outside = np.isfinite(X) & ((X < lo) | (X > hi))
+    return outside.sum(axis=0) / max(X.shape[0], 1)
 
 
 def energy_resolved_histogram(
@@ -24,8 +68,10 @@ def energy_resolved_histogram(
     bins : int
         Number of conductance bins.
     value_range : (float, float), optional
-        Conductance range of the bins; default: the 0.1th to 99.9th percentile of all finite
-        values, so that a few outliers do not squeeze the density. Values outside are not counted.
+        Conductance range of the bins; default: :func:`histogram_range`, which leaves at most
+        :data:`CLIP_PERCENT` % of the spectra outside at any bias, so that a few outliers do
+        not squeeze the density while no energy loses its bulk. Values outside are not counted
+        (:func:`clipped_fraction` says how many).
 
     Returns
     -------
@@ -47,9 +93,7 @@ def energy_resolved_histogram(
     if not finite.any():
         raise ValueError("X holds no finite value")
     if value_range is None:
-        lo, hi = np.percentile(X[finite], [0.1, 99.9])
-        if hi <= lo:
-            lo, hi = lo - 0.5, hi + 0.5
+        lo, hi = histogram_range(X)
     else:
         lo, hi = (float(v) for v in value_range)
         if not hi > lo:

@@ -1,10 +1,14 @@
 """The figures the front ends share, drawn on the caller's matplotlib axes, every axis labelled
-with its units: latent spaces and their distance correlation (Figs. 5, 6), the similarity
-learning (Fig. 7a-c), the score and class maps (notebooks 06, 07, the app's download and the
-report: :func:`draw_score_map`, :func:`draw_class_map`, :func:`maps_png`) and the
-spectral-weight transfer (Fig. 8).
+with its units: the energy-resolved histogram (Fig. 2), latent spaces and their distance
+correlation (Figs. 5, 6), the similarity learning (Fig. 7b-d, with the pair threshold behind
+its training), the score and class maps (notebooks 06, 07, the app's download and the report:
+:func:`draw_score_map`, :func:`draw_class_map`, :func:`maps_png`) and the spectral-weight
+transfer (Fig. 8).
 
-Each function draws one panel from a step's result and computes nothing of the analysis.
+Conventions: bias axes read :data:`BIAS_LABEL` (negative sample bias probes the filled
+states); every map has a labelled colour bar, or a legend when its values are categories
+(:func:`draw_category_map`); one-signed quantities get sequential colour maps. Each function
+draws one panel from a step's result and computes nothing of the analysis.
 """
 
 from __future__ import annotations
@@ -18,18 +22,30 @@ from stswidgets.grid import map_extent, to_map
 from stswidgets.pipeline.score import SiteClasses
 
 __all__ = [
+    "BIAS_LABEL",
+    "draw_category_map",
     "draw_class_map",
+    "draw_class_score_histogram",
     "draw_class_spectra",
     "draw_coordinate_field",
     "draw_distance_correlation",
     "draw_energy_correlation",
     "draw_energy_distance",
+    "draw_energy_histogram",
     "draw_latent",
     "draw_pair_threshold",
     "draw_score_map",
     "draw_training_curves",
+    "maps_figure",
     "maps_png",
+    "separation_display",
 ]
+
+#: A field is drawn as signed (diverging colours) when its smaller side reaches this fraction
+#: of its larger side.
+BOTH_SIGNS = 0.2
+#: Label of every bias axis: the sample bias, so negative values probe the filled states.
+BIAS_LABEL = "sample bias (mV)"
 
 #: Colours of the simulated populations (surface, transition, vacancy).
 TRUTH_COLOURS = ("0.7", "tab:orange", "tab:red")
@@ -87,11 +103,17 @@ def draw_distance_correlation(
 
 
 def draw_pair_threshold(ax, pairs):
-    """Distances of random pairs of scaled spectra with the similar / dissimilar threshold
-    (Fig. 7a); ``pairs`` is a :class:`~stswidgets.pipeline.score.PairDistances`."""
+    """Distances of random pairs of scaled spectra with the threshold that labels the training
+    pairs similar / dissimilar (the input of Fig. 7, not a panel of it); ``pairs`` is a
+    :class:`~stswidgets.pipeline.score.PairDistances`."""
     ax.hist(pairs.distances, bins=200, color="0.4")
     ax.axvline(pairs.threshold, color="C3", label=f"threshold ({pairs.quantile:.0%} quantile)")
-    ax.set(yscale="log", xlabel="pair distance (scaled units)", ylabel="pairs per bin")
+    ax.set(
+        yscale="log",
+        xlabel="pair distance (scaled units)",
+        ylabel="pairs per bin",
+        title="pair distances and the similar / dissimilar threshold",
+    )
     ax.legend()
 
 
@@ -110,21 +132,45 @@ def draw_training_curves(axes, projection):
 
 
 def draw_coordinate_field(ax, field, projection):
-    """The score network's signed coordinate over the projection plane (Fig. 7c), score
-    levels dashed, the spectra and the majority's position (+) on top; ``field`` is a
-    :class:`~stswidgets.pipeline.score.CoordinateField`."""
-    limit = float(np.abs(field.coordinate).max()) or 1.0
-    filled = ax.contourf(
-        field.t1, field.t2, field.coordinate, levels=30, cmap="coolwarm", vmin=-limit, vmax=limit
-    )
+    """The score network's coordinate over the projection plane (Fig. 7c), score levels
+    dashed, the spectra and the majority's position (+) on top; ``field`` is a
+    :class:`~stswidgets.pipeline.score.CoordinateField`.
+
+    A coordinate that reaches well into both signs (the smaller side at least
+    :data:`BOTH_SIGNS` of the larger) is drawn with a diverging map centred on 0; one that
+    essentially keeps one sign with a sequential map, so no colour suggests a sign change the
+    data do not have."""
+    coordinate = np.asarray(field.coordinate, dtype=float)
+    lo, hi = float(np.nanmin(coordinate)), float(np.nanmax(coordinate))
+    if min(-lo, hi) >= BOTH_SIGNS * max(-lo, hi, 1e-300):
+        limit = max(-lo, hi)
+        style = {"cmap": "coolwarm", "vmin": -limit, "vmax": limit}
+    else:
+        style = {"cmap": "viridis"}
+    filled = ax.contourf(field.t1, field.t2, coordinate, levels=30, **style)
+    level_colour = "k" if style["cmap"] == "coolwarm" else "0.85"  # seen on dark viridis too
     ax.contour(
-        field.t1, field.t2, field.score, levels=5, colors="k", linestyles="--", linewidths=0.6
+        field.t1,
+        field.t2,
+        field.score,
+        levels=5,
+        colors=level_colour,
+        linestyles="--",
+        linewidths=0.6,
     )
     Z = projection.Z
     ax.scatter(Z[:, 0], Z[:, 1], s=2, c="k", alpha=0.3)
     ax.plot(*projection.majority, "w+", ms=14, mew=2)
     ax.set(xlabel="tC1 (projection units)", ylabel="tC2 (projection units)")
-    ax.figure.colorbar(filled, ax=ax, label="signed coordinate (score-network units)")
+    bar = ax.figure.colorbar(filled, ax=ax, label="coordinate (score-network units)")
+    bar.locator = _ticker().MaxNLocator(6)
+    bar.update_ticks()
+
+
+def _ticker():
+    import matplotlib.ticker as ticker
+
+    return ticker
 
 
 def _marker(n_points: int):
@@ -143,7 +189,7 @@ def draw_class_spectra(ax, bias, classes, units: str):
         mean, std = classes.mean[code], classes.std[code]
         ax.plot(bias, mean, color=f"C{code}", marker=marker, ms=3, label=f"{name} ({count})")
         ax.fill_between(bias, mean - std, mean + std, color=f"C{code}", alpha=0.2)
-    ax.set(xlabel="bias (mV)", ylabel=f"dI/dV ({units})", title="mean spectrum per class")
+    ax.set(xlabel=BIAS_LABEL, ylabel=f"dI/dV ({units})", title="mean spectrum per class")
     ax.legend()
 
 
@@ -161,7 +207,7 @@ def draw_energy_distance(ax, weight, bias, title: str = ""):
     ax.plot(bias, density.median, color="w", lw=1, marker=_marker(len(bias)), ms=3, label="median")
     ax.figure.colorbar(mesh, ax=ax, label="log10 probability density (1 / normalised units)")
     ax.set(
-        xlabel="bias (mV)",
+        xlabel=BIAS_LABEL,
         ylabel=f"|difference| ({weight.normalization}-normalised dI/dV)",
         title=title,
     )
@@ -188,7 +234,7 @@ def draw_energy_correlation(ax, weight, bias, n_windows: int = 8):
         ax.add_patch(
             Rectangle((e_lo, s_lo), e_hi - e_lo, s_hi - s_lo, fill=False, ec="g", ls="--", lw=1.5)
         )
-    ax.set(xlabel="bias (mV)", ylabel="bias (mV)", title="energy-energy correlation")
+    ax.set(xlabel=BIAS_LABEL, ylabel=BIAS_LABEL, title="energy-energy correlation")
 
 
 #: Label of the score's colour bar.
@@ -205,39 +251,147 @@ def draw_score_map(ax, grid: xr.DataArray, valid, score: np.ndarray, title: str 
     return image
 
 
-def draw_class_map(ax, grid: xr.DataArray, valid, classes: SiteClasses, title: str = "classes"):
-    """The site classes on the real-space map on ``ax``: one categorical colour per class,
-    a colour bar naming them, unmeasured pixels blank."""
+def draw_category_map(
+    ax, grid: xr.DataArray, valid, codes, names, title: str = "", colours=None, legend=True
+):
+    """Categories on the real-space map on ``ax``: ``codes`` ``(n_valid,)`` int 0..k-1 (one
+    per valid spectrum) drawn in one colour each, a discrete legend naming them with their
+    counts (``names[k]``), unmeasured pixels blank. Returns the image."""
     from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
 
-    n = len(classes.names)
-    image = ax.imshow(
-        np.asarray(to_map(classes.labels.astype(float), valid)),
-        origin="lower",
-        extent=map_extent(grid),
-        cmap=ListedColormap([f"C{k}" for k in range(n)]),
+    from stswidgets.notebook import plot_map
+
+    codes = np.asarray(codes)
+    n = len(names)
+    colours = list(colours) if colours is not None else [f"C{k % 10}" for k in range(n)]
+    image = plot_map(  # a map, or the codes along the line of a line grid
+        ax,
+        np.asarray(to_map(codes.astype(float), valid)),
+        grid,
+        "category (code)",
+        cmap=ListedColormap(colours[:n]),
         vmin=-0.5,
         vmax=n - 0.5,
         interpolation="nearest",
     )
-    bar = ax.figure.colorbar(image, ax=ax, ticks=range(n))
-    bar.ax.set_yticklabels(classes.names)
-    ax.set(xlabel="x (nm)", ylabel="y (nm)", title=title, aspect="equal")
+    if legend:
+        handles = [
+            Patch(color=colours[k], label=f"{names[k]} ({int(np.sum(codes == k))})")
+            for k in range(n)
+        ]
+        ax.legend(
+            handles=handles,
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            fontsize=8,
+            title="spectra",
+            title_fontsize=8,
+            frameon=False,
+        )
+    ax.set_title(title)
+    if image is not None:
+        ax.set_aspect("equal")
     return image
+
+
+def draw_class_map(ax, grid: xr.DataArray, valid, classes: SiteClasses, title: str = "classes"):
+    """The site classes on the real-space map on ``ax``: one categorical colour per class,
+    a legend naming them with their counts, unmeasured pixels blank."""
+    return draw_category_map(ax, grid, valid, classes.labels, list(classes.names), title)
+
+
+def draw_class_score_histogram(ax, score, classes: SiteClasses, bins: int = 60):
+    """The score of each class on ``ax``, all classes binned on one common range (so the
+    bar heights compare: spectra per bin of one width), the class edges dashed."""
+    score = np.asarray(score, dtype=float)
+    finite = np.isfinite(score)
+    edges = np.histogram_bin_edges(score[finite], bins=bins)
+    for code, name in enumerate(classes.names):
+        rows = finite & (classes.labels == code)
+        if rows.any():
+            ax.hist(
+                score[rows],
+                bins=edges,
+                color=f"C{code % 10}",
+                alpha=0.7,
+                label=f"{name} ({int(rows.sum())})",
+            )
+    for edge in getattr(classes, "edges", ()) or ():
+        ax.axvline(edge, color="k", ls="--", lw=0.8)
+    width = edges[1] - edges[0]
+    ax.set(
+        xlabel="similarity score (projection units)",
+        ylabel=f"spectra per bin (width {width:.2g})",
+        yscale="log",
+        title="score per class (one binning), and the edges",
+    )
+    ax.legend(fontsize=8, title="class (spectra)", title_fontsize=8)
+
+
+def draw_energy_histogram(ax, X, bias, units: str, mark_mV=None, bins: int = 100):
+    """The energy-resolved histogram of all spectra (Fig. 2) on ``ax``: at every bias the
+    fraction of the spectra per conductance bin (log colour), each bias at its true energy.
+
+    The conductance range leaves at most
+    :data:`~stswidgets.analysis.density.CLIP_PERCENT` % of the spectra outside at any bias
+    (:func:`~stswidgets.analysis.density.histogram_range`); the title says how many are.
+    Returns the fraction of the spectra left outside at each bias, ``(n_bias,)``.
+    """
+    from stswidgets.analysis.density import clipped_fraction, energy_resolved_histogram
+    from stswidgets.notebook import bias_edges
+
+    X = np.asarray(X, dtype=float)
+    density, value_edges = energy_resolved_histogram(X, bias, bins=bins)
+    log_density = np.log10(density.T + 1.0 / len(X))  # floor: one spectrum
+    mesh = ax.pcolormesh(bias_edges(bias), value_edges, log_density, cmap="magma", shading="flat")
+    ax.figure.colorbar(mesh, ax=ax, label="log10(fraction of spectra per bin)")
+    if mark_mV is not None:
+        ax.axvline(mark_mV, color="w", ls=":", lw=1)
+    clipped = clipped_fraction(X, value_edges)
+    worst = int(np.argmax(clipped))
+    ax.set(
+        xlabel=BIAS_LABEL,
+        ylabel=f"dI/dV ({units})",
+        title="energy-resolved histogram\n"
+        + (
+            f"off the range: at most {clipped[worst]:.1%} of spectra "
+            f"({np.asarray(bias)[worst]:.3g} mV)"
+            if clipped[worst] > 0
+            else "every spectrum within the range"
+        ),
+    )
+    return clipped
+
+
+def separation_display(table):
+    """Notebook 05's separation table for reading: the AUCs first, the methods ordered by
+    their mean AUC (when there is a truth), the Spearman correlation last and named a
+    diagnostic (it rewards a monotone curve, not a separation: notebook 04)."""
+    table = table.rename(columns={"Spearman": "Spearman (diagnostic)"})
+    if "mean AUC" in table:
+        table = table.sort_values("mean AUC", ascending=False)
+    last = [c for c in ("Spearman (diagnostic)", "time (s)") if c in table]
+    return table[[c for c in table.columns if c not in last] + last]
+
+
+def maps_figure(grid: xr.DataArray, valid, score: np.ndarray, classes: SiteClasses | None = None):
+    """A matplotlib ``Figure`` of the score map and (when given) the class map, axes in nm."""
+    from matplotlib.figure import Figure
+
+    n_panels = 1 if classes is None else 2
+    fig = Figure(figsize=(5.6 * n_panels, 4.2), layout="constrained")
+    axes = fig.subplots(1, n_panels, squeeze=False)[0]
+    draw_score_map(axes[0], grid, valid, score, title="similarity score")
+    if classes is not None:
+        draw_class_map(axes[1], grid, valid, classes)
+    return fig
 
 
 def maps_png(
     grid: xr.DataArray, valid, score: np.ndarray, classes: SiteClasses | None = None
 ) -> bytes:
-    """A PNG of the score map and (when given) the class map, axes in nm."""
-    from matplotlib.figure import Figure
-
-    n_panels = 1 if classes is None else 2
-    fig = Figure(figsize=(5.2 * n_panels, 4.2), layout="constrained")
-    axes = fig.subplots(1, n_panels, squeeze=False)[0]
-    draw_score_map(axes[0], grid, valid, score, title="similarity score")
-    if classes is not None:
-        draw_class_map(axes[1], grid, valid, classes)
+    """A PNG of :func:`maps_figure`: the score map and (when given) the class map."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
+    maps_figure(grid, valid, score, classes).savefig(buffer, format="png", dpi=110)
     return buffer.getvalue()

@@ -15,6 +15,7 @@ import numpy as np
 import traitlets
 
 from stswidgets.grid import GridError, to_matrix
+from stswidgets.widgets._static import describe_colours
 
 __all__ = ["MapPanel", "MeanSpectra", "Selection", "selected_sum", "selection_for"]
 
@@ -22,8 +23,24 @@ __all__ = ["MapPanel", "MeanSpectra", "Selection", "selected_sum", "selection_fo
 SELECTION_COLOR = "#e6550d"
 REST_COLOR = "#4a6d8c"
 PIN_COLORS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]
+#: Colours of categories 0, 1, 2, ... (class codes, the simulated truth): matplotlib's tab10,
+#: the colours of the notebooks' class maps.
+CATEGORY_COLORS = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+]  # fmt: skip
+#: Colours of the simulated truth 0 surface, 1 transition, 2 vacancy: those of
+#: ``pipeline.plots.TRUTH_COLOURS`` (grey, orange, red), so truth reads alike everywhere.
+TRUTH_COLORS = ["#b2b2b2", "#ff7f0e", "#d62728"]
 #: Overlay colours for -1 (unmeasured pixel), 0 (not selected: transparent), 1 (selected).
 HIGHLIGHT_SCALE = ["#d9d9d9", "rgba(0, 0, 0, 0)", "rgba(255, 80, 10, 0.6)"]
+
+
+def category_colors(k: int, colours=None) -> list[str]:
+    """``k`` colours for the categories 0..k-1: ``colours`` when given, else the cycle of
+    :data:`CATEGORY_COLORS`."""
+    palette = list(colours) if colours is not None else CATEGORY_COLORS
+    return [palette[i % len(palette)] for i in range(k)]
 
 
 def _as_index_array(indices, n_valid: int) -> np.ndarray:
@@ -240,7 +257,7 @@ def _drawable(values) -> np.ndarray:
 
 
 def axis(scale, label: str, orientation: str = "horizontal", **kw) -> bq.Axis:
-    """A labelled axis (``label`` carries the unit, e.g. ``"bias (mV)"``)."""
+    """A labelled axis (``label`` carries the unit, e.g. ``"sample bias (mV)"``)."""
     side = {"side": "left"} if orientation == "vertical" else {}
     return bq.Axis(scale=scale, label=label, tick_format=kw.pop("tick_format", None), **side, **kw)
 
@@ -371,11 +388,26 @@ class MapPanel:
         selection.observe(self._on_selection, names="indices")
         self._on_selection()
 
-    def set_values(self, values, label: str) -> None:
+    def set_values(self, values, label: str, names=None, colours=None) -> None:
+        """Show ``values`` ``(ny, nx)``: a continuous quantity labelled ``label`` (colour range
+        the 1st to 99th percentile), or with ``names`` the category codes 0..k-1 in
+        ``colours`` (default :data:`CATEGORY_COLORS`; the static picture gives them a legend)."""
         values = np.asarray(values, dtype=float)
         finite = np.isfinite(values)
-        lo, hi = np.percentile(values[finite], [1, 99]) if finite.any() else (0.0, 1.0)
-        self.color_scale.min, self.color_scale.max = float(lo), float(max(hi, lo + 1e-12))
+        if names is not None:
+            k = len(names)
+            colours = category_colors(k, colours)
+            lo = 0.0
+            with self.color_scale.hold_sync():
+                self.color_scale.colors = colours * (1 + (k == 1))
+                self.color_scale.min, self.color_scale.max = 0.0, float(max(k - 1, 1))
+            describe_colours(self.color_scale, label, names, colours)
+        else:
+            lo, hi = np.percentile(values[finite], [1, 99]) if finite.any() else (0.0, 1.0)
+            with self.color_scale.hold_sync():
+                self.color_scale.colors = []
+                self.color_scale.min, self.color_scale.max = float(lo), float(max(hi, lo + 1e-12))
+            describe_colours(self.color_scale, label)
         # the canvas cannot draw NaN: unmeasured pixels get the lowest colour here and are
         # covered in grey by the overlay (-1 there)
         self.heatmap.color = _drawable(np.where(finite, values, lo))
@@ -515,7 +547,10 @@ class MeanSpectra:
         )
         self.figure = figure(
             [self.lines],
-            [axis(self.x_scale, "bias (mV)"), axis(self.y_scale, f"dI/dV ({units})", "vertical")],
+            [
+                axis(self.x_scale, "sample bias (mV)"),
+                axis(self.y_scale, f"dI/dV ({units})", "vertical"),
+            ],
             title=title,
             width=400,
             legend_location="top-left",

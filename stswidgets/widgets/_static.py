@@ -5,7 +5,10 @@ report read offline, nbviewer, GitHub) it shows nothing. Each explorer therefore
 ``image/png`` of what it shows at display time to its MIME bundle (:class:`StaticImage`):
 JupyterLab still renders the live widget (it ranks the widget view first) and every other
 reader shows the picture. The picture is drawn from the data the bqplot marks already hold
-(lines, scatters, heat maps, axis labels and titles), nothing is recomputed.
+(lines, scatters, heat maps, axis labels and titles), nothing is recomputed. A colour scale
+described with :func:`describe_colours` gets a labelled colour bar in the picture, or a
+legend of its categories; long axis labels are wrapped and ticks thinned so that no text of
+the picture is cut or overlaps another.
 """
 
 from __future__ import annotations
@@ -13,11 +16,53 @@ from __future__ import annotations
 import base64
 import io
 import re
+import textwrap
+import weakref
+from dataclasses import dataclass
 
 import numpy as np
 
 #: Width in inches of one figure panel of the picture.
 PANEL_WIDTH_IN = 4.2
+#: Axis labels longer than this (characters) are wrapped onto several lines in the picture.
+WRAP_X, WRAP_Y = 55, 42
+#: At most this many major ticks per axis of the picture (8 pt text, 4.2 in panels).
+MAX_TICKS = 6
+
+
+@dataclass(frozen=True)
+class ColourKey:
+    """What the colours of a bqplot colour scale mean: ``label`` (with units) for a colour
+    bar, or ``names`` of the categories 0..k-1 for a legend (``colours`` one per category)."""
+
+    label: str
+    names: tuple[str, ...] | None = None
+    colours: tuple[str, ...] | None = None
+
+
+_KEYS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def describe_colours(scale, label: str, names=None, colours=None) -> None:
+    """Say what the colours of ``scale`` (a ``bqplot.ColorScale``) mean, for the picture: a
+    colour bar labelled ``label``, or with ``names`` a legend of categories 0..k-1 drawn in
+    ``colours`` (default: the matplotlib cycle ``C0``, ``C1``, ...)."""
+    if names is not None:
+        names = tuple(str(n) for n in names)
+        colours = (
+            tuple(colours)
+            if colours is not None
+            else tuple(f"C{k % 10}" for k in range(len(names)))
+        )
+    _KEYS[scale] = ColourKey(str(label), names, None if names is None else colours)
+
+
+def colour_key(scale) -> ColourKey | None:
+    """The :class:`ColourKey` given to ``scale`` with :func:`describe_colours`, or None."""
+    try:
+        return _KEYS.get(scale)
+    except TypeError:
+        return None
 
 
 def figure_rows(widget) -> list[list]:
@@ -37,8 +82,9 @@ def figure_rows(widget) -> list[list]:
     return [row for child in children for row in figure_rows(child)]
 
 
-def static_png(widget, dpi: int = 80) -> bytes | None:
-    """A PNG of the bqplot figures in ``widget`` (None when it holds none)."""
+def static_figure(widget):
+    """A matplotlib ``Figure`` redrawing the bqplot figures in ``widget`` (None when it holds
+    none): one panel per bqplot figure, in the rows :func:`figure_rows` gives, 8 pt text."""
     import matplotlib
 
     rows = figure_rows(widget)
@@ -48,16 +94,44 @@ def static_png(widget, dpi: int = 80) -> bytes | None:
 
     ncols = max(len(row) for row in rows)
     with matplotlib.rc_context({"font.size": 8}):
-        fig = Figure(figsize=(PANEL_WIDTH_IN * ncols, 0.8 * PANEL_WIDTH_IN * len(rows)))
+        fig = Figure(
+            figsize=(PANEL_WIDTH_IN * ncols, 0.8 * PANEL_WIDTH_IN * len(rows)),
+            layout="constrained",
+        )
         axes = fig.subplots(len(rows), ncols, squeeze=False)
+        figures = [f for row in rows for f in row]
+        # a legend of categories is drawn once, on the last panel showing them
+        later = [
+            {k for f in figures[i + 1 :] for k in _category_keys(f)} for i in range(len(figures))
+        ]
         for r, row in enumerate(rows):
             for c in range(ncols):
                 if c < len(row):
-                    _draw_figure(axes[r, c], row[c])
+                    i = figures.index(row[c])
+                    _draw_figure(axes[r, c], row[c], skip=later[i])
                 else:
                     axes[r, c].set_axis_off()
-        fig.tight_layout()
-        buffer = io.BytesIO()
+    return fig
+
+
+def _category_keys(figure) -> set:
+    keys = set()
+    for mark in figure.marks:
+        key = colour_key((getattr(mark, "scales", None) or {}).get("color"))
+        if key is not None and key.names is not None and getattr(mark, "visible", True):
+            keys.add((key.label, key.names))
+    return keys
+
+
+def static_png(widget, dpi: int = 80) -> bytes | None:
+    """A PNG of the bqplot figures in ``widget`` (None when it holds none)."""
+    import matplotlib
+
+    fig = static_figure(widget)
+    if fig is None:
+        return None
+    buffer = io.BytesIO()
+    with matplotlib.rc_context({"font.size": 8}):
         fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
 
@@ -118,18 +192,26 @@ def _colormap(scale):
     return colormaps[scheme] if scheme in colormaps else colormaps["viridis"]
 
 
-def _draw_figure(ax, figure) -> None:
+def _draw_figure(ax, figure, skip=frozenset()) -> None:
+    """Redraw the bqplot ``figure`` on ``ax``; category legends whose ``(label, names)`` is
+    in ``skip`` are left to another panel."""
     import bqplot as bq
+    from matplotlib.ticker import MaxNLocator
 
+    keyed = []  # (artist, key) of the marks whose colours mean something
     for mark in figure.marks:
         if getattr(mark, "visible", True) is False:
             continue
+        artist = None
         if isinstance(mark, bq.HeatMap):
-            _draw_heatmap(ax, mark)
+            artist = _draw_heatmap(ax, mark)
         elif isinstance(mark, bq.Scatter | getattr(bq, "ScatterGL", bq.Scatter)):
-            _draw_scatter(ax, mark)
+            artist = _draw_scatter(ax, mark)
         elif isinstance(mark, bq.Lines):
             _draw_lines(ax, mark)
+        key = colour_key((getattr(mark, "scales", None) or {}).get("color"))
+        if artist is not None and key is not None and all(k is not key for _, k in keyed):
+            keyed.append((artist, key))
     for axis in figure.axes:
         if isinstance(axis, bq.ColorAxis):
             continue
@@ -137,49 +219,99 @@ def _draw_figure(ax, figure) -> None:
         scale = axis.scale
         lo, hi = getattr(scale, "min", None), getattr(scale, "max", None)
         if axis.orientation == "vertical":
-            ax.set_ylabel(label)
+            ax.set_ylabel(textwrap.fill(label, WRAP_Y))
             if lo is not None or hi is not None:
                 ax.set_ylim(lo, hi)
         else:
-            ax.set_xlabel(label)
+            ax.set_xlabel(textwrap.fill(label, WRAP_X))
             if lo is not None or hi is not None:
                 ax.set_xlim(lo, hi)
         if isinstance(scale, bq.LogScale):
             (ax.set_yscale if axis.orientation == "vertical" else ax.set_xscale)("log")
-    ax.set_title(figure.title or "", fontsize=9)
+    for which in (ax.xaxis, ax.yaxis):
+        if which.get_scale() == "linear":
+            which.set_major_locator(MaxNLocator(MAX_TICKS))
+    ax.set_title(textwrap.fill(figure.title or "", WRAP_X), fontsize=9)
+    legend = None
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7)
+        legend = ax.legend(fontsize=7)
+    for artist, key in keyed:
+        if key.names is None or (key.label, key.names) not in skip:
+            _colour_key(ax, artist, key, legend)
 
 
-def _draw_heatmap(ax, mark) -> None:
+def _colour_key(ax, artist, key: ColourKey, other_legend) -> None:
+    """A labelled colour bar of ``artist``, or a legend of its categories beside ``ax``."""
+    if key.names is None:
+        bar = ax.figure.colorbar(artist, ax=ax, shrink=0.9)
+        bar.set_label(textwrap.fill(key.label, WRAP_Y))
+        return
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=c, label=n) for n, c in zip(key.names, key.colours, strict=True)]
+    legend = ax.legend(
+        handles=handles,
+        title=textwrap.fill(key.label, 24),
+        title_fontsize=7,
+        fontsize=7,
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        frameon=False,
+    )
+    if other_legend is not None:
+        ax.add_artist(other_legend)
+    del legend
+
+
+def _categorical(key: ColourKey | None):
+    """``(cmap, norm)`` drawing the category codes 0..k-1 of ``key`` in their colours."""
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    k = len(key.names)
+    return ListedColormap(list(key.colours)), BoundaryNorm(np.arange(k + 1) - 0.5, k)
+
+
+def _draw_heatmap(ax, mark):
     x, y, color = _values(mark.x), _values(mark.y), _values(mark.color)
     if x is None or y is None or color is None or color.ndim != 2:
-        return
+        return None
     scale = mark.scales.get("color")
-    ax.pcolormesh(
-        x,
-        y,
-        np.ma.masked_invalid(color),
-        cmap=_colormap(scale),
-        vmin=getattr(scale, "min", None),
-        vmax=getattr(scale, "max", None),
-        shading="nearest",
-    )
+    key = colour_key(scale)
+    if key is not None and key.names is not None:
+        cmap, norm = _categorical(key)
+        style = {"cmap": cmap, "norm": norm}
+    else:
+        style = {
+            "cmap": _colormap(scale),
+            "vmin": getattr(scale, "min", None),
+            "vmax": getattr(scale, "max", None),
+        }
+    return ax.pcolormesh(x, y, np.ma.masked_invalid(color), shading="nearest", **style)
 
 
-def _draw_scatter(ax, mark) -> None:
+def _draw_scatter(ax, mark):
     x, y = _values(mark.x), _values(mark.y)
     if x is None or y is None or x.shape != y.shape:
-        return
+        return None
     size = max(1.0, float(getattr(mark, "default_size", 16) or 16) / 8.0)
     opacity = (list(getattr(mark, "default_opacities", None) or []) or [1.0])[0]
     color = _values(getattr(mark, "color", None))
     if color is not None and color.shape == x.shape:
         scale = mark.scales.get("color")
-        ax.scatter(x, y, c=color, cmap=_colormap(scale), s=size, alpha=opacity, linewidths=0)
-    else:
-        fill = _css_color((list(mark.colors) or ["steelblue"])[0])
-        ax.scatter(x, y, color=fill, s=size, alpha=opacity, linewidths=0)
+        key = colour_key(scale)
+        if key is not None and key.names is not None:
+            cmap, norm = _categorical(key)
+            style = {"cmap": cmap, "norm": norm}
+        else:
+            style = {
+                "cmap": _colormap(scale),
+                "vmin": getattr(scale, "min", None),
+                "vmax": getattr(scale, "max", None),
+            }
+        return ax.scatter(x, y, c=color, s=size, alpha=opacity, linewidths=0, **style)
+    fill = _css_color((list(mark.colors) or ["steelblue"])[0])
+    ax.scatter(x, y, color=fill, s=size, alpha=opacity, linewidths=0)
+    return None
 
 
 def _draw_lines(ax, mark) -> None:

@@ -26,7 +26,7 @@ from stswidgets.widgets._common import (
     map_geometry,
     selection_for,
 )
-from stswidgets.widgets._static import StaticImage
+from stswidgets.widgets._static import StaticImage, describe_colours
 
 __all__ = ["DistanceCorrelationExplorer", "DistanceDistributionExplorer"]
 
@@ -105,6 +105,7 @@ class DistanceCorrelationExplorer(StaticImage, ipw.VBox):
             color=np.zeros((2, 2)),
             scales={"x": self.dx, "y": self.dy, "color": bq.ColorScale(scheme="viridis")},
         )
+        describe_colours(self.density.scales["color"], "log10(1 + spectra per bin)")
         self.points = bq.Scatter(
             x=np.zeros(0),
             y=np.zeros(0),

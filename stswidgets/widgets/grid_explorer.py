@@ -24,7 +24,7 @@ from stswidgets.widgets._common import (
     selected_sum,
     selection_for,
 )
-from stswidgets.widgets._static import StaticImage
+from stswidgets.widgets._static import StaticImage, describe_colours
 
 __all__ = ["GridExplorer"]
 
@@ -153,6 +153,7 @@ class GridExplorer(StaticImage, ipw.VBox):
             color=np.log10(np.maximum(H.T, floor / 2)),
             scales={"x": self.bx, "y": self.by, "color": bq.ColorScale(scheme="viridis")},
         )
+        describe_colours(self.density.scales["color"], "log10(fraction of spectra per bin)")
         n_lines = 2 + len(PIN_COLORS)
         self.spectra_lines = bq.Lines(
             x=self.bias_mV,
@@ -171,7 +172,7 @@ class GridExplorer(StaticImage, ipw.VBox):
         )
         self.density_figure = figure(
             [self.density, self.spectra_lines, self.bias_line],
-            [axis(self.bx, "bias (mV)"), axis(self.by, f"dI/dV ({units})", "vertical")],
+            [axis(self.bx, "sample bias (mV)"), axis(self.by, f"dI/dV ({units})", "vertical")],
             title="energy-resolved histogram (log10 fraction)",
             width=480,
             height=400,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import bqplot as bq
 import ipywidgets as ipw
 import numpy as np
@@ -10,15 +12,17 @@ import traitlets
 from stswidgets.grid import to_map
 from stswidgets.widgets._common import (
     SELECTION_COLOR,
+    TRUTH_COLORS,
     MapPanel,
     MeanSpectra,
     Selection,
     axis,
+    category_colors,
     figure,
     matrix_and_valid,
     selection_for,
 )
-from stswidgets.widgets._static import StaticImage
+from stswidgets.widgets._static import StaticImage, describe_colours
 
 __all__ = ["DENSITY_MIN_POINTS", "DENSITY_BINS", "MAX_DRAWN_POINTS", "LatentExplorer"]
 
@@ -40,6 +44,26 @@ def _density(Z: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     finite = np.isfinite(Z).all(axis=1)
     counts, xe, ye = np.histogram2d(Z[finite, 0], Z[finite, 1], bins=bins)
     return 0.5 * (xe[1:] + xe[:-1]), 0.5 * (ye[1:] + ye[:-1]), np.log10(1.0 + counts.T)
+
+
+#: A colouring with at most this many distinct integer values 0..k-1 is shown as categories.
+MAX_CATEGORIES = 10
+
+
+def category_names(name: str, values: np.ndarray) -> list[str] | None:
+    """The names of the categories 0..k-1 when ``values`` are such codes, else None.
+
+    Names come from a colouring named like ``"truth (0 surface, 1 transition, 2 vacancy)"``;
+    codes the name does not list are named by their number.
+    """
+    finite = values[np.isfinite(values)]
+    if finite.size == 0 or np.any(finite != np.round(finite)) or finite.min() < 0:
+        return None
+    k = int(finite.max()) + 1
+    if k > MAX_CATEGORIES:
+        return None
+    named = {int(code): word.strip() for code, word in re.findall(r"(\d+)\s+([^,()]+)", name)}
+    return [named.get(code, str(code)) for code in range(k)]
 
 
 def _drawn(idx: np.ndarray, cap: int) -> np.ndarray:
@@ -285,13 +309,29 @@ class LatentExplorer(StaticImage, ipw.VBox):
         if not self.colors or self.color_by not in self.colors:
             return
         values = self.colors[self.color_by]
+        names = category_names(self.color_by, values)
+        label = re.sub(r"\s*\((\d+\s+[^,()]+,?\s*)+\)\s*$", "", self.color_by)
         self.scatter.color = values[self.drawn]
         if self.density_mode:
             self._draw_selected()
-        self.map.set_values(to_map(values, self.selection.valid), self.color_by)
+        colours = None
+        if names is not None:  # the simulated truth in its colours everywhere
+            truth = label == "truth" and len(names) <= len(TRUTH_COLORS)
+            colours = category_colors(len(names), TRUTH_COLORS if truth else None)
+        self.map.set_values(to_map(values, self.selection.valid), label, names, colours)
         finite = values[np.isfinite(values)]
-        if finite.size:
-            self.color_scale.min, self.color_scale.max = float(finite.min()), float(finite.max())
+        with self.color_scale.hold_sync():
+            if names is not None:
+                k = len(names)
+                self.color_scale.colors = colours * (1 + (k == 1))
+                self.color_scale.min, self.color_scale.max = 0.0, float(max(k - 1, 1))
+                describe_colours(self.color_scale, label, names, colours)
+            else:
+                self.color_scale.colors = []
+                if finite.size:
+                    self.color_scale.min = float(finite.min())
+                    self.color_scale.max = float(finite.max())
+                describe_colours(self.color_scale, label)
 
     def _on_mode(self, change=None) -> None:
         self.latent_figure.interaction = self.brush if self.mode == "brush" else self.lasso

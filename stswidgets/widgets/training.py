@@ -27,6 +27,10 @@ def _metric(metrics, name: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+#: Legend words for the metrics the estimators of stswidgets.learn log.
+_READABLE = {"train_loss": "training (per epoch)", "val_loss": "held-out (per epoch)"}
+
+
 class TrainingMonitor(pl.Callback):
     """Draw the training and validation loss live while a model trains; stop it on demand.
 
@@ -75,7 +79,7 @@ class TrainingMonitor(pl.Callback):
             y=np.zeros(0),
             scales={"x": self.x_scale, "y": self.y_scale},
             colors=[REST_COLOR],
-            labels=[train_metric],
+            labels=[_READABLE.get(train_metric, train_metric)],
             marker="circle",
             marker_size=16,
             display_legend=True,
@@ -85,7 +89,7 @@ class TrainingMonitor(pl.Callback):
             y=np.zeros(0),
             scales={"x": self.x_scale, "y": self.y_scale},
             colors=[SELECTION_COLOR],
-            labels=[val_metric],
+            labels=[_READABLE.get(val_metric, val_metric)],
             marker="square",
             marker_size=16,
             display_legend=True,

@@ -3,7 +3,11 @@
 import numpy as np
 import pytest
 
-from stswidgets.analysis.density import energy_resolved_histogram
+from stswidgets.analysis.density import (
+    CLIP_PERCENT,
+    clipped_fraction,
+    energy_resolved_histogram,
+)
 
 
 def test_energy_resolved_histogram_matches_numpy_histogram_per_bias():
@@ -23,12 +27,20 @@ def test_energy_resolved_histogram_matches_numpy_histogram_per_bias():
     assert H[6].sum() < 0.6
 
 
-def test_default_range_spans_the_bulk_of_the_values():
-    X = np.random.default_rng(1).normal(size=(2000, 3))
-    H, edges = energy_resolved_histogram(X, np.arange(3.0), bins=10)
-    assert edges[0] == pytest.approx(np.percentile(X, 0.1))
-    assert edges[-1] == pytest.approx(np.percentile(X, 99.9))
-    assert np.all(H.sum(axis=1) > 0.99)
+def test_default_range_spans_the_bulk_at_every_bias():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(2000, 200))
+    X[:, 1] += 6.0  # a "coherence peak": one energy far above the others
+    H, edges = energy_resolved_histogram(X, np.arange(200.0), bins=10)
+    assert edges[0] == pytest.approx(np.percentile(X, 0.25, axis=0, method="lower").min())
+    assert edges[-1] == pytest.approx(np.percentile(X, 99.75, axis=0, method="higher").max())
+    # at most CLIP_PERCENT % of the spectra are lost at any bias, the peak energy included;
+    # a range pooled over all values (0.1-99.9 %) loses a fifth of the peak column
+    assert np.all(H.sum(axis=1) >= 1 - CLIP_PERCENT / 100 - 1e-12)
+    lost = clipped_fraction(X, edges)
+    np.testing.assert_allclose(lost, 1 - H.sum(axis=1), atol=1e-12)
+    pooled = np.percentile(X, [0.1, 99.9])
+    assert clipped_fraction(X, pooled)[1] > 0.1  # 20 % here
 
 
 def test_bad_input_raises():
