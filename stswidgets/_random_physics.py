@@ -114,7 +114,7 @@ RANDOM_RANGES: dict[str, tuple[float, float]] = {
     "n_kinds": (1, 3),
     "defect_fraction": (0.04, 0.7),  # log: map fraction inside cores and rings (before overlap)
     "core_radius_nm": (0.3, 1.0),
-    "healing_length_nm": (0.15, 0.6),  # the ring reaches 3 healing lengths beyond the core
+    "healing_length_nm": (0.1, 0.4),  # the ring reaches 3 healing lengths (0.3-1.2 nm) beyond
     "lobe_separation_nm": (0.6, 1.2),  # dumbbell kinds only
     "friedel_wavelength_nm": (0.4, 2.0),  # real-space period of the oscillations
     "friedel_amplitude": (0.0, 0.08),
