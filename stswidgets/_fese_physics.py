@@ -428,6 +428,7 @@ def fese_like(
         "setpoint_variation": float(setpoint_variation),
         "setpoint_gradient": float(setpoint_gradient),
         "gap_anisotropy": float(gap_anisotropy),
+        "friedel_wavelength_nm": float(np.pi / fermi_wavevector_nm),  # cos(2 k_F rho) period
         "nonlinear": int(nonlinear),
         "kinds": json.dumps(kinds),
         "healing_length_nm": max(k["healing_length_nm"] for k in kinds),

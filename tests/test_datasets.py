@@ -64,6 +64,7 @@ def test_grid_dims_coords_and_attrs(default):
     assert default.attrs["suppressed_window_mV"] == [-12.0, -4.0]
     assert default.attrs["enhanced_window_mV"] == [4.0, 10.0]
     assert "other_defect" not in default
+    assert default.attrs["friedel_wavelength_nm"] == pytest.approx(np.pi / 1.6)
 
 
 def test_bad_arguments_raise_clear_errors():
