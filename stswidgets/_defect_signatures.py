@@ -12,6 +12,7 @@ randomly drawn parameters into the core spectrum of a defect kind on a fine ener
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 #: Defect-signature archetypes; each kind of a grid draws a different one.
 ARCHETYPES = ("in_gap_states", "resonance", "gap_enhancement", "weight_transfer")
@@ -208,6 +209,40 @@ def _from_table(table, strength, which=None):
     spectra = flat[row] * (1 - above_share)
     spectra += flat[row + 1] * above_share
     return spectra
+
+
+def _distance_maps(kinds, centres, centre_kind, angles, shape, pixel_nm):
+    """Distance of every pixel to the nearest centre of each kind (lobes of dumbbells counted).
+
+    Returns ``rho (n_kinds, ny * nx)`` in nm, the index of the nearest centre of any kind per
+    pixel (earlier kinds win ties) and ``(kind index, x, y)`` of every centre point; sets each
+    kind's ``count``.
+    """
+    ny, nx = shape
+    xx, yy = np.meshgrid(np.arange(nx) * pixel_nm, np.arange(ny) * pixel_nm)
+    pix = np.stack([xx.ravel(), yy.ravel()], axis=-1)
+    rho_kind = np.full((len(kinds), ny * nx), np.inf)
+    nearest_centre = np.zeros(ny * nx, dtype=int)
+    point_kinds = []
+    for j, kind in enumerate(kinds):
+        mine = np.flatnonzero(centre_kind == j)
+        kind["count"] = len(mine)
+        if len(mine) == 0:
+            continue
+        points = centres[mine]
+        if kind["shape"] == "dumbbell":
+            arm = 0.5 * kind["lobe_separation_nm"]
+            offset = arm * np.stack([np.cos(angles[mine]), np.sin(angles[mine])], axis=-1)
+            points = np.concatenate([points, points + 2 * offset])  # one lobe on the pixel
+            owner = np.concatenate([mine, mine])
+        else:
+            owner = mine
+        point_kinds.extend((j, *point) for point in points)
+        rho, index = cKDTree(points).query(pix)
+        closer = rho < rho_kind.min(axis=0)
+        nearest_centre[closer] = owner[index[closer]]
+        rho_kind[j] = rho
+    return rho_kind, nearest_centre, point_kinds
 
 
 def _place(rng, counts, extent_nm, min_separation_nm):

@@ -78,10 +78,10 @@ import numpy as np
 import xarray as xr
 from scipy.interpolate import interp1d
 from scipy.ndimage import gaussian_filter1d
-from scipy.spatial import cKDTree
 
 from stswidgets._defect_signatures import (
     ARCHETYPES,
+    _distance_maps,
     _draw_signature,
     _from_table,
     _local_spectrum,
@@ -354,31 +354,15 @@ def random_grid(
             spot = int(rng.integers(0, n_measured))
             centres[mine[0]] = (spot % nx * pixel, spot // nx * pixel)
 
-    xx, yy = np.meshgrid(np.arange(nx) * pixel, np.arange(ny) * pixel)
-    pix = np.stack([xx.ravel(), yy.ravel()], axis=-1)
-    strengths = np.zeros((n_kinds, ny * nx))
-    rho_kind = np.full((n_kinds, ny * nx), np.inf)
-    nearest_centre = np.zeros(ny * nx, dtype=int)
-    point_kinds = []  # (kind index, x, y) of every centre, lobes counted
-    for j, kind in enumerate(kinds):
-        mine = np.flatnonzero(centre_kind == j)
-        kind["count"] = len(mine)
-        if len(mine) == 0:
-            continue
-        points = centres[mine]
-        if kind["shape"] == "dumbbell":
-            arm = 0.5 * kind["lobe_separation_nm"]
-            offset = arm * np.stack([np.cos(angles[mine]), np.sin(angles[mine])], axis=-1)
-            points = np.concatenate([points, points + 2 * offset])  # one lobe on the pixel
-            owner = np.concatenate([mine, mine])
-        else:
-            owner = mine
-        point_kinds.extend((j, *point) for point in points)
-        rho, index = cKDTree(points).query(pix)
-        closer = rho < rho_kind.min(axis=0)
-        nearest_centre[closer] = owner[index[closer]]
-        rho_kind[j] = rho
-        strengths[j] = strength(rho, kind["core_radius_nm"], kind["healing_length_nm"])
+    rho_kind, nearest_centre, point_kinds = _distance_maps(
+        kinds, centres, centre_kind, angles, (ny, nx), pixel
+    )
+    strengths = np.stack(
+        [
+            strength(rho_kind[j], k["core_radius_nm"], k["healing_length_nm"])
+            for j, k in enumerate(kinds)
+        ]
+    )
     rho_any = rho_kind.min(axis=0)
 
     # --- truth ------------------------------------------------------------------------------
