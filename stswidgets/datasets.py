@@ -13,38 +13,50 @@ background), ``V`` the vacancy spectrum (gap filled, coherence peaks suppressed,
 states, spectral weight moved from filled to empty states), ``O`` an optional second defect kind,
 ``w``/``o`` their weights, ``F`` the Friedel oscillations and ``s`` the setpoint factor.
 
-Ground truth (all ``(y, x)`` variables of the returned Dataset):
+With ``nonlinear=True`` the spectra come instead from LOCAL physics at the pixel's strength
+``w(r)`` (gap shrinking, peaks broadening, bound states moving towards zero bias near the core,
+signatures fading as ``w ** fade_power``); the default stays linear this round so that the
+embedded demo grid is unchanged. ``gap_anisotropy > 0`` gives a V-shaped gap in both modes.
+
+Ground truth (all ``(y, x)`` variables of the returned Dataset, the same in both modes):
 
 ``defect_weight``
     ``w(r)`` in [0, 1]: ``exp(-(rho / defect_radius_nm) ** defect_profile_power)`` with ``rho`` the
-    distance to the nearest lobe centre of a vacancy dumbbell. It is the fraction of the vacancy
-    spectrum in the pixel's spectrum.
+    distance to the nearest lobe centre of a vacancy dumbbell. In the linear mode it is the
+    fraction of the vacancy spectrum in the pixel's spectrum, in the non-linear one the local
+    strength.
 ``vacancy``
     ``w > vacancy_threshold`` (default 0.6): the Fe-vacancy cores.
-``transition``
-    ``transition_threshold < w <= vacancy_threshold`` (default 0.15 ... 0.6): the ring where the
-    vacancy signature fades into the surface; disjoint from ``vacancy`` by construction.
 ``other_defect``
     Only when ``other_density_nm2 > 0`` (condition ``"two_defect_kinds"``): pixels where the weight
-    of the second defect kind exceeds 0.5. ``vacancy``/``transition`` then still mean the Fe
-    vacancies only; a pixel of ``other_defect`` is neither.
+    of the second defect kind exceeds 0.5; a pixel of ``other_defect`` is no ``vacancy``.
+``kind``
+    0 outside defect cores, 1 ``vacancy``, 2 ``other_defect``.
+``transition``
+    The RING REGION, as in :func:`random_grid`: non-core pixels (``kind == 0``) within core
+    radius + 3 healing lengths of a defect centre (a lobe for the vacancies). Each kind's core
+    radius and healing length (``attrs["kinds"]``) are set so that this is where its weight lies
+    between ``transition_threshold`` (default 0.15) and the core threshold: for the vacancies the
+    former ``transition_threshold < w <= vacancy_threshold``. Since this round the second kind
+    has its ring too (before, ``transition`` held the vacancies' rings only).
+``defect_distance_nm``, ``nearest_kind``, ``valid``
+    Distance to the nearest defect centre, its kind (1, 2), False on unmeasured pixels.
 
-The surface is everything else. :data:`CONDITIONS` names the simulated conditions the tests and
-the benchmark notebook use; :func:`condition` builds one. :func:`random_grid` (defined in
+The far surface is ``kind == 0 & ~transition``; :func:`truth_regions` maps far surface, ring and
+core to 0, 1, 2. :data:`CONDITIONS` names the simulated conditions the tests and the benchmark
+notebook use; :func:`condition` builds one. :func:`random_grid` (defined in
 ``stswidgets._random_physics``) is a randomized family: each seed draws its own physics, 1 to 3
-defect kinds and its ground truth ``kind``/``transition``.
+defect kinds, its local non-linear spectra and the same truth variables.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from scipy.ndimage import gaussian_filter, gaussian_filter1d
-from scipy.spatial import cKDTree
 
 from stswidgets._defect_signatures import dynes_dos
+from stswidgets._fese_physics import fese_like
 from stswidgets._random_physics import ARCHETYPES, RANDOM_RANGES, random_grid
-from stswidgets.grid import make_grid
 
 __all__ = [
     "ARCHETYPES",
@@ -55,7 +67,9 @@ __all__ = [
     "fese_like",
     "polynomial_family",
     "random_grid",
+    "truth_regions",
 ]
+
 
 #: Named simulated conditions -> :func:`fese_like` keyword arguments. Ground-truth pixel
 #: fractions on maps of 64 x 64 pixels and larger (tests/test_datasets.py checks them):
@@ -74,331 +88,39 @@ CONDITIONS: dict[str, dict] = {
 }
 
 
-def _window(energy_mV: np.ndarray, window_mV, edge_mV: float) -> np.ndarray:
-    """Smooth box: ~1 inside ``[lo, hi]`` mV, ~0 outside, tanh edges of width ``edge_mV``."""
-    lo, hi = window_mV
-    return 0.5 * (np.tanh((energy_mV - lo) / edge_mV) - np.tanh((energy_mV - hi) / edge_mV))
+def truth_regions(ds: xr.Dataset) -> xr.DataArray:
+    """Ground-truth region of every pixel of a simulated grid: 0 far surface, 1 ring, 2 core.
 
-
-def _place_centres(rng, n, extent_nm, min_separation_nm, taken=None):
-    """Random sequential placement of ``n`` centres with a minimum separation (in nm)."""
-    placed = [] if taken is None else list(taken)
-    n_before = len(placed)
-    candidates = rng.uniform(0.0, 1.0, size=(50 * n + 50, 2)) * np.asarray(extent_nm)
-    for point in candidates:
-        if len(placed) - n_before == n:
-            break
-        if placed and np.min(np.hypot(*(np.asarray(placed) - point).T)) < min_separation_nm:
-            continue
-        placed.append(point)
-    return np.asarray(placed[n_before:], dtype=float).reshape(-1, 2)
-
-
-def fese_like(
-    seed: int = 0,
-    shape: tuple[int, int] = (100, 100),
-    n_bias: int = 512,
-    bias_range_mV: tuple[float, float] = (-15.0, 15.0),
-    *,
-    pixel_nm: float = 0.25,
-    delta_mV: float = 2.2,
-    dynes_gamma_mV: float = 0.1,
-    delta2_mV: float = 1.5,
-    gap2_weight: float = 0.25,
-    broadening_mV: float = 0.1,
-    background_slope: float = 0.012,
-    background_curvature: float = 0.0015,
-    vacancy_density_nm2: float = 0.016,
-    min_separation_nm: float = 4.0,
-    lobe_separation_nm: float = 1.0,
-    lattice_angle_deg: float = 0.0,
-    defect_radius_nm: float = 0.85,
-    defect_profile_power: float = 1.5,
-    vacancy_threshold: float = 0.6,
-    transition_threshold: float = 0.15,
-    vacancy_gamma_mV: float = 0.9,
-    bound_state_mV: float = 1.0,
-    bound_state_width_mV: float = 0.35,
-    bound_state_weights: tuple[float, float] = (1.0, 0.8),
-    suppressed_window_mV: tuple[float, float] = (-12.0, -4.0),
-    suppression: float = 0.3,
-    enhanced_window_mV: tuple[float, float] = (4.0, 10.0),
-    enhancement: float = 0.35,
-    window_edge_mV: float = 1.5,
-    friedel_amplitude: float = 0.06,
-    fermi_wavevector_nm: float = 1.6,
-    fermi_energy_mV: float = 20.0,
-    friedel_decay_nm: float = 2.5,
-    other_density_nm2: float = 0.0,
-    other_radius_nm: float = 0.6,
-    other_resonance_mV: float = -6.0,
-    other_resonance_width_mV: float = 2.5,
-    other_amplitude: float = 0.25,
-    setpoint_variation: float = 0.08,
-    setpoint_correlation_nm: float = 2.0,
-    setpoint_gradient: float = 0.0,
-    noise: float = 0.06,
-    n_missing: int = 0,
-) -> xr.Dataset:
-    """A simulated FeSe-like dI/dV grid with Fe-vacancy dumbbells and its ground truth.
+    Core is ``kind > 0``, ring is ``transition`` (non-core pixels within core radius + 3
+    healing lengths of a defect centre), far surface everything else; -1 where not ``valid``.
 
     Parameters
     ----------
-    seed : int
-        Seed of :func:`numpy.random.default_rng`; the same seed gives identical numbers.
-    shape : (int, int)
-        ``(ny, nx)`` pixels of the map.
-    n_bias : int
-        Number of bias points (>= 2).
-    bias_range_mV : (float, float)
-        First and last bias in mV (the axis is ascending).
-    pixel_nm : float
-        Pixel size in nm (the map is ``nx * pixel_nm`` wide; FeSe's lattice constant is 0.377 nm).
-    delta_mV : float
-        Main superconducting gap (coherence peaks at +-delta_mV; the gap is ~2 delta wide).
-    dynes_gamma_mV : float
-        Dynes pair-breaking broadening of the clean surface (quasiparticle lifetime).
-    delta2_mV : float
-        Second, smaller gap of the multi-band superconductor (a shoulder inside the peaks).
-    gap2_weight : float
-        Fraction of the DOS carried by the band with the second gap (0 for a single gap).
-    broadening_mV : float
-        Gaussian instrumental broadening (lock-in modulation, temperature), standard deviation.
-    background_slope : float
-        Linear particle-hole asymmetry of the normal-state conductance, per mV
-        (1 + slope E + curvature E^2).
-    background_curvature : float
-        V-shaped (quadratic) rise of the normal-state conductance away from E_F, per mV^2.
-    vacancy_density_nm2 : float
-        Fe vacancies per nm^2 (the count is ``round(density * area)``, at least one; fewer when
-        ``min_separation_nm`` leaves no room; ``attrs["n_vacancies"]`` has the count placed).
-    min_separation_nm : float
-        Minimum distance between defect centres (vacancies are sparse and isolated).
-    lobe_separation_nm : float
-        Distance between the two lobes of a vacancy dumbbell.
-    lattice_angle_deg : float
-        Direction of the Fe-Fe lattice axis; each dumbbell lies along it or at +90 degrees.
-    defect_radius_nm : float
-        Decay length of the vacancy's influence (bound-state extent) from a lobe centre.
-    defect_profile_power : float
-        Shape exponent p of the weight profile ``exp(-(rho / defect_radius_nm) ** p)``.
-    vacancy_threshold : float
-        Weight above which a pixel is ground-truth ``vacancy``.
-    transition_threshold : float
-        Weight above which a non-vacancy pixel is ground-truth ``transition``.
-    vacancy_gamma_mV : float
-        Dynes broadening at the vacancy core: pair breaking fills the gap and suppresses the
-        coherence peaks.
-    bound_state_mV : float
-        Energy of the in-gap impurity bound states (peaks at +-bound_state_mV).
-    bound_state_width_mV : float
-        Half width (Lorentzian) of the bound-state peaks.
-    bound_state_weights : (float, float)
-        Heights of the bound-state peaks at (-E_b, +E_b), particle-hole asymmetric.
-    suppressed_window_mV : (float, float)
-        Filled-state window whose spectral weight the vacancy removes.
-    suppression : float
-        Fractional loss of conductance inside ``suppressed_window_mV`` at the vacancy core.
-    enhanced_window_mV : (float, float)
-        Empty-state window (around +7 mV) that gains the spectral weight.
-    enhancement : float
-        Fractional gain of conductance inside ``enhanced_window_mV`` at the vacancy core.
-    window_edge_mV : float
-        Width of the smooth (tanh) edges of both windows.
-    friedel_amplitude : float
-        Relative amplitude of the Friedel (quasiparticle-interference) oscillations.
-    fermi_wavevector_nm : float
-        k_F in 1/nm; the oscillations go as cos(2 k(E) rho) with k(E) = k_F (1 + E / 2 E_F).
-    fermi_energy_mV : float
-        Fermi energy of the small FeSe pocket, sets the dispersion of k(E).
-    friedel_decay_nm : float
-        Decay length of the oscillations away from a defect.
-    other_density_nm2 : float
-        Density per nm^2 of a second, weaker defect kind (Se-site defects: one round lobe, a
-        filled-state resonance, no in-gap states); ground truth in ``other_defect``.
-    other_radius_nm : float
-        Gaussian radius of the second defect kind.
-    other_resonance_mV : float
-        Energy of the second defect kind's resonance.
-    other_resonance_width_mV : float
-        Gaussian width of that resonance.
-    other_amplitude : float
-        Relative height of that resonance at the defect centre.
-    setpoint_variation : float
-        Standard deviation of log of the smooth multiplicative factor every spectrum carries
-        (tip height set by the current setpoint, i.e. normalisation at the setpoint).
-    setpoint_correlation_nm : float
-        Correlation length of that factor.
-    setpoint_gradient : float
-        Additional log-factor change across the map along x (a drifting tip).
-    noise : float
-        White (lock-in) noise, standard deviation relative to the normal-state conductance.
-    n_missing : int
-        Trailing pixels (row-major) left unmeasured (NaN), as in an aborted grid.
+    ds : xarray.Dataset
+        A grid of :func:`random_grid` or :func:`fese_like` (needs ``kind`` and ``transition``;
+        ``valid`` where present).
 
     Returns
     -------
-    xarray.Dataset
-        ``didv (y, x, bias)`` float32 grid (x, y in nm, bias in mV) and ground truth ``vacancy``,
-        ``transition`` (bool, ``(y, x)``), ``defect_weight`` (float in [0, 1]) and, when
-        ``other_density_nm2 > 0``, ``other_defect``. ``attrs`` record the seed, the main parameters
-        and the spectral-weight windows (``suppressed_window_mV``, ``enhanced_window_mV``).
-
-    Examples
-    --------
-    >>> ds = fese_like(seed=1, shape=(40, 40), n_bias=128)
-    >>> ds["didv"].dims
-    ('y', 'x', 'bias')
+    xarray.DataArray
+        ``(y, x)`` int map with ``flag_values`` and ``flag_meanings`` attrs.
     """
-    ny, nx = (int(v) for v in shape)
-    if ny < 1 or nx < 1:
-        raise ValueError(f"shape must be two positive ints (ny, nx), got {shape!r}")
-    if int(n_bias) < 2:
-        raise ValueError(f"n_bias must be >= 2, got {n_bias!r}")
-    lo_mV, hi_mV = (float(v) for v in bias_range_mV)
-    if not hi_mV > lo_mV:
-        raise ValueError(f"bias_range_mV must be (low, high) with low < high, got {bias_range_mV}")
-    if not 0 <= transition_threshold < vacancy_threshold <= 1:
+    missing = [name for name in ("kind", "transition") if name not in ds]
+    if missing:
         raise ValueError(
-            "expected 0 <= transition_threshold < vacancy_threshold <= 1, got "
-            f"{transition_threshold} and {vacancy_threshold}"
+            f"truth_regions needs the simulated ground truth; {ds.attrs.get('source', 'dataset')}"
+            f" has no {', '.join(missing)}"
         )
-    if not 0 <= int(n_missing) < ny * nx:
-        raise ValueError(f"n_missing must be in [0, {ny * nx}) for shape {shape}, got {n_missing}")
-    rng = np.random.default_rng(seed)
-    bias = np.linspace(lo_mV, hi_mV, int(n_bias))
-    x_nm = np.arange(nx) * pixel_nm
-    y_nm = np.arange(ny) * pixel_nm
-    extent = (nx * pixel_nm, ny * pixel_nm)
-
-    # --- real space: defects and their weights -------------------------------------------
-    area = extent[0] * extent[1]
-    n_vac = max(1, round(vacancy_density_nm2 * area)) if vacancy_density_nm2 > 0 else 0
-    centres = _place_centres(rng, n_vac, extent, min_separation_nm)
-    angles = np.deg2rad(lattice_angle_deg) + rng.integers(0, 2, len(centres)) * np.pi / 2
-    half = 0.5 * lobe_separation_nm * np.stack([np.cos(angles), np.sin(angles)], axis=-1)
-    lobes = np.concatenate([centres + half, centres - half])  # (2 n_vac, 2) x, y in nm
-    n_other = max(1, round(other_density_nm2 * area)) if other_density_nm2 > 0 else 0
-    others = _place_centres(rng, n_other, extent, min_separation_nm, taken=centres)
-
-    xx, yy = np.meshgrid(x_nm, y_nm)  # (ny, nx)
-    pix = np.stack([xx.ravel(), yy.ravel()], axis=-1)  # (n_pix, 2)
-
-    def nearest(points):
-        if len(points) == 0:
-            return np.full(len(pix), np.inf), np.zeros(len(pix), dtype=int)
-        distance, index = cKDTree(points).query(pix)
-        return distance, index
-
-    rho_vac, _ = nearest(lobes)
-    weight = np.exp(-((rho_vac / defect_radius_nm) ** defect_profile_power))
-    rho_other, _ = nearest(others)
-    other_weight = np.exp(-0.5 * (rho_other / other_radius_nm) ** 2)
-    all_centres = np.concatenate([centres, others]) if len(others) else centres
-    rho_all, which = nearest(all_centres)
-    phases = rng.uniform(0, 2 * np.pi, max(len(all_centres), 1))
-
-    # --- energy space: templates on a fine axis, broadened, sampled on the bias axis --------
-    step = min(0.01, (hi_mV - lo_mV) / (4 * n_bias))
-    pad = 5 * broadening_mV + 1.0
-    fine = np.arange(lo_mV - pad, hi_mV + pad + step, step)
-    background = 1 + background_slope * fine + background_curvature * fine**2
-
-    def superconductor(gamma):
-        return (1 - gap2_weight) * dynes_dos(fine, delta_mV, gamma) + gap2_weight * dynes_dos(
-            fine, delta2_mV, gamma
-        )
-
-    surface = background * superconductor(dynes_gamma_mV)
-    bound = sum(
-        height / (1 + ((fine - sign * bound_state_mV) / bound_state_width_mV) ** 2)
-        for sign, height in zip((-1, 1), bound_state_weights, strict=True)
-    )
-    transfer = (
-        1
-        - suppression * _window(fine, suppressed_window_mV, window_edge_mV)
-        + enhancement * _window(fine, enhanced_window_mV, window_edge_mV)
-    )
-    vacancy_spec = background * transfer * (superconductor(vacancy_gamma_mV) + bound)
-    resonance = np.exp(-0.5 * ((fine - other_resonance_mV) / other_resonance_width_mV) ** 2)
-    other_spec = surface * (1 + other_amplitude * resonance)
-
-    def sample(spectrum):
-        smooth = (
-            gaussian_filter1d(spectrum, broadening_mV / step) if broadening_mV > 0 else spectrum
-        )
-        return np.interp(bias, fine, smooth)
-
-    surf, vac, oth = sample(surface), sample(vacancy_spec), sample(other_spec)
-
-    # --- per pixel (float32: the precision of a lock-in grid, and half the memory traffic) ---
-    f32 = np.float32
-    w = weight.astype(f32)[:, None]
-    spectra = surf.astype(f32)[None, :] + w * (vac - surf).astype(f32)[None, :]
-    if len(others):
-        spectra += other_weight.astype(f32)[:, None] * (oth - surf).astype(f32)[None, :]
-    if friedel_amplitude and len(all_centres):
-        k = fermi_wavevector_nm * (1 + bias / (2 * fermi_energy_mV))  # (n_bias,)
-        envelope = friedel_amplitude * np.exp(-rho_all / friedel_decay_nm) * (1 - weight)
-        phase = (2 * k).astype(f32)[None, :] * rho_all.astype(f32)[:, None]
-        phase += phases[which].astype(f32)[:, None]
-        np.cos(phase, out=phase)
-        phase *= envelope.astype(f32)[:, None]
-        phase += f32(1)
-        spectra *= phase
-        del phase
-    field = gaussian_filter(
-        rng.standard_normal((ny, nx)), setpoint_correlation_nm / pixel_nm, mode="wrap"
-    )
-    field /= max(field.std(), 1e-12)
-    log_factor = setpoint_variation * field + setpoint_gradient * (xx / extent[0] - 0.5)
-    spectra *= np.exp(log_factor).ravel().astype(f32)[:, None]
-    spectra += np.float32(noise) * rng.standard_normal(spectra.shape, dtype=np.float32)
-    if n_missing:
-        spectra[len(spectra) - int(n_missing) :] = np.nan
-
-    source = f"stswidgets.datasets.fese_like(seed={seed})"
-    grid = make_grid(
-        spectra.reshape(ny, nx, -1), bias, x_nm, y_nm, units="a.u.", channel="didv", source=source
-    )
-    weight_map = weight.reshape(ny, nx)
-    coords = {"y": grid["y"], "x": grid["x"]}
-    vacancy = weight_map > vacancy_threshold
-    data = {
-        "didv": grid,
-        "vacancy": xr.DataArray(vacancy, dims=("y", "x"), coords=coords),
-        "transition": xr.DataArray(
-            (weight_map > transition_threshold) & ~vacancy, dims=("y", "x"), coords=coords
-        ),
-        "defect_weight": xr.DataArray(weight_map, dims=("y", "x"), coords=coords),
+    regions = xr.where(ds["kind"] > 0, 2, xr.where(ds["transition"], 1, 0))
+    if "valid" in ds:
+        regions = xr.where(ds["valid"], regions, -1)
+    regions = regions.astype(int)
+    regions.attrs = {
+        "flag_values": [-1, 0, 1, 2],
+        "flag_meanings": "not_valid far_surface ring core",
     }
-    if len(others):
-        other_mask = other_weight.reshape(ny, nx) > 0.5
-        data["other_defect"] = xr.DataArray(other_mask, dims=("y", "x"), coords=coords)
-        data["vacancy"] = data["vacancy"] & ~other_mask
-        data["transition"] = data["transition"] & ~other_mask
-    attrs = {
-        "source": source,
-        "seed": int(seed),
-        "pixel_nm": float(pixel_nm),
-        "delta_mV": float(delta_mV),
-        "dynes_gamma_mV": float(dynes_gamma_mV),
-        "bound_state_mV": float(bound_state_mV),
-        "n_vacancies": len(centres),
-        "n_other_defects": len(others),
-        "vacancy_threshold": float(vacancy_threshold),
-        "transition_threshold": float(transition_threshold),
-        "suppressed_window_mV": [float(v) for v in suppressed_window_mV],
-        "enhanced_window_mV": [float(v) for v in enhanced_window_mV],
-        "vacancy_gamma_mV": float(vacancy_gamma_mV),
-        "defect_radius_nm": float(defect_radius_nm),
-        "suppression": float(suppression),
-        "enhancement": float(enhancement),
-        "noise": float(noise),
-        "setpoint_variation": float(setpoint_variation),
-        "setpoint_gradient": float(setpoint_gradient),
-    }
-    return xr.Dataset(data, attrs=attrs)
+    regions.name = "truth_region"
+    return regions
 
 
 def condition(
