@@ -283,9 +283,10 @@ def draw_setpoint_spread(ax, normalization, bins: int = 60):
             color=colour,
             label=f"{label} (spread {spread:.1%})",
         )
+    ax.set_yscale("log")  # the narrow peak after the normalisation and the broad one before
     ax.set(
         xlabel="set-point conductance / its median",
-        ylabel="spectra",
+        ylabel="spectra per bin",
         title=f"set-point spread; normalisation: {normalization.method}",
     )
     ax.legend(fontsize=8)
@@ -303,4 +304,5 @@ def draw_setpoint_map(ax, normalization, grid, valid):
     image = plot_map(ax, np.asarray(to_map(ratio, valid)), grid, label, cmap="viridis")
     if image is not None:
         ax.figure.colorbar(image, ax=ax, label=label)
-    ax.set_title(f"set-point conductance, measured\n({normalization.reference})", fontsize=9)
+    where = normalization.reference.split(" (")[0]
+    ax.set_title(f"set-point conductance as measured\nread at {where}", fontsize=9)
