@@ -148,8 +148,8 @@ def _open_grid(path_or_dataset, channel: str | None) -> xr.DataArray:
         elif np.isfinite(chosen.agreement) and chosen.agreement < POOR_AGREEMENT:
             warnings.warn(_poor_agreement(chosen, evaluation, label), stacklevel=3)
     attrs = _grid_attrs(dataset, chosen)
-    for key, to_mV in SETPOINT_BIAS_KEYS:
-        value = _number(dataset.attrs.get(key))
+    for key, to_mV in SETPOINT_BIAS_KEYS:  # the header, or a grid saved by save_grid
+        value = _number(dataset[chosen.sources[0]].attrs.get(key, dataset.attrs.get(key)))
         if value is not None:
             attrs["setpoint_bias_mV"] = value * to_mV
             break

@@ -201,3 +201,23 @@ def test_no_step_normalises_per_spectrum_again(monkeypatch):
     weight = pipeline.spectral_weight_transfer(X, bias, classes, config)
     np.testing.assert_allclose(weight.correlation, np.corrcoef(X, rowvar=False), atol=1e-6)
     assert set(calls) <= {"none"}, calls
+
+
+def test_open_grid_reads_the_set_point_bias_of_each_vendor(tmp_path):
+    from stswidgets import make_grid, open_grid, save_grid
+
+    values = np.random.default_rng(0).uniform(1.0, 2.0, (4, 5, 30)).astype(np.float32)
+    grid = make_grid(values, np.linspace(-20, 20, 30), np.arange(5.0), np.arange(4.0), units="nS")
+    headers = {  # Createc (mV), RHK (V), Nanonis (V); the first found wins
+        7.5: {"setpoint_bias_mV": 7.5, "bias_V": 1.0},
+        10.0: {"bias_V": 0.01},
+        -5.0: {"Bias>Bias (V)": -0.005},
+        None: {"Bias>Bias (V)": "n/a"},
+    }
+    for expected, header in headers.items():
+        dataset = grid.rename("didv").to_dataset()
+        dataset.attrs.update(header)
+        opened = open_grid(dataset)
+        assert opened.attrs.get("setpoint_bias_mV") == expected
+    saved = open_grid(save_grid(opened.assign_attrs(setpoint_bias_mV=3.0), tmp_path / "g.nc"))
+    assert saved.attrs["setpoint_bias_mV"] == 3.0  # kept by save_grid
