@@ -18,7 +18,8 @@ The methods (``PipelineConfig.normalize``; :data:`METHODS`), for one spectrum ``
   OUTSIDE_FRACTION` of the bias points at each end (featureless far from the gap);
 - ``"feenstra"``: ``g / sqrt((I/V)^2 + c^2)`` (Feenstra's normalised conductance
   ``(dI/dV) / (I/V)``, regularised near zero bias where ``I/V`` vanishes in a gap), with
-  ``c`` = :data:`FEENSTRA_C` times the spectrum's mean ``|g|``; ``I`` is the recorded
+  ``c`` = :data:`FEENSTRA_C` times the spectrum's mean ``|I/V|`` (in the units of ``I/V``,
+  whatever the current's units); ``I`` is the recorded
   current when given (a global scale between the two channels only scales every spectrum
   alike), else ``I(V) = integral_0^V g dV'`` (trapezoids, ``I(0) = 0``);
 - ``"zscore"``: ``(g - mean(g)) / std(g)`` (removes an offset too).
@@ -68,7 +69,7 @@ CONFIG_METHODS = NORMALIZE_CHOICES
 SPREAD_THRESHOLD = 0.02
 #: Bias points nearest the set-point bias whose mean is the set-point conductance.
 SETPOINT_POINTS = 5
-#: Feenstra regularisation: ``c`` is this fraction of each spectrum's mean ``|dI/dV|``.
+#: Feenstra regularisation: ``c`` is this fraction of each spectrum's mean ``|I/V|``.
 FEENSTRA_C = 0.1
 #: What one unit of a normalised spectrum is, for axis labels ("dI/dV (set-point conductance)").
 LABEL_UNITS = {"setpoint": "set-point conductance", "feenstra": "I/V", "zscore": "std. dev."}
@@ -245,14 +246,15 @@ def _feenstra(X, bias_mV, current=None) -> tuple[np.ndarray, str]:
         source = "I the recorded current"
     with np.errstate(divide="ignore", invalid="ignore"):
         conductance = current / bias_mV[None, :]
-    at_zero = bias_mV == 0  # the limit of I/V at 0 mV is dI/dV there
-    conductance[:, at_zero] = X[:, at_zero]
-    c = FEENSTRA_C * np.abs(X).mean(axis=1, keepdims=True)
+    at_zero = bias_mV == 0  # the limit of I/V at 0 mV is dI/dV there, in the current's units
+    if at_zero.any():
+        slope = np.gradient(current, bias_mV, axis=1) if len(bias_mV) > 1 else X
+        conductance[:, at_zero] = slope[:, at_zero]
+    c = FEENSTRA_C * np.abs(conductance).mean(axis=1, keepdims=True)  # the units of I/V
     denominator = np.sqrt(conductance**2 + c**2)
     denominator = np.maximum(denominator, np.finfo(float).tiny)
     how = (
-        f"(dI/dV) / sqrt((I/V)^2 + c^2), c = {FEENSTRA_C:g} x each spectrum's mean |dI/dV|, "
-        f"{source}"
+        f"(dI/dV) / sqrt((I/V)^2 + c^2), c = {FEENSTRA_C:g} x each spectrum's mean |I/V|, {source}"
     )
     return X / denominator, how
 

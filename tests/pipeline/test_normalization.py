@@ -48,17 +48,22 @@ def test_feenstra_against_the_formula_on_a_synthetic_current():
     a, b = np.array([[1.0], [2.5]]), np.array([[0.01], [0.002]])
     current = a * bias + b * bias**3  # I(V), V in mV
     didv = a + 3 * b * bias**2
-    c = FEENSTRA_C * np.abs(didv).mean(axis=1, keepdims=True)
-    expected = didv / np.sqrt((a + b * bias**2) ** 2 + c**2)  # I/V = a + b V^2, also at 0
+    i_over_v = a + b * bias**2  # also at 0 mV, the limit
+    c = FEENSTRA_C * np.abs(i_over_v).mean(axis=1, keepdims=True)
+    expected = didv / np.sqrt(i_over_v**2 + c**2)
     recorded = apply_normalization(didv, "feenstra", bias, current=current)
-    np.testing.assert_allclose(recorded, expected, rtol=1e-10)
+    np.testing.assert_allclose(recorded, expected, rtol=1e-5)  # I/V at 0 mV: dI/dV of I
     integrated = apply_normalization(didv, "feenstra", bias)  # I(0) = 0, trapezoids
     np.testing.assert_allclose(integrated, expected, rtol=1e-4)
+    # a current in other units (A against a lock-in's V) scales I/V and c alike
+    scaled = apply_normalization(didv, "feenstra", bias, current=1e-9 * current)
+    np.testing.assert_allclose(scaled, 1e9 * expected, rtol=1e-5)
     # an uneven bias window that does not start at 0 still integrates from 0 mV
     uneven = np.sort(np.r_[np.linspace(-7.3, 9.1, 300), 0.77])
     didv_u = a + 3 * b * uneven**2
-    c_u = FEENSTRA_C * np.abs(didv_u).mean(axis=1, keepdims=True)
-    expected_u = didv_u / np.sqrt((a + b * uneven**2) ** 2 + c_u**2)
+    i_over_v_u = a + b * uneven**2
+    c_u = FEENSTRA_C * np.abs(i_over_v_u).mean(axis=1, keepdims=True)
+    expected_u = didv_u / np.sqrt(i_over_v_u**2 + c_u**2)
     out = apply_normalization(didv_u, "feenstra", uneven)
     np.testing.assert_allclose(out, expected_u, rtol=2e-3)
     with pytest.raises(ValueError, match="does not hold 0 mV"):
