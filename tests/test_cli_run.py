@@ -78,6 +78,11 @@ def test_run_file_records_the_config_that_each_notebook_rebuilds(sim_file, stand
     assert injected["data_path"] == str(sim_file.resolve()) and injected["profile"] == "test"
     text = "".join(pieces)
     assert f"[1/1] {name} ..." in text and f"report: {result.report}" in text
+    # the normalisation: chosen once, printed once with its reason, recorded in results.nc
+    method, reason = results.attrs["normalize"], results.attrs["normalize_reason"]
+    assert method in ("none", "setpoint") and reason.startswith("auto: the set-point conductance")
+    assert text.count("normalisation: ") == 1 and f"normalisation: {method} ({reason})" in text
+    assert results["valid"].attrs.get("normalize") is None  # measured, not normalised
 
 
 @pytest.mark.slow
