@@ -66,8 +66,12 @@ def test_distance_histogram_counts_every_pair_as_scipy_does(demo_dashboard):
 def test_steps_fill_the_results_and_the_status(demo_dashboard):
     d = demo_dashboard
     n = len(d.X)
-    # the small test grid's distances show one population: no abundance, and the reason
-    assert d.stats.abundance is None and "one population" in d.stats.reason
+    # the app's distance statistics are the pipeline's, verdict and abundance included
+    expected = pipeline.distance_statistics(d.X, d.config)
+    assert d.stats.bimodal == expected.bimodal and d.stats.reason == expected.reason
+    assert (d.stats.abundance is None) == (not expected.bimodal)
+    if expected.bimodal:
+        np.testing.assert_allclose(d.stats.abundance, expected.abundance)
     assert d.projection.Z.shape == (n, 2)
     assert d.bands.counts.sum() == n
     assert [bar.value for bar in d.bars.values()] == [1.0, 1.0, 1.0]
