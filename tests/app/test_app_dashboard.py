@@ -113,8 +113,9 @@ def test_results_nc_holds_the_steps_results(demo_dashboard):
                 rtol=1e-5,
             )
         assert saved.attrs["profile"] == "test" and "simulated" in saved.attrs["source"]
-        # one population: no abundance map; the verdict and the noise floor are recorded
-        assert "abundance" not in saved and saved.attrs["distance_populations"] == 1
+        # an abundance map only for two populations; the verdict and the noise floor are recorded
+        assert ("abundance" in saved) == d.stats.bimodal
+        assert saved.attrs["distance_populations"] == (2 if d.stats.bimodal else 1)
         assert saved.attrs["distance_populations_reason"] == d.stats.reason
         assert saved.attrs["noise_sigma"] == pytest.approx(d.stats.noise.sigma)
     # the file records the one config every step ran with
@@ -129,11 +130,19 @@ def test_steps_are_the_pipeline_steps_with_the_app_config(demo_dashboard):
     stats = pipeline.distance_statistics(data.X, d.config)
     np.testing.assert_array_equal(d.stats.counts, stats.counts)
     assert d.stats.offset == stats.offset and d.stats.threshold == stats.threshold
-    assert d.stats.reason == stats.reason and d.stats.abundance is stats.abundance is None
+    assert d.stats.reason == stats.reason and d.stats.bimodal == stats.bimodal
+    if stats.bimodal:
+        np.testing.assert_array_equal(d.stats.abundance, stats.abundance)
+    else:
+        assert d.stats.abundance is stats.abundance is None
     # the distance explorer on the page shows those numbers: same offset, split and map
     shown = d.distance_explorer
     assert shown.stats is d.stats and shown.offset == stats.offset
-    assert np.isnan(shown.threshold) and np.isnan(shown.abundance).all()  # one population: no map
+    if stats.bimodal:  # the explorer's split and map are the analysis's
+        assert shown.threshold == pytest.approx(stats.threshold)
+        assert np.isfinite(shown.abundance).any()
+    else:  # one population: no map
+        assert np.isnan(shown.threshold) and np.isnan(shown.abundance).all()
     assert shown in d.explorers.children and d.latent in d.explorers.children
     classes = pipeline.site_classes(data.X, d.projection, d.config, simulated=True)
     np.testing.assert_array_equal(d.bands.labels, classes.labels)
