@@ -69,6 +69,7 @@ def load(
     config: PipelineConfig | None = None,
     channel: str | None = None,
     min_spectra: int = MIN_VALID_SPECTRA,
+    results_dir: str | Path | None = None,
 ) -> PipelineInput:
     """The grid of ``data_path`` (None: the embedded simulated grid of ``config``), checked.
 
@@ -83,6 +84,9 @@ def load(
         Channel to analyse; None: the dI/dV (lock-in) channel.
     min_spectra : int
         Fewest complete spectra accepted.
+    results_dir : str, Path or None
+        The run folder: the simulated grid is kept in its step cache (``.pipeline/``), so the
+        later notebooks of a series read it instead of simulating it again. None: simulate.
 
     Raises
     ------
@@ -98,9 +102,7 @@ def load(
 
         if channel not in (None, "didv"):
             raise InputError(f"unknown channel {channel!r}: the simulated grid has only 'didv'")
-        data = datasets.fese_like(
-            seed=config.seed, shape=(config.ny, config.nx), n_bias=config.n_bias
-        )
+        data = _simulated(datasets, config, results_dir)
         grid, truth = data["didv"], data.drop_vars("didv")
         source = f"simulated fese_like(seed={config.seed})"
         path = "the simulated grid"
@@ -131,3 +133,27 @@ def load(
             f"{path} has {len(X)} complete spectra; the analysis needs at least {min_spectra}"
         )
     return PipelineInput(grid, X, valid, truth, source)
+
+
+def _simulated(datasets, config: PipelineConfig, results_dir) -> xr.Dataset:
+    """``datasets.fese_like`` for ``config``, kept in ``results_dir``'s step cache; the key
+    holds the simulator's source, so an edited simulator is never answered from the cache."""
+    import hashlib
+
+    from stswidgets.pipeline.cache import cached
+
+    shape = (config.ny, config.nx)
+    sources = [Path(datasets.__file__)] + [
+        Path(datasets.__file__).with_name(name)
+        for name in ("_defect_signatures.py", "_random_physics.py")
+    ]
+    code = [hashlib.sha1(p.read_bytes()).hexdigest() for p in sources if p.is_file()]
+    return cached(
+        "simulated_grid",
+        lambda: datasets.fese_like(seed=config.seed, shape=shape, n_bias=config.n_bias),
+        results_dir,
+        config.seed,
+        shape,
+        config.n_bias,
+        *code,
+    )
