@@ -43,12 +43,12 @@ browser-deps:
 
 # Unit tests, the notebooks under nbval (parameterised copies with the small TEST profile),
 # and the browser tests, in one pytest run so that one summary line counts them all; on
-# $(TEST_WORKERS) pytest-xdist workers, tests sharing a module fixture (and the cells of one
-# notebook) kept on one worker by tests/conftest.py's groups.
+# $(TEST_WORKERS) pytest-xdist workers, each test file (its module fixtures, a notebook's cells)
+# on one worker (--dist loadfile; loadgroup's xdist_group marks do nothing with pytest 9.2).
 test: $(STAMP) browser-deps
 	rm -rf build/nbval
 	$(BIN)/python -m stswidgets.series prepare build/nbval --profile test
-	$(BIN)/python -m pytest tests build/nbval --nbval-lax -n $(TEST_WORKERS) --dist loadgroup \
+	$(BIN)/python -m pytest tests build/nbval --nbval-lax -n $(TEST_WORKERS) --dist loadfile \
 	  --durations=30 $(PYTEST_ARGS)
 
 # Tests over ~5 s carry @pytest.mark.slow; `make test` runs them all, `make check` none.

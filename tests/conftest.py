@@ -1,11 +1,8 @@
 """Fixtures and hooks shared across the test folders."""
 
 import os
-from pathlib import Path
 
 import pytest
-
-TESTS = Path(__file__).resolve().parent
 
 #: Environment variables that bound the threads of NumPy's BLAS, torch and numba (as
 #: stswidgets.campaign sets them for the series of one dask worker).
@@ -52,61 +49,3 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"a browser test skipped where {REQUIRE_BROWSER_ENV}=1: {reason}"
-
-
-#: Fixture scopes that hold something expensive for several tests (a run folder, a server).
-SHARED_SCOPES = ("module", "class", "package")
-
-
-def shared_fixtures(item) -> list[str]:
-    """Names of the module-scoped fixtures of this test suite that ``item`` uses."""
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return []
-    names = []
-    for name in item.fixturenames:
-        definitions = info.name2fixturedefs.get(name)
-        if not definitions or definitions[-1].scope not in SHARED_SCOPES:
-            continue
-        code = getattr(definitions[-1].func, "__code__", None)
-        if code is not None and TESTS in Path(code.co_filename).resolve().parents:
-            names.append(name)
-    return names
-
-
-def worker_groups(items) -> dict:
-    """The pytest-xdist group of each test under ``--dist loadgroup`` (absent: any worker).
-
-    ``make test`` runs on two workers. Tests of one module that share a module-scoped fixture
-    of this suite (a series run, a JupyterLab server, a trained model), directly or through
-    another test sharing one, go to the same worker, so that the fixture is built once; the
-    other tests spread. The cells of one nbval notebook run in one kernel, in order: one
-    group per notebook.
-    """
-    groups, parent = {}, {}
-
-    def root(key):
-        while parent.setdefault(key, key) != key:
-            key = parent[key]
-        return key
-
-    members = []
-    for item in items:
-        if type(item).__module__.startswith("nbval"):
-            groups[item] = item.parent.nodeid
-            continue
-        keys = [(item.module.__name__, name) for name in shared_fixtures(item)]
-        for key in keys[1:]:
-            parent[root(key)] = root(keys[0])
-        if keys:
-            members.append((item, keys[0]))
-    for item, key in members:
-        module, name = root(key)
-        groups[item] = f"{module}:{name}"
-    return groups
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into node ids
-def pytest_collection_modifyitems(config, items):
-    for item, group in worker_groups(items).items():
-        item.add_marker(pytest.mark.xdist_group(group))
