@@ -137,17 +137,16 @@ def load(
 
 def _simulated(datasets, config: PipelineConfig, results_dir) -> xr.Dataset:
     """``datasets.fese_like`` for ``config``, kept in ``results_dir``'s step cache; the key
-    holds the simulator's source, so an edited simulator is never answered from the cache."""
+    holds the simulator's source (``datasets.py`` and the package's private ``_*.py`` modules,
+    where its physics lives), so an edited simulator is never answered from the cache."""
     import hashlib
 
     from stswidgets.pipeline.cache import cached
 
     shape = (config.ny, config.nx)
-    sources = [Path(datasets.__file__)] + [
-        Path(datasets.__file__).with_name(name)
-        for name in ("_defect_signatures.py", "_random_physics.py")
-    ]
-    code = [hashlib.sha1(p.read_bytes()).hexdigest() for p in sources if p.is_file()]
+    module = Path(datasets.__file__)
+    sources = [module, *sorted(module.parent.glob("_*.py"))]
+    code = [hashlib.sha1(p.read_bytes()).hexdigest() for p in sources]
     return cached(
         "simulated_grid",
         lambda: datasets.fese_like(seed=config.seed, shape=shape, n_bias=config.n_bias),
