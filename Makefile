@@ -10,6 +10,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.stswidgets-installed
 PYTEST_ARGS ?=
+# pytest-xdist workers of `make test` (one per core of the 2-core target machine; 0: one process)
+TEST_WORKERS ?= 2
 
 .PHONY: install demo test check lab bench lint clean browser-deps
 
@@ -40,11 +42,14 @@ browser-deps:
 	fi
 
 # Unit tests, the notebooks under nbval (parameterised copies with the small TEST profile),
-# and the browser tests, in one pytest run so that one summary line counts them all.
+# and the browser tests, in one pytest run so that one summary line counts them all; on
+# $(TEST_WORKERS) pytest-xdist workers, each test file (its module fixtures, a notebook's cells)
+# on one worker (--dist loadfile; loadgroup's xdist_group marks do nothing with pytest 9.2).
 test: $(STAMP) browser-deps
 	rm -rf build/nbval
 	$(BIN)/python -m stswidgets.series prepare build/nbval --profile test
-	$(BIN)/python -m pytest tests build/nbval --nbval-lax --durations=20 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests build/nbval --nbval-lax -n $(TEST_WORKERS) --dist loadfile \
+	  --durations=30 $(PYTEST_ARGS)
 
 # Tests over ~5 s carry @pytest.mark.slow; `make test` runs them all, `make check` none.
 check: lint

@@ -79,6 +79,11 @@ class PipelineConfig:
     pairs_per_epoch: int = 65536
     threshold_quantile: float = 0.85
     second_threshold_quantile: float = 0.97
+    # Fig. 7b's second projection trains at most min(max_epochs, second_max_epochs) epochs of
+    # min(pairs_per_epoch, second_pairs_per_epoch) pairs (a picture, not the score: a third of
+    # the first projection's training; None: as the first)
+    second_max_epochs: int | None = 20
+    second_pairs_per_epoch: int | None = 32768
     restarts: int = 2
     # -- site classes and spectral weight (notebook 07) ---------------------------------------
     class_edges: tuple[float, ...] | None = None  # score edges; None: automatic

@@ -94,6 +94,7 @@ def load(
     config: PipelineConfig | None = None,
     channel: str | None = None,
     min_spectra: int = MIN_VALID_SPECTRA,
+    results_dir: str | Path | None = None,
 ) -> PipelineInput:
     """The grid of ``data_path`` (None: the embedded simulated grid of ``config``), checked.
 
@@ -108,6 +109,9 @@ def load(
         Channel to analyse; None: the dI/dV (lock-in) channel.
     min_spectra : int
         Fewest complete spectra accepted.
+    results_dir : str, Path or None
+        The run folder: the simulated grid is kept in its step cache (``.pipeline/``), so the
+        later notebooks of a series read it instead of simulating it again. None: simulate.
 
     Returns
     -------
@@ -132,9 +136,7 @@ def load(
 
         if channel not in (None, "didv"):
             raise InputError(f"unknown channel {channel!r}: the simulated grid has only 'didv'")
-        data = datasets.fese_like(
-            seed=config.seed, shape=(config.ny, config.nx), n_bias=config.n_bias
-        )
+        data = _simulated(datasets, config, results_dir)
         grid, truth = data["didv"], data.drop_vars("didv")
         source = f"simulated fese_like(seed={config.seed})"
         path = "the simulated grid"
@@ -191,3 +193,25 @@ def _recorded_current(path: Path, grid: xr.DataArray, valid) -> np.ndarray | Non
         return None
     values = np.asarray(current.values, dtype=np.float64)[np.asarray(valid)]
     return values if np.isfinite(values).all() else None
+
+def _simulated(datasets, config: PipelineConfig, results_dir) -> xr.Dataset:
+    """``datasets.fese_like`` for ``config``, kept in ``results_dir``'s step cache; the key
+    holds the simulator's source (``datasets.py`` and the package's private ``_*.py`` modules,
+    where its physics lives), so an edited simulator is never answered from the cache."""
+    import hashlib
+
+    from stswidgets.pipeline.cache import cached
+
+    shape = (config.ny, config.nx)
+    module = Path(datasets.__file__)
+    sources = [module, *sorted(module.parent.glob("_*.py"))]
+    code = [hashlib.sha1(p.read_bytes()).hexdigest() for p in sources]
+    return cached(
+        "simulated_grid",
+        lambda: datasets.fese_like(seed=config.seed, shape=shape, n_bias=config.n_bias),
+        results_dir,
+        config.seed,
+        shape,
+        config.n_bias,
+        *code,
+    )
