@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from stswidgets.analysis.score_statistics import otsu_split, robust_core
+from stswidgets.analysis.score_statistics import far_mode, otsu_split, robust_core
 
 __all__ = [
     "FESE_NAMES",
@@ -32,6 +32,11 @@ FESE_NAMES = ("surface", "transition", "vacancy")
 #: Spectra whose directions from the majority differ by less than this angle (average
 #: linkage) go one way: one kind and its transition.
 BRANCH_ANGLE_DEG = 30.0
+#: A kind piles up far out: the density peak of its scores (the one farthest out) lies beyond
+#: this fraction of the way from its edge to its highest score; otherwise the branch is a
+#: tail that only falls off, transition.
+PILE_FRACTION = 0.5
+import os; PILE_CHECK = os.environ.get("PILE", "1") == "1"; PILE_FRACTION = float(os.environ.get("PILEF", "0.5"))
 
 
 class KindClasses(NamedTuple):
@@ -173,8 +178,12 @@ def classify_kinds(
             continue
         edge = max(otsu_split(score[points]), majority_edge)
         core = points[score[points] > edge]
-        if core.size >= min_kind_size:
-            kinds.append((core, edge))
+        if core.size < min_kind_size:
+            continue
+        peak, _ = far_mode(score[core])
+        if PILE_CHECK and not peak > edge + PILE_FRACTION * (score[core].max() - edge):
+            continue  # no pile far out: a tail that only falls off (e.g. a drifting setpoint)
+        kinds.append((core, edge))
     kinds.sort(key=lambda kind: -kind[0].size)
     for code, (core, _) in enumerate(kinds, start=2):
         labels[core] = code

@@ -330,7 +330,12 @@ class Dashboard(BackgroundJobs, ipw.VBox):
             self.run_score()
         self._progress("classes", 0.3, "classifying")
         self.classes = pipeline.site_classes(
-            self.X, self.projection, self.config, simulated=self.truth is not None
+            self.X,
+            self.projection,
+            self.config,
+            simulated=self.truth is not None,
+            grid=self.grid,
+            valid=self.valid,
         )
         counts = ", ".join(
             f"{n} {name}" for name, n in zip(self.classes.names, self.classes.counts, strict=True)

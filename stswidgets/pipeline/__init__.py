@@ -78,7 +78,12 @@ from stswidgets.pipeline.plots import (
     draw_training_curves,
     maps_png,
 )
-from stswidgets.pipeline.profiles import DefectProfiles, defect_profiles, hug_defects
+from stswidgets.pipeline.profiles import (
+    DefectProfiles,
+    defect_profiles,
+    draw_defect_profiles,
+    hug_defects,
+)
 from stswidgets.pipeline.report import write_report
 from stswidgets.pipeline.run import RunError, RunResult, run_file
 from stswidgets.pipeline.score import (
@@ -124,6 +129,7 @@ __all__ = [
     "SiteClasses",
     "DefectProfiles",
     "defect_profiles",
+    "draw_defect_profiles",
     "hug_defects",
     "SpectralWeight",
     "ToyFamily",

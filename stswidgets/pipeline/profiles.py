@@ -22,7 +22,13 @@ from stswidgets.analysis.profiles import (
     fit_decay,
 )
 
-__all__ = ["REACH_DECAY_LENGTHS", "DefectProfiles", "defect_profiles", "hug_defects"]
+__all__ = [
+    "REACH_DECAY_LENGTHS",
+    "DefectProfiles",
+    "defect_profiles",
+    "draw_defect_profiles",
+    "hug_defects",
+]
 
 #: The defects reach the core radius plus this many fitted decay lengths (the simulators'
 #: ring region is the core radius plus three healing lengths).
@@ -183,3 +189,45 @@ def hug_defects(labels, score, profiles: DefectProfiles) -> np.ndarray:
         moved |= transition & (np.asarray(score) <= profiles.far_band)
     labels[moved] = 0
     return labels
+
+
+def draw_defect_profiles(ax_score, ax_waterfall, profiles: DefectProfiles, bias, units="a.u."):
+    """Notebook 07's profile figure: the score against the distance from the nearest defect
+    centre (median and interquartile range per bin, the fitted decay, the reach) on
+    ``ax_score``, and the mean spectrum of each distance bin (distance in nm against sample
+    bias in mV, a labelled colourbar) on ``ax_waterfall``."""
+    import matplotlib.pyplot as plt
+
+    good = profiles.counts > 0
+    r = profiles.r[good]
+    median, spread = profiles.score_median[good], profiles.score_spread[good]
+    ax_score.fill_between(r, median - spread, median + spread, color="C0", alpha=0.25, lw=0)
+    ax_score.plot(r, median, "o-", color="C0", ms=3, label="median score (band: IQR)")
+    if profiles.fit.ok:
+        fine = np.linspace(profiles.core_radius, r.max(), 200)
+        ax_score.plot(
+            fine,
+            profiles.fit(fine),
+            "k--",
+            lw=1,
+            label=f"fit: decay length {profiles.fit.decay_length:.2f} nm",
+        )
+    ax_score.axvline(profiles.core_radius, color="C3", lw=0.8, label="core radius")
+    ax_score.axvline(profiles.reach, color="C2", lw=0.8, label="reach (core + 3 decay lengths)")
+    ax_score.set(
+        xlabel="distance from the nearest defect centre (nm)",
+        ylabel="similarity score",
+        yscale="log",
+        title=f"score around {profiles.n_defects} defect(s)",
+    )
+    ax_score.legend(fontsize=8)
+    spectra = profiles.spectra[good]
+    bias = np.asarray(bias, dtype=float)
+    mesh = ax_waterfall.pcolormesh(bias, r, spectra, shading="nearest", cmap="viridis")
+    plt.colorbar(mesh, ax=ax_waterfall, label=f"mean dI/dV ({units})")
+    ax_waterfall.axhline(profiles.reach, color="w", lw=0.8, ls="--")
+    ax_waterfall.set(
+        xlabel="sample bias (mV)",
+        ylabel="distance from the nearest defect (nm)",
+        title="mean spectrum against distance",
+    )
