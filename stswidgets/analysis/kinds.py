@@ -30,13 +30,13 @@ __all__ = [
 #: Class names on the simulated FeSe-like grid (its one minority kind is the Fe vacancy).
 FESE_NAMES = ("surface", "transition", "vacancy")
 #: Spectra whose directions from the majority differ by less than this angle (average
-#: linkage) go one way: one kind and its transition.
-BRANCH_ANGLE_DEG = 30.0
+#: linkage) go one way: one kind and its transition (45 degrees: tuning seeds of the
+#: non-linear simulator, where a kind's spectra bend with the distance from its centre).
+BRANCH_ANGLE_DEG = 45.0
 #: A kind piles up far out: the density peak of its scores (the one farthest out) lies beyond
 #: this fraction of the way from its edge to its highest score; otherwise the branch is a
 #: tail that only falls off, transition.
 PILE_FRACTION = 0.5
-import os; PILE_CHECK = os.environ.get("PILE", "1") == "1"; PILE_FRACTION = float(os.environ.get("PILEF", "0.5"))
 
 
 class KindClasses(NamedTuple):
@@ -116,14 +116,17 @@ def classify_kinds(
        out to it. The directions: the strong spectra (beyond Otsu's threshold of the log
        scores of all non-majority spectra, at least ``majority_edge``) clustered by their
        direction from the majority (average linkage of the cosine distance, cut at
-       ``BRANCH_ANGLE_DEG`` = 30 degrees), clusters of at least ``min_kind_size``; every
+       ``BRANCH_ANGLE_DEG`` = 45 degrees), clusters of at least ``min_kind_size``; every
        non-majority spectrum belongs to the branch of the nearest direction. ``Z`` may have
        any number of dimensions (the pipeline gives the signal subspace of
        ``SimilarityScore.signal_``, where kinds of distinct signatures point different ways).
     3. **Kind or transition**: in each branch, the spectra beyond Otsu's threshold of its
        scores (at least ``majority_edge``) are the kind, the rest transition (the cores pile
-       up far out, the ring between them and the majority); fewer than ``min_kind_size``:
-       no kind, only transition.
+       up far out, the ring between them and the majority). No kind, only transition, where
+       fewer than ``min_kind_size`` spectra lie beyond, or where their scores pile up in the
+       nearer part (the density peak farthest out lies within ``PILE_FRACTION`` of the way
+       from the threshold to the highest score: a tail that only falls off, e.g. spectra off
+       the majority by a drifting setpoint).
     4. Kinds are numbered by decreasing size from 2.
 
     Two kinds in the same direction from the majority at different distances are one
@@ -181,7 +184,7 @@ def classify_kinds(
         if core.size < min_kind_size:
             continue
         peak, _ = far_mode(score[core])
-        if PILE_CHECK and not peak > edge + PILE_FRACTION * (score[core].max() - edge):
+        if not peak > edge + PILE_FRACTION * (score[core].max() - edge):
             continue  # no pile far out: a tail that only falls off (e.g. a drifting setpoint)
         kinds.append((core, edge))
     kinds.sort(key=lambda kind: -kind[0].size)

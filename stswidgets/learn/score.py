@@ -31,6 +31,11 @@ RESTART_SEED_STEP = 1000
 #: Width, in robust standard deviations, of the majority's band of the projection distance:
 #: the spectra within it define the majority's spectrum and its spread (the score's unit).
 MAJORITY_SIGMA = 3.0
+#: The majority's own spread is discounted in the score (a Mahalanobis distance with the
+#: majority's covariance in the signal subspace plus this many times the white-noise
+#: variance): a set-point or tip change that scales the majority's spectra does not make
+#: them score high. None: the plain Euclidean distance in the signal subspace.
+MAJORITY_WHITENING: float | None = 10.0
 
 
 def signal_axes(D: np.ndarray, noise: float) -> np.ndarray:
@@ -167,6 +172,9 @@ class SimilarityScore(LightningEstimator):
         The signal subspace (principal axes above the noise floor) the score is measured in.
     score_unit_ : float
         The majority's median distance there: the unit of the score.
+    signal_metric_ : numpy.ndarray, shape ``(n_signal, n_signal)``
+        Whitening of the signal coordinates by the majority's own spread (see
+        ``MAJORITY_WHITENING``; the identity without it).
     signal_ : numpy.ndarray, shape ``(n_spectra, n_signal)``
         Coordinates of the training spectra in the signal subspace, from the majority's
         spectrum (``score = |signal_| / score_unit_``); the kinds are told apart there.
@@ -209,6 +217,7 @@ class SimilarityScore(LightningEstimator):
         "majority_",
         "majority_spectrum_",
         "signal_axes_",
+        "signal_metric_",
     )
 
     def __init__(
@@ -362,10 +371,21 @@ class SimilarityScore(LightningEstimator):
         majority = distance <= centre + MAJORITY_SIGMA * sigma
         if majority.sum() < 2:
             majority = distance <= np.median(distance)
+        scaled = np.asarray(scaled, dtype=np.float64)
         self.majority_spectrum_ = np.median(scaled[majority], axis=0)
         noise = white_noise(scaled[majority])
         self.signal_axes_ = signal_axes(scaled - self.majority_spectrum_, noise)
-        self.signal_ = (scaled - self.majority_spectrum_) @ self.signal_axes_.T
+        signal = np.einsum(
+            "ij,kj->ik", scaled - self.majority_spectrum_, self.signal_axes_
+        )  # before the whitening below
+        n_signal = signal.shape[1]
+        if MAJORITY_WHITENING is None:
+            self.signal_metric_ = np.eye(n_signal)
+        else:
+            covariance = np.cov(signal[majority].T).reshape(n_signal, n_signal)
+            covariance += MAJORITY_WHITENING * noise**2 * np.eye(n_signal)
+            self.signal_metric_ = np.linalg.cholesky(np.linalg.inv(covariance)).T
+        self.signal_ = self._signal(scaled)
         distance_signal = np.sqrt((self.signal_**2).sum(axis=1))
         unit = float(np.median(distance_signal[majority]))
         self.score_unit_ = unit if unit > 0 else 1.0
@@ -375,8 +395,13 @@ class SimilarityScore(LightningEstimator):
         """Coordinates of spectra ``(n_spectra, n_bias)`` in the signal subspace, from the
         majority's spectrum: ``(n_spectra, n_signal)``."""
         X = self._check_input(X, fitting=False)
-        scaled = self.embedding_estimator_._scaled(X)
-        return (scaled - self.majority_spectrum_) @ self.signal_axes_.T
+        return self._signal(self.embedding_estimator_._scaled(X))
+
+    def _signal(self, scaled: np.ndarray) -> np.ndarray:
+        # row by row (einsum, not BLAS): a spectrum gets the same score in any batch
+        centred = np.asarray(scaled, dtype=np.float64) - self.majority_spectrum_
+        signal = np.einsum("ij,kj->ik", centred, self.signal_axes_)
+        return np.einsum("ij,kj->ik", signal, self.signal_metric_)
 
     def _check_points(self, Z) -> np.ndarray:
         self._check_fitted()
@@ -437,7 +462,7 @@ class SimilarityScore(LightningEstimator):
 
     @classmethod
     def _from_state(cls, meta: dict, tensors: dict) -> SimilarityScore:
-        if "majority_" not in tensors or "signal_axes_" not in tensors:
+        if "majority_" not in tensors or "signal_metric_" not in tensors:
             raise ValueError(
                 "this SimilarityScore file was written before the score became the distance "
                 "from the majority in the signal subspace (issue 19); fit the model again and "

@@ -36,7 +36,7 @@ def test_centres_are_region_centroids_per_kind():
 def test_centre_distance_against_brute_force():
     centres = np.array([[3.0, 4.0], [10.5, 21.5]])
     distance, nearest = centre_distance((20, 30), centres, (0.2, 0.5))
-    for (i, j) in [(0, 0), (19, 29), (10, 10), (3, 4)]:
+    for i, j in [(0, 0), (19, 29), (10, 10), (3, 4)]:
         d = [np.hypot((i - cy) * 0.2, (j - cx) * 0.5) for cy, cx in centres]
         assert distance[i, j] == pytest.approx(min(d))
         assert nearest[i, j] == int(np.argmin(d))
