@@ -93,8 +93,8 @@ class SimilarityScore(LightningEstimator):
     high for every kind of minority spectrum, whichever direction the networks sent it:
     kinds that differ from the majority in opposite ways (one with in-gap states, one with a
     dip in the filled states) land on opposite sides of the majority, and a signed 1D score
-    would put one of them below the majority. On :func:`stswidgets.datasets.random_grid`
-    tuning seeds 0-29
+    would put one of them below the majority. Measured before issue 19 (linear simulator),
+    on :func:`stswidgets.datasets.random_grid` tuning seeds 0-29
     (40 x 40 pixels, 1-3 defect kinds of random signatures; ``benchmarks/tune_score.py``) the
     signed coordinate gave defect-vs-surface ROC AUC median 0.965 but 10th percentile 0.52
     (worst 0.29); this score 1.000 / 0.980. Of the label-free ways measured to turn the
