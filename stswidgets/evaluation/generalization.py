@@ -17,9 +17,9 @@ Methods (:data:`METHODS`), each label-free (no truth used to orient or choose an
   two-Gaussian fit of all pair distances (notebook 03, Fig. 4d); latent space = the score.
 
 Truth classes (:func:`truth_classes`): 0 surface, 1 transition ring, 2.. the defect kinds
-(``kind + 1``), the convention of ``band`` in ``results.nc``. The kind ARI (``ari``) compares the
-predicted classes with these (transition as its own class); ``ari_merged`` first merges the
-transition into the surface, in the truth and in predicted class 1.
+(``kind + 1``), the convention of ``site_class`` in ``results.nc``. The kind ARI (``ari``)
+compares the predicted classes with these (transition as its own class); ``ari_merged``
+first merges the transition into the surface, in the truth and in predicted class 1.
 
 Seeds: defaults are chosen on :data:`TUNING_SEEDS` (0-29) only; figures are reported on
 :data:`REPORTING_SEEDS` (1000-1029) only, which nothing was tuned on.

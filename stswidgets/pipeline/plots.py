@@ -323,7 +323,7 @@ def draw_class_score_histogram(ax, score, classes: SiteClasses, bins: int = 60):
         ax.axvline(edge, color="k", ls="--", lw=0.8)
     width = edges[1] - edges[0]
     ax.set(
-        xlabel="similarity score (projection units)",
+        xlabel="similarity score (1: typical majority spectrum)",
         ylabel=f"spectra per bin (width {width:.2g})",
         yscale="log",
         title="score per class (one binning), and the edges",
