@@ -194,6 +194,7 @@ def _recorded_current(path: Path, grid: xr.DataArray, valid) -> np.ndarray | Non
     values = np.asarray(current.values, dtype=np.float64)[np.asarray(valid)]
     return values if np.isfinite(values).all() else None
 
+
 def _simulated(datasets, config: PipelineConfig, results_dir) -> xr.Dataset:
     """``datasets.fese_like`` for ``config``, kept in ``results_dir``'s step cache; the key
     holds the simulator's source (``datasets.py`` and the package's private ``_*.py`` modules,
