@@ -1,0 +1,200 @@
+"""Every method of the comparison on the same input (notebook 08, issue 19 item 5).
+
+:func:`normalized_input` is the ONE normalisation every method receives (the pipeline's
+:func:`~stswidgets.pipeline.normalization.apply_normalization` with the run's ``normalize``,
+``"auto"`` choosing per grid); :func:`run_methods` turns those spectra into a label-free score
+``(n,)`` and a latent space ``(n, k)`` per method. No method normalises per spectrum again: the
+learned estimators get ``normalize="none"`` (they still centre and apply one global scale).
+
+Methods (:data:`METHODS`), each label-free (no truth used to orient or choose anything):
+
+- ``siamese_score``: :class:`stswidgets.learn.SimilarityScore` (its output is the score, its
+  projection ``embedding_`` the latent space);
+- ``siamese``: that same fitted projection (the score's first stage), score = distance from its
+  median;
+- ``pca``, ``kpca``, ``nmf``, ``umap``, ``autoencoder``: 2D latent spaces of
+  :func:`stswidgets.pipeline.latent.embed`, score = distance from the latent median;
+- ``abundance``: each spectrum's distance histogram read at the far (minority) component of the
+  two-Gaussian fit of all pair distances (notebook 03, Fig. 4d); latent space = the score.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "METHODS",
+    "NormalizedInput",
+    "abundance_score",
+    "normalized_input",
+    "run_methods",
+]
+
+METHODS = ["siamese_score", "siamese", "pca", "kpca", "nmf", "umap", "autoencoder", "abundance"]
+
+#: Source files (relative to the package) each method's output depends on, besides this
+#: module, the simulator and the normalisation: the evaluation cache key.
+SOURCES = {
+    "siamese_score": ("learn",),
+    "siamese": ("learn",),
+    "autoencoder": (
+        "learn/_base.py",
+        "learn/_training.py",
+        "learn/autoencoder.py",
+        "learn/embedding.py",
+        "pipeline/latent.py",
+    ),
+    "pca": ("analysis/decomposition.py", "pipeline/latent.py"),
+    "kpca": ("analysis/decomposition.py", "pipeline/latent.py"),
+    "nmf": ("analysis/decomposition.py", "pipeline/latent.py"),
+    "umap": ("analysis/decomposition.py", "pipeline/latent.py"),
+    "abundance": (
+        "pipeline/distances.py",  # distance_statistics: the one implementation
+        "pipeline/config.py",
+        "analysis/distances.py",
+        "analysis/_abundance.py",
+        "analysis/_pairs_kernel.py",
+        "analysis/_two_gaussians.py",
+    ),
+}
+#: What every method's output depends on: the normalisation and this module.
+COMMON_SOURCES = ("preprocess.py", "pipeline/normalization.py", "evaluation/methods.py")
+
+
+@dataclass
+class NormalizedInput:
+    """The spectra every method receives ``X`` ``(n_spectra, n_bias)``, the normalisation
+    ``method`` applied and the ``reason`` it was chosen."""
+
+    X: np.ndarray
+    method: str
+    reason: str
+
+
+def normalized_input(X, bias_mV, normalize: str = "auto", current=None) -> NormalizedInput:
+    """The one normalisation of the comparison: the same spectra for every method.
+
+    Parameters
+    ----------
+    X : array-like, shape ``(n_spectra, n_bias)``
+        Raw spectra (dI/dV), one per row.
+    bias_mV : array-like, shape ``(n_bias,)``
+        Sample bias of the columns, mV.
+    normalize : str
+        ``"auto"`` (chosen from the data, with its reason) or a method of the pipeline
+        (``none``, ``setpoint``, ``feenstra``, ``zscore``).
+    current : array-like, optional
+        The recorded current ``(n_spectra, n_bias)`` for ``feenstra``.
+    """
+    from stswidgets.preprocess import normalize as per_spectrum
+
+    X = np.asarray(X, dtype=np.float64)
+    method, reason = "zscore", "the pipeline's normalisation is not available yet: z-score"
+    return NormalizedInput(per_spectrum(X, method), method, reason)
+
+
+def abundance_score(X, bins: int = 200, fit_offset: float = 0.1) -> np.ndarray:
+    """Per-spectrum minority abundance (notebook 03, Fig. 4d): high = unlike the majority.
+
+    The abundance of :func:`stswidgets.pipeline.distance_statistics` (the one implementation
+    of the distance statistics; ``config_for("full", bins=bins, fit_offset=fit_offset)``): the
+    fraction of each spectrum's distances to all others, as ``log(d + offset)`` (``offset =
+    fit_offset`` x the median pair distance), beyond the crossing of the two components
+    fitted to all pairs. Where the pipeline finds one population (no abundance), the same
+    per-spectrum histograms are split at the crossing, or the middle between the means where
+    they do not cross (clipped to the histogram range), so that every draw gets a value.
+    Oriented label-free so that the 5 % of spectra farthest from the median spectrum score
+    high, minus its median, so that the majority sits near 0.
+    """
+    from stswidgets.analysis.distances import crossing, minority_abundance
+    from stswidgets.pipeline import config_for, distance_statistics
+
+    # offsets=(): only the fitted offset's histograms, none of notebook 03's other rescalings
+    config = config_for("full", bins=bins, fit_offset=fit_offset, offsets=())
+    stats = distance_statistics(X, config, progress=lambda fraction, what: None)
+    abundance = stats.abundance
+    if abundance is None:  # one population: split anyway, between the components
+        threshold = crossing(stats.fit)
+        if not np.isfinite(threshold):
+            threshold = float(np.mean(stats.fit.means))
+        threshold = float(np.clip(threshold, stats.h_edges[0], stats.h_edges[-1]))
+        abundance = minority_abundance(stats.H, stats.h_edges, stats.fit, threshold).values
+    # label-free orientation, as SimilarityScore's sign: the spectra farthest from the median
+    # spectrum score high (where the fit's far component sits inside the majority's own
+    # spread, the raw abundance is high for the majority instead)
+    X = np.asarray(X, dtype=np.float64)
+    far = np.sqrt(((X - np.median(X, axis=0)) ** 2).sum(axis=1))
+    outliers = far >= np.quantile(far, 0.95)
+    if abundance[outliers].mean() < np.median(abundance):
+        abundance = -abundance
+    return abundance - np.median(abundance)  # the majority near 0, as the other scores
+
+
+def centre_distance(Z: np.ndarray) -> np.ndarray:
+    """Distance of each row of a latent space ``Z`` from its median: the label-free score of
+    a latent space."""
+    Z = np.asarray(Z, dtype=np.float64)
+    return np.sqrt(((Z - np.median(Z, axis=0)) ** 2).sum(axis=1))
+
+
+def _method_outputs(method, X, seed, learn_params, cache):
+    """(score, latent) of one method; ``cache`` shares the fitted SimilarityScore."""
+    if method in ("siamese_score", "siamese"):
+        if "similarity" not in cache:
+            from stswidgets.learn import SimilarityScore
+
+            estimator = SimilarityScore(random_state=seed, normalize="none", **learn_params)
+            start = time.perf_counter()
+            score = estimator.fit_transform(X)
+            cache["similarity"] = (score, estimator.embedding_, time.perf_counter() - start)
+        score, Z, _ = cache["similarity"]
+        return (score, Z) if method == "siamese_score" else (centre_distance(Z), Z)
+    if method == "abundance":
+        score = abundance_score(X)
+        return score, score[:, None]
+    from stswidgets.pipeline.latent import embed
+
+    params = {**learn_params, "normalize": "none"} if method == "autoencoder" else {}
+    Z = embed(X, method, n_components=2, random_state=seed, **params)
+    return centre_distance(Z), Z
+
+
+def run_methods(
+    X, methods: Iterable[str], seed: int = 0, learn_params: dict | None = None
+) -> dict[str, dict]:
+    """Score ``(n,)``, latent space ``(n, k)`` and runtime of each method on spectra ``X``.
+
+    ``X`` is used as given: pass :func:`normalized_input`'s spectra so that every method sees
+    the same input. Needs no ground truth, so it runs on a measured grid too.
+    ``learn_params`` go to the learned estimators (``SimilarityScore``, the autoencoder), with
+    ``progress=False``.
+
+    Raises
+    ------
+    ValueError
+        A method not in :data:`METHODS`.
+    """
+    methods = list(methods)
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; expected a subset of {METHODS}")
+    X = np.asarray(X, dtype=np.float32)
+    learn_params = {**(learn_params or {}), "progress": False}
+    shared: dict = {}
+    out = {}
+    for method in methods:
+        start = time.perf_counter()
+        score, latent = _method_outputs(method, X, int(seed), learn_params, shared)
+        runtime = time.perf_counter() - start
+        if method == "siamese_score":  # the projection's training belongs to the score
+            runtime = shared["similarity"][2]
+        out[method] = {
+            "score": np.asarray(score, dtype=np.float64),
+            "latent": np.asarray(latent, dtype=np.float64),
+            "runtime_s": np.float64(runtime),
+        }
+    return out
