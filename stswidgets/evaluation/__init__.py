@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["benchmark", "generalization", "methods", "metrics", "step", "verdicts"]
+__all__ = ["benchmark", "generalization", "methods", "metrics", "plots", "step", "verdicts"]
 
 
 def __getattr__(name: str):
