@@ -8,8 +8,9 @@ learned estimators get ``normalize="none"`` (they still centre and apply one glo
 
 Methods (:data:`METHODS`), each label-free (no truth used to orient or choose anything):
 
-- ``siamese_score``: :class:`stswidgets.learn.SimilarityScore` (its output is the score, its
-  projection ``embedding_`` the latent space);
+- ``siamese_score``: the pipeline's :func:`stswidgets.pipeline.similarity_score` (the paper's
+  Siamese projection + score network, :class:`stswidgets.learn.SimilarityScore`, with the full
+  profile's training settings); its score, its projection the latent space;
 - ``siamese``: that same fitted projection (the score's first stage), score = distance from its
   median;
 - ``pca``, ``kpca``, ``nmf``, ``umap``, ``autoencoder``: 2D latent spaces of
@@ -39,8 +40,8 @@ METHODS = ["siamese_score", "siamese", "pca", "kpca", "nmf", "umap", "autoencode
 #: Source files (relative to the package) each method's output depends on, besides this
 #: module, the simulator and the normalisation: the evaluation cache key.
 SOURCES = {
-    "siamese_score": ("learn",),
-    "siamese": ("learn",),
+    "siamese_score": ("learn", "pipeline/score.py", "pipeline/config.py"),
+    "siamese": ("learn", "pipeline/score.py", "pipeline/config.py"),
     "autoencoder": (
         "learn/_base.py",
         "learn/_training.py",
@@ -141,16 +142,27 @@ def centre_distance(Z: np.ndarray) -> np.ndarray:
     return np.sqrt(((Z - np.median(Z, axis=0)) ** 2).sum(axis=1))
 
 
+def _similarity(X, seed: int, learn_params: dict):
+    """The pipeline's projection + score of ``X`` (the full profile, ``seed``; keywords of
+    ``learn_params`` that name config fields, e.g. ``max_epochs``, override it)."""
+    from stswidgets.pipeline import config_for
+    from stswidgets.pipeline.score import similarity_score
+
+    fields = set(config_for("full").to_dict())
+    overrides = {k: v for k, v in learn_params.items() if k in fields and k != "seed"}
+    if "learn_normalization" in fields:  # the input is normalised already: never again
+        overrides["learn_normalization"] = "none"
+    config = config_for("full", seed=int(seed), **overrides)
+    return similarity_score(X, config, progress=False)
+
+
 def _method_outputs(method, X, seed, learn_params, cache):
     """(score, latent) of one method; ``cache`` shares the fitted SimilarityScore."""
     if method in ("siamese_score", "siamese"):
         if "similarity" not in cache:
-            from stswidgets.learn import SimilarityScore
-
-            estimator = SimilarityScore(random_state=seed, normalize="none", **learn_params)
             start = time.perf_counter()
-            score = estimator.fit_transform(X)
-            cache["similarity"] = (score, estimator.embedding_, time.perf_counter() - start)
+            projection = _similarity(X, seed, learn_params)
+            cache["similarity"] = (projection.score, projection.Z, time.perf_counter() - start)
         score, Z, _ = cache["similarity"]
         return (score, Z) if method == "siamese_score" else (centre_distance(Z), Z)
     if method == "abundance":

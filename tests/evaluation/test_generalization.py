@@ -82,6 +82,33 @@ def test_learned_estimators_do_not_normalise_each_spectrum_again(monkeypatch):
     )
 
 
+def test_the_similarity_score_is_the_pipelines_step(monkeypatch):
+    from types import SimpleNamespace
+
+    from stswidgets.evaluation import methods
+    from stswidgets.pipeline import score as score_step
+
+    seen = []
+
+    def fake_similarity_score(X, config, progress=True):
+        seen.append((np.array(X), config))
+        Z = np.asarray(X)[:, :2] * 2.0
+        return SimpleNamespace(score=np.abs(Z[:, 0]), Z=Z)
+
+    monkeypatch.setattr(score_step, "similarity_score", fake_similarity_score)
+    X = np.random.default_rng(1).normal(size=(30, 5))
+    out = methods.run_methods(X, ["siamese_score", "siamese"], 7, {"max_epochs": 3})
+    assert len(seen) == 1  # one training serves the score and its projection
+    config = seen[0][1]
+    assert config.seed == 7 and config.max_epochs == 3 and config.profile == "full"
+    np.testing.assert_allclose(seen[0][0], X, rtol=1e-6)  # the spectra as given
+    Z = X[:, :2] * 2.0
+    np.testing.assert_allclose(out["siamese_score"]["score"], np.abs(Z[:, 0]), rtol=1e-6)
+    np.testing.assert_allclose(
+        out["siamese"]["score"], np.linalg.norm(Z - np.median(Z, axis=0), axis=1), rtol=1e-5
+    )
+
+
 def test_site_classes_are_the_pipelines_on_every_latent_space():
     from stswidgets.analysis import classify_kinds
 
