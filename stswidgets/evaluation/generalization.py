@@ -29,6 +29,7 @@ from stswidgets.evaluation.methods import (
     abundance_score,
     normalized_input,
     run_methods,
+    step_key,
 )
 from stswidgets.evaluation.metrics import draw_metrics
 from stswidgets.evaluation.verdicts import TARGETS, summarize, target_report
@@ -159,9 +160,11 @@ def _simulator_files() -> list[Path]:
 def _fingerprint(method: str, settings: dict) -> str:
     """Hash of the settings and of the source files a method's output depends on (the
     simulator, the normalisation, :mod:`~stswidgets.evaluation.methods` and the method's own
-    modules, :data:`~stswidgets.evaluation.methods.SOURCES`)."""
+    modules, :data:`~stswidgets.evaluation.methods.SOURCES`, and
+    :func:`~stswidgets.evaluation.methods.step_key`)."""
     files = _simulator_files() + _package_files(COMMON_SOURCES + SOURCES[method])
     digest = hashlib.sha1(json.dumps(settings, sort_keys=True).encode())
+    digest.update(step_key(method).encode())
     for path in files:
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:12]

@@ -21,6 +21,7 @@ Methods (:data:`METHODS`), each label-free (no truth used to orient or choose an
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,8 +41,10 @@ METHODS = ["siamese_score", "siamese", "pca", "kpca", "nmf", "umap", "autoencode
 #: Source files (relative to the package) each method's output depends on, besides this
 #: module, the simulator and the normalisation: the evaluation cache key.
 SOURCES = {
-    "siamese_score": ("learn", "pipeline/score.py", "pipeline/config.py"),
-    "siamese": ("learn", "pipeline/score.py", "pipeline/config.py"),
+    # and the pipeline step's own source with the settings it reads (:func:`step_key`), not
+    # the whole of pipeline/score.py (the site classes beside it do not change the score)
+    "siamese_score": ("learn",),
+    "siamese": ("learn",),
     "autoencoder": (
         "learn/_base.py",
         "learn/_training.py",
@@ -64,6 +67,24 @@ SOURCES = {
 }
 #: What every method's output depends on: the normalisation and this module.
 COMMON_SOURCES = ("preprocess.py", "pipeline/normalization.py", "evaluation/methods.py")
+
+
+def step_key(method: str) -> str:
+    """What else a method's output depends on, as text for the cache key: for the similarity
+    score, the source of :func:`stswidgets.pipeline.similarity_score` and the full profile's
+    value of every setting it reads (``config.<name>``); empty for the other methods."""
+    import inspect
+    import re
+
+    if method not in ("siamese_score", "siamese"):
+        return ""
+    from stswidgets.pipeline import config_for
+    from stswidgets.pipeline.score import similarity_score
+
+    source = inspect.getsource(similarity_score)
+    settings = config_for("full").to_dict()
+    read = sorted(set(re.findall(r"config\.(\w+)", source)) & set(settings))
+    return source + json.dumps({name: settings[name] for name in read}, sort_keys=True)
 
 
 @dataclass
