@@ -206,3 +206,17 @@ def test_abundance_score_is_the_pipeline_abundance(populations):
         expected = stats.abundance - np.median(stats.abundance)
         np.testing.assert_allclose(np.abs(score), np.abs(expected), atol=1e-12)
         assert score[:20].mean() > score[20:].mean()  # the minority scores high
+
+
+def test_the_cache_key_follows_the_similarity_steps_source_and_settings(monkeypatch):
+    from stswidgets.evaluation import methods
+
+    key = methods.step_key("siamese_score")
+    assert "def similarity_score" in key and '"max_epochs": 60' in key
+    assert methods.step_key("pca") == ""
+    settings = {"size_range": [24, 48]}
+    before = gen._fingerprint("siamese_score", settings)
+    pca = gen._fingerprint("pca", settings)
+    monkeypatch.setattr(gen, "step_key", lambda method: "changed" if "siamese" in method else "")
+    assert gen._fingerprint("siamese_score", settings) != before
+    assert gen._fingerprint("pca", settings) == pca  # other methods keep their outputs
