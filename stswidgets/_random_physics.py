@@ -7,35 +7,67 @@ signatures, their density and shapes, the width of the transition ring around th
 oscillations, setpoint drift, noise, the bias window and the number of bias points, the map shape
 and, for some seeds, an aborted (incomplete) last part of the scan.
 
-The spectrum of a pixel at distance ``rho_j`` from the nearest centre of defect kind ``j`` is::
+The physics is local, not a mix of templates. Each defect kind ``j`` has a core radius ``R_j``
+and a healing length ``xi_j``; a pixel at distance ``rho`` from the nearest centre of kind ``j``
+(a dumbbell has two centres, its lobes) feels it with the strength::
 
-    didv(r, E) = s(y) * [S(E) + sum_j w_j(r) (V_j(E) - S(E))] * (1 + F(r, E)) + noise
+    s_j(rho) = 1 - 0.4 (rho / R_j) ** 2              for rho < R_j  (the core)
+    s_j(rho) = 0.6 exp(-(rho - R_j) / xi_j)            beyond         (healing)
 
-``S`` is the surface, ``V_j`` the core spectrum of kind ``j``, ``F`` the Friedel oscillations and
-``s`` the setpoint factor of the scan line. The weight profile of a kind with core radius ``R``
-and transition-ring width ``D`` is ``w(rho) = exp(-ln(1/0.6) (rho / R) ** p)`` with ``p`` chosen
-so that ``w(R) = 0.6`` and ``w(R + D) = 0.15``: the core is ``rho < R``, the ring
-``R <= rho < R + D``. Where weights overlap and add up to more than 1 they are rescaled to sum 1.
+and its spectrum is computed from LOCAL parameters of the dominant kind (largest ``s_j``)::
+
+    didv(r, E) = t(y) * G_j(E; s_j(r)) * (1 + F(r, E)) + noise
+
+``G_j(E; s)`` is the kind's local spectrum (:func:`stswidgets._defect_signatures._local_spectrum`):
+the gap ``Delta(s) = Delta (1 - g_j s)`` is suppressed (or, for ``gap_enhancement``, enlarged),
+the Dynes broadening ``Gamma(s)`` grows as ``s ** 2`` from the surface's value to the core's, bound
+states move from the gap edge towards ``E_b`` at the centre, resonances shift in energy, and every
+signature fades as ``s ** p_j`` (``fade_power``). At ``s = 0`` every kind gives the surface
+spectrum ``S``. A ring pixel is therefore NOT ``S + w (V - S)``: its coherence peaks sit at a
+smaller gap and are broader than any mix of surface and core. For speed ``G_j`` is tabulated on 64
+strength levels and each pixel interpolated between the two nearest (still non-linear in ``rho``).
+The surface DOS is two-band Dynes, V-shaped (an anisotropic gap with deep minima, FeSe-like) on a
+share of seeds (``gap_anisotropy > 0``). ``F`` are Friedel oscillations; ``t(y)`` the set-point
+factor of the scan line: a slow drift, line jitter and, on a share of seeds, tip changes (the
+factor jumps between bands of scan lines; ``attrs["tip_changes"]``).
 
 Defect signatures are drawn from four archetypes, each kind a different one, so that kinds sit on
 different sides of the surface spectrum:
 
 ``in_gap_states``
-    pair breaking fills the gap and suppresses the coherence peaks, plus a particle-hole
-    asymmetric pair of bound-state peaks at random ``+-E_b`` inside the gap (adds in-gap weight);
+    pair breaking suppresses the gap (by 30-70 %) and broadens the coherence peaks, plus a
+    particle-hole asymmetric pair of bound-state peaks at ``+-E_b`` inside the gap at the centre,
+    moving out to the gap edge as they fade (adds in-gap weight);
 ``resonance``
-    the gap is kept; a resonance at a random energy outside the gap on one side (empty or filled
-    states) and a dip on the other side;
+    the gap is nearly kept; a resonance at a random energy outside the gap on one side (empty or
+    filled states) and a dip on the other side, both shifting in energy with distance;
 ``gap_enhancement``
     a larger, sharper gap (removes in-gap weight, raises the coherence peaks) and a window of
     removed weight at a random position;
 ``weight_transfer``
-    spectral weight moved from one window to another, both of random position and sign.
+    spectral weight moved from one window to another, both of random position and sign, with a
+    mildly suppressed gap.
 
-Ground truth: ``kind`` (0 surface, 1..k the defect kinds numbered by decreasing count of core
-pixels among the measured ones, ties in drawing order) is the kind of the largest weight where it
-exceeds 0.6; ``transition`` marks the surface pixels (``kind == 0``) whose largest weight exceeds
-0.15; ``valid`` is False on the pixels an aborted scan never measured (their spectra are NaN).
+Ground truth (``(y, x)`` variables): ``kind`` (0 outside cores, 1..k the dominant kind where
+``rho < R`` of that kind, numbered by decreasing count of core pixels among the measured ones,
+ties in drawing order); ``transition``, the RING REGION: non-core pixels within ``R_j + 3 xi_j``
+of a centre of some kind ``j`` (there ``s_j > 0.6 e^-3 = 0.03``); the far surface is ``kind == 0
+& ~transition``; ``defect_distance_nm`` (distance to the nearest defect centre, lobes counted) and
+``nearest_kind`` (its kind, 1..k); ``defect_weight`` (the dominant strength ``max_j s_j``: 1 at a
+centre, 0.6 at the core edge; no longer a mixing fraction); ``local_gap_mV`` and
+``local_gamma_mV`` (main gap and Dynes broadening of the pixel's local DOS); ``setpoint_factor``
+(``t(y)``); ``valid`` (False where an aborted scan never measured; spectra NaN there).
+``attrs["defect_centres"]`` (JSON) lists every centre (x, y in nm, kind). ``attrs["kinds"]``
+gives each kind's ``healing_length_nm``, ``core_radius_nm`` and ``ring_width_nm = 3
+healing_length_nm``; ``attrs["healing_length_nm"]`` is the largest.
+
+Draw order (one stream of ``default_rng(seed)``): map shape, n_bias, pixel, gap, Dynes, second
+gap and weight, broadening, bias window, background, gap anisotropy (drawn or not), number of
+kinds and archetypes, each kind's signature (redrawn until its contrast is large enough), each
+kind's core radius, healing length, shape and lobe separation, defect fraction and shares,
+Friedel, drift and noise, Fermi energy, jitter share and sign, abort and missing fraction, tip
+changes. Positions, angles, phases and line jitter come from ``default_rng([seed, 2])``, noise
+from ``default_rng([seed, 1])``: a given shape changes where things are, not the physics.
 """
 
 from __future__ import annotations
@@ -44,15 +76,17 @@ import json
 
 import numpy as np
 import xarray as xr
+from scipy.interpolate import interp1d
 from scipy.ndimage import gaussian_filter1d
 from scipy.spatial import cKDTree
 
 from stswidgets._defect_signatures import (
     ARCHETYPES,
-    _core_spectrum,
     _draw_signature,
+    _from_table,
+    _local_spectrum,
     _place,
-    dynes_dos,
+    superconductor_dos,
 )
 from stswidgets.grid import make_grid
 
@@ -61,7 +95,7 @@ __all__ = ["ARCHETYPES", "RANDOM_RANGES", "random_grid"]
 
 #: Documented ranges of the drawn physics. ``(lo, hi)`` are inclusive bounds of the uniform (or,
 #: where marked ``log``, log-uniform) draw; energies relative to the gap are ``..._per_delta``.
-#: ``tests/test_datasets.py`` checks every seed's ``attrs`` against them.
+#: ``tests/test_datasets_random.py`` checks every seed's ``attrs`` against them.
 RANDOM_RANGES: dict[str, tuple[float, float]] = {
     "ny": (32, 128),  # when shape is None, ny and nx are drawn independently
     "nx": (32, 128),
@@ -71,6 +105,7 @@ RANDOM_RANGES: dict[str, tuple[float, float]] = {
     "dynes_gamma_per_delta": (0.01, 0.15),
     "delta2_per_delta": (0.4, 0.8),  # second gap of a two-band superconductor
     "gap2_weight": (0.0, 0.4),
+    "gap_anisotropy": (0.6, 0.95),  # V-shaped gap, 40 % of seeds (else 0: isotropic)
     "broadening_per_delta": (0.02, 0.1),  # Gaussian instrumental broadening (std)
     "bias_low_per_delta": (-12.0, -3.0),  # bias window edges in units of the gap
     "bias_high_per_delta": (3.0, 12.0),
@@ -79,7 +114,7 @@ RANDOM_RANGES: dict[str, tuple[float, float]] = {
     "n_kinds": (1, 3),
     "defect_fraction": (0.04, 0.7),  # log: map fraction inside cores and rings (before overlap)
     "core_radius_nm": (0.3, 1.0),
-    "ring_width_nm": (0.3, 1.2),  # transition-ring width
+    "healing_length_nm": (0.15, 0.6),  # the ring reaches 3 healing lengths beyond the core
     "lobe_separation_nm": (0.6, 1.2),  # dumbbell kinds only
     "friedel_wavelength_nm": (0.4, 2.0),  # real-space period of the oscillations
     "friedel_amplitude": (0.0, 0.08),
@@ -87,10 +122,16 @@ RANDOM_RANGES: dict[str, tuple[float, float]] = {
     "setpoint_drift": (0.0, 0.10),  # peak-to-peak slow drift along y plus line jitter
     "noise": (0.01, 0.05),  # white noise std relative to the normal-state conductance
     "missing_fraction": (0.02, 0.15),  # trailing pixels of an aborted scan (30 % of seeds; else 0)
+    "n_tip_changes": (1, 3),  # on 40 % of seeds (else 0)
+    "tip_change_size": (0.1, 0.4),  # largest |jump| of the log set-point factor at a tip change
     "signature_contrast": (0.08, np.inf),  # rms |V_j - S| / rms S, 512 points over the window
 }
-_CORE_WEIGHT, _RING_WEIGHT = 0.6, 0.15
+_CORE_EDGE = 0.6  # strength at the core radius
+_RING_HEALING_LENGTHS = 3.0  # the ring region reaches this many healing lengths beyond the core
+_N_LEVELS = 64  # tabulated strength levels
 _ABORT_PROBABILITY = 0.3
+_ANISOTROPY_PROBABILITY = 0.4
+_TIP_CHANGE_PROBABILITY = 0.4
 
 
 def _uniform(rng, key, log=False):
@@ -100,17 +141,31 @@ def _uniform(rng, key, log=False):
     return float(rng.uniform(lo, hi))
 
 
+def strength(rho_nm, core_radius_nm, healing_length_nm):
+    """Local strength ``s(rho)`` of a defect: 1 at the centre, 0.6 at the core edge, healing.
+
+    ``1 - 0.4 (rho / R) ** 2`` inside the core (``rho < R``), ``0.6 exp(-(rho - R) / xi)``
+    beyond; continuous at ``R``.
+    """
+    rho = np.asarray(rho_nm, dtype=float)
+    inside = 1 - (1 - _CORE_EDGE) * (rho / core_radius_nm) ** 2
+    outside = _CORE_EDGE * np.exp(-np.maximum(rho - core_radius_nm, 0) / healing_length_nm)
+    return np.where(rho < core_radius_nm, inside, outside)
+
+
 def random_grid(
     seed: int,
     shape: tuple[int, int] | None = None,
     n_bias: int | None = None,
     *,
     size_range: tuple[int, int] | None = None,
+    ideal: bool = False,
 ) -> xr.Dataset:
     """A simulated dI/dV grid whose physics is drawn at random from ``seed``, with ground truth.
 
-    All physics is drawn first from one :func:`numpy.random.default_rng` stream in a fixed order,
-    so a given ``shape`` or ``n_bias`` changes the sampling of a seed's grid, not its physics.
+    All physics is drawn first from one :func:`numpy.random.default_rng` stream in a fixed order
+    (see the module docstring), so a given ``shape`` or ``n_bias`` changes the sampling of a
+    seed's grid, not its physics.
 
     Parameters
     ----------
@@ -123,18 +178,27 @@ def random_grid(
     size_range : (int, int) or None
         Inclusive range of the drawn ``ny`` and ``nx`` when ``shape`` is None; None means
         ``RANDOM_RANGES["ny"]`` (32 ... 128).
+    ideal : bool
+        True gives the local physics alone: no noise, Friedel oscillations, set-point drift or
+        tip changes (same draws, same truth; for tests and figures).
 
     Returns
     -------
     xarray.Dataset
         ``didv (y, x, bias)`` float32 grid (x, y in nm, bias in mV; NaN on unmeasured pixels);
-        ``(y, x)`` ground truth ``kind`` (int: 0 surface, 1..k by decreasing core-pixel count),
-        ``transition`` (bool, surface pixels in a defect's ring), ``defect_weight`` (float, the
-        largest weight ``w_j`` of the pixel) and ``valid`` (bool, False where never measured).
-        ``attrs`` hold every drawn parameter, JSON-serialisable and netCDF-safe: scalars named as
-        in :data:`RANDOM_RANGES` (in mV and nm), and ``kinds``, a JSON string with one dict per
-        kind 1..k (``archetype``, ``shape``, ``core_radius_nm``, ``ring_width_nm``, ``count``,
-        ``core_pixels``, ``contrast`` and the signature's parameters).
+        ``(y, x)`` ground truth ``kind`` (int: 0 outside cores, 1..k by decreasing core-pixel
+        count), ``transition`` (bool, the ring region: non-core pixels within core radius + 3
+        healing lengths of a centre), ``defect_distance_nm``, ``nearest_kind``,
+        ``defect_weight`` (the dominant local strength), ``local_gap_mV`` and ``local_gamma_mV``
+        (main gap and Dynes broadening of the local DOS), ``setpoint_factor``
+        and ``valid`` (bool, False where never measured). ``attrs`` hold every drawn parameter,
+        JSON-serialisable and netCDF-safe: scalars named as in :data:`RANDOM_RANGES` (in mV and
+        nm), ``healing_length_nm`` (the largest kind's), ``tip_changes`` (JSON list of
+        ``{"line", "factor"}``: from that scan line on, the set-point factor is multiplied by
+        ``factor`` relative to the first band) and ``kinds``, a JSON string with one dict per kind
+        1..k (``archetype``, ``shape``, ``core_radius_nm``, ``healing_length_nm``,
+        ``ring_width_nm``, ``count``, ``core_pixels``, ``contrast`` and the signature's
+        parameters).
 
     Examples
     --------
@@ -167,6 +231,8 @@ def random_grid(
     hi = phys["bias_high_mV"] = delta * _uniform(rng, "bias_high_per_delta")
     phys["background_slope"] = _uniform(rng, "background_slope")
     phys["background_curvature"] = _uniform(rng, "background_curvature")
+    v_shaped = rng.uniform() < _ANISOTROPY_PROBABILITY
+    phys["gap_anisotropy"] = _uniform(rng, "gap_anisotropy") if v_shaped else 0.0
     gamma = delta * phys["dynes_gamma_per_delta"]
     broadening = delta * phys["broadening_per_delta"]
     half = max(-lo, hi)
@@ -180,47 +246,51 @@ def random_grid(
         + phys["background_curvature"] * (fine / half) ** 2
     )
 
-    def superconductor(delta_factor, gamma_mV):
-        d1, d2 = delta * delta_factor, delta * delta_factor * phys["delta2_per_delta"]
-        w2 = phys["gap2_weight"]
-        return (1 - w2) * dynes_dos(fine, d1, gamma_mV) + w2 * dynes_dos(fine, d2, gamma_mV)
+    def superconductor(delta_mV, gamma_mV):
+        return superconductor_dos(
+            fine,
+            delta_mV,
+            gamma_mV,
+            delta2_mV=delta_mV * phys["delta2_per_delta"],
+            gap2_weight=phys["gap2_weight"],
+            anisotropy=phys["gap_anisotropy"],
+        )
 
-    surface_fine = background * superconductor(1.0, gamma)
+    surface_fine = background * superconductor(delta, gamma)
     bias = np.linspace(lo, hi, nb)
-
-    def sample(spectrum):
-        return np.interp(bias, fine, gaussian_filter1d(spectrum, broadening / step))
-
-    surface = sample(surface_fine)
     reference = np.linspace(lo, hi, 512)  # the signature contrast, whatever n_bias is
+    sigma = broadening / step
 
-    ref_surface = np.interp(reference, fine, gaussian_filter1d(surface_fine, broadening / step))
+    def sample(spectra_fine, axis):
+        return interp1d(fine, gaussian_filter1d(spectra_fine, sigma, axis=-1), axis=-1)(axis)
+
+    ref_surface = sample(surface_fine, reference)
 
     def contrast_of(core_fine):
-        core = np.interp(reference, fine, gaussian_filter1d(core_fine, broadening / step))
-        difference = core - ref_surface
+        difference = sample(core_fine, reference) - ref_surface
         return float(np.sqrt(np.mean(difference**2) / np.mean(ref_surface**2)))
 
     # --- the defect kinds: distinct archetypes, signatures above a minimum contrast ---------
     n_kinds = int(rng.integers(1, 4))
     archetypes = [str(a) for a in rng.choice(ARCHETYPES, size=n_kinds, replace=False)]
-    kinds, cores = [], []
+    kinds = []
     min_contrast = RANDOM_RANGES["signature_contrast"][0]
+
+    def local(archetype, params, s):
+        return _local_spectrum(archetype, params, s, fine, background, superconductor, delta, gamma)
+
     for archetype in archetypes:
         for _ in range(50):
             params = _draw_signature(rng, archetype, delta, gamma, lo, hi)
             params = {k: v if isinstance(v, list) else float(v) for k, v in params.items()}
-            core_fine = _core_spectrum(
-                archetype, params, fine, background, superconductor, surface_fine
-            )
-            contrast = contrast_of(core_fine)
+            contrast = contrast_of(local(archetype, params, 1.0))
             if contrast >= min_contrast:
                 break
         kinds.append({"archetype": archetype, "contrast": contrast, **params})
-        cores.append(sample(core_fine))
     for kind in kinds:
         kind["core_radius_nm"] = _uniform(rng, "core_radius_nm")
-        kind["ring_width_nm"] = _uniform(rng, "ring_width_nm")
+        kind["healing_length_nm"] = _uniform(rng, "healing_length_nm")
+        kind["ring_width_nm"] = _RING_HEALING_LENGTHS * kind["healing_length_nm"]
         kind["shape"] = "dumbbell" if rng.uniform() < 0.5 else "round"
         kind["lobe_separation_nm"] = _uniform(rng, "lobe_separation_nm")
     phys["defect_fraction"] = _uniform(rng, "defect_fraction", log=True)
@@ -239,6 +309,13 @@ def random_grid(
     slow_sign = float(rng.choice([-1.0, 1.0]))
     aborted = rng.uniform() < _ABORT_PROBABILITY
     missing_fraction = _uniform(rng, "missing_fraction") if aborted else 0.0
+    tip_changed = rng.uniform() < _TIP_CHANGE_PROBABILITY
+    n_tip = int(rng.integers(1, 4)) if tip_changed else 0
+    phys["n_tip_changes"] = n_tip
+    phys["tip_change_size"] = _uniform(rng, "tip_change_size") if tip_changed else 0.0
+    tip_at = np.sort(rng.uniform(0.1, 0.9, n_tip))  # fraction of the scan lines
+    tip_jumps = rng.choice([-1.0, 1.0], n_tip) * rng.uniform(0.5, 1.0, n_tip)
+    tip_jumps *= phys["tip_change_size"]
     # positions, orientations, line jitter and noise from their own streams, so that the shape
     # and n_bias change where things are, never which physics a seed draws
     rng = np.random.default_rng([int(seed), 2])
@@ -279,9 +356,10 @@ def random_grid(
 
     xx, yy = np.meshgrid(np.arange(nx) * pixel, np.arange(ny) * pixel)
     pix = np.stack([xx.ravel(), yy.ravel()], axis=-1)
-    weights = np.zeros((n_kinds, ny * nx))
-    rho_any = np.full(ny * nx, np.inf)
-    nearest_any = np.zeros(ny * nx, dtype=int)
+    strengths = np.zeros((n_kinds, ny * nx))
+    rho_kind = np.full((n_kinds, ny * nx), np.inf)
+    nearest_centre = np.zeros(ny * nx, dtype=int)
+    point_kinds = []  # (kind index, x, y) of every centre, lobes counted
     for j, kind in enumerate(kinds):
         mine = np.flatnonzero(centre_kind == j)
         kind["count"] = len(mine)
@@ -295,60 +373,85 @@ def random_grid(
             owner = np.concatenate([mine, mine])
         else:
             owner = mine
+        point_kinds.extend((j, *point) for point in points)
         rho, index = cKDTree(points).query(pix)
-        radius, ring = kind["core_radius_nm"], kind["ring_width_nm"]
-        power = np.log(np.log(1 / _RING_WEIGHT) / np.log(1 / _CORE_WEIGHT)) / np.log(
-            1 + ring / radius
-        )
-        weights[j] = np.exp(-np.log(1 / _CORE_WEIGHT) * (rho / radius) ** power)
-        closer = rho < rho_any
-        rho_any[closer], nearest_any[closer] = rho[closer], owner[index[closer]]
-    total = weights.sum(axis=0)
-    mixing = weights / np.maximum(total, 1.0)
+        closer = rho < rho_kind.min(axis=0)
+        nearest_centre[closer] = owner[index[closer]]
+        rho_kind[j] = rho
+        strengths[j] = strength(rho, kind["core_radius_nm"], kind["healing_length_nm"])
+    rho_any = rho_kind.min(axis=0)
 
     # --- truth ------------------------------------------------------------------------------
-    strongest = weights.max(axis=0)
-    drawn_kind = np.where(strongest > _CORE_WEIGHT, weights.argmax(axis=0) + 1, 0)
+    dominant = strengths.argmax(axis=0)
+    local_s = strengths.max(axis=0)
+    radius = np.array([k["core_radius_nm"] for k in kinds])
+    reach = radius + _RING_HEALING_LENGTHS * np.array([k["healing_length_nm"] for k in kinds])
+    in_core = rho_kind < radius[:, None]
+    drawn_kind = np.where(in_core.any(axis=0), dominant + 1, 0)
     valid = np.arange(ny * nx) < n_measured
     row_major = (np.round(centres[:, 1] / pixel) * nx + np.round(centres[:, 0] / pixel)).astype(int)
     for j in range(n_kinds):  # crowded tiny maps: a kind keeps the pixel under its own centre
         own = row_major[(centre_kind == j) & (row_major < n_measured)]
         if len(own) and not np.any((drawn_kind == j + 1) & valid):
-            drawn_kind[own[0]] = j + 1
-            mixing[:, own[0]] = 0.0
-            mixing[j, own[0]] = 1.0
+            drawn_kind[own[0]], dominant[own[0]], local_s[own[0]] = j + 1, j, 1.0
     core_pixels = np.array([np.sum((drawn_kind == j + 1) & valid) for j in range(n_kinds)])
     order = np.argsort(-core_pixels, kind="stable")  # kind numbers by abundance
     renumber = np.zeros(n_kinds + 1, dtype=int)
     renumber[order + 1] = np.arange(1, n_kinds + 1)
     kind_map = renumber[drawn_kind]
-    transition = (kind_map == 0) & (strongest > _RING_WEIGHT)
+    transition = (kind_map == 0) & (rho_kind < reach[:, None]).any(axis=0)
+    nearest_kind = renumber[centre_kind[nearest_centre] + 1]
+    suppression = np.array([k["gap_suppression"] for k in kinds])
+    local_gap = delta * (1 - suppression[dominant] * local_s)
+    core_gamma = np.array([k.get("gamma_mV", gamma) for k in kinds])
+    local_gamma = gamma + (core_gamma[dominant] - gamma) * local_s**2
     for j in range(n_kinds):
         kinds[j]["core_pixels"] = int(core_pixels[j])
+    phys["defect_centres"] = json.dumps(
+        [
+            {"x_nm": float(x), "y_nm": float(y), "kind": int(renumber[j + 1])}
+            for j, x, y in point_kinds
+        ]
+    )
 
-    # --- spectra (float32, as a lock-in grid) ------------------------------------------------
+    # --- spectra: local physics tabulated on strength levels (float32, as a lock-in grid) -----
+    levels = np.linspace(0.0, 1.0, _N_LEVELS)
+    table = np.stack(
+        [sample(np.stack([local(k["archetype"], k, s) for s in levels]), bias) for k in kinds]
+    ).astype(np.float32)  # (n_kinds, n_levels, n_bias)
+    spectra = _from_table(table, local_s, dominant)
     f32 = np.float32
-    spectra = np.repeat(surface.astype(f32)[None, :], ny * nx, axis=0)
-    for j in range(n_kinds):
-        spectra += mixing[j].astype(f32)[:, None] * (cores[j] - surface).astype(f32)[None, :]
-    if phys["friedel_amplitude"] > 0 and len(centres):
+    if phys["friedel_amplitude"] > 0 and len(centres) and not ideal:
         k_F = np.pi / phys["friedel_wavelength_nm"]  # cos(2 k rho) has the drawn period
         k = k_F * (1 + bias / (2 * phys["friedel_fermi_energy_mV"]))
-        envelope = (
-            phys["friedel_amplitude"]
-            * np.exp(-rho_any / phys["friedel_decay_nm"])
-            * (1 - np.minimum(total, 1.0))
-        )
-        wave = np.cos(2 * k[None, :] * rho_any[:, None] + phases[nearest_any][:, None])
-        spectra *= (1 + envelope[:, None] * wave).astype(f32)
+        envelope = phys["friedel_amplitude"] * np.exp(-rho_any / phys["friedel_decay_nm"])
+        envelope *= 1 - local_s
+        # float32 throughout: the cosine of ~10^7 phases is the slowest step in float64
+        wave = (2 * k).astype(f32)[None, :] * rho_any.astype(f32)[:, None]
+        wave += phases[nearest_centre].astype(f32)[:, None]
+        np.cos(wave, out=wave)
+        wave *= envelope.astype(f32)[:, None]
+        wave += f32(1)
+        spectra *= wave
+        del wave
     drift = phys["setpoint_drift"]
     rows = np.arange(ny) / max(ny - 1, 1) - 0.5
     log_factor = (
         slow_sign * drift * (1 - jitter_share) * rows + 0.5 * drift * jitter_share * line_jitter
     )
+    tip_lines = [int(round(f * ny)) for f in tip_at]
+    tip_log = np.zeros(ny)
+    for line, jump in zip(tip_lines, tip_jumps, strict=True):
+        tip_log[line:] += jump
+    phys["tip_changes"] = json.dumps(
+        [{"line": line, "factor": float(np.exp(tip_log[min(line, ny - 1)]))} for line in tip_lines]
+    )
+    log_factor = log_factor + tip_log
     phys["setpoint_jitter_share"] = jitter_share
-    spectra *= np.repeat(np.exp(log_factor), nx).astype(f32)[:, None]
-    spectra += f32(phys["noise"]) * noise_rng.standard_normal(spectra.shape, dtype=f32)
+    line_factor = np.exp(log_factor) if not ideal else np.ones(ny)
+    spectra *= np.repeat(line_factor, nx).astype(f32)[:, None]
+    if not ideal:
+        spectra += f32(phys["noise"]) * noise_rng.standard_normal(spectra.shape, dtype=f32)
     spectra[~valid] = np.nan
 
     source = f"stswidgets.datasets.random_grid(seed={seed})"
@@ -363,18 +466,31 @@ def random_grid(
     )
     coords = {"y": grid["y"], "x": grid["x"]}
 
-    def as_map(values):
-        return xr.DataArray(values.reshape(ny, nx), dims=("y", "x"), coords=coords)
+    def as_map(values, **attrs):
+        return xr.DataArray(values.reshape(ny, nx), dims=("y", "x"), coords=coords, attrs=attrs)
 
     numbered = [kinds[j] for j in order]
-    attrs = {"source": source, **phys, "n_kinds": n_kinds, "kinds": json.dumps(numbered)}
+    attrs = {
+        "source": source,
+        **phys,
+        "n_kinds": n_kinds,
+        "healing_length_nm": max(k["healing_length_nm"] for k in kinds),
+        "ring_healing_lengths": _RING_HEALING_LENGTHS,
+        "ideal": int(ideal),
+        "kinds": json.dumps(numbered),
+    }
     attrs = {k: (float(v) if isinstance(v, np.floating) else v) for k, v in attrs.items()}
     return xr.Dataset(
         {
             "didv": grid,
             "kind": as_map(kind_map),
             "transition": as_map(transition),
-            "defect_weight": as_map(strongest),
+            "defect_distance_nm": as_map(rho_any, units="nm"),
+            "nearest_kind": as_map(nearest_kind),
+            "defect_weight": as_map(local_s),
+            "local_gap_mV": as_map(local_gap, units="mV"),
+            "local_gamma_mV": as_map(local_gamma, units="mV"),
+            "setpoint_factor": as_map(np.repeat(line_factor, nx)),
             "valid": as_map(valid),
         },
         attrs=attrs,

@@ -37,12 +37,14 @@ defect kinds and its ground truth ``kind``/``transition``.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import xarray as xr
 from scipy.ndimage import gaussian_filter, gaussian_filter1d
 from scipy.spatial import cKDTree
 
-from stswidgets._defect_signatures import dynes_dos
+from stswidgets._defect_signatures import _from_table, dynes_dos, superconductor_dos
 from stswidgets._random_physics import ARCHETYPES, RANDOM_RANGES, random_grid
 from stswidgets.grid import make_grid
 
@@ -55,7 +57,10 @@ __all__ = [
     "fese_like",
     "polynomial_family",
     "random_grid",
+    "truth_regions",
 ]
+
+_N_LEVELS = 64  # tabulated strength levels of the non-linear mode
 
 #: Named simulated conditions -> :func:`fese_like` keyword arguments. Ground-truth pixel
 #: fractions on maps of 64 x 64 pixels and larger (tests/test_datasets.py checks them):
@@ -139,6 +144,10 @@ def fese_like(
     setpoint_gradient: float = 0.0,
     noise: float = 0.06,
     n_missing: int = 0,
+    nonlinear: bool = False,
+    gap_suppression: float = 0.5,
+    fade_power: float = 2.0,
+    gap_anisotropy: float = 0.0,
 ) -> xr.Dataset:
     """A simulated FeSe-like dI/dV grid with Fe-vacancy dumbbells and its ground truth.
 
@@ -235,14 +244,34 @@ def fese_like(
         White (lock-in) noise, standard deviation relative to the normal-state conductance.
     n_missing : int
         Trailing pixels (row-major) left unmeasured (NaN), as in an aborted grid.
+    nonlinear : bool
+        False (the default this round, so the embedded demo grid stays as it was): every
+        spectrum is the linear mix above. True: spectra from LOCAL physics at the pixel's strength
+        ``s = defect_weight`` (module docstring): the gap shrinks to ``delta (1 -
+        gap_suppression s)``, the coherence peaks broaden (Dynes ``Gamma`` from
+        ``dynes_gamma_mV`` to ``vacancy_gamma_mV``), the bound states move from the gap edge
+        towards ``+-bound_state_mV`` (towards zero bias) near the core, and the bound states,
+        the weight transfer and the second kind's resonance fade as ``s ** fade_power``. The
+        ground truth is the same in both modes.
+    gap_suppression : float
+        Fractional suppression of both gaps at a vacancy centre (``nonlinear`` only).
+    fade_power : float
+        Exponent of the non-linear fading of the defect signatures (``nonlinear`` only).
+    gap_anisotropy : float
+        0 (default) isotropic gaps; towards 1 a gap with deep minima on the Fermi surface, whose
+        DOS is V-shaped as in FeSe (both modes).
 
     Returns
     -------
     xarray.Dataset
-        ``didv (y, x, bias)`` float32 grid (x, y in nm, bias in mV) and ground truth ``vacancy``,
-        ``transition`` (bool, ``(y, x)``), ``defect_weight`` (float in [0, 1]) and, when
-        ``other_density_nm2 > 0``, ``other_defect``. ``attrs`` record the seed, the main parameters
-        and the spectral-weight windows (``suppressed_window_mV``, ``enhanced_window_mV``).
+        ``didv (y, x, bias)`` float32 grid (x, y in nm, bias in mV) and ``(y, x)`` ground truth:
+        ``vacancy``, ``transition`` (bool), ``defect_weight`` (float in [0, 1]), when
+        ``other_density_nm2 > 0`` ``other_defect``, and the truth shared with
+        :func:`random_grid`: ``kind`` (0 outside cores, 1 vacancy, 2 other defect),
+        ``defect_distance_nm``, ``nearest_kind`` and ``valid``. ``attrs`` record the seed, the
+        main parameters, the spectral-weight windows (``suppressed_window_mV``,
+        ``enhanced_window_mV``), ``kinds`` (JSON: each kind's ``core_radius_nm`` and
+        ``healing_length_nm``), ``healing_length_nm`` (the largest) and ``nonlinear``.
 
     Examples
     --------
@@ -304,16 +333,24 @@ def fese_like(
     fine = np.arange(lo_mV - pad, hi_mV + pad + step, step)
     background = 1 + background_slope * fine + background_curvature * fine**2
 
-    def superconductor(gamma):
-        return (1 - gap2_weight) * dynes_dos(fine, delta_mV, gamma) + gap2_weight * dynes_dos(
-            fine, delta2_mV, gamma
+    def superconductor(gamma, gap_factor=1.0):
+        return superconductor_dos(
+            fine,
+            delta_mV * gap_factor,
+            gamma,
+            delta2_mV=delta2_mV * gap_factor,
+            gap2_weight=gap2_weight,
+            anisotropy=gap_anisotropy,
+        )
+
+    def bound_states(energy_mV):
+        return sum(
+            height / (1 + ((fine - sign * energy_mV) / bound_state_width_mV) ** 2)
+            for sign, height in zip((-1, 1), bound_state_weights, strict=True)
         )
 
     surface = background * superconductor(dynes_gamma_mV)
-    bound = sum(
-        height / (1 + ((fine - sign * bound_state_mV) / bound_state_width_mV) ** 2)
-        for sign, height in zip((-1, 1), bound_state_weights, strict=True)
-    )
+    bound = bound_states(bound_state_mV)
     transfer = (
         1
         - suppression * _window(fine, suppressed_window_mV, window_edge_mV)
@@ -333,10 +370,29 @@ def fese_like(
 
     # --- per pixel (float32: the precision of a lock-in grid, and half the memory traffic) ---
     f32 = np.float32
-    w = weight.astype(f32)[:, None]
-    spectra = surf.astype(f32)[None, :] + w * (vac - surf).astype(f32)[None, :]
-    if len(others):
-        spectra += other_weight.astype(f32)[:, None] * (oth - surf).astype(f32)[None, :]
+    if nonlinear:
+
+        def local_vacancy(s):
+            gap_factor = 1 - gap_suppression * s
+            energy = bound_state_mV + (0.95 * delta_mV * gap_factor - bound_state_mV) * (1 - s)
+            fade = s**fade_power
+            dos = superconductor(
+                dynes_gamma_mV + (vacancy_gamma_mV - dynes_gamma_mV) * s, gap_factor
+            )
+            return background * (1 + fade * (transfer - 1)) * (dos + fade * bound_states(energy))
+
+        levels = np.linspace(0.0, 1.0, _N_LEVELS)
+        table = np.stack([sample(local_vacancy(s)) for s in levels])
+        spectra = _from_table(table, weight)
+        if len(others):
+            bump = sample(surface * resonance) / sample(surface)  # broadened, relative
+            fade = (other_weight**fade_power).astype(f32)[:, None]
+            spectra *= 1 + fade * (other_amplitude * bump).astype(f32)[None, :]
+    else:
+        w = weight.astype(f32)[:, None]
+        spectra = surf.astype(f32)[None, :] + w * (vac - surf).astype(f32)[None, :]
+        if len(others):
+            spectra += other_weight.astype(f32)[:, None] * (oth - surf).astype(f32)[None, :]
     if friedel_amplitude and len(all_centres):
         k = fermi_wavevector_nm * (1 + bias / (2 * fermi_energy_mV))  # (n_bias,)
         envelope = friedel_amplitude * np.exp(-rho_all / friedel_decay_nm) * (1 - weight)
@@ -372,11 +428,47 @@ def fese_like(
         ),
         "defect_weight": xr.DataArray(weight_map, dims=("y", "x"), coords=coords),
     }
+    # the contract shared with random_grid: core radius and healing length of each kind put
+    # the ring's outer edge where the weight falls to transition_threshold (w is monotonic in
+    # rho), so `transition` = non-core pixels within core radius + 3 healing lengths
+    p = defect_profile_power
+    vacancy_core = defect_radius_nm * np.log(1 / vacancy_threshold) ** (1 / p)
+    vacancy_reach = defect_radius_nm * np.log(1 / max(transition_threshold, 1e-300)) ** (1 / p)
+    kinds = [
+        {
+            "name": "vacancy",
+            "core_radius_nm": float(vacancy_core),
+            "healing_length_nm": float((vacancy_reach - vacancy_core) / 3),
+        }
+    ]
+    kind_map = vacancy.astype(int)
+    ring = (weight_map > transition_threshold) & ~vacancy
     if len(others):
         other_mask = other_weight.reshape(ny, nx) > 0.5
+        other_core = other_radius_nm * np.sqrt(2 * np.log(2))
+        other_reach = other_radius_nm * np.sqrt(2 * np.log(1 / max(transition_threshold, 1e-300)))
+        kinds.append(
+            {
+                "name": "other_defect",
+                "core_radius_nm": float(other_core),
+                "healing_length_nm": float(max(other_reach - other_core, 0.0) / 3),
+            }
+        )
         data["other_defect"] = xr.DataArray(other_mask, dims=("y", "x"), coords=coords)
         data["vacancy"] = data["vacancy"] & ~other_mask
-        data["transition"] = data["transition"] & ~other_mask
+        kind_map = np.where(other_mask, 2, kind_map)
+        ring = ring | (other_weight.reshape(ny, nx) > transition_threshold)
+    ring &= kind_map == 0
+    data["transition"] = xr.DataArray(ring, dims=("y", "x"), coords=coords)
+    data["kind"] = xr.DataArray(kind_map, dims=("y", "x"), coords=coords)
+    distance = np.minimum(rho_vac, rho_other).reshape(ny, nx)
+    data["defect_distance_nm"] = xr.DataArray(
+        distance, dims=("y", "x"), coords=coords, attrs={"units": "nm"}
+    )
+    nearest_kind = np.where(rho_vac <= rho_other, 1, 2).reshape(ny, nx)
+    data["nearest_kind"] = xr.DataArray(nearest_kind, dims=("y", "x"), coords=coords)
+    valid = np.arange(ny * nx).reshape(ny, nx) < ny * nx - int(n_missing)
+    data["valid"] = xr.DataArray(valid, dims=("y", "x"), coords=coords)
     attrs = {
         "source": source,
         "seed": int(seed),
@@ -397,8 +489,50 @@ def fese_like(
         "noise": float(noise),
         "setpoint_variation": float(setpoint_variation),
         "setpoint_gradient": float(setpoint_gradient),
+        "gap_anisotropy": float(gap_anisotropy),
+        "nonlinear": int(nonlinear),
+        "kinds": json.dumps(kinds),
+        "healing_length_nm": max(k["healing_length_nm"] for k in kinds),
+        "ring_healing_lengths": 3.0,
     }
+    if nonlinear:
+        attrs.update(gap_suppression=float(gap_suppression), fade_power=float(fade_power))
     return xr.Dataset(data, attrs=attrs)
+
+
+def truth_regions(ds: xr.Dataset) -> xr.DataArray:
+    """Ground-truth region of every pixel of a simulated grid: 0 far surface, 1 ring, 2 core.
+
+    Core is ``kind > 0``, ring is ``transition`` (non-core pixels within core radius + 3
+    healing lengths of a defect centre), far surface everything else; -1 where not ``valid``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A grid of :func:`random_grid` or :func:`fese_like` (needs ``kind`` and ``transition``;
+        ``valid`` where present).
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(y, x)`` int map with ``flag_values`` and ``flag_meanings`` attrs.
+    """
+    missing = [name for name in ("kind", "transition") if name not in ds]
+    if missing:
+        raise ValueError(
+            f"truth_regions needs the simulated ground truth; {ds.attrs.get('source', 'dataset')}"
+            f" has no {', '.join(missing)}"
+        )
+    regions = xr.where(ds["kind"] > 0, 2, xr.where(ds["transition"], 1, 0))
+    if "valid" in ds:
+        regions = xr.where(ds["valid"], regions, -1)
+    regions = regions.astype(int)
+    regions.attrs = {
+        "flag_values": [-1, 0, 1, 2],
+        "flag_meanings": "not_valid far_surface ring core",
+    }
+    regions.name = "truth_region"
+    return regions
 
 
 def condition(

@@ -1,5 +1,7 @@
 """The simulated FeSe-like grid and the Fig. 1 toy family: structure, ground truth, physics."""
 
+import json
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -89,12 +91,30 @@ def test_ground_truth_is_consistent_for_every_condition(name, seed):
     assert weight[vacancy].mean() > weight[transition].mean() > weight[surface].mean()
     # the thresholds that define the regions
     assert (weight[vacancy] > ds.attrs["vacancy_threshold"]).all()
-    assert (weight[transition] > ds.attrs["transition_threshold"]).all()
     assert (weight[transition] <= ds.attrs["vacancy_threshold"]).all()
+    vacancy_ring = transition & (weight > ds.attrs["transition_threshold"])
+    # the shared contract: kind, ring = non-core pixels within core radius + 3 healing lengths
+    kinds = json.loads(ds.attrs["kinds"])
+    distance, nearest = ds["defect_distance_nm"].values, ds["nearest_kind"].values
+    np.testing.assert_array_equal(ds["kind"].values == 1, vacancy)
+    reach = [k["core_radius_nm"] + 3 * k["healing_length_nm"] for k in kinds]
+    assert (distance[transition] < max(reach) + 1e-9).all()
+    np.testing.assert_array_equal(datasets.truth_regions(ds).values[vacancy], 2)
+    np.testing.assert_array_equal(datasets.truth_regions(ds).values[transition], 1)
+    assert ds.attrs["healing_length_nm"] == max(k["healing_length_nm"] for k in kinds)
     if name == "two_defect_kinds":
         other = ds["other_defect"].values
         assert 0.005 < other.mean() < 0.05
         assert not (other & (vacancy | transition)).any()
+        np.testing.assert_array_equal(ds["kind"].values == 2, other)
+        # ring pixels outside the vacancy rings belong to the second kind's rings
+        assert (nearest[transition & ~vacancy_ring] == 2).all()
+        assert (distance[transition & ~vacancy_ring] < reach[1] + 1e-9).all()
+    else:
+        np.testing.assert_array_equal(transition, vacancy_ring)
+        # the vacancy's ring edge sits at core radius + 3 healing lengths from a lobe centre
+        assert distance[transition].max() < reach[0] + 1e-9
+        assert distance[surface].min() >= reach[0] - 0.01
 
 
 def _broadened_dynes_peak(delta, gamma, broadening, step=0.001):
@@ -261,3 +281,82 @@ def test_dataset_survives_a_netcdf_round_trip(tmp_path):
     np.testing.assert_array_equal(back["didv"].values, ds["didv"].values)
     np.testing.assert_array_equal(back["vacancy"].values, ds["vacancy"].values)
     assert back.attrs["suppressed_window_mV"].tolist() == ds.attrs["suppressed_window_mV"]
+
+
+def _clean(**kwargs):
+    """Noise-free, drift-free, Friedel-free grid: the spectra carry the defect physics alone."""
+    return datasets.fese_like(
+        seed=4,
+        shape=(48, 48),
+        n_bias=1024,
+        noise=0.0,
+        friedel_amplitude=0.0,
+        setpoint_variation=0.0,
+        **kwargs,
+    )
+
+
+def _mix_residual(spectra, surface, core):
+    basis = np.stack([surface, core], axis=1)
+    coef, *_ = np.linalg.lstsq(basis, spectra.T, rcond=None)
+    return np.sqrt(np.mean((basis @ coef - spectra.T) ** 2, axis=0)) / surface.std()
+
+
+def test_nonlinear_option_is_off_by_default_and_keeps_the_truth():
+    default = datasets.fese_like(seed=2, shape=(30, 30), n_bias=64)
+    linear = datasets.fese_like(seed=2, shape=(30, 30), n_bias=64, nonlinear=False)
+    local = datasets.fese_like(seed=2, shape=(30, 30), n_bias=64, nonlinear=True)
+    assert default.identical(linear) and default.attrs["nonlinear"] == 0
+    for name in ("kind", "transition", "vacancy", "defect_weight", "defect_distance_nm"):
+        np.testing.assert_array_equal(local[name].values, default[name].values)
+    assert not np.allclose(local["didv"].values, default["didv"].values)
+
+
+def test_nonlinear_ring_spectra_are_no_mix_and_their_gap_shrinks():
+    linear, local = _clean(), _clean(nonlinear=True)
+    weight = linear["defect_weight"].values.ravel()
+    ring = linear["transition"].values.ravel() & (weight > 0.3)
+    centre, far = np.argmax(weight), np.argmin(weight)
+    residuals = {}
+    for name, ds in (("linear", linear), ("nonlinear", local)):
+        X = ds["didv"].values.reshape(-1, ds.sizes["bias"]).astype(float)
+        residuals[name] = np.median(_mix_residual(X[ring], X[far], X[centre]))
+    assert residuals["linear"] < 1e-5  # the old model: surface + w (vacancy - surface)
+    assert residuals["nonlinear"] > 1e-2
+    # the empty-state coherence peak moves in towards the core
+    bias = local["bias"].values
+    X = local["didv"].values.reshape(-1, len(bias))
+    window = (bias > 1.0) & (bias < 4.0)
+    peak = bias[window][np.argmax(X[:, window], axis=1)]
+    assert abs(peak[far] - 2.2) < 0.15
+    inner = ring & (weight > 0.45)
+    outer = linear["transition"].values.ravel() & (weight < 0.25)
+    assert np.median(peak[inner]) < np.median(peak[outer]) - 0.1 < peak[far]
+
+
+def test_nonlinear_bound_states_move_towards_zero_bias_at_the_core():
+    ds = _clean(nonlinear=True)
+    bias = ds["bias"].values
+    weight = ds["defect_weight"].values.ravel()
+    X = ds["didv"].values.reshape(-1, len(bias))
+    core = np.argmax(weight)
+    # inside the shrunk gap the core spectrum peaks near +-bound_state_mV (1 mV)
+    inside = (bias > 0.3) & (bias < 1.4)
+    assert abs(bias[inside][np.argmax(X[core, inside])] - 1.0) < 0.2
+    assert (
+        X[core, np.abs(bias) < 0.3].mean() > 1.5 * X[np.argmin(weight), np.abs(bias) < 0.3].mean()
+    )
+
+
+def test_v_shaped_gap_option_fills_the_gap_linearly():
+    u = _clean()
+    v = _clean(gap_anisotropy=0.9)
+    far = np.argmin(u["defect_weight"].values.ravel())
+    bias = u["bias"].values
+    small = np.abs(bias) < 1.0
+    su = u["didv"].values.reshape(-1, len(bias))[far][small]
+    sv = v["didv"].values.reshape(-1, len(bias))[far][small]
+    assert sv.mean() > 2 * su.mean()  # the anisotropic gap has states inside +-delta/2
+    # V shape: conductance rises roughly linearly with |bias| in the gap
+    slope, intercept = np.polyfit(np.abs(bias[small]), sv, 1)
+    assert slope > 0 and np.corrcoef(np.abs(bias[small]), sv)[0, 1] > 0.9
