@@ -50,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--channel", help="channel to analyse (default: the dI/dV lock-in channel)")
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     run.add_argument(
+        "--normalize",
+        choices=["auto", "none", "setpoint", "feenstra", "zscore"],
+        default="auto",
+        help="the one per-spectrum normalisation of every step (default auto: chosen from the "
+        "set-point spread, the reason printed)",
+    )
+    run.add_argument(
         "--quick",
         action="store_true",
         help=f"a first look: smaller simulated grid, each training bounded to "
@@ -108,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
 def _config(args: argparse.Namespace):
     from stswidgets.pipeline.config import config_for
 
-    return config_for(args.profile or ("quick" if args.quick else "full"), seed=args.seed)
+    profile = args.profile or ("quick" if args.quick else "full")
+    return config_for(profile, seed=args.seed, normalize=getattr(args, "normalize", "auto"))
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -27,9 +27,11 @@ __all__ = [
     "smooth",
 ]
 
-#: THE per-spectrum normalisations, accepted by :func:`normalize`, by the learning estimators
-#: (``normalize=``) and by the pipeline configuration (``normalization``,
-#: ``learn_normalization``, ``weight_normalization``). See :func:`normalize` for the formulas.
+#: The per-spectrum normalisations of the matrix view, accepted by :func:`normalize` and by the
+#: learning estimators (``normalize=``). See :func:`normalize` for the formulas. The pipeline
+#: has ONE setting, ``PipelineConfig.normalize`` (``auto``, ``none``, ``setpoint``,
+#: ``feenstra``, ``zscore``; :mod:`stswidgets.pipeline.normalization`, which builds on these),
+#: applied once when the grid is loaded; its steps call the estimators with ``"none"``.
 NORMALIZATIONS = ("zscore", "area", "max", "rms", "outside", "none")
 #: Other names accepted for a normalisation: ``"integral"`` is ``"area"`` (the name the learning
 #: estimators used first).

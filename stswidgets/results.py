@@ -105,6 +105,9 @@ GLOBAL_ATTRS: dict[str, str] = {
     "seed": "random seed of the run",
     "profile": "settings profile: full, quick or test",
     "pipeline_config": "every analysis setting (stswidgets.pipeline.PipelineConfig) as JSON",
+    "normalize": "the per-spectrum normalisation every result was computed on (none, setpoint, "
+    "feenstra, zscore); also an attribute of each derived variable",
+    "normalize_reason": "why that normalisation (the measured set-point spread for auto) and how",
     "stswidgets_version": "version of stswidgets that wrote the file",
     "command": "the command line of the run",
     "Conventions": "CF-1.8",
@@ -157,8 +160,18 @@ def start_results(
     return _write(dataset, results_dir / "results.nc")
 
 
+#: Variables of the measured grid itself, not derived from the normalised spectra: they carry
+#: no ``normalize`` attribute.
+MEASURED_VARIABLES = ("valid", "segmentation")
+
+
 def save_results(
-    results_dir: str | Path | None, grid: xr.DataArray | None = None, config=None, **variables
+    results_dir: str | Path | None,
+    grid: xr.DataArray | None = None,
+    config=None,
+    *,
+    normalization=None,
+    **variables,
 ) -> Path | None:
     """Merge named results into ``results_dir/results.nc`` (created if missing).
 
@@ -173,6 +186,12 @@ def save_results(
     config : PipelineConfig, optional
         The configuration the results were computed with: written as ``pipeline_config``
         (replacing an earlier one, with ``seed`` and ``profile``).
+    normalization : Normalization, optional
+        :class:`stswidgets.pipeline.normalization.Normalization` of the run
+        (``PipelineInput.normalization``): written as the global attributes ``normalize`` and
+        ``normalize_reason``. Every variable but the measured ones (:data:`MEASURED_VARIABLES`)
+        gets the attribute ``normalize`` (from this, or from the file's global attribute), and
+        results in the units of the spectra get ``"1"`` once they are normalised.
     **variables : xarray.DataArray
         Per-pixel maps with dims ``("y", "x")``, spectra with a ``bias`` dim, ... Variables
         already in the file are replaced by new ones of the same name. ``units`` and
@@ -195,8 +214,17 @@ def save_results(
     for key, value in (grid_attrs(grid) if grid is not None else {}).items():
         attrs.setdefault(key, value)
     attrs.update(config_attrs(config))
+    if normalization is not None:
+        attrs.update(normalization.attrs())
+    method = attrs.get("normalize")
     units = attrs.get("signal_units") or "a.u."
+    if method not in (None, "none"):
+        units = "1"  # a normalised spectrum is a ratio
     new = xr.Dataset({name: _storable(name, value, units) for name, value in variables.items()})
+    if method is not None:
+        for name in new.data_vars:
+            if name not in MEASURED_VARIABLES:
+                new[name].attrs["normalize"] = method
     if old is not None:
         new = new.merge(old.drop_vars([v for v in new.data_vars if v in old]), compat="override")
     new.attrs = _standard_attrs(attrs)

@@ -103,6 +103,7 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         self.refresh_s = refresh_s
         self.out_dir = Path(out_dir or tempfile.mkdtemp(prefix="stswidgets-app-"))
         self.grid = self.truth = self.X = self.valid = self.selection = None
+        self.normalization = None
         self.stats = self.projection = self.bands = None
         self.source_name = ""
         self._init_background()
@@ -252,6 +253,7 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         from stswidgets.widgets import GridExplorer, Selection
 
         X, valid = to_matrix(grid)
+        X, self.normalization = pipeline.normalize_grid(grid, X, self.config.normalize)
         self.grid, self.truth, self.X, self.valid = grid, truth, X, valid
         self.source_name = name or self.source_name
         self.stats = self.projection = self.bands = None
@@ -419,7 +421,13 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         variables = pipeline.results_variables(
             self.grid, self.valid, self.stats, self.projection, self.bands
         )
-        path = save_results(self.out_dir, grid=self.grid, config=self.config, **variables)
+        path = save_results(
+            self.out_dir,
+            grid=self.grid,
+            config=self.config,
+            normalization=self.normalization,
+            **variables,
+        )
         link = _link(path.read_bytes(), "results.nc", "application/x-netcdf", "download results.nc")
         self.downloads.value = link
         self.set_status(f"results.nc written to {path} ({', '.join(variables)})")

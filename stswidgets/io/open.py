@@ -38,8 +38,13 @@ GRID_ATTRS = (
     "derived",
     "empty_channels",
     "positions",
+    "setpoint_bias_mV",
     *GEOMETRY_ATTRS,
 )
+#: Header entries holding the feedback set-point bias, with their factor to mV: Createc
+#: (``setpoint_bias_mV``), RHK (``bias_V``), Nanonis (``Bias>Bias (V)``). The first found
+#: becomes the grid's ``attrs["setpoint_bias_mV"]`` (the set-point normalisation reads it).
+SETPOINT_BIAS_KEYS = (("setpoint_bias_mV", 1.0), ("bias_V", 1e3), ("Bias>Bias (V)", 1e3))
 
 
 def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
@@ -143,6 +148,11 @@ def _open_grid(path_or_dataset, channel: str | None) -> xr.DataArray:
         elif np.isfinite(chosen.agreement) and chosen.agreement < POOR_AGREEMENT:
             warnings.warn(_poor_agreement(chosen, evaluation, label), stacklevel=3)
     attrs = _grid_attrs(dataset, chosen)
+    for key, to_mV in SETPOINT_BIAS_KEYS:
+        value = _number(dataset.attrs.get(key))
+        if value is not None:
+            attrs["setpoint_bias_mV"] = value * to_mV
+            break
     if pixel_positions(dataset):
         attrs["positions"] = PIXEL_POSITIONS
     empty = [*_channels_listed(dataset.attrs.get("empty_channels")), *spectra.empty]
@@ -229,6 +239,15 @@ def _poor_agreement(chosen: Candidate, evaluation: Evaluation, label: str) -> st
         "Compare every channel with stswidgets.io.channel_candidates(...) (notebook 01) and "
         "choose one with channel=."
     )
+
+
+def _number(value) -> float | None:
+    """``value`` as a finite float, or None."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if np.isfinite(value) else None
 
 
 def _grid_attrs(dataset: xr.Dataset, chosen: Candidate) -> dict:

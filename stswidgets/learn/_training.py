@@ -73,7 +73,9 @@ class SpectrumScaler:
     :func:`stswidgets.preprocess.normalize`; ``"integral"`` is an alias of ``"area"``): the
     estimators default to ``"outside"`` (the mean absolute value over the outer 10 % of the bias
     points on each side), this class to ``"rms"``. A spectrum of zero norm is kept (divided by
-    the smallest positive float) rather than refused.
+    the smallest positive float) rather than refused. The pipeline normalises its spectra once
+    (:mod:`stswidgets.pipeline.normalization`) and passes ``"none"``: then only the centring
+    and the one global scale below remain.
 
     Then the mean spectrum (``mean_``, per bias) is subtracted and everything is divided by
     one number (``scale_``, the RMS of the centred data) so that typical pair distances are
@@ -87,6 +89,8 @@ class SpectrumScaler:
         self.normalize = normalize
 
     def _normalized(self, X: np.ndarray) -> np.ndarray:
+        if self.normalize == "none":  # the spectra as given (the pipeline's, normalised once)
+            return np.array(X, dtype=np.float64)
         return normalize(np.asarray(X, dtype=np.float64), self.normalize, zero_norm="keep")
 
     def fit(self, X: np.ndarray) -> SpectrumScaler:

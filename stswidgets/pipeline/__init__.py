@@ -4,7 +4,9 @@ Every front end (the notebooks, the app, ``stswidgets run``, campaigns, the benc
 widgets) calls these functions; each takes the grid or its matrix view and one
 :class:`PipelineConfig`, and returns a small dataclass:
 
-- input, checked once: :func:`load` -> :class:`PipelineInput`
+- input, checked and normalised once: :func:`load` -> :class:`PipelineInput` (its ``X`` is
+  normalised as ``PipelineConfig.normalize`` says: :func:`apply_normalization`,
+  :func:`choose_normalization`, :class:`Normalization`; no step normalises again)
 - segmentation (Fig. 2): :func:`segment` -> :class:`Segmentation`
 - toy latent space (Fig. 1): :func:`toy_family` -> :class:`ToyFamily`
 - PCA + k-means (Fig. 3a-c): :func:`linear_latent_space` -> :class:`LinearLatentSpace`
@@ -54,6 +56,12 @@ from stswidgets.pipeline.linear import (
     toy_family,
     ward_hierarchy,
 )
+from stswidgets.pipeline.normalization import (
+    Normalization,
+    apply_normalization,
+    choose_normalization,
+    normalize_grid,
+)
 from stswidgets.pipeline.plots import (
     draw_class_map,
     draw_class_spectra,
@@ -64,6 +72,8 @@ from stswidgets.pipeline.plots import (
     draw_latent,
     draw_pair_threshold,
     draw_score_map,
+    draw_setpoint_map,
+    draw_setpoint_spread,
     draw_training_curves,
     maps_png,
 )
@@ -115,6 +125,10 @@ __all__ = [
     "WardHierarchy",
     "cached",
     "compare_normalizations",
+    "Normalization",
+    "apply_normalization",
+    "choose_normalization",
+    "normalize_grid",
     "config_for",
     "coordinate_field",
     "correlation_bins",
@@ -129,6 +143,8 @@ __all__ = [
     "draw_latent",
     "draw_pair_threshold",
     "draw_score_map",
+    "draw_setpoint_map",
+    "draw_setpoint_spread",
     "draw_training_curves",
     "embed",
     "fingerprint",

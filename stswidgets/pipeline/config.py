@@ -1,7 +1,7 @@
 """One configuration object for every choice of the analysis, written verbatim into results.nc.
 
 :class:`PipelineConfig` holds what the steps of :mod:`stswidgets.pipeline` need to know: the
-simulated grid's size and seed, the normalisations, the distance-statistics offsets and bins,
+simulated grid's size and seed, the one normalisation, the distance-statistics offsets and bins,
 the training bounds, the site-class edges, ... Nothing else chooses: a notebook, the app, the
 CLI, a campaign or a benchmark builds one config (a profile plus overrides) and hands it to
 every step. ``results.nc`` stores it as one JSON global attribute (``pipeline_config``), so a
@@ -17,11 +17,16 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
-__all__ = ["PROFILES", "PipelineConfig", "config_for"]
+__all__ = ["NORMALIZE_CHOICES", "PROFILES", "PipelineConfig", "config_for"]
 
 #: Seconds each training of the quick profile may run (its ``max_epochs`` stays at the full
 #: default with early stopping, so a first look trains to convergence or until time is up).
 QUICK_MAX_TIME_S = 60.0
+
+#: What ``PipelineConfig.normalize`` accepts (formulas in :mod:`stswidgets.pipeline.normalization`).
+NORMALIZE_CHOICES = ("auto", "none", "setpoint", "feenstra", "zscore")
+#: The per-step normalisation settings of earlier versions, refused by ``from_json``.
+OLD_NORMALIZATION_SETTINGS = ("normalization", "learn_normalization", "weight_normalization")
 
 
 @dataclass(frozen=True)
@@ -39,10 +44,8 @@ class PipelineConfig:
     ny: int = 100
     nx: int = 100
     n_bias: int = 512
-    # -- normalisation of each spectrum before a step (vocabulary: preprocess.NORMALIZATIONS)
-    normalization: str = "none"  # latent spaces (PCA, clustering, non-linear reductions)
-    learn_normalization: str = "outside"  # the Siamese projection and the score
-    weight_normalization: str = "area"  # spectral-weight transfer (class means, Fig. 8b, c)
+    # -- THE normalisation of every spectrum, once, in pipeline.load (pipeline.normalization)
+    normalize: str = "auto"  # auto (data-driven, reason recorded), none, setpoint, feenstra, zscore
     # -- segmentation of an iso-energy slice (notebook 01) --------------------------------
     energy_mV: float | None = None  # None: chosen from the data
     sigma_px: float = 1.0  # Gaussian smoothing of the slice, pixels
@@ -92,6 +95,10 @@ class PipelineConfig:
             value = getattr(self, f.name)
             if isinstance(value, list):  # JSON and papermill give lists: store tuples
                 object.__setattr__(self, f.name, tuple(value))
+        if self.normalize not in NORMALIZE_CHOICES:
+            raise ValueError(
+                f"normalize must be one of {NORMALIZE_CHOICES}, got {self.normalize!r}"
+            )
 
     def replace(self, **changes) -> PipelineConfig:
         """A copy with ``changes``; an unknown name raises ``TypeError`` naming it."""
@@ -117,8 +124,24 @@ class PipelineConfig:
 
     @classmethod
     def from_json(cls, text: str) -> PipelineConfig:
-        """The config written by :meth:`to_json`."""
-        return cls(**json.loads(text))
+        """The config written by :meth:`to_json`.
+
+        A config written before the one ``normalize`` setting (with ``normalization``,
+        ``learn_normalization``, ``weight_normalization``: one per step) raises a ValueError
+        saying so: its steps saw differently normalised spectra, which no config of today
+        can reproduce.
+        """
+        settings = json.loads(text)
+        old = sorted(set(settings) & set(OLD_NORMALIZATION_SETTINGS))
+        if old:
+            found = ", ".join(f"{name}={settings[name]!r}" for name in old)
+            raise ValueError(
+                f"this configuration predates the one normalisation setting: it holds {found} "
+                "(each step normalised on its own); today one setting, normalize (auto, none, "
+                "setpoint, feenstra, zscore), normalises the spectra once for every step; "
+                "rerun the analysis to compare with it"
+            )
+        return cls(**settings)
 
 
 _QUICK_GRID = {"ny": 64, "nx": 64, "n_bias": 256}

@@ -122,9 +122,10 @@ def pca_distance_correlation(
 ) -> DistanceCorrelations:
     """:func:`distance_correlations` of the PCA latent space (notebook 04, Fig. 5a-c).
 
-    The latent space is :func:`stswidgets.pipeline.linear.linear_latent_space`'s: ``X``
-    (raw spectra, ``(n_spectra, n_bias)``) normalised by ``config.normalization``, its first
-    ``config.n_components`` PCA scores (the same numbers as notebook 02).
+    The latent space is :func:`stswidgets.pipeline.linear.linear_latent_space`'s: the first
+    ``config.n_components`` PCA scores of ``X`` (the spectra as given, ``(n_spectra, n_bias)``,
+    ``PipelineInput.X``: normalised once by :func:`stswidgets.pipeline.load`), the same numbers
+    as notebook 02.
 
     Parameters
     ----------
@@ -136,19 +137,16 @@ def pca_distance_correlation(
         Notebook 02's result for the same ``X`` and ``config`` (e.g. from
         :func:`stswidgets.pipeline.cached`); None: computed here.
     """
-    from stswidgets import preprocess
     from stswidgets.pipeline.linear import linear_latent_space
 
     config = config or config_for("full")
     if space is None:
         space = linear_latent_space(X, config, ks=())
-    elif space.normalization != config.normalization or len(space.pca.scores) != len(X):
+    elif len(space.pca.scores) != len(X):
         raise ValueError(
-            f"space was computed with normalization {space.normalization!r} for "
-            f"{len(space.pca.scores)} spectra; this call has {config.normalization!r} and "
-            f"{len(X)} spectra"
+            f"space was computed for {len(space.pca.scores)} spectra; this call has {len(X)}"
         )
-    spectra = preprocess.normalize(X, config.normalization)
+    spectra = np.asarray(X, dtype=np.float64)
     n_components = min(int(config.n_components), space.pca.n_components)
     name = f"PCA ({n_components} components)"
     Z = space.pca.scores[:, :n_components]

@@ -2,10 +2,13 @@
 
 :func:`load` gives the embedded simulated grid (with its ground truth) or a file read with
 :func:`stswidgets.open_grid`, checks that it holds at least :data:`MIN_VALID_SPECTRA`
-complete spectra, and returns both views (``grid`` ``(y, x, bias)`` and ``X``
-``(n_valid, n_bias)`` with its ``valid`` mask) in a :class:`PipelineInput`. Every front end
-(notebooks, app, CLI, campaigns) starts here, so a file is refused with the same sentence
-everywhere.
+complete spectra, normalises every spectrum ONCE as ``config.normalize`` says
+(:mod:`stswidgets.pipeline.normalization`), and returns both views (``grid`` ``(y, x, bias)``
+as measured and ``X`` ``(n_valid, n_bias)`` normalised, with its ``valid`` mask) in a
+:class:`PipelineInput`. ``X`` is the one input of every step: none normalises again. The
+segmentation of notebook 01 keeps reading the measured grid (an iso-energy map of the
+conductance as measured). Every front end (notebooks, app, CLI, campaigns) starts here, so a
+file is refused, and a grid normalised, the same way everywhere.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from stswidgets.pipeline.config import PipelineConfig, config_for
+from stswidgets.pipeline.normalization import Normalization, normalize_grid
 
 __all__ = ["MIN_VALID_SPECTRA", "InputError", "PipelineInput", "first_line", "load"]
 
@@ -33,10 +37,12 @@ class InputError(ValueError):
 class PipelineInput:
     """The grid of one run and its two views.
 
-    ``grid``: DataArray ``(y, x, bias)``; ``X``: ``(n_valid, n_bias)`` complete spectra;
-    ``valid``: ``(y, x)`` bool DataArray, where ``X``'s rows sit on the map; ``truth``: the
-    simulated grid's ground truth (``vacancy``, ``transition``, ...) or None for a file;
-    ``source``: a one-line description of where the grid came from.
+    ``grid``: DataArray ``(y, x, bias)`` as measured; ``X``: ``(n_valid, n_bias)`` complete
+    spectra, NORMALISED (``normalization`` says how and why); ``valid``: ``(y, x)`` bool
+    DataArray, where ``X``'s rows sit on the map; ``truth``: the simulated grid's ground truth
+    (``vacancy``, ``transition``, ...) or None for a file; ``source``: a one-line description
+    of where the grid came from; ``normalization``: the
+    :class:`~stswidgets.pipeline.normalization.Normalization` applied to ``X``.
     """
 
     grid: xr.DataArray
@@ -44,6 +50,7 @@ class PipelineInput:
     valid: xr.DataArray
     truth: xr.Dataset | None
     source: str
+    normalization: Normalization | None = None
 
     @property
     def simulated(self) -> bool:
@@ -51,7 +58,25 @@ class PipelineInput:
 
     @property
     def units(self) -> str:
+        """Units of ``X`` (the normalised spectra): ``"1"`` unless the normalisation is none."""
+        if self.normalization is not None:
+            return self.normalization.units
+        return self.grid_units
+
+    @property
+    def grid_units(self) -> str:
+        """Units of the measured grid."""
         return str(self.grid.attrs.get("units", "a.u."))
+
+    @property
+    def bias_mV(self) -> np.ndarray:
+        """``(n_bias,)`` the sample bias of ``X``'s columns, mV."""
+        return np.asarray(self.grid["bias"].values, dtype=float)
+
+    @property
+    def raw_X(self) -> np.ndarray:
+        """``(n_valid, n_bias)`` the complete spectra as measured (float64), rows as ``X``'s."""
+        return np.asarray(self.grid.values, dtype=np.float64)[np.asarray(self.valid)]
 
 
 def first_line(message) -> str:
@@ -84,11 +109,20 @@ def load(
     min_spectra : int
         Fewest complete spectra accepted.
 
+    Returns
+    -------
+    PipelineInput
+        ``X`` normalised as ``config.normalize`` says (``"auto"``: chosen from the data), with
+        the method and its reason in ``normalization``. ``"feenstra"`` divides by the file's
+        recorded ``Current`` channel when it has one, else by the current integrated from
+        the dI/dV.
+
     Raises
     ------
     InputError
-        Missing or unreadable file, unknown channel, or fewer than ``min_spectra`` complete
-        spectra; the message names the file.
+        Missing or unreadable file, unknown channel, fewer than ``min_spectra`` complete
+        spectra, or spectra the normalisation cannot divide (a zero set-point conductance);
+        the message names the file.
     """
     from stswidgets.grid import to_matrix
 
@@ -130,4 +164,30 @@ def load(
         raise InputError(
             f"{path} has {len(X)} complete spectra; the analysis needs at least {min_spectra}"
         )
-    return PipelineInput(grid, X, valid, truth, source)
+    current = None
+    if config.normalize == "feenstra" and data_path is not None:
+        current = _recorded_current(path, grid, valid)
+    try:
+        X, normalization = normalize_grid(grid, X, config.normalize, current=current)
+    except ValueError as error:
+        raise InputError(f"{path}: {_one_line(error)}") from None
+    return PipelineInput(grid, X, valid, truth, source, normalization)
+
+
+def _recorded_current(path: Path, grid: xr.DataArray, valid) -> np.ndarray | None:
+    """The file's tunnelling current at the complete spectra, in the grid's bias order, or
+    None when it records none (Feenstra then integrates the dI/dV)."""
+    import warnings
+
+    from stswidgets.io import open_grid
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            current = open_grid(path, channel="Current")
+    except Exception:
+        return None
+    if current.shape != grid.shape or not np.allclose(current["bias"], grid["bias"]):
+        return None
+    values = np.asarray(current.values, dtype=np.float64)[np.asarray(valid)]
+    return values if np.isfinite(values).all() else None

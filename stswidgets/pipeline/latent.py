@@ -129,7 +129,9 @@ def method_settings(config: PipelineConfig) -> dict[str, tuple[str, dict]]:
     """The latent spaces ``config.methods`` asks for: ``display name -> (method, params)``.
 
     Kernel PCA gives one space per ``kpca_gamma_scales`` entry; the autoencoder trains with
-    ``max_epochs`` / ``max_time`` (early stopping on held-out spectra).
+    ``max_epochs`` / ``max_time`` (early stopping on held-out spectra). The learned methods
+    get ``normalize="none"``: the pipeline's spectra are normalised once, by
+    :func:`stswidgets.pipeline.load`.
     """
     known = {"kpca", "nmf", "umap", "autoencoder", "tsne", "pca", "siamese"}
     unknown = sorted(set(config.methods) - known)
@@ -158,7 +160,11 @@ def method_settings(config: PipelineConfig) -> dict[str, tuple[str, dict]]:
         elif method in ("autoencoder", "siamese"):
             settings[method] = (
                 method,
-                {"max_epochs": config.max_epochs, "max_time": config.max_time},
+                {
+                    "max_epochs": config.max_epochs,
+                    "max_time": config.max_time,
+                    "normalize": "none",
+                },
             )
         else:
             settings[method] = (method, {})
@@ -182,14 +188,13 @@ class LatentSpaces:
 
     ``latent``: ``name -> Z`` ``(n_spectra, 2)`` (arbitrary units of each method);
     ``runtime_s``: wall-clock seconds of each; ``correlation``: ``name ->``
-    :class:`~stswidgets.analysis.correlation.DistanceCorrelation` against the (normalised)
-    data; ``normalization``: what was applied to each spectrum first.
+    :class:`~stswidgets.analysis.correlation.DistanceCorrelation` against the data (the
+    spectra as given: ``PipelineInput.X``, normalised once by :func:`stswidgets.pipeline.load`).
     """
 
     latent: dict[str, np.ndarray]
     runtime_s: dict[str, float]
     correlation: dict = field(default_factory=dict)
-    normalization: str = "none"
 
     @property
     def spearman(self) -> dict[str, float]:
@@ -209,18 +214,18 @@ def nonlinear_reduction(
     Parameters
     ----------
     X : array-like, shape ``(n_spectra, n_bias)``
-        Complete spectra (``PipelineInput.X``).
+        Complete spectra, already normalised (``PipelineInput.X``); used as given (the
+        learned methods get ``normalize="none"``).
     config : PipelineConfig
-        ``methods``, ``normalization``, ``seed``, ``kpca_*``, ``umap_*``, ``max_epochs``,
+        ``methods``, ``seed``, ``kpca_*``, ``umap_*``, ``max_epochs``,
         ``max_time``, ``correlation_bins``.
     progress : bool
         A line per method (and the autoencoder's progress bar).
     """
-    from stswidgets import preprocess
     from stswidgets.analysis import decomposition
 
     config = config or config_for("full")
-    X = preprocess.normalize(np.asarray(X, dtype=np.float64), config.normalization)
+    X = np.asarray(X, dtype=np.float64)
     latent, runtime = {}, {}
     median_gamma = None
     for name, (method, params) in method_settings(config).items():
@@ -237,7 +242,7 @@ def nonlinear_reduction(
         if progress:
             print(f"{name}: {runtime[name]:.1f} s", flush=True)
     correlation = {name: latent_correlation(X, Z, config) for name, Z in latent.items()}
-    return LatentSpaces(latent, runtime, correlation, config.normalization)
+    return LatentSpaces(latent, runtime, correlation)
 
 
 @dataclass

@@ -104,20 +104,18 @@ class LinearLatentSpace:
 
     Attributes
     ----------
-    normalization : str
-        Per-spectrum normalisation applied before the PCA (:data:`preprocess.NORMALIZATIONS`).
     pca : PCAResult
         Every component (``k = min(n_spectra, n_bias)``): scores ``(n_spectra, k)`` in the
-        units of the normalised spectra, components ``(k, n_bias)``, explained variance.
+        units of the spectra given (normalised by :func:`stswidgets.pipeline.load`),
+        components ``(k, n_bias)``, explained variance.
     n_components : int
         Dimension of the latent space k-means runs in (the first scores).
     kmeans : dict k -> KMeansResult
         Labels ``(n_spectra,)`` numbered by decreasing size, centres ``(k, n_components)``.
     centres : dict k -> ClusterCentres
-        Mean and standard deviation ``(k, n_bias)`` of the normalised spectra of each cluster.
+        Mean and standard deviation ``(k, n_bias)`` of the spectra of each cluster.
     """
 
-    normalization: str
     pca: object
     n_components: int
     kmeans: dict
@@ -136,14 +134,14 @@ class LinearLatentSpace:
 def linear_latent_space(
     X: np.ndarray, config: PipelineConfig | None = None, ks: tuple[int, ...] = KMEANS_K
 ) -> LinearLatentSpace:
-    """PCA of ``X`` normalised by ``config.normalization``, k-means for every ``k`` in ``ks``.
+    """PCA of ``X`` as given, k-means for every ``k`` in ``ks``.
 
     Parameters
     ----------
     X : numpy.ndarray, shape ``(n_spectra, n_bias)``
-        Complete spectra (``PipelineInput.X``).
+        Complete spectra, already normalised (``PipelineInput.X``).
     config : PipelineConfig
-        ``normalization``, ``n_components`` (the k-means plane, at least 2), ``seed``.
+        ``n_components`` (the k-means plane, at least 2), ``seed``.
     ks : tuple of int
         Numbers of clusters.
 
@@ -151,19 +149,19 @@ def linear_latent_space(
     -------
     LinearLatentSpace
     """
-    from stswidgets import preprocess
     from stswidgets.analysis import clustering, decomposition
+    from stswidgets.grid import check_spectra
 
     config = config or config_for("full")
     if config.n_components < 1:
         raise ValueError(f"n_components must be at least 1, got {config.n_components}")
-    spectra = preprocess.normalize(X, config.normalization)
+    spectra = check_spectra(X, min_spectra=1, min_bias=1)
     pca = decomposition.pca(spectra, random_state=config.seed)
     n_components = min(int(config.n_components), pca.n_components)
     latent = pca.scores[:, :n_components]
     kmeans = {k: clustering.kmeans(latent, k, random_state=config.seed) for k in ks}
     centres = {k: clustering.cluster_centres(spectra, kmeans[k].labels) for k in ks}
-    return LinearLatentSpace(config.normalization, pca, n_components, kmeans, centres)
+    return LinearLatentSpace(pca, n_components, kmeans, centres)
 
 
 @dataclass
@@ -231,35 +229,41 @@ class NormalizationTrial:
 
 
 def compare_normalizations(
-    X: np.ndarray, truth, valid, config: PipelineConfig | None = None, space=None
+    data, config: PipelineConfig | None = None, space=None
 ) -> list[NormalizationTrial]:
-    """:func:`linear_latent_space` (k = 2) for every normalisation, scored against ``truth``.
+    """:func:`linear_latent_space` (k = 2) under every normalisation, scored against the truth.
+
+    The run itself uses one normalisation (``data.normalization``); this diagnostic repeats
+    the linear latent space on the measured spectra (``data.raw_X``) normalised by each method
+    of :data:`stswidgets.pipeline.normalization.METHODS` in turn.
 
     Parameters
     ----------
-    X : numpy.ndarray, shape ``(n_spectra, n_bias)``
-        The raw spectra.
-    truth : xarray.Dataset
-        ``vacancy`` and ``transition`` maps (``PipelineInput.truth``).
-    valid : bool array ``(y, x)``
-        Where the rows of ``X`` sit on the map.
+    data : PipelineInput
+        A simulated grid's input (``truth`` with ``vacancy``), from :func:`stswidgets.
+        pipeline.load`.
     config : PipelineConfig
     space : LinearLatentSpace, optional
-        :func:`linear_latent_space` of ``X`` already computed: reused for its normalisation.
+        :func:`linear_latent_space` of ``data.X`` already computed: reused for the run's own
+        normalisation.
     """
     from sklearn.metrics import adjusted_rand_score
 
     from stswidgets.analysis.metrics import separation_report
-    from stswidgets.preprocess import NORMALIZATIONS
+    from stswidgets.pipeline.normalization import METHODS, normalize_grid
 
     config = config or config_for("full")
+    truth, valid = data.truth, data.valid
     minority = np.asarray(truth["vacancy"], dtype=bool)[np.asarray(valid, dtype=bool)]
+    raw = data.raw_X
+    used = data.normalization.method if data.normalization is not None else None
     trials = []
-    for method in ("none", *[m for m in NORMALIZATIONS if m != "none"]):
-        if space is not None and space.normalization == method and 2 in space.kmeans:
+    for method in METHODS:
+        if space is not None and method == used and 2 in space.kmeans:
             trial_space = space
         else:
-            trial_space = linear_latent_space(X, config.replace(normalization=method), ks=(2,))
+            X = data.X if method == used else normalize_grid(data.grid, raw, method)[0]
+            trial_space = linear_latent_space(X, config, ks=(2,))
         report = separation_report(trial_space.pca.scores[:, 0], truth, valid)
         trials.append(
             NormalizationTrial(

@@ -27,6 +27,8 @@ __all__ = [
     "draw_latent",
     "draw_pair_threshold",
     "draw_score_map",
+    "draw_setpoint_map",
+    "draw_setpoint_spread",
     "draw_training_curves",
     "maps_png",
 ]
@@ -147,7 +149,7 @@ def draw_class_spectra(ax, bias, classes, units: str):
     ax.legend()
 
 
-def draw_energy_distance(ax, weight, bias, title: str = ""):
+def draw_energy_distance(ax, weight, bias, title: str = "", units: str = "normalised dI/dV"):
     """Energy-resolved |difference| between pairs of two classes (Fig. 8b): probability
     density (log colour), one cell per measured bias, the median as a line."""
     from stswidgets.notebook import bias_edges
@@ -162,7 +164,7 @@ def draw_energy_distance(ax, weight, bias, title: str = ""):
     ax.figure.colorbar(mesh, ax=ax, label="log10 probability density (1 / normalised units)")
     ax.set(
         xlabel="bias (mV)",
-        ylabel=f"|difference| ({weight.normalization}-normalised dI/dV)",
+        ylabel=f"|difference| ({units})",
         title=title,
     )
     ax.legend(loc="upper right")
@@ -241,3 +243,66 @@ def maps_png(
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     return buffer.getvalue()
+
+
+def draw_setpoint_spread(ax, normalization, bins: int = 60):
+    """Histogram of each spectrum's set-point conductance relative to its median, before and
+    after the run's normalisation (notebook 01): the spread a tip or set-point drift leaves,
+    and what the normalisation leaves of it.
+
+    ``normalization``: :class:`~stswidgets.pipeline.normalization.Normalization`
+    (``PipelineInput.normalization``). A curve whose median is not positive (z-scored spectra)
+    is left out and the legend says so.
+    """
+    curves = {
+        "measured": (normalization.conductance_before, normalization.spread_before, "0.4"),
+        f"after {normalization.method}": (
+            normalization.conductance_after,
+            normalization.spread_after,
+            "tab:blue",
+        ),
+    }
+    ratios = {}
+    for label, (g, spread, colour) in curves.items():
+        g = np.asarray(g, dtype=float)
+        median = np.median(g) if g.size else np.nan
+        if not median > 0:
+            ax.plot([], [], color=colour, label=f"{label}: median not positive, not drawn")
+            continue
+        ratios[label] = (g / median, spread, colour)
+    values = np.concatenate([r for r, _, _ in ratios.values()]) if ratios else np.ones(1)
+    lo, hi = np.percentile(values, [0.1, 99.9])
+    pad = max(hi - lo, 0.02) * 0.05
+    edges = np.linspace(lo - pad, hi + pad, bins + 1)
+    for label, (ratio, spread, colour) in ratios.items():
+        ax.hist(
+            np.clip(ratio, edges[0], edges[-1]),
+            bins=edges,
+            histtype="step",
+            lw=1.5,
+            color=colour,
+            label=f"{label} (spread {spread:.1%})",
+        )
+    ax.set_yscale("log")  # the narrow peak after the normalisation and the broad one before
+    ax.set(
+        xlabel="set-point conductance / its median",
+        ylabel="spectra per bin",
+        title=f"set-point spread; normalisation: {normalization.method}",
+    )
+    ax.legend(fontsize=8)
+
+
+def draw_setpoint_map(ax, normalization, grid, valid):
+    """Map of each pixel's set-point conductance relative to its median, as measured (where a
+    tip or set-point drift shows as stripes or a gradient), with a labelled colourbar."""
+    from stswidgets.notebook import plot_map
+
+    g = np.asarray(normalization.conductance_before, dtype=float)
+    median = np.median(g)
+    ratio = g / median if median > 0 else g
+    label = "set-point conductance / median" if median > 0 else "set-point conductance"
+    image = plot_map(ax, np.asarray(to_map(ratio, valid)), grid, label, cmap="viridis")
+    if image is not None:
+        ax.figure.colorbar(image, ax=ax, label=label)
+    where = normalization.reference.split(" (")[0]
+    ax.set_title(f"set-point conductance as measured\nread at {where}", fontsize=9)

@@ -3,10 +3,11 @@
 :func:`run_file` is what ``stswidgets run GRID_FILE --out DIR`` does, and what each task of a
 campaign (:mod:`stswidgets.campaign`) calls in its dask worker process:
 
-1. :func:`stswidgets.pipeline.load` reads and checks the grid (the one input check);
+1. :func:`stswidgets.pipeline.load` reads and checks the grid (the one input check) and
+   chooses its normalisation, printed once with its reason;
 2. the output folder is prepared (nothing in it is overwritten without ``force``);
-3. ``results.nc`` is started with the provenance and the :class:`PipelineConfig`, verbatim,
-   before any notebook runs;
+3. ``results.nc`` is started with the provenance, the :class:`PipelineConfig`, verbatim, and
+   the normalisation (``normalize``, ``normalize_reason``) before any notebook runs;
 4. notebooks 01-07 (:data:`RUN_NOTEBOOKS`) are executed with papermill, each given
    ``data_path``, ``channel``, ``seed``, ``profile``, ``settings`` (the config's fields that
    differ from its profile) and ``results_dir``, so each rebuilds exactly this config;
@@ -215,7 +216,14 @@ def run_file(
     out = Path(out_dir).expanduser().resolve()
     _prepare_out_dir(out, force)
     # the provenance of every result, in results.nc before any notebook adds to it
-    start_results(out, grid=data.grid, config=config, source=data.source, command=command)
+    start_results(
+        out,
+        grid=data.grid,
+        config=config,
+        source=data.source,
+        command=command,
+        **data.normalization.attrs(),
+    )
     ny, nx, n_bias = data.grid.shape
     result = RunResult(
         out_dir=out,
@@ -229,6 +237,7 @@ def run_file(
     plural = "s" if len(names) != 1 else ""
     header = f"{len(names)} notebook{plural} on {what}, {config.profile} profile"
     say(f"stswidgets {__version__}: {header}\n")
+    say(f"normalisation: {data.normalization.method} ({data.normalization.reason})\n")
     data_parameter = None if data_path is None else data.source
     settings = notebook_settings(config)
     failure = None

@@ -55,7 +55,9 @@ def similarity_score(
 ) -> Projection:
     """Projection + 1D score of ``X`` by :class:`stswidgets.learn.SimilarityScore`.
 
-    ``config`` sets ``seed``, ``threshold_quantile``, ``learn_normalization``, ``max_epochs``,
+    ``X`` is used as given (``PipelineInput.X``, normalised once by :func:`stswidgets.
+    pipeline.load`): the estimators get ``normalize="none"`` (their one global scale stays).
+    ``config`` sets ``seed``, ``threshold_quantile``, ``max_epochs``,
     ``max_time``, ``pairs_per_epoch`` and ``restarts``; ``callbacks`` (e.g. a
     :class:`stswidgets.widgets.TrainingMonitor`) are handed to both trainings.
     """
@@ -65,7 +67,7 @@ def similarity_score(
     scorer = SimilarityScore(
         random_state=config.seed,
         embedding_threshold_quantile=config.threshold_quantile,
-        normalize=config.learn_normalization,
+        normalize="none",
         max_epochs=config.max_epochs,
         max_time=config.max_time,
         pairs_per_epoch=config.pairs_per_epoch,
@@ -200,7 +202,7 @@ def second_projection(X, config: PipelineConfig | None = None, progress: bool = 
     embedding = SiameseEmbedding(
         threshold_quantile=config.second_threshold_quantile,
         random_state=config.seed + 1,
-        normalize=config.learn_normalization,
+        normalize="none",
         max_epochs=config.max_epochs,
         max_time=config.max_time,
         pairs_per_epoch=config.pairs_per_epoch,

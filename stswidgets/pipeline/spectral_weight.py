@@ -1,7 +1,8 @@
 """Spectral-weight transfer between the majority and the minority kinds (paper Fig. 8).
 
 :func:`spectral_weight_transfer` takes the site classes of :func:`~stswidgets.pipeline.
-site_classes` and gives, on spectra normalised by ``config.weight_normalization``: the
+site_classes` and gives, on the spectra as given (``PipelineInput.X``, normalised once by
+:func:`stswidgets.pipeline.load`): the
 energy-resolved distance between majority and minority-kind-1 spectra (Fig. 8b), the
 energy-energy correlation over the whole grid (Fig. 8c) and its anti-correlated window
 pairs; on a simulated grid also the windows the simulation put in and how well the best
@@ -39,7 +40,6 @@ class WindowMatch:
 class SpectralWeight:
     """Fig. 8b, c of one grid.
 
-    ``normalization``: of each spectrum first (``preprocess.NORMALIZATIONS``);
     ``distance_density``: :class:`~stswidgets.analysis.spectral_weight.DistanceDensity` of
     |x_kind(E) - x_majority(E)| over pairs, or None when the majority or the first minority
     kind is empty; ``correlation``: ``(n_bias, n_bias)`` Pearson correlation over all
@@ -48,7 +48,6 @@ class SpectralWeight:
     ``match``: the best :class:`WindowMatch` with them, or None.
     """
 
-    normalization: str
     distance_density: object
     correlation: np.ndarray
     windows: list
@@ -90,23 +89,22 @@ def spectral_weight_transfer(
     Parameters
     ----------
     X : array-like, shape ``(n_spectra, n_bias)``
-        Complete spectra (``PipelineInput.X``).
+        Complete spectra, already normalised (``PipelineInput.X``), used as given.
     bias_mV : array-like, shape ``(n_bias,)``
     classes : SiteClasses
         0 majority, 1 transition, 2 the first minority kind, ...
     config : PipelineConfig
-        ``weight_normalization``, ``corr_threshold``, ``min_width_mV``, ``max_pairs``,
+        ``corr_threshold``, ``min_width_mV``, ``max_pairs``,
         ``seed``.
     truth : xarray.Dataset, optional
         A simulated grid's ground truth (``PipelineInput.truth``): its planted windows are
         compared with those found.
     """
-    from stswidgets import preprocess
     from stswidgets.analysis import spectral_weight as sw
 
     config = config or config_for("full")
     bias_mV = np.asarray(bias_mV, dtype=float)
-    X_norm = preprocess.normalize(np.asarray(X, dtype=np.float64), config.weight_normalization)
+    X_norm = np.asarray(X, dtype=np.float64)
     density = None
     labels = np.asarray(classes.labels)
     if (labels == 0).any() and classes.n_kinds > 0 and (labels == 2).any():
@@ -124,7 +122,6 @@ def spectral_weight_transfer(
     )
     planted = _planted_windows(truth)
     return SpectralWeight(
-        config.weight_normalization,
         density,
         correlation,
         windows,

@@ -14,7 +14,8 @@ from scipy.spatial.distance import pdist
 from stswidgets import make_grid, pipeline, save_grid, to_map, to_matrix
 from stswidgets.app import Dashboard, app_config, app_environment
 from stswidgets.app.sources import channel_options, save_upload
-from stswidgets.results import load_config
+from stswidgets.pipeline.normalization import apply_normalization
+from stswidgets.results import load_config, load_results
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 if not REAL.exists():
@@ -155,13 +156,17 @@ def test_a_grid_file_is_only_read(tmp_path):
     d = Dashboard(source, profile="test", out_dir=out)
     _run(d, d.load)
     assert d.grid.shape == grid.shape
-    np.testing.assert_allclose(d.X, to_matrix(grid)[0])
+    # the app's spectra are the pipeline's: normalised once, as pipeline.load does
+    raw = to_matrix(grid)[0].astype(np.float64)
+    expected = apply_normalization(raw, d.normalization.method, grid["bias"].values)
+    np.testing.assert_allclose(d.X, expected)
     _run(d, d.run_steps, ["distances"])
     _run(d, d.save_results)
     after = (hashlib.sha256(source.read_bytes()).hexdigest(), source.stat().st_mtime_ns)
     assert after == before
     assert sorted(p.name for p in source.parent.iterdir()) == ["grid.nc"]
     assert (out / "results.nc").exists()
+    assert load_results(out).attrs["normalize"] == d.normalization.method
 
 
 def test_a_missing_file_is_reported_on_the_status_line(tmp_path):
@@ -215,13 +220,19 @@ def _small_grid():
     return make_grid(values, bias, x_nm=0.5 * np.arange(6), y_nm=0.5 * np.arange(8))
 
 
+def _normalised(d, X, grid):
+    """The spectra ``X`` of ``grid`` normalised as the app says it did (as pipeline.load)."""
+    method = d.normalization.method
+    return apply_normalization(X.astype(np.float64), method, grid["bias"].values)
+
+
 def test_poll_shows_the_grid_so_far(tmp_path):
     full = _small_grid()
     follower = FakeFollower(full, rows=3)
     d = Dashboard(follower=follower, profile="test", out_dir=tmp_path, refresh_s=0.05)
     assert d.poll() == 18
     assert len(d.X) == 18 and "live: 18 new spectra, 18 of 48 measured" in d.status.value
-    np.testing.assert_array_equal(d.X, to_matrix(full)[0][:18])
+    np.testing.assert_allclose(d.X, _normalised(d, to_matrix(full)[0][:18], full))
     assert d.poll() == 18 and len(d.X) == 36
     assert d.poll() == 12 and len(d.X) == 48
     assert d.poll() == 0 and len(d.X) == 48  # nothing new: the page is left as it is
@@ -238,7 +249,7 @@ def test_following_in_the_background_reaches_the_whole_grid(tmp_path):
         time.sleep(0.05)
     d.stop_following()
     assert len(d.X) == 48
-    np.testing.assert_array_equal(d.X, to_matrix(full)[0])
+    np.testing.assert_allclose(d.X, _normalised(d, to_matrix(full)[0], full))
 
 
 def test_from_environment_reads_what_the_command_sets(tmp_path):
@@ -287,8 +298,9 @@ def test_poll_with_the_real_follower_of_a_growing_3ds(tmp_path):
             with open(growing, "ab") as file:
                 file.write(data[growing.stat().st_size : stop])
             seen.append(d.poll())
-            expected = to_matrix(open_grid(growing))[0]
-            np.testing.assert_array_equal(d.X, expected)
+            so_far = open_grid(growing)
+            expected = _normalised(d, to_matrix(so_far)[0], so_far)
+            np.testing.assert_allclose(d.X, expected)
     assert seen == [0, 15, 28] and len(d.X) == 48
     assert d.poll() == 0
 

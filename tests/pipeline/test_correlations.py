@@ -51,11 +51,11 @@ def test_default_bins_follow_the_number_of_spectra():
     assert "Otsu" in result.minority_source
 
 
-def test_pca_latent_space_is_notebook_02s_with_the_config_normalisation():
+def test_pca_latent_space_is_notebook_02s_on_the_spectra_as_given():
     X, minority = spectra()
-    config = pipeline.config_for("test", normalization="zscore", n_components=3)
-    result = pipeline.pca_distance_correlation(X, config, labels=minority)
-    normalised = preprocess.normalize(X, "zscore")
+    config = pipeline.config_for("test", normalize="zscore", n_components=3)
+    normalised = preprocess.normalize(X, "zscore")  # as pipeline.load would hand it over
+    result = pipeline.pca_distance_correlation(normalised, config, labels=minority)
     centred = normalised - normalised.mean(axis=0)
     _, s, vt = np.linalg.svd(centred, full_matrices=False)
     scores = centred @ vt[:3].T
@@ -73,10 +73,10 @@ def test_pca_latent_space_is_notebook_02s_with_the_config_normalisation():
 
 def test_a_latent_space_computed_before_is_reused_and_checked():
     X, minority = spectra()
-    config = pipeline.config_for("test", normalization="area")
+    config = pipeline.config_for("test")
     space = pipeline.linear_latent_space(X, config)
     reused = pipeline.pca_distance_correlation(X, config, labels=minority, space=space)
     fresh = pipeline.pca_distance_correlation(X, config, labels=minority)
     np.testing.assert_allclose(reused.linear.latent_distance, fresh.linear.latent_distance)
-    with pytest.raises(ValueError, match="normalization 'area'"):
-        pipeline.pca_distance_correlation(X, config.replace(normalization="none"), space=space)
+    with pytest.raises(ValueError, match="computed for"):
+        pipeline.pca_distance_correlation(X[:-1], config, space=space)

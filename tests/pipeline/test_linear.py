@@ -7,7 +7,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
 from stswidgets import datasets, pipeline, to_matrix
-from stswidgets.preprocess import NORMALIZATIONS
+from stswidgets.pipeline.normalization import METHODS, apply_normalization
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +30,17 @@ def test_pca_scores_and_scree_match_numpy_svd(simulated):
     assert space.latent.shape == (len(X), 2)
 
 
-def test_normalization_of_the_config_is_applied_before_the_pca(simulated):
+def test_the_pca_takes_the_spectra_as_given_whatever_the_config_says(simulated):
+    # the spectra are normalised once, by pipeline.load; the step must not normalise again
     X, _, _ = simulated
-    space = pipeline.linear_latent_space(X, pipeline.config_for("test", normalization="zscore"))
-    zscored = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
-    centred = zscored - zscored.mean(axis=0)
-    s = np.linalg.svd(centred, compute_uv=False)
-    np.testing.assert_allclose(space.pca.explained_variance_ratio[:5], (s**2 / (s**2).sum())[:5])
-    assert space.normalization == "zscore"
+    factors = np.random.default_rng(0).uniform(0.5, 2.0, size=(len(X), 1))
+    for normalize in ("zscore", "setpoint", "none"):
+        config = pipeline.config_for("test", normalize=normalize)
+        space = pipeline.linear_latent_space(X * factors, config)
+        centred = X * factors - (X * factors).mean(axis=0)
+        s = np.linalg.svd(centred, compute_uv=False)
+        ratio = (s**2 / (s**2).sum())[:5]
+        np.testing.assert_allclose(space.pca.explained_variance_ratio[:5], ratio)
 
 
 def test_kmeans_labels_and_centres_match_sklearn_directly(simulated):
@@ -80,18 +83,21 @@ def test_toy_family_recovers_its_two_clusters():
     assert toy.ari > 0.9
 
 
-def test_compare_normalizations_repeats_the_main_analysis(simulated):
-    X, valid, truth = simulated
-    config = pipeline.config_for("test")
-    trials = pipeline.compare_normalizations(X, truth, valid, config)
-    assert [t.normalization for t in trials][0] == "none"
-    assert sorted(t.normalization for t in trials) == sorted(NORMALIZATIONS)
+def test_compare_normalizations_repeats_the_main_analysis():
+    config = pipeline.config_for("test", ny=24, nx=24, n_bias=64, seed=3, normalize="none")
+    data = pipeline.load(None, config)
+    X, valid, truth = data.raw_X, data.valid, data.truth
+    trials = pipeline.compare_normalizations(data, config)
+    assert [t.normalization for t in trials] == list(METHODS)
     space = pipeline.linear_latent_space(X, config)
     np.testing.assert_allclose(trials[0].cumulative, space.pca.cumulative[:3])
     assert trials[0].sizes.tolist() == space.sizes(2).tolist()
     vacancy = np.asarray(truth["vacancy"])[np.asarray(valid)]
     expected = adjusted_rand_score(vacancy, space.kmeans[2].labels)
     assert trials[0].ari == pytest.approx(expected)
+    zscored = pipeline.linear_latent_space(apply_normalization(X, "zscore", data.bias_mV), config)
+    zscore_ari = adjusted_rand_score(vacancy, zscored.kmeans[2].labels)
+    assert trials[METHODS.index("zscore")].ari == pytest.approx(zscore_ari)
     assert all(0.0 <= t.auc_pc1 <= 1.0 for t in trials)
-    reused = pipeline.compare_normalizations(X, truth, valid, config, space=space)
+    reused = pipeline.compare_normalizations(data, config, space=space)
     assert [t.ari for t in reused] == pytest.approx([t.ari for t in trials])

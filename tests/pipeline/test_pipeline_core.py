@@ -77,7 +77,9 @@ def test_cache_returns_the_stored_result_and_recomputes_on_change(tmp_path):
 
 @pytest.fixture(scope="module")
 def spectra():
-    data = pipeline.load(None, pipeline.config_for("test", ny=16, nx=16, n_bias=48))
+    data = pipeline.load(
+        None, pipeline.config_for("test", ny=16, nx=16, n_bias=48, normalize="none")
+    )
     return data.X.astype(np.float64)
 
 
