@@ -42,6 +42,7 @@ __all__ = [
     "TUNING_SEEDS",
     "abundance_score",
     "draw",
+    "draw_spectra",
     "draw_truth",
     "generalization_benchmark",
     "method_outputs",
@@ -92,11 +93,7 @@ def draw_truth(ds, valid) -> dict[str, np.ndarray]:
     from stswidgets import datasets
 
     valid = np.asarray(valid, dtype=bool)
-    if hasattr(datasets, "truth_regions"):
-        regions = np.asarray(datasets.truth_regions(ds))
-    else:  # the contract's definition, until the simulator gives it
-        kind_map, ring_map = ds["kind"].values, ds["transition"].values.astype(bool)
-        regions = np.where(kind_map > 0, 2, np.where(ring_map, 1, 0))
+    regions = np.asarray(datasets.truth_regions(ds))
     distance = (
         ds["defect_distance_nm"].values[valid]
         if "defect_distance_nm" in ds
@@ -136,6 +133,20 @@ def site_class_labels(latent, score, X, valid=None) -> np.ndarray:
     )
     classes = site_classes(np.asarray(X, dtype=float), projection, config_for("full"))
     return np.asarray(classes.labels, dtype=int)
+
+
+def draw_spectra(ds, normalize: str = NORMALIZE):
+    """The spectra every method receives from a draw ``ds``: ``(spectra, valid)``, the
+    :class:`~stswidgets.evaluation.methods.NormalizedInput` of its valid pixels (row-major,
+    :func:`stswidgets.to_matrix`) by :func:`normalized_input`, with the set-point bias where
+    the grid records it, and the ``(y, x)`` valid mask."""
+    from stswidgets import to_matrix
+
+    grid = ds["didv"]
+    X, valid = to_matrix(grid)
+    setpoint = grid.attrs.get("setpoint_bias_mV", ds.attrs.get("setpoint_bias_mV"))
+    spectra = normalized_input(X, grid["bias"].values, normalize, setpoint_bias_mV=setpoint)
+    return spectra, valid
 
 
 def _package_files(entries) -> list[Path]:
@@ -185,7 +196,6 @@ def method_outputs(
     the fingerprint hashes the settings and the source files the method depends on, so an
     output is reused only while neither changed (the run resumes where it stopped).
     """
-    from stswidgets import to_matrix
 
     learn_params = {**(learn_params or {}), "progress": False}
     settings = {
@@ -205,9 +215,7 @@ def method_outputs(
                 continue
         todo.append((method, path))
     if todo:
-        grid = draw(seed, size_range, max_bias)["didv"]
-        X, _ = to_matrix(grid)
-        spectra = normalized_input(X, grid["bias"].values, normalize)
+        spectra, _ = draw_spectra(draw(seed, size_range, max_bias), normalize)
         computed = run_methods(spectra.X, [m for m, _ in todo], int(seed), learn_params)
         for method, path in todo:
             out[method] = computed[method]
@@ -262,8 +270,6 @@ def generalization_benchmark(
     """
     from tqdm.auto import tqdm
 
-    from stswidgets import to_matrix
-
     methods = list(METHODS) if methods is None else list(methods)
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
@@ -275,8 +281,7 @@ def generalization_benchmark(
             seed, methods, learn_params, cache, size_range, max_bias, normalize
         )
         ds = draw(seed, size_range, max_bias)
-        X, valid = to_matrix(ds["didv"])
-        spectra = normalized_input(X, ds["bias"].values, normalize)
+        spectra, valid = draw_spectra(ds, normalize)
         truth = draw_truth(ds, valid)
         for method in methods:
             output = outputs[method]

@@ -97,8 +97,14 @@ class NormalizedInput:
     reason: str
 
 
-def normalized_input(X, bias_mV, normalize: str = "auto", current=None) -> NormalizedInput:
+def normalized_input(
+    X, bias_mV, normalize: str = "auto", current=None, setpoint_bias_mV: float | None = None
+) -> NormalizedInput:
     """The one normalisation of the comparison: the same spectra for every method.
+
+    The pipeline's own :func:`~stswidgets.pipeline.normalization.normalize_input` (what
+    :func:`stswidgets.pipeline.load` applies to a grid), so that the benchmark sees what a run
+    sees.
 
     Parameters
     ----------
@@ -111,12 +117,14 @@ def normalized_input(X, bias_mV, normalize: str = "auto", current=None) -> Norma
         (``none``, ``setpoint``, ``feenstra``, ``zscore``).
     current : array-like, optional
         The recorded current ``(n_spectra, n_bias)`` for ``feenstra``.
+    setpoint_bias_mV : float, optional
+        The set-point bias, where the grid records it (``setpoint``).
     """
-    from stswidgets.preprocess import normalize as per_spectrum
+    from stswidgets.pipeline.normalization import normalize_input
 
     X = np.asarray(X, dtype=np.float64)
-    method, reason = "zscore", "the pipeline's normalisation is not available yet: z-score"
-    return NormalizedInput(per_spectrum(X, method), method, reason)
+    out, record = normalize_input(X, bias_mV, normalize, current, setpoint_bias_mV)
+    return NormalizedInput(np.asarray(out, dtype=np.float64), record.method, record.reason)
 
 
 def abundance_score(X, bins: int = 200, fit_offset: float = 0.1) -> np.ndarray:
@@ -171,8 +179,6 @@ def _similarity(X, seed: int, learn_params: dict):
 
     fields = set(config_for("full").to_dict())
     overrides = {k: v for k, v in learn_params.items() if k in fields and k != "seed"}
-    if "learn_normalization" in fields:  # the input is normalised already: never again
-        overrides["learn_normalization"] = "none"
     config = config_for("full", seed=int(seed), **overrides)
     return similarity_score(X, config, progress=False)
 

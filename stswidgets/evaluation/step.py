@@ -62,7 +62,7 @@ def benchmark_settings(config: PipelineConfig | None = None) -> BenchmarkSetting
         size_range=tuple(int(n) for n in pick(config.size_range, gen.SIZE_RANGE)),
         max_bias=pick(config.max_bias, gen.MAX_BIAS),
         learn_params={} if epochs is None else {"max_epochs": int(epochs)},
-        normalize=getattr(config, "normalize", gen.NORMALIZE),
+        normalize=config.normalize,
     )
 
 
@@ -181,7 +181,6 @@ class ExampleDraw:
 def example_draw(benchmark: MethodBenchmark, method: str | None = None) -> ExampleDraw:
     """The first draw of ``benchmark`` with ``method``'s outputs (default: the similarity
     score when it ran, else the first method); read from the benchmark's cache."""
-    from stswidgets import to_matrix
     from stswidgets.evaluation import generalization as gen
 
     settings = benchmark.settings
@@ -199,8 +198,7 @@ def example_draw(benchmark: MethodBenchmark, method: str | None = None) -> Examp
         settings.max_bias,
         settings.normalize,
     )[method]
-    X, _ = to_matrix(grid["didv"])
-    spectra = gen.normalized_input(X, grid["bias"].values, settings.normalize)
+    spectra, _ = gen.draw_spectra(grid, settings.normalize)
     truth = gen.draw_truth(grid, valid)
     return ExampleDraw(
         grid,

@@ -54,9 +54,13 @@ def test_every_method_receives_the_same_normalised_spectra(monkeypatch):
 
     monkeypatch.setattr(gen, "run_methods", record)
     gen.method_outputs(3, ["pca", "siamese_score", "abundance"], size_range=(12, 14))
-    X, _ = to_matrix(gen.draw(3, (12, 14))["didv"])
-    expected = gen.normalized_input(X, gen.draw(3, (12, 14))["bias"].values, gen.NORMALIZE)
-    np.testing.assert_allclose(seen["X"], expected.X)
+    from stswidgets.pipeline.normalization import apply_normalization, choose_normalization
+
+    grid = gen.draw(3, (12, 14))["didv"]
+    X, _ = to_matrix(grid)
+    method, _ = choose_normalization(X, grid["bias"].values)  # auto, as pipeline.load
+    expected = apply_normalization(X, method, grid["bias"].values)
+    np.testing.assert_allclose(seen["X"], expected, rtol=1e-5)
     assert seen["methods"] == ["pca", "siamese_score", "abundance"]
 
 
