@@ -10,7 +10,8 @@ Methods (:data:`METHODS`), each label-free (no truth used to orient or choose an
 
 - ``siamese_score``: the pipeline's :func:`stswidgets.pipeline.similarity_score` (the paper's
   Siamese projection + score network, :class:`stswidgets.learn.SimilarityScore`, with the full
-  profile's training settings); its score, its projection the latent space;
+  profile's training settings); its score, and as latent space the space the pipeline reads
+  the kinds in (the step's ``signal`` subspace where it gives one, else its projection);
 - ``siamese``: that same fitted projection (the score's first stage), score = distance from its
   median;
 - ``pca``, ``kpca``, ``nmf``, ``umap``, ``autoencoder``: 2D latent spaces of
@@ -189,9 +190,12 @@ def _method_outputs(method, X, seed, learn_params, cache):
         if "similarity" not in cache:
             start = time.perf_counter()
             projection = _similarity(X, seed, learn_params)
-            cache["similarity"] = (projection.score, projection.Z, time.perf_counter() - start)
-        score, Z, _ = cache["similarity"]
-        return (score, Z) if method == "siamese_score" else (centre_distance(Z), Z)
+            cache["similarity"] = (projection, time.perf_counter() - start)
+        projection = cache["similarity"][0]
+        if method == "siamese":
+            return centre_distance(projection.Z), projection.Z
+        signal = getattr(projection, "signal", None)  # where the pipeline reads the kinds
+        return projection.score, projection.Z if signal is None else signal
     if method == "abundance":
         score = abundance_score(X)
         return score, score[:, None]
@@ -230,7 +234,7 @@ def run_methods(
         score, latent = _method_outputs(method, X, int(seed), learn_params, shared)
         runtime = time.perf_counter() - start
         if method == "siamese_score":  # the projection's training belongs to the score
-            runtime = shared["similarity"][2]
+            runtime = shared["similarity"][1]
         out[method] = {
             "score": np.asarray(score, dtype=np.float64),
             "latent": np.asarray(latent, dtype=np.float64),
