@@ -106,14 +106,19 @@ def draw_truth(ds, valid) -> dict[str, np.ndarray]:
     }
 
 
-def site_class_labels(latent, score, X, valid=None) -> np.ndarray:
+def site_class_labels(latent, score, X, valid=None, grid=None) -> np.ndarray:
     """Site classes of one method: the pipeline's own logic (:func:`stswidgets.pipeline.
     site_classes`, automatic edges) on the method's ``latent`` ``(n, k)`` and ``score``
-    ``(n,)``; ``X`` ``(n, n_bias)`` the spectra the method received, ``valid`` the map's mask
-    (unused by the current logic). 0 majority, 1 transition, 2.. kinds.
+    ``(n,)``; ``X`` ``(n, n_bias)`` the spectra the method received; with the map (``grid``,
+    the draw's ``didv`` DataArray, and ``valid``, its ``(y, x)`` mask) the transition class
+    is held to the defects as in a run. 0 majority, 1 transition, 2.. kinds.
 
-    A latent space of one column (the abundance) gets a zero second coordinate.
+    The latent space is where the kinds are told apart (the step's ``signal``); a latent
+    space of one column (the abundance) gets a zero second coordinate.
     """
+    import dataclasses
+    import inspect
+
     from stswidgets.pipeline import config_for
     from stswidgets.pipeline.score import Projection, site_classes
 
@@ -121,6 +126,8 @@ def site_class_labels(latent, score, X, valid=None) -> np.ndarray:
     latent = np.asarray(latent, dtype=float).reshape(len(score), -1)
     if latent.shape[1] == 1:
         latent = np.column_stack([latent[:, 0], np.zeros(len(latent))])
+    fields = {f.name for f in dataclasses.fields(Projection)}
+    extra = {"signal": latent} if "signal" in fields else {}
     projection = Projection(
         Z=latent,
         score=score,
@@ -130,8 +137,16 @@ def site_class_labels(latent, score, X, valid=None) -> np.ndarray:
         threshold=float("nan"),
         history=({}, {}),
         majority=np.median(latent, axis=0),
+        **extra,
     )
-    classes = site_classes(np.asarray(X, dtype=float), projection, config_for("full"))
+    where = {}
+    if (
+        grid is not None
+        and valid is not None
+        and "grid" in inspect.signature(site_classes).parameters
+    ):
+        where = {"grid": grid, "valid": np.asarray(valid, dtype=bool)}
+    classes = site_classes(np.asarray(X, dtype=float), projection, config_for("full"), **where)
     return np.asarray(classes.labels, dtype=int)
 
 
@@ -244,9 +259,10 @@ def generalization_benchmark(
         :func:`draw` seeds; report on :data:`REPORTING_SEEDS`, tune on :data:`TUNING_SEEDS`.
     methods : iterable of str, optional
         Subset of :data:`METHODS` (default: all).
-    classify : callable ``(latent, score, X, valid) -> classes``, optional
+    classify : callable ``(latent, score, X, valid, grid) -> classes``, optional
         Site classes (0 majority, 1 transition, 2.. kinds) from a method's latent space
-        ``(n, k)``, score ``(n,)``, the normalised spectra ``(n, n_bias)`` and the valid mask;
+        ``(n, k)``, score ``(n,)``, the normalised spectra ``(n, n_bias)``, the valid mask and
+        the draw's ``didv`` DataArray;
         default :func:`site_class_labels` (the pipeline's logic), the same for every method.
         Classes are computed from the (cached) outputs: a new classifier costs no retraining.
     learn_params : dict, optional
@@ -285,7 +301,9 @@ def generalization_benchmark(
         truth = draw_truth(ds, valid)
         for method in methods:
             output = outputs[method]
-            classes = np.asarray(classify(output["latent"], output["score"], spectra.X, valid))
+            classes = np.asarray(
+                classify(output["latent"], output["score"], spectra.X, valid, ds["didv"])
+            )
             metrics = draw_metrics(
                 output["score"],
                 classes,

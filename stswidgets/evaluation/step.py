@@ -205,7 +205,7 @@ def example_draw(benchmark: MethodBenchmark, method: str | None = None) -> Examp
         valid,
         truth["regions"],
         truth["kind"],
-        gen.site_class_labels(output["latent"], output["score"], spectra.X, valid),
+        gen.site_class_labels(output["latent"], output["score"], spectra.X, valid, grid["didv"]),
         np.asarray(output["score"], dtype=float),
         method,
     )
