@@ -111,6 +111,17 @@ def test_the_similarity_score_is_the_pipelines_step(monkeypatch):
     np.testing.assert_allclose(
         out["siamese"]["score"], np.linalg.norm(Z - np.median(Z, axis=0), axis=1), rtol=1e-5
     )
+    np.testing.assert_allclose(out["siamese_score"]["latent"], Z, rtol=1e-6)
+
+    def with_signal(X, config, progress=True):  # a step that reads the kinds in a subspace
+        result = fake_similarity_score(X, config, progress)
+        result.signal = np.asarray(X)[:, :4]
+        return result
+
+    monkeypatch.setattr(score_step, "similarity_score", with_signal)
+    out = methods.run_methods(X, ["siamese_score", "siamese"], 7, {"max_epochs": 3})
+    np.testing.assert_allclose(out["siamese_score"]["latent"], X[:, :4], rtol=1e-6)
+    np.testing.assert_allclose(out["siamese"]["latent"], Z, rtol=1e-6)  # the projection
 
 
 def test_site_classes_are_the_pipelines_on_every_latent_space():
