@@ -8,7 +8,7 @@ one seed each) are written as Nanonis ``.3ds`` files with ``stswidgets.io.write_
   processes, one task per file, cores / N threads per series).
 
 Printed: both wall times, the speed-up (serial / campaign), the campaign's overhead against the
-ideal ``serial / min(N, cores)``, and whether both runs agree (the same ``band`` classes in every
+ideal ``serial / min(N, cores)``, and whether both runs agree (the same ``site_class`` in every
 ``results.nc``: the test profile trains by epochs, so the results do not depend on timing).
 With N workers on N free cores the speed-up approaches N; on a machine shared with other work
 it shrinks. The default profile is ``test`` (40 x 40 x 128 grids, a ~1 min series each):
@@ -60,7 +60,7 @@ def run_serial(files: list[Path], out: Path, options: list[str]) -> tuple[float,
 
 
 def same_classes(serial: Path, campaign: Path, files: list[Path]) -> float:
-    """Fraction of pixels whose ``band`` class is the same in both runs."""
+    """Fraction of pixels whose ``site_class`` class is the same in both runs."""
     import xarray as xr
 
     agree = total = 0
@@ -69,8 +69,8 @@ def same_classes(serial: Path, campaign: Path, files: list[Path]) -> float:
             xr.open_dataset(serial / file.stem / "results.nc") as a,
             xr.open_dataset(campaign / file.stem / "results.nc") as b,
         ):
-            agree += int((a["band"].values == b["band"].values).sum())
-            total += a["band"].size
+            agree += int((a["site_class"].values == b["site_class"].values).sum())
+            total += a["site_class"].size
     return agree / total
 
 
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"speed-up serial / campaign: {speedup:.2f} (ideal on {cores} cores: {parallel})")
     print(f"campaign time over the ideal serial / {parallel}: {overhead:+.0%}")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (other work on the cores slows both)")
-    print(f"band classes equal in both runs: {agreement:.2%} of pixels")
+    print(f"site classes equal in both runs: {agreement:.2%} of pixels")
     checks = {
         "every file completes in both runs": both_done,
         "the campaign is not slower than serial": speedup >= 1.0,

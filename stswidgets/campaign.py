@@ -55,11 +55,11 @@ COLUMNS: dict[str, str] = {
     "complete_spectra": "number of complete spectra (measured at every bias point)",
     "channel": "the channel analysed (results.nc attribute `channel`)",
     "minority_fraction": (
-        "fraction of the complete spectra in a minority-kind class of `band` "
+        "fraction of the complete spectra in a minority-kind class of `site_class` "
         "(results.nc, notebook 07: flag values >= 2), 0-1"
     ),
     "defect_kinds": (
-        "number of minority (defect) kinds found: `band` classes beyond majority and "
+        "number of minority (defect) kinds found: `site_class` classes beyond majority and "
         "transition that hold spectra"
     ),
     "two_populations": (
@@ -133,7 +133,7 @@ def summarize_results(folder: str | Path) -> dict:
 
     ``shape`` and ``complete_spectra`` come from ``valid`` and the ``bias`` coordinate,
     ``channel`` from the global attributes, ``minority_fraction`` and ``defect_kinds`` from
-    ``band`` and its ``flag_meanings`` (classes ``0`` majority, ``1`` transition, ``2``... the
+    ``site_class`` and its ``flag_meanings`` (classes ``0`` majority, ``1`` transition, ``2``... the
     minority kinds), ``two_populations`` from whether ``abundance`` is there (notebook 03 saves
     it only when the pair distances show two populations).
     """
@@ -150,12 +150,13 @@ def summarize_results(folder: str | Path) -> dict:
         n_bias = f" x {results.sizes['bias']}" if "bias" in results.sizes else ""
         row["shape"] = " x ".join(map(str, valid.shape)) + n_bias
         row["complete_spectra"] = int(valid.sum())
-    if "band" in results:
-        band = results["band"].values
+    if "site_class" in results:
+        band = results["site_class"].values
         measured = band >= 0
         if measured.any():
             row["minority_fraction"] = round(float((band[measured] >= 2).mean()), 4)
-        kinds = [int(v) for v in np.atleast_1d(results["band"].attrs["flag_values"]) if v >= 2]
+        flags = np.atleast_1d(results["site_class"].attrs["flag_values"])
+        kinds = [int(v) for v in flags if v >= 2]
         row["defect_kinds"] = sum(int((band == k).any()) for k in kinds)
         row["two_populations"] = "yes" if "abundance" in results else "no"
     return row

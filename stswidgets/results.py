@@ -4,7 +4,7 @@ Notebooks merge their results into ``results_dir/results.nc`` with :func:`save_r
 read earlier ones with :func:`load_results`. Every variable is written with ``units`` and
 ``long_name`` (from :data:`RESULT_VARIABLES` for the known ones; the grid's own units where a
 result is in the units of the spectra), the coordinates with theirs (:data:`COORDINATES`:
-``x``, ``y`` in nm, ``bias`` in mV). Class maps (``band``, ``kmeans2``) are stored as ``int8``
+``x``, ``y`` in nm, ``bias`` in mV). Class maps (``site_class``, ``kmeans2``) are stored as ``int8``
 with CF ``flag_values`` / ``flag_meanings``, ``-1`` marking unmeasured pixels; masks
 (``valid``, ``segmentation``) as ``int8`` 0/1.
 
@@ -75,15 +75,15 @@ RESULT_VARIABLES: dict[str, dict] = {
         "long_name": "signed 1D coordinate of the score network, 0 at the majority",
         "units": "1",
     },
-    "band": {
-        "long_name": "score band",
+    "site_class": {
+        "long_name": "site class (majority, transition, defect kinds)",
         "units": "1",
         "flag_values": [0, 1, 2],
-        "flag_meanings": "majority transition minority",
+        "flag_meanings": "majority transition kind_1",
     },
-    "band_mean": {"long_name": "mean spectrum of each score band", "units": DATA_UNITS},
-    "band_std": {
-        "long_name": "standard deviation of the spectra of each score band",
+    "site_class_mean": {"long_name": "mean spectrum of each site class", "units": DATA_UNITS},
+    "site_class_std": {
+        "long_name": "standard deviation of the spectra of each site class",
         "units": DATA_UNITS,
     },
 }
@@ -93,7 +93,7 @@ COORDINATES: dict[str, dict] = {
     "x": {"long_name": "x position", "units": "nm"},
     "y": {"long_name": "y position", "units": "nm"},
     "bias": {"long_name": "sample bias", "units": "mV"},
-    "band_name": {"long_name": "score band"},
+    "site_class_name": {"long_name": "site class"},
 }
 
 #: Global attributes of ``results.nc`` and what they hold.
@@ -181,7 +181,7 @@ def save_results(
         Folder of ``results.nc``; None saves nothing and returns None.
     grid : xarray.DataArray, optional
         The grid the results come from: its units fill the units of results in the units of
-        the spectra (``pc1``, ``band_mean``, ...), and its source, channel, lock-in phase and
+        the spectra (``pc1``, ``site_class_mean``, ...), and its source, channel, lock-in phase and
         scan geometry are added to the global attributes the file does not hold yet.
     config : PipelineConfig, optional
         The configuration the results were computed with: written as ``pipeline_config``
@@ -263,7 +263,31 @@ def load_results(results_dir: str | Path | None) -> xr.Dataset | None:
     if not path.exists():
         return None
     with xr.open_dataset(path) as ds:
-        return ds.load()
+        return _renamed_old_names(ds.load(), path)
+
+
+#: Names of results files written before the site classes were called so (issue 19).
+OLD_NAMES = {
+    "band": "site_class",
+    "band_mean": "site_class_mean",
+    "band_std": "site_class_std",
+    "band_name": "site_class_name",
+}
+
+
+def _renamed_old_names(ds: xr.Dataset, path: Path) -> xr.Dataset:
+    """An old file's ``band`` variables under their present names, with a warning."""
+    old = {a: b for a, b in OLD_NAMES.items() if (a in ds.variables or a in ds.dims)}
+    old = {a: b for a, b in old.items() if b not in ds.variables and b not in ds.dims}
+    if not old:
+        return ds
+    warnings.warn(
+        f"{path}: written before 'band' was renamed 'site_class'; read "
+        + ", ".join(f"{a!r} as {b!r}" for a, b in old.items()),
+        UserWarning,
+        stacklevel=3,
+    )
+    return ds.rename(old)
 
 
 def _write(dataset: xr.Dataset, path: Path) -> Path:

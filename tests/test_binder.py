@@ -263,9 +263,9 @@ def test_app_notebook_runs_its_steps_in_the_binder_environment(binder_env):
             "import sys\n"
             f"assert sys.prefix == {str(root / 'venv')!r}, sys.prefix\n"
             "dashboard.wait(120)\n"
-            "dashboard.start(dashboard.run_steps, ['distances', 'score', 'bands'])\n"
+            "dashboard.start(dashboard.run_steps, ['distances', 'score', 'classes'])\n"
             "dashboard.wait(300)\n"
-            "assert dashboard.bands is not None, dashboard.status.value\n"
+            "assert dashboard.classes is not None, dashboard.status.value\n"
             "print(dashboard.status.value)"
         )
     )
@@ -275,7 +275,7 @@ def test_app_notebook_runs_its_steps_in_the_binder_environment(binder_env):
     app_env = {**env, "STSWIDGETS_APP_PROFILE": "test"}
     _papermill(python, source, out, root, timings, "app notebook + steps", app_env)
     printed = "".join(o.get("text", "") for o in nbformat.read(out, 4).cells[-1].outputs)
-    assert "bands: " in printed and "surface" in printed, printed
+    assert "classes: " in printed and "surface" in printed, printed
 
 
 def _papermill(python, source, out, root, timings, label: str, env: dict) -> None:

@@ -96,7 +96,7 @@ def test_the_table_agrees_with_each_results_file(readme_campaign):
         row = rows[f"{name}.3ds"]
         with xr.open_dataset(out / name / "results.nc") as results:
             valid = results["valid"].values == 1
-            band = results["band"].values
+            band = results["site_class"].values
             channel = results.attrs["channel"]
             assert results.attrs["profile"] == "test"
         assert row["shape"] == f"{SHAPE[0]} x {SHAPE[1]} x {N_BIAS}"
@@ -218,7 +218,7 @@ def test_summary_of_a_results_file(tmp_path):
         },
     )
     start_results(tmp_path, channel="LockinX (V)")
-    save_results(tmp_path, valid=valid, band=classes)
+    save_results(tmp_path, valid=valid, site_class=classes)
     summary = campaign.summarize_results(tmp_path)
     # 7 measured pixels, of which 2 (classes 2 and 3) in minority kinds; class 4 holds none
     assert summary == {

@@ -18,7 +18,7 @@ from stswidgets import __version__, cli, datasets, pipeline, series, write_3ds
 
 REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
 SIM_SHAPE, SIM_BIAS, SIM_SEED = (40, 40), 128, 0
-MAPS = ["valid", "pc1", "pc2", "kmeans2", "tC1", "tC2", "score", "band"]
+MAPS = ["valid", "pc1", "pc2", "kmeans2", "tC1", "tC2", "score", "site_class"]
 
 
 def write_simulated_3ds(path: Path, shape=SIM_SHAPE, n_bias=SIM_BIAS, seed=SIM_SEED) -> Path:
@@ -268,27 +268,27 @@ def check_outputs(out: Path, shape: tuple[int, int], n_bias: int) -> xr.Dataset:
     for name in MAPS:
         assert name in results, f"results.nc lacks {name}"
         assert results[name].dims == ("y", "x") and results[name].shape == shape, name
-    check_band(results)
-    assert results["band_mean"].shape[1] == n_bias
+    check_site_class(results)
+    assert results["site_class_mean"].shape[1] == n_bias
     assert results.sizes["bias"] == n_bias
     valid = results["valid"].values.astype(bool)
     assert np.isfinite(results["score"].values[valid]).all()
-    assert (results["band"].values[valid] >= 0).all() and (
-        results["band"].values[~valid] == -1
+    assert (results["site_class"].values[valid] >= 0).all() and (
+        results["site_class"].values[~valid] == -1
     ).all()
-    assert results["band"].dtype == np.int8 and "flag_meanings" in results["band"].attrs
+    assert results["site_class"].dtype == np.int8 and "flag_meanings" in results["site_class"].attrs
     for name in results.variables:  # self-describing: units and a long name everywhere
-        if name != "band_name":
+        if name != "site_class_name":
             assert results[name].attrs.get("units"), f"{name} has no units"
             assert results[name].attrs.get("long_name"), f"{name} has no long_name"
     assert results.attrs["Conventions"] == "CF-1.8" and results.attrs["command"]
     return results
 
 
-def check_band(results: xr.Dataset) -> list[int]:
-    """``band``: int8 classes with CF flags (-1 unmeasured first), one ``band_mean`` row per
-    class; the class flag values."""
-    band = results["band"]
+def check_site_class(results: xr.Dataset) -> list[int]:
+    """``site_class``: int8 classes with CF flags (-1 unmeasured first), one
+    ``site_class_mean`` row per class; the class flag values."""
+    band = results["site_class"]
     assert band.dtype == np.int8
     flags = [int(v) for v in np.atleast_1d(band.attrs["flag_values"])]
     meanings = band.attrs["flag_meanings"].split()
@@ -297,9 +297,10 @@ def check_band(results: xr.Dataset) -> list[int]:
     assert flags == list(range(len(flags))) and len(flags) >= 2
     assert meanings[1] == "transition" and band.attrs["long_name"]
     assert set(np.unique(band.values)) <= {-1, *flags}
-    assert results["band_mean"].dims == results["band_std"].dims == ("band_name", "bias")
-    assert results["band_mean"].sizes["band_name"] == len(flags)
-    assert ["_".join(str(n).split()) for n in results["band_name"].values] == meanings
+    dims = ("site_class_name", "bias")
+    assert results["site_class_mean"].dims == results["site_class_std"].dims == dims
+    assert results["site_class_mean"].sizes["site_class_name"] == len(flags)
+    assert ["_".join(str(n).split()) for n in results["site_class_name"].values] == meanings
     return flags
 
 
@@ -324,7 +325,7 @@ def test_results_score_separates_the_simulated_vacancies(simulated_run):
     with xr.open_dataset(out / "results.nc") as results:
         valid = results["valid"].values.astype(bool)
         score = results["score"].values[valid]
-        band = results["band"].values[valid]
+        band = results["site_class"].values[valid]
     vacancy = truth["vacancy"].values[valid]
     assert roc_auc_score(vacancy, score) > 0.9
     assert (band[vacancy] == 2).mean() > 0.9  # the vacancy band holds the vacancies
@@ -332,7 +333,7 @@ def test_results_score_separates_the_simulated_vacancies(simulated_run):
 
 @pytest.mark.slow
 def test_run_on_a_grid_with_two_opposite_defect_kinds(two_kind_grid, tmp_path):
-    """Issue 10: `band` of results.nc holds both defect kinds, each in a class of its own."""
+    """Issue 10: `site_class` of results.nc holds both defect kinds, each in a class of its own."""
     from sklearn.metrics import adjusted_rand_score
 
     from stswidgets import save_grid
@@ -346,13 +347,13 @@ def test_run_on_a_grid_with_two_opposite_defect_kinds(two_kind_grid, tmp_path):
     assert code == 0, err
     with xr.open_dataset(out / "results.nc") as results:
         results = results.load()
-    flags = check_band(results)
-    assert results["band"].attrs["flag_meanings"].split()[3:] == [
+    flags = check_site_class(results)
+    assert results["site_class"].attrs["flag_meanings"].split()[3:] == [
         "minority_kind_1",
         "minority_kind_2",
     ]  # generic names on a user's file
     assert len(flags) == 4
-    band = results["band"].values
+    band = results["site_class"].values
     for k in (1, 2):
         assert (band[kind == k] >= 2).mean() > 0.9  # each kind in a minority-kind class
     # and in two different ones: the kinds of the defects put in a kind class agree with the truth

@@ -102,20 +102,20 @@ def test_results_round_trip_with_provenance_units_and_flags(tmp_path):
     series.start_results(
         tmp_path, grid=grid, seed=4, profile="quick", command="stswidgets run pb.3ds --quick"
     )
-    band = _map(np.array([[0.0, 1.0, np.nan], [2.0, 0.0, 1.0]]), "band")
+    band = _map(np.array([[0.0, 1.0, np.nan], [2.0, 0.0, 1.0]]), "site_class")
     names = ["majority", "transition", "minority"]
     band = band.assign_attrs(flag_values=[0, 1, 2], flag_meanings=" ".join(names))
-    band_mean = xr.DataArray(
+    site_class_mean = xr.DataArray(
         np.ones((3, 4)),
-        dims=("band_name", "bias"),
-        coords={"band_name": names, "bias": grid["bias"].values},
+        dims=("site_class_name", "bias"),
+        coords={"site_class_name": names, "bias": grid["bias"].values},
     )
     series.save_results(
         tmp_path,
         valid=_map(np.array([[True, False, True], [True, True, True]]), "valid"),
         pc1=_map(np.arange(6.0).reshape(2, 3), "pc1"),
-        band=band,
-        band_mean=band_mean,
+        site_class=band,
+        site_class_mean=site_class_mean,
     )
     with xr.open_dataset(tmp_path / "results.nc") as ds:
         ds = ds.load()
@@ -128,36 +128,36 @@ def test_results_round_trip_with_provenance_units_and_flags(tmp_path):
         assert ds.attrs[key] == grid.attrs[key], key
     assert ds.attrs["scan_pattern"] == "serpentine"
     for name in ds.variables:
-        if name == "band_name":
+        if name == "site_class_name":
             continue
         assert ds[name].attrs.get("units"), f"{name} has no units"
         assert ds[name].attrs.get("long_name"), f"{name} has no long_name"
     assert ds["x"].attrs["units"] == "nm" and ds["bias"].attrs["units"] == "mV"
-    assert ds["pc1"].attrs["units"] == "nS" and ds["band_mean"].attrs["units"] == "nS"
+    assert ds["pc1"].attrs["units"] == "nS" and ds["site_class_mean"].attrs["units"] == "nS"
     assert ds["pc1"].attrs["long_name"] == RESULT_VARIABLES["pc1"]["long_name"]
     # band: int8, -1 where it was NaN, the notebook's flags with "unmeasured" added
-    assert ds["band"].dtype == np.int8
-    np.testing.assert_array_equal(ds["band"].values, [[0, 1, -1], [2, 0, 1]])
-    np.testing.assert_array_equal(ds["band"].attrs["flag_values"], [-1, 0, 1, 2])
-    assert ds["band"].attrs["flag_meanings"] == "unmeasured majority transition minority"
+    assert ds["site_class"].dtype == np.int8
+    np.testing.assert_array_equal(ds["site_class"].values, [[0, 1, -1], [2, 0, 1]])
+    np.testing.assert_array_equal(ds["site_class"].attrs["flag_values"], [-1, 0, 1, 2])
+    assert ds["site_class"].attrs["flag_meanings"] == "unmeasured majority transition minority"
     assert ds["valid"].dtype == np.int8 and ds["valid"].attrs["flag"] == "boolean"
     # merging later results keeps the provenance
     series.save_results(tmp_path, score=_map(np.zeros((2, 3)), "score"))
     again = series.load_results(tmp_path)
-    assert again.attrs["command"] == ds.attrs["command"] and "band" in again
+    assert again.attrs["command"] == ds.attrs["command"] and "site_class" in again
     assert again["score"].attrs["units"] == "1"
 
 
 def test_integer_band_with_more_minority_kinds_keeps_its_flags(tmp_path):
-    band = _map(np.array([[0, 1, 2], [3, 3, 0]], dtype=np.int64), "band").assign_attrs(
+    band = _map(np.array([[0, 1, 2], [3, 3, 0]], dtype=np.int64), "site_class").assign_attrs(
         flag_values=[0, 1, 2, 3], flag_meanings="majority transition minority_1 minority_2"
     )
-    series.save_results(tmp_path, band=band)
+    series.save_results(tmp_path, site_class=band)
     with xr.open_dataset(tmp_path / "results.nc") as ds:
-        assert ds["band"].dtype == np.int8
-        np.testing.assert_array_equal(ds["band"].values, band.values)
-        np.testing.assert_array_equal(ds["band"].attrs["flag_values"], [-1, 0, 1, 2, 3])
-        meanings = ds["band"].attrs["flag_meanings"].split()
+        assert ds["site_class"].dtype == np.int8
+        np.testing.assert_array_equal(ds["site_class"].values, band.values)
+        np.testing.assert_array_equal(ds["site_class"].attrs["flag_values"], [-1, 0, 1, 2, 3])
+        meanings = ds["site_class"].attrs["flag_meanings"].split()
         assert meanings == ["unmeasured", "majority", "transition", "minority_1", "minority_2"]
         assert ds.attrs["Conventions"] == "CF-1.8" and "date_created" in ds.attrs
 
@@ -171,13 +171,13 @@ def test_save_results_takes_provenance_from_the_grid(tmp_path):
 
 
 def test_bad_class_maps_and_unknown_variables(tmp_path):
-    with pytest.raises(ValueError, match="'band' holds non-integer"):
-        series.save_results(tmp_path, band=_map(np.full((2, 3), 0.5), "band"))
-    two_meanings = _map(np.zeros((2, 3)), "band").assign_attrs(
+    with pytest.raises(ValueError, match="'site_class' holds non-integer"):
+        series.save_results(tmp_path, site_class=_map(np.full((2, 3), 0.5), "site_class"))
+    two_meanings = _map(np.zeros((2, 3)), "site_class").assign_attrs(
         flag_values=[0, 1, 2], flag_meanings="a b"
     )
     with pytest.raises(ValueError, match="3 flag_values but 2 flag_meanings"):
-        series.save_results(tmp_path, band=two_meanings)
+        series.save_results(tmp_path, site_class=two_meanings)
     with pytest.warns(UserWarning, match="'mystery' has no units"):
         series.save_results(tmp_path, mystery=_map(np.zeros((2, 3)), "mystery"))
     assert series.load_results(tmp_path)["mystery"].attrs["units"] == "1"

@@ -29,10 +29,14 @@ __all__ = [
 
 #: Class names on the simulated FeSe-like grid (its one minority kind is the Fe vacancy).
 FESE_NAMES = ("surface", "transition", "vacancy")
-#: Angular resolution of the branch directions (von Mises kernel, standard deviation).
-DIRECTION_BANDWIDTH_DEG = 15.0
-#: A direction peak less prominent than this fraction of the highest is not a branch.
-MIN_DIRECTION_PROMINENCE = 0.1
+#: Spectra whose directions from the majority differ by less than this angle (average
+#: linkage) go one way: one kind and its transition (45 degrees: tuning seeds of the
+#: non-linear simulator, where a kind's spectra bend with the distance from its centre).
+BRANCH_ANGLE_DEG = 45.0
+#: A kind piles up far out: the density peak of its scores (the one farthest out) lies beyond
+#: this fraction of the way from its edge to its highest score; otherwise the branch is a
+#: tail that only falls off, transition.
+PILE_FRACTION = 0.5
 
 
 class KindClasses(NamedTuple):
@@ -51,46 +55,25 @@ class KindClasses(NamedTuple):
     """``(n_kinds, n_dims)``: median position of each kind in the projection."""
 
 
-def _circular_peaks(angles: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Branch index of each angle: the arc between density minima around each density peak.
+def _branch_directions(D: np.ndarray, score: np.ndarray, edge: float, min_size: int):
+    """Unit directions of the kinds: the strong spectra (beyond Otsu's split of the log
+    scores of the non-majority spectra) clustered by direction (average linkage of the
+    cosine distance, cut at ``BRANCH_ANGLE_DEG``); clusters of at least ``min_size``."""
+    from scipy.cluster.hierarchy import fcluster, linkage
 
-    The density is a von Mises kernel sum (``DIRECTION_BANDWIDTH_DEG``) weighted by
-    ``weights``, on 360 directions; peaks at least ``MIN_DIRECTION_PROMINENCE`` times as
-    prominent as the highest are branches.
-    """
-    from scipy.signal import find_peaks
-
-    grid = np.deg2rad(np.arange(360.0))
-    kappa = 1.0 / np.deg2rad(DIRECTION_BANDWIDTH_DEG) ** 2
-    kernel = np.exp(kappa * (np.cos(grid[:, None] - angles[None, :]) - 1.0))
-    density = (weights[None, :] * kernel).sum(axis=1)
-    tiled = np.tile(density, 3)  # so that a peak at 0 / 360 degrees is seen whole
-    peaks, _ = find_peaks(tiled, prominence=MIN_DIRECTION_PROMINENCE * density.max())
-    peaks = np.unique(peaks[(peaks >= 360) & (peaks < 720)] - 360)
-    if peaks.size <= 1:
-        return np.zeros(len(angles), dtype=int)
-    # boundaries: the lowest density on the arc between consecutive peaks
-    bounds = []
-    for a, b in zip(peaks, np.roll(peaks, -1), strict=True):
-        arc = np.arange(a, b if b > a else b + 360) % 360
-        bounds.append(arc[np.argmin(density[arc])])
-    degrees = np.rad2deg(angles) % 360
-    branch = np.zeros(len(angles), dtype=int)
-    for index, (lo, hi) in enumerate(zip(np.roll(bounds, 1), bounds, strict=True)):
-        inside = (degrees >= lo) & (degrees < hi) if lo < hi else (degrees >= lo) | (degrees < hi)
-        branch[inside] = index
-    return branch
-
-
-def _merge_close(centres: list[np.ndarray], radii: list[float]) -> list[int]:
-    """Group index per kind: kinds closer than the sum of their radii are one kind."""
-    group = list(range(len(centres)))
-    for i in range(len(centres)):
-        for j in range(i):
-            if np.linalg.norm(centres[i] - centres[j]) < radii[i] + radii[j]:
-                old, new = group[i], group[j]
-                group = [new if g == old else g for g in group]
-    return group
+    split = max(float(np.exp(otsu_split(np.log(score)))), edge)
+    strong = score > split
+    if strong.sum() < min_size:
+        return np.empty((0, D.shape[1]))
+    U = D[strong] / np.linalg.norm(D[strong], axis=1, keepdims=True)
+    tree = linkage(U, method="average", metric="cosine")
+    cluster = fcluster(tree, t=1.0 - np.cos(np.deg2rad(BRANCH_ANGLE_DEG)), criterion="distance")
+    directions = []
+    for c in np.unique(cluster):
+        if (cluster == c).sum() >= min_size:
+            v = U[cluster == c].mean(axis=0)
+            directions.append(v / np.linalg.norm(v))
+    return np.asarray(directions).reshape(-1, D.shape[1])
 
 
 def classify_kinds(
@@ -128,34 +111,32 @@ def classify_kinds(
 
     1. **Majority**: the score's low population, median + ``n_sigma`` robust (MAD-based,
        iteratively 3-sigma-clipped) standard deviations: ``majority_edge``.
-    2. **Branches**: the other spectra leave the majority's position (the median of the
-       majority in ``Z``) in a few directions, one per kind, each kind's transition spectra
-       on the way out to it. The directions are the peaks of the score-weighted density of
-       their angles around the majority (von Mises kernel of 15 degrees; peaks at least a
-       tenth as prominent as the highest); each spectrum belongs to the arc, between density
-       minima, of its direction. In more than two dimensions only the first two are used.
-    3. **Kind or transition**: in each branch, Otsu's threshold of its scores (at least
-       ``majority_edge``) leaves the far part; the kind is the pile farthest out there: the
-       density peak of those scores farthest out (at least a tenth as prominent as the
-       highest, as in :func:`~stswidgets.analysis.spectral_weight.score_bands`), from that
-       peak minus ``n_sigma`` robust standard deviations of its far side (but not below
-       Otsu's threshold) upwards. A branch has no kind, only transition, when that peak lies
-       in the nearer half of the far part (its scores only fall off: e.g. spectra off the
-       majority by a drifting setpoint) or its pile holds fewer than ``min_kind_size``
-       spectra.
-    4. **One kind, one class**: kinds of two branches whose centres in ``Z`` are closer than
-       the sum of their radii (median distance of their spectra from their centre) are one
-       kind (a kind spread over an arc wide enough to show two direction peaks).
-    5. Kinds are numbered by decreasing size from 2.
+    2. **Branches**: the other spectra leave the majority (the median of the majority in
+       ``Z``) in a few directions, one per kind, each kind's transition spectra on the way
+       out to it. The directions: the strong spectra (beyond Otsu's threshold of the log
+       scores of all non-majority spectra, at least ``majority_edge``) clustered by their
+       direction from the majority (average linkage of the cosine distance, cut at
+       ``BRANCH_ANGLE_DEG`` = 45 degrees), clusters of at least ``min_kind_size``; every
+       non-majority spectrum belongs to the branch of the nearest direction. ``Z`` may have
+       any number of dimensions (the pipeline gives the signal subspace of
+       ``SimilarityScore.signal_``, where kinds of distinct signatures point different ways).
+    3. **Kind or transition**: in each branch, the spectra beyond Otsu's threshold of its
+       scores (at least ``majority_edge``) are the kind, the rest transition (the cores pile
+       up far out, the ring between them and the majority). No kind, only transition, where
+       fewer than ``min_kind_size`` spectra lie beyond, or where their scores pile up in the
+       nearer part (the density peak farthest out lies within ``PILE_FRACTION`` of the way
+       from the threshold to the highest score: a tail that only falls off, e.g. spectra off
+       the majority by a drifting setpoint).
+    4. Kinds are numbered by decreasing size from 2.
 
     Two kinds in the same direction from the majority at different distances are one
-    branch: the nearer is labelled transition.
+    branch: the nearer is labelled transition. Whether a transition spectrum lies near a
+    defect is not asked here; :func:`stswidgets.pipeline.site_classes` checks it on the map
+    (:func:`stswidgets.pipeline.defect_profiles`).
 
-    Measured on :func:`stswidgets.datasets.random_grid` tuning seeds 0-29 (40 x 40 pixels,
-    1-3 kinds, with ``SimilarityScore(random_state=seed)``; ``benchmarks/tune_score.py``):
-    adjusted Rand index of the kinds found against the true kinds (all spectra; 0 for
-    neither) median 0.70, 10th percentile 0.39. Kinds the projection puts on top of the
-    majority or of one another cannot be told apart here.
+    Measured on :func:`stswidgets.evaluation.draw` tuning seeds 0-29 with the signal
+    subspace and score of ``SimilarityScore(random_state=seed)`` (``benchmarks/tune_score.py``):
+    see the README's site-class targets.
 
     Examples
     --------
@@ -164,12 +145,12 @@ def classify_kinds(
     ...                     rng.normal([-3, 0], 0.1, (40, 2))])
     >>> result = classify_kinds(Z, np.linalg.norm(Z, axis=1))
     >>> result.n_kinds, np.bincount(result.labels).tolist()
-    (2, [900, 0, 60, 40])
+    (2, [892, 8, 60, 40])
     """
     Z = np.asarray(Z, dtype=np.float64)
     score = np.asarray(score, dtype=np.float64)
-    if Z.ndim != 2 or Z.shape[1] < 2:
-        raise ValueError(f"Z must have shape (n_spectra, n_dims >= 2), got {Z.shape}")
+    if Z.ndim != 2 or Z.shape[1] < 1:
+        raise ValueError(f"Z must have shape (n_spectra, n_dims), got {Z.shape}")
     if score.shape != (Z.shape[0],):
         raise ValueError(f"score has shape {score.shape}, expected ({Z.shape[0]},) to match Z")
     if not (np.isfinite(Z).all() and np.isfinite(score).all()):
@@ -180,40 +161,32 @@ def classify_kinds(
     majority = score <= majority_edge
     labels[majority] = 0
     others = np.flatnonzero(~majority)
+    none = KindClasses(labels, 0, float(majority_edge), (), np.empty((0, Z.shape[1])))
     if others.size < min_kind_size:
-        return KindClasses(labels, 0, float(majority_edge), (), np.empty((0, Z.shape[1])))
+        return none
     origin = np.median(Z[majority], axis=0) if majority.any() else np.median(Z, axis=0)
-    offset = Z[others, :2] - origin[:2]
-    angles = np.arctan2(offset[:, 1], offset[:, 0])
-    weights = score[others] - majority_edge
-    branch = _circular_peaks(angles, weights / max(weights.max(), np.finfo(float).tiny))
-    members, edges, centres, radii = [], [], [], []
-    for b in np.unique(branch):
+    others = others[np.linalg.norm(Z[others] - origin, axis=1) > 0]  # a direction each
+    if others.size < min_kind_size:
+        return none
+    D = Z[others] - origin
+    length = np.linalg.norm(D, axis=1)
+    directions = _branch_directions(D, score[others], majority_edge, min_kind_size)
+    if len(directions) == 0:
+        return none
+    branch = np.argmax((D / length[:, None]) @ directions.T, axis=1)
+    kinds = []
+    for b in range(len(directions)):
         points = others[branch == b]
         if points.size < min_kind_size:
             continue
-        split = max(otsu_split(score[points]), majority_edge)
-        beyond = score[points][score[points] > split]
-        if beyond.size < min_kind_size:
-            continue
-        peak, far_sigma = far_mode(beyond)
-        if not peak > split + 0.5 * (beyond.max() - split):
-            continue  # no pile far out: a tail that falls off
-        edge = max(peak - n_sigma * far_sigma, split)
-        core = points[score[points] >= edge]  # >=: a saturated pile sits at one value
+        edge = max(otsu_split(score[points]), majority_edge)
+        core = points[score[points] > edge]
         if core.size < min_kind_size:
             continue
-        centre = np.median(Z[core], axis=0)
-        members.append(core)
-        edges.append(edge)
-        centres.append(centre)
-        radii.append(float(np.median(np.linalg.norm(Z[core] - centre, axis=1))))
-    group = _merge_close(centres, radii)
-    kinds = []
-    for g in sorted(set(group)):
-        parts = [i for i in range(len(group)) if group[i] == g]
-        core = np.concatenate([members[i] for i in parts])
-        kinds.append((core, min(edges[i] for i in parts)))
+        peak, _ = far_mode(score[core])
+        if not peak > edge + PILE_FRACTION * (score[core].max() - edge):
+            continue  # no pile far out: a tail that only falls off (e.g. a drifting setpoint)
+        kinds.append((core, edge))
     kinds.sort(key=lambda kind: -kind[0].size)
     for code, (core, _) in enumerate(kinds, start=2):
         labels[core] = code
@@ -229,22 +202,20 @@ def classify_kinds(
 def class_names(n_kinds: int, names: Sequence[str] | None = None) -> tuple[str, ...]:
     """Names of the classes 0 .. ``n_kinds + 1`` of :func:`classify_kinds`.
 
-    Generic by default: ``("majority", "transition", "minority kind 1", ...)``. ``names``
+    Generic by default: ``("majority", "transition", "kind 1", ...)``. ``names``
     replaces them from the start (e.g. :data:`FESE_NAMES` on the simulated FeSe grid:
     surface, transition, vacancy); classes beyond the names given keep the generic name.
 
     Examples
     --------
     >>> class_names(2)
-    ('majority', 'transition', 'minority kind 1', 'minority kind 2')
+    ('majority', 'transition', 'kind 1', 'kind 2')
     >>> class_names(2, FESE_NAMES)
-    ('surface', 'transition', 'vacancy', 'minority kind 2')
+    ('surface', 'transition', 'vacancy', 'kind 2')
     """
     if int(n_kinds) < 0:
         raise ValueError(f"n_kinds must be >= 0, got {n_kinds}")
-    generic = ("majority", "transition") + tuple(
-        f"minority kind {k}" for k in range(1, int(n_kinds) + 1)
-    )
+    generic = ("majority", "transition") + tuple(f"kind {k}" for k in range(1, int(n_kinds) + 1))
     given = tuple(str(name) for name in (names or ()))
     return given[: len(generic)] + generic[len(given) :]
 
@@ -253,6 +224,6 @@ def flag_meanings(names: Sequence[str]) -> str:
     """CF ``flag_meanings``: the names joined by spaces, spaces inside a name as underscores.
 
     >>> flag_meanings(class_names(1))
-    'majority transition minority_kind_1'
+    'majority transition kind_1'
     """
     return " ".join("_".join(str(name).split()) for name in names)

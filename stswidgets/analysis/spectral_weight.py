@@ -22,26 +22,26 @@ from stswidgets.analysis.score_statistics import density_valley, far_mode, otsu_
 from stswidgets.grid import check_spectra
 
 __all__ = [
-    "BAND_NAMES",
+    "CLASS_NAMES",
     "DistanceDensity",
     "EnergyWindowPair",
     "anticorrelated_windows",
-    "band_spectra",
+    "class_spectra",
     "energy_correlation",
     "energy_resolved_distance_density",
-    "score_bands",
+    "score_classes",
     "window_iou",
 ]
 
 #: Band labels in the order of their integer codes 0, 1, 2.
-BAND_NAMES = ("surface", "transition", "vacancy")
+CLASS_NAMES = ("surface", "transition", "vacancy")
 
 #: A surface band narrower than this fraction of the way to the vacancy cut is a saturated
-#: pile (a score network's output stuck at its end), see :func:`score_bands`.
+#: pile (a score network's output stuck at its end), see :func:`score_classes`.
 SATURATED_SURFACE = 0.01
 
 
-def score_bands(
+def score_classes(
     score: np.ndarray,
     thresholds: tuple[float, float] | None = None,
     *,
@@ -69,7 +69,7 @@ def score_bands(
     Returns
     -------
     bands : numpy.ndarray of int, shape ``(n_spectra,)``
-        0 = surface, 1 = transition, 2 = vacancy (names in :data:`BAND_NAMES`).
+        0 = surface, 1 = transition, 2 = vacancy (names in :data:`CLASS_NAMES`).
     thresholds_used : (surface_edge, vacancy_edge)
         The cuts applied, in score units, in the convention of ``thresholds``.
 
@@ -112,7 +112,7 @@ def score_bands(
     --------
     >>> rng = np.random.default_rng(0)
     >>> score = np.concatenate([rng.normal(0, 1, 970), rng.normal(12, 1, 30)])
-    >>> bands, (surface_edge, vacancy_edge) = score_bands(score)
+    >>> bands, (surface_edge, vacancy_edge) = score_classes(score)
     >>> int((bands == 2).sum())
     30
     """
@@ -157,19 +157,19 @@ def score_bands(
     return bands, (surface_edge, vacancy_edge)
 
 
-def band_spectra(
-    X: np.ndarray, bands: np.ndarray, n_classes: int | None = None
+def class_spectra(
+    X: np.ndarray, classes: np.ndarray, n_classes: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of the spectra of each band or class (Fig. 8a).
+    """Mean and standard deviation of the spectra of each class (Fig. 8a).
 
     Parameters
     ----------
     X : array-like, shape ``(n_spectra, n_bias)``
-    bands : array-like of int, shape ``(n_spectra,)``
-        Codes 0, 1, 2, ...: the bands of :func:`score_bands` or the classes of
+    classes : array-like of int, shape ``(n_spectra,)``
+        Codes 0, 1, 2, ...: the bands of :func:`score_classes` or the classes of
         :func:`stswidgets.analysis.classify_kinds` (negative codes are left out).
     n_classes : int, optional
-        Rows of the result; default: 3 (:data:`BAND_NAMES`) or ``max(bands) + 1`` if larger.
+        Rows of the result; default: 3 (:data:`CLASS_NAMES`) or ``max(classes) + 1`` if larger.
 
     Returns
     -------
@@ -178,15 +178,15 @@ def band_spectra(
         standard deviation (``ddof=0``).
     """
     X = check_spectra(X, min_spectra=1)
-    bands = np.asarray(bands)
-    if bands.shape != (X.shape[0],):
-        raise ValueError(f"bands has shape {bands.shape}, expected ({X.shape[0]},) to match X")
+    classes = np.asarray(classes)
+    if classes.shape != (X.shape[0],):
+        raise ValueError(f"classes has shape {classes.shape}, expected ({X.shape[0]},) to match X")
     if n_classes is None:
-        n_classes = max(len(BAND_NAMES), int(bands.max(initial=-1)) + 1)
+        n_classes = max(len(CLASS_NAMES), int(classes.max(initial=-1)) + 1)
     mean = np.full((int(n_classes), X.shape[1]), np.nan)
     std = np.full_like(mean, np.nan)
     for code in range(int(n_classes)):
-        members = X[bands == code]
+        members = X[classes == code]
         if len(members):
             mean[code] = members.mean(axis=0)
             std[code] = members.std(axis=0)

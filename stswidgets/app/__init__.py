@@ -1,7 +1,7 @@
 """The app: a dashboard for people who do not code, served by Voila (``stswidgets app``).
 
 - :class:`Dashboard`: pick a grid (a file, an upload, or the simulated one) and a channel,
-  run the steps (distance statistics, projection + score, bands) with progress bars, explore
+  run the steps (distance statistics, projection + score, site classes) with progress bars, explore
   the results in linked explorers, download ``results.nc`` and a PNG of the maps. It also
   follows a grid still being measured (any object with ``refresh()`` and ``grid``).
 - :data:`APP_NOTEBOOK`: the notebook Voila renders (it only builds a :class:`Dashboard`).

@@ -40,7 +40,7 @@ ENVIRONMENT = {
 STEP_TITLES = {
     "distances": "1. distance statistics",
     "score": "2. projection + score",
-    "bands": "3. bands",
+    "classes": "3. site classes",
 }
 
 
@@ -78,7 +78,7 @@ class Dashboard(BackgroundJobs, ipw.VBox):
     ----------
     config : stswidgets.pipeline.PipelineConfig, every setting of the steps
     grid, truth, X, valid : the loaded grid, its ground truth (simulated only), matrix view
-    stats, projection, bands : the results of the steps (None until run):
+    stats, projection, classes : the results of the steps (None until run):
         :class:`~stswidgets.pipeline.DistanceStatistics`, :class:`~stswidgets.pipeline.Projection`
         and :class:`~stswidgets.pipeline.SiteClasses`
     selection : stswidgets.widgets.Selection shared by the explorers
@@ -104,7 +104,7 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         self.out_dir = Path(out_dir or tempfile.mkdtemp(prefix="stswidgets-app-"))
         self.grid = self.truth = self.X = self.valid = self.selection = None
         self.normalization = None
-        self.stats = self.projection = self.bands = None
+        self.stats = self.projection = self.classes = None
         self.source_name = ""
         self._init_background()
 
@@ -256,7 +256,7 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         X, self.normalization = pipeline.normalize_grid(grid, X, self.config.normalize)
         self.grid, self.truth, self.X, self.valid = grid, truth, X, valid
         self.source_name = name or self.source_name
-        self.stats = self.projection = self.bands = None
+        self.stats = self.projection = self.classes = None
         for name_ in STEP_TITLES:
             self._progress(name_, 0.0, "not run")
         self.selection = Selection(valid)
@@ -288,7 +288,7 @@ class Dashboard(BackgroundJobs, ipw.VBox):
     def run_steps(self, names: list[str]) -> None:
         """Run the named steps (keys of ``STEP_TITLES``) in order, in this thread."""
         for name in names:
-            {"distances": self.run_distances, "score": self.run_score, "bands": self.run_bands}[
+            {"distances": self.run_distances, "score": self.run_score, "classes": self.run_classes}[
                 name
             ]()
 
@@ -325,19 +325,24 @@ class Dashboard(BackgroundJobs, ipw.VBox):
             f"{p.monotonicity:.2f}; brush the projection to see where the spectra sit"
         )
 
-    def run_bands(self) -> None:
+    def run_classes(self) -> None:
         if self.projection is None:
             self.run_score()
-        self._progress("bands", 0.3, "classifying")
-        self.bands = pipeline.site_classes(
-            self.X, self.projection, self.config, simulated=self.truth is not None
+        self._progress("classes", 0.3, "classifying")
+        self.classes = pipeline.site_classes(
+            self.X,
+            self.projection,
+            self.config,
+            simulated=self.truth is not None,
+            grid=self.grid,
+            valid=self.valid,
         )
         counts = ", ".join(
-            f"{n} {name}" for name, n in zip(self.bands.names, self.bands.counts, strict=True)
+            f"{n} {name}" for name, n in zip(self.classes.names, self.classes.counts, strict=True)
         )
-        self._progress("bands", 1.0, counts)
+        self._progress("classes", 1.0, counts)
         self._show_latent()
-        self.set_status(f"bands: {counts}")
+        self.set_status(f"classes: {counts}")
 
     # ---- explorers -----------------------------------------------------------------------------
     def _show_explorers(self) -> None:
@@ -378,9 +383,9 @@ class Dashboard(BackgroundJobs, ipw.VBox):
 
         p = self.projection
         colours = {"score (distance from the majority)": p.score}
-        if self.bands is not None:
-            key = "classes (" + ", ".join(f"{k} {n}" for k, n in enumerate(self.bands.names))
-            colours[key + ")"] = self.bands.labels.astype(float)
+        if self.classes is not None:
+            key = "classes (" + ", ".join(f"{k} {n}" for k, n in enumerate(self.classes.names))
+            colours[key + ")"] = self.classes.labels.astype(float)
         if self.stats is not None and self.stats.abundance is not None:
             colours["minority abundance"] = self.stats.abundance
         self.latent = LatentExplorer(
@@ -394,12 +399,12 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         text = f"selected {idx.size} of {len(self.X)} spectra"
         if idx.size and self.projection is not None:
             text += f"; their mean score {self.projection.score[idx].mean():.2f}"
-        if idx.size and self.bands is not None:
-            counts = np.bincount(self.bands.labels[idx], minlength=len(self.bands.names))
+        if idx.size and self.classes is not None:
+            counts = np.bincount(self.classes.labels[idx], minlength=len(self.classes.names))
             text += (
                 " ("
                 + ", ".join(
-                    f"{n} {name}" for name, n in zip(self.bands.names, counts, strict=True) if n
+                    f"{n} {name}" for name, n in zip(self.classes.names, counts, strict=True) if n
                 )
                 + ")"
             )
@@ -419,7 +424,7 @@ class Dashboard(BackgroundJobs, ipw.VBox):
             command="stswidgets app",
         )
         variables = pipeline.results_variables(
-            self.grid, self.valid, self.stats, self.projection, self.bands
+            self.grid, self.valid, self.stats, self.projection, self.classes
         )
         path = save_results(
             self.out_dir,
@@ -434,10 +439,10 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         return path
 
     def save_png(self) -> Path:
-        """Write ``out_dir/maps.png`` (score and band maps) and offer it for download."""
+        """Write ``out_dir/maps.png`` (score and site-class maps) and offer it for download."""
         if self.projection is None:
             raise ValueError("run step 2 (projection + score) first: the PNG maps the score")
-        png = pipeline.maps_png(self.grid, self.valid, self.projection.score, self.bands)
+        png = pipeline.maps_png(self.grid, self.valid, self.projection.score, self.classes)
         path = self.out_dir / "maps.png"
         path.write_bytes(png)
         self.downloads.value = _link(png, "maps.png", "image/png", "download maps.png")

@@ -28,6 +28,37 @@ ANCHOR_FRACTION = 0.05
 MIN_MONOTONICITY = 0.95
 #: Seed offset between restarts of the projection network.
 RESTART_SEED_STEP = 1000
+#: Width, in robust standard deviations, of the majority's band of the projection distance:
+#: the spectra within it define the majority's spectrum and its spread (the score's unit).
+MAJORITY_SIGMA = 3.0
+#: The majority's own spread is discounted in the score (a Mahalanobis distance with the
+#: majority's covariance in the signal subspace plus this many times the white-noise
+#: variance): a set-point or tip change that scales the majority's spectra does not make
+#: them score high. None: the plain Euclidean distance in the signal subspace.
+MAJORITY_WHITENING: float | None = 10.0
+
+
+def signal_axes(D: np.ndarray, noise: float) -> np.ndarray:
+    """Principal axes of ``D`` ``(n, p)`` whose variance rises above white noise of ``noise``.
+
+    The Marchenko-Pastur edge ``noise**2 (1 + sqrt(p / n))**2``: the largest variance of a
+    principal axis of pure white noise of that standard deviation. Returns ``(k, p)``, at
+    least one axis.
+    """
+    n, p = D.shape
+    _, S, Vt = np.linalg.svd(D - D.mean(axis=0), full_matrices=False)
+    edge = noise**2 * (1.0 + np.sqrt(p / n)) ** 2
+    k = max(1, int(np.count_nonzero(S**2 / n > edge)))
+    return Vt[:k]
+
+
+def white_noise(X: np.ndarray) -> float:
+    """Robust standard deviation of white noise on spectra ``(n, p)``: from differences of
+    neighbouring bias points (a smooth signal barely changes between them), each difference
+    centred on its median over the spectra, MAD-based, divided by sqrt(2)."""
+    diff = np.diff(X, axis=1)
+    diff = diff - np.median(diff, axis=0)
+    return float(1.4826 * np.median(np.abs(diff)) / np.sqrt(2.0))
 
 
 class SimilarityScore(LightningEstimator):
@@ -39,14 +70,31 @@ class SimilarityScore(LightningEstimator):
     2D projections and trained on the same pairs (a pair is similar when the distance of its
     two scaled spectra is at most the projection's threshold).
 
-    **The score** (:meth:`transform`, :meth:`fit_transform`) is the Euclidean distance, in the
-    projection standardised by its RMS spread (``projection_scale_``), of each spectrum from
-    the *majority's position* ``majority_``: the peak of the point density of the projection
-    (:func:`majority_position`). It is >= 0, about 0 on the majority and high for every kind
-    of minority spectrum, whichever direction the networks sent it: kinds that differ from
-    the majority in opposite ways (one with in-gap states, one with a dip in the filled
-    states) land on opposite sides of the majority, and a signed 1D score would put one of
-    them below the majority. On :func:`stswidgets.datasets.random_grid` tuning seeds 0-29
+    **The score** (:meth:`transform`, :meth:`fit_transform`) is how far each spectrum lies
+    from the majority the projection found, measured in the spectra themselves: the majority
+    is the spectra whose projection lies within the band (median + 3 robust sigma) of the
+    distance from the *majority's position* ``majority_`` (the peak of the point density of
+    the projection, :func:`majority_position`); the score is the Euclidean distance of the
+    scaled spectrum from the majority's median spectrum ``majority_spectrum_``, within the
+    *signal subspace* ``signal_axes_`` (the principal axes whose variance rises above the
+    white-noise floor, Marchenko-Pastur edge, noise from neighbouring bias points), in units
+    of the majority's median distance ``score_unit_``. So the majority scores about 1.
+
+    Why not the distance in the projection itself (``projection_distance_``, the score
+    before issue 19): it saturates. The contrastive loss gives a dissimilar pair no gradient
+    once it is ``margin`` apart and the tanh hidden units saturate for spectra far from the
+    majority, so every defect core lands at one distance from the majority (on the demo
+    grid 310 spectra within 1e-3 of the maximum, the median vacancy at it) and cores and
+    rings mix (vacancy / transition ROC AUC 0.78). The distance in the signal subspace
+    grows with the deviation; on :func:`stswidgets.evaluation.draw` tuning seeds 0-29 it
+    orders cores > rings > far surface (see ``benchmarks/tune_score.py``).
+
+    The projection distance (:meth:`score_projection`) is >= 0, about 0 on the majority and
+    high for every kind of minority spectrum, whichever direction the networks sent it:
+    kinds that differ from the majority in opposite ways (one with in-gap states, one with a
+    dip in the filled states) land on opposite sides of the majority, and a signed 1D score
+    would put one of them below the majority. Measured before issue 19 (linear simulator),
+    on :func:`stswidgets.datasets.random_grid` tuning seeds 0-29
     (40 x 40 pixels, 1-3 defect kinds of random signatures; ``benchmarks/tune_score.py``) the
     signed coordinate gave defect-vs-surface ROC AUC median 0.965 but 10th percentile 0.52
     (worst 0.29); this score 1.000 / 0.980. Of the label-free ways measured to turn the
@@ -115,6 +163,21 @@ class SimilarityScore(LightningEstimator):
         The projection of the training spectra.
     majority_ : numpy.ndarray, shape ``(2,)``
         The majority's position in the projection (projection units).
+    projection_distance_ : numpy.ndarray, shape ``(n_spectra,)``
+        Distance of each training spectrum's projection from ``majority_`` in units of
+        ``projection_scale_`` (:meth:`score_projection`).
+    majority_spectrum_ : numpy.ndarray, shape ``(n_features,)``
+        Median scaled spectrum of the majority.
+    signal_axes_ : numpy.ndarray, shape ``(n_signal, n_features)``
+        The signal subspace (principal axes above the noise floor) the score is measured in.
+    score_unit_ : float
+        The majority's median distance there: the unit of the score.
+    signal_metric_ : numpy.ndarray, shape ``(n_signal, n_signal)``
+        Whitening of the signal coordinates by the majority's own spread (see
+        ``MAJORITY_WHITENING``; the identity without it).
+    signal_ : numpy.ndarray, shape ``(n_spectra, n_signal)``
+        Coordinates of the training spectra in the signal subspace, from the majority's
+        spectrum (``score = |signal_| / score_unit_``); the kinds are told apart there.
     projection_center_ : numpy.ndarray, shape ``(2,)``, and ``projection_scale_`` : float
         Median and RMS spread of ``embedding_``; the scale is the unit of the score, the
         centre and scale standardise the score network's input.
@@ -147,8 +210,15 @@ class SimilarityScore(LightningEstimator):
     >>> coordinate = est.coordinate_  # signed, 0 at the majority  # doctest: +SKIP
     """
 
-    _saved_floats = ("projection_scale_", "threshold_", "sign_", "offset_")
-    _saved_arrays = ("embedding_", "projection_center_", "majority_")
+    _saved_floats = ("projection_scale_", "threshold_", "sign_", "offset_", "score_unit_")
+    _saved_arrays = (
+        "embedding_",
+        "projection_center_",
+        "majority_",
+        "majority_spectrum_",
+        "signal_axes_",
+        "signal_metric_",
+    )
 
     def __init__(
         self,
@@ -276,6 +346,7 @@ class SimilarityScore(LightningEstimator):
         outliers = far >= np.quantile(far, 1.0 - OUTLIER_FRACTION)
         sign = 1.0 if raw[outliers].mean() >= np.median(raw) else -1.0
         at_majority = ((check["majority"] - check["center"]) / check["scale"]).astype(np.float32)
+        self._fit_signal(scaled, check["score"])
         self.restarts_ = attempt
         self.monotonicity_ = float(check["monotonicity"])
         self.embedding_estimator_ = embedding
@@ -292,6 +363,46 @@ class SimilarityScore(LightningEstimator):
         self.module_ = module
         return self
 
+    def _fit_signal(self, scaled: np.ndarray, distance: np.ndarray) -> None:
+        """The majority's spectrum, the signal subspace and the score's unit (see above)."""
+        from stswidgets.analysis.score_statistics import robust_core
+
+        centre, sigma = robust_core(distance)
+        majority = distance <= centre + MAJORITY_SIGMA * sigma
+        if majority.sum() < 2:
+            majority = distance <= np.median(distance)
+        scaled = np.asarray(scaled, dtype=np.float64)
+        self.majority_spectrum_ = np.median(scaled[majority], axis=0)
+        noise = white_noise(scaled[majority])
+        self.signal_axes_ = signal_axes(scaled - self.majority_spectrum_, noise)
+        signal = np.einsum(
+            "ij,kj->ik", scaled - self.majority_spectrum_, self.signal_axes_
+        )  # before the whitening below
+        n_signal = signal.shape[1]
+        if MAJORITY_WHITENING is None:
+            self.signal_metric_ = np.eye(n_signal)
+        else:
+            covariance = np.cov(signal[majority].T).reshape(n_signal, n_signal)
+            covariance += MAJORITY_WHITENING * noise**2 * np.eye(n_signal)
+            self.signal_metric_ = np.linalg.cholesky(np.linalg.inv(covariance)).T
+        self.signal_ = self._signal(scaled)
+        distance_signal = np.sqrt((self.signal_**2).sum(axis=1))
+        unit = float(np.median(distance_signal[majority]))
+        self.score_unit_ = unit if unit > 0 else 1.0
+        self.projection_distance_ = np.asarray(distance, dtype=np.float64)
+
+    def signal_coordinates(self, X) -> np.ndarray:
+        """Coordinates of spectra ``(n_spectra, n_bias)`` in the signal subspace, from the
+        majority's spectrum: ``(n_spectra, n_signal)``."""
+        X = self._check_input(X, fitting=False)
+        return self._signal(self.embedding_estimator_._scaled(X))
+
+    def _signal(self, scaled: np.ndarray) -> np.ndarray:
+        # row by row (einsum, not BLAS): a spectrum gets the same score in any batch
+        centred = np.asarray(scaled, dtype=np.float64) - self.majority_spectrum_
+        signal = np.einsum("ij,kj->ik", centred, self.signal_axes_)
+        return np.einsum("ij,kj->ik", signal, self.signal_metric_)
+
     def _check_points(self, Z) -> np.ndarray:
         self._check_fitted()
         Z = np.asarray(Z, dtype=np.float64)
@@ -302,10 +413,12 @@ class SimilarityScore(LightningEstimator):
         return Z
 
     def score_projection(self, Z) -> np.ndarray:
-        """Score of points of the projection plane, ``(n_points, 2)`` -> ``(n_points,)``, >= 0.
+        """Projection distance of points of the projection plane, ``(n_points, 2)`` ->
+        ``(n_points,)``, >= 0.
 
         Their distance from ``majority_`` in units of ``projection_scale_``; e.g. on a mesh,
-        the score field over the projection.
+        the distance field over the projection (it saturates far out, see the class
+        description; the score of spectra is :meth:`transform`).
         """
         Z = self._check_points(Z)
         return np.sqrt(((Z - self.majority_) ** 2).sum(axis=1)) / self.projection_scale_
@@ -332,13 +445,13 @@ class SimilarityScore(LightningEstimator):
     def _transform(self, X) -> np.ndarray:
         """Score of spectra ``(n_spectra, n_bias)`` -> ``(n_spectra,)``, >= 0 (high: unlike
         the majority)."""
-        X = self._check_input(X, fitting=False)
-        return self.score_projection(self.embedding_estimator_.transform(X))
+        signal = self.signal_coordinates(X)
+        return np.sqrt((signal**2).sum(axis=1)) / self.score_unit_
 
     def fit_transform(self, X, y=None, **fit_params) -> np.ndarray:
         """Fit, then the scores of the training spectra, shape ``(n_spectra,)``, >= 0."""
         self.fit(X)
-        return self.score_projection(self.embedding_)
+        return np.sqrt((self.signal_**2).sum(axis=1)) / self.score_unit_
 
     def _state(self) -> tuple[dict, dict]:
         meta, tensors = super()._state()
@@ -349,10 +462,11 @@ class SimilarityScore(LightningEstimator):
 
     @classmethod
     def _from_state(cls, meta: dict, tensors: dict) -> SimilarityScore:
-        if "majority_" not in tensors:
+        if "majority_" not in tensors or "signal_metric_" not in tensors:
             raise ValueError(
                 "this SimilarityScore file was written before the score became the distance "
-                "from the majority; fit the model again and save it"
+                "from the majority in the signal subspace (issue 19); fit the model again and "
+                "save it"
             )
         meta = {**meta, "params": {k: v for k, v in meta["params"].items() if k != "fold"}}
         est = super()._from_state(meta, tensors)
@@ -363,4 +477,5 @@ class SimilarityScore(LightningEstimator):
             meta["embedding"], tensors["embedding"]
         )
         est.coordinate_ = est.coordinate_projection(est.embedding_)
+        est.projection_distance_ = est.score_projection(est.embedding_)
         return est

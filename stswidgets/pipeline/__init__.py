@@ -15,7 +15,8 @@ widgets) calls these functions; each takes the grid or its matrix view and one
 - distance correlation (Fig. 5): :func:`pca_distance_correlation` -> :class:`DistanceCorrelations`
 - non-linear latent spaces (Fig. 6): :func:`nonlinear_reduction` -> :class:`LatentSpaces`
 - similarity learning (Fig. 7): :func:`similarity_score` -> :class:`Projection`
-- site classes (Fig. 8): :func:`site_classes` -> :class:`SiteClasses`
+- site classes (Fig. 8): :func:`site_classes` -> :class:`SiteClasses`; defect-centred radial
+  profiles: :func:`defect_profiles` -> :class:`DefectProfiles`
 - spectral weight (Fig. 8b, c): :func:`spectral_weight_transfer` -> :class:`SpectralWeight`
 - results.nc variables: :func:`results_variables` -> dict of DataArrays
 - the series on one file: :func:`run_file` -> :class:`RunResult`; report.html: :func:`write_report`
@@ -77,6 +78,12 @@ from stswidgets.pipeline.plots import (
     draw_training_curves,
     maps_png,
 )
+from stswidgets.pipeline.profiles import (
+    DefectProfiles,
+    defect_profiles,
+    draw_defect_profiles,
+    hug_defects,
+)
 from stswidgets.pipeline.report import write_report
 from stswidgets.pipeline.run import RunError, RunResult, run_file
 from stswidgets.pipeline.score import (
@@ -120,6 +127,10 @@ __all__ = [
     "RunResult",
     "Segmentation",
     "SiteClasses",
+    "DefectProfiles",
+    "defect_profiles",
+    "draw_defect_profiles",
+    "hug_defects",
     "SpectralWeight",
     "ToyFamily",
     "WardHierarchy",

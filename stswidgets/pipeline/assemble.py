@@ -21,10 +21,10 @@ def results_variables(
     valid,
     stats: DistanceStatistics | None = None,
     projection: Projection | None = None,
-    bands: SiteClasses | None = None,
+    classes: SiteClasses | None = None,
 ) -> dict[str, xr.DataArray]:
     """The ``results.nc`` variables of the steps run so far (names as the notebooks save)."""
-    from stswidgets.analysis import flag_meanings
+    from stswidgets.analysis import class_names, flag_meanings
 
     out = {"valid": to_map(np.ones(int(np.asarray(valid).sum())), valid).fillna(0).astype(np.int8)}
     if stats is not None and stats.abundance is not None:
@@ -36,26 +36,32 @@ def results_variables(
         out["tC2"] = to_map(projection.Z[:, 1], valid)
         out["score"] = to_map(projection.score, valid)
         out["coordinate"] = to_map(projection.coordinate, valid)
-    if bands is not None:
-        codes = np.asarray(to_map(bands.labels.astype(float), valid))
+    if classes is not None:
+        codes = np.asarray(to_map(classes.labels.astype(float), valid))
         codes = np.where(np.isnan(codes), -1, codes).astype(np.int8)
         bias = np.asarray(grid["bias"].values)
-        out["band"] = xr.DataArray(
+        out["site_class"] = xr.DataArray(
             codes,
             dims=("y", "x"),
             coords={"y": grid["y"], "x": grid["x"]},
             attrs={
-                "flag_values": list(range(len(bands.names))),
-                "flag_meanings": flag_meanings(bands.names),
+                "flag_values": list(range(len(classes.names))),
+                "flag_meanings": flag_meanings(class_names(classes.n_kinds)),
+                "long_names": ", ".join(classes.names),
                 "comment": "-1: pixel not measured",
-                "score_edges": bands.edges,
+                "score_edges": classes.edges,
             },
         )
-        coords = {"band_name": list(bands.names), "bias": ("bias", bias, {"units": "mV"})}
-        out["band_mean"] = xr.DataArray(bands.mean, dims=("band_name", "bias"), coords=coords)
-        out["band_std"] = xr.DataArray(
-            bands.std,
-            dims=("band_name", "bias"),
+        coords = {
+            "site_class_name": list(class_names(classes.n_kinds)),
+            "bias": ("bias", bias, {"units": "mV"}),
+        }
+        out["site_class_mean"] = xr.DataArray(
+            classes.mean, dims=("site_class_name", "bias"), coords=coords
+        )
+        out["site_class_std"] = xr.DataArray(
+            classes.std,
+            dims=("site_class_name", "bias"),
             coords=coords,
             attrs={"long_name": "standard deviation of the spectra of each class"},
         )

@@ -53,7 +53,7 @@ EXPECTED_RESULTS = {
     "01_data_and_segmentation": ["valid"],
     "02_pca_and_clustering": ["pc1", "pc2", "kmeans2"],
     "06_similarity_learning": ["tC1", "tC2", "score"],
-    "07_spectral_weight_transfer": ["band", "band_mean"],
+    "07_spectral_weight_transfer": ["site_class", "site_class_mean"],
 }
 
 REPORT_NAME = "report.html"

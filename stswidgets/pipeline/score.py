@@ -1,4 +1,4 @@
-"""Similarity learning (paper Fig. 7) and the site classes (Fig. 8's bands), once.
+"""Similarity learning (paper Fig. 7) and the site classes (Fig. 8's score bands), once.
 
 :func:`similarity_score` trains :class:`stswidgets.learn.SimilarityScore` (the Siamese
 projection and the score network) with the config's bounds; :func:`site_classes` splits the
@@ -35,8 +35,12 @@ class Projection:
     distance from the majority), the signed ``coordinate`` of the score network, the
     ``monotonicity`` of the fold check, the ``epochs`` each network trained, the pair
     ``threshold`` (scaled units), both networks' loss ``history`` and the ``majority``'s
-    position in the projection. ``scorer`` is the fitted estimator (for the coordinate field
-    over the projection plane); it is None after a load from a cache that could not keep it.
+    position in the projection. ``signal`` ``(n_spectra, n_signal)``: the spectra in the
+    signal subspace, from the majority's spectrum (the score is their length in the score's
+    unit; the kinds are told apart there); ``projection_distance``: the distance from the
+    majority in the projection (the score before issue 19; it saturates). ``scorer`` is the
+    fitted estimator (for the coordinate field over the projection plane); it is None after
+    a load from a cache that could not keep it.
     """
 
     Z: np.ndarray
@@ -48,6 +52,8 @@ class Projection:
     history: tuple[dict, dict]
     majority: np.ndarray
     scorer: object = None
+    signal: np.ndarray | None = None
+    projection_distance: np.ndarray | None = None
 
 
 def similarity_score(
@@ -91,14 +97,19 @@ def similarity_score(
         history=(dict(embedding.history_), dict(scorer.history_)),
         majority=np.asarray(scorer.majority_),
         scorer=scorer,
+        signal=np.asarray(scorer.signal_),
+        projection_distance=np.asarray(scorer.projection_distance_),
     )
 
 
 @dataclass
 class SiteClasses:
     """The classes of each spectrum: ``labels`` ``(n_spectra,)`` (0 majority, 1 transition,
-    2 + k the k-th minority kind), their ``names``, the score ``edges`` between them and the
-    mean / std spectra of each class ``(n_classes, n_bias)``."""
+    2 + k the k-th kind), their ``names``, the score ``edges`` between them, the mean / std
+    spectra of each class ``(n_classes, n_bias)`` and, where the map was given, the
+    ``profiles`` (:class:`~stswidgets.pipeline.profiles.DefectProfiles`) that kept the
+    transition to the defects and how many above-band spectra they ``moved`` to the majority
+    (far from every defect, or within the far surface's band)."""
 
     labels: np.ndarray
     n_kinds: int
@@ -106,6 +117,8 @@ class SiteClasses:
     edges: list[float]
     mean: np.ndarray
     std: np.ndarray
+    profiles: object = None
+    moved: int = 0
 
     @property
     def counts(self) -> np.ndarray:
@@ -121,11 +134,19 @@ def site_classes(
     projection: Projection,
     config: PipelineConfig | None = None,
     simulated: bool = False,
+    grid=None,
+    valid=None,
 ) -> SiteClasses:
-    """Majority, transition and minority kinds from the projection and the score.
+    """Majority, transition and the defect kinds from the score, label-free.
 
     Automatic (``config.class_edges`` None): :func:`stswidgets.analysis.classify_kinds` finds
-    the majority's score band and as many minority kinds as the projection shows. Manual
+    the majority's score band and as many kinds as the signal subspace shows
+    (``projection.signal``; the 2D projection where a cached projection lacks it). With the
+    map (``grid`` and ``valid``), the transition must hug the defects: the defect centres
+    are the kind regions' centroids, the score's radial profile around them gives a decay
+    length, and a transition spectrum farther than the core radius plus 3 decay lengths
+    from every centre, or within the far surface's score band, is majority
+    (:func:`stswidgets.pipeline.profiles.hug_defects`); without a kind, no transition. Manual
     (``config.class_edges = (majority_edge, kind_edge)``, score units): score <=
     ``majority_edge`` is majority, > ``kind_edge`` the one minority kind, between them
     transition.
@@ -140,12 +161,13 @@ def site_classes(
         ``config.class_edges`` not two increasing finite numbers.
     """
     from stswidgets.analysis import FESE_NAMES, class_names, classify_kinds
-    from stswidgets.analysis.spectral_weight import band_spectra
+    from stswidgets.analysis.spectral_weight import class_spectra
 
     config = config or config_for("full")
     score = np.asarray(projection.score, dtype=float)
     if config.class_edges is None:
-        classes = classify_kinds(projection.Z, score)
+        space = projection.Z if projection.signal is None else projection.signal
+        classes = classify_kinds(space, score)
         labels, n_kinds = classes.labels.astype(np.int8), classes.n_kinds
         edges = [float(classes.majority_edge), *map(float, classes.kind_edges)]
     else:
@@ -159,9 +181,17 @@ def site_classes(
         labels[score <= edges[0]] = 0
         labels[score > edges[1]] = 2
         n_kinds = 1
+    profiles, moved = None, 0
+    if grid is not None and valid is not None:
+        from stswidgets.pipeline.profiles import defect_profiles, hug_defects
+
+        profiles = defect_profiles(score, X, grid, valid, labels=labels)
+        hugged = hug_defects(labels, score, profiles)
+        moved = int(np.count_nonzero(hugged != labels))
+        labels = hugged.astype(np.int8)
     names = class_names(n_kinds, FESE_NAMES if simulated else None)
-    mean, std = band_spectra(X, labels, n_classes=len(names))
-    return SiteClasses(labels, n_kinds, names, edges, mean, std)
+    mean, std = class_spectra(X, labels, n_classes=len(names))
+    return SiteClasses(labels, n_kinds, names, edges, mean, std, profiles, moved)
 
 
 @dataclass

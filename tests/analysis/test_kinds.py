@@ -66,7 +66,7 @@ def test_input_errors():
     Z = np.zeros((10, 2))
     with pytest.raises(ValueError, match="score has shape"):
         classify_kinds(Z, np.zeros(9))
-    with pytest.raises(ValueError, match="n_dims >= 2"):
+    with pytest.raises(ValueError, match="n_dims"):
         classify_kinds(np.zeros(10), np.zeros(10))
     with pytest.raises(ValueError, match="finite"):
         classify_kinds(Z, np.full(10, np.nan))
@@ -74,15 +74,37 @@ def test_input_errors():
 
 def test_names():
     assert class_names(0) == ("majority", "transition")
-    assert class_names(3)[2:] == ("minority kind 1", "minority kind 2", "minority kind 3")
+    assert class_names(3)[2:] == ("kind 1", "kind 2", "kind 3")
     assert class_names(1, FESE_NAMES) == ("surface", "transition", "vacancy")
     assert class_names(2, ["surface"]) == (
         "surface",
         "transition",
-        "minority kind 1",
-        "minority kind 2",
+        "kind 1",
+        "kind 2",
     )
     assert class_names(0, FESE_NAMES) == ("surface", "transition")
-    assert flag_meanings(class_names(2)) == "majority transition minority_kind_1 minority_kind_2"
+    assert flag_meanings(class_names(2)) == "majority transition kind_1 kind_2"
     with pytest.raises(ValueError, match="n_kinds"):
         class_names(-1)
+
+
+def test_kinds_in_a_signal_subspace_of_many_dimensions():
+    """Kinds of distinct signatures point different ways in the signal subspace (here 6D):
+    each is found in its own class, its ring spectra (on the way out) are transition."""
+    rng = np.random.default_rng(3)
+    n_dims, majority = 6, rng.normal(0.0, 0.3, (2000, 6))
+    Z, truth = [majority], [np.zeros(2000, int)]
+    for k, (axis, radius, n_kind) in enumerate([(0, 6.0, 80), (3, 4.0, 40)]):
+        direction = np.eye(n_dims)[axis]
+        Z.append(radius * direction + rng.normal(0.0, 0.3, (n_kind, n_dims)))
+        truth.append(np.full(n_kind, 2 + k))
+        along = rng.uniform(1.5, radius - 1.5, 60)
+        Z.append(along[:, None] * direction + rng.normal(0.0, 0.3, (60, n_dims)))
+        truth.append(np.ones(60, int))
+    Z, truth = np.concatenate(Z), np.concatenate(truth)
+    result = classify_kinds(Z, np.linalg.norm(Z, axis=1))
+    assert result.n_kinds == 2 and result.kind_centres.shape == (2, n_dims)
+    for k in (2, 3):
+        assert (result.labels[truth == k] == k).mean() >= 0.95
+    assert (result.labels[truth == 1] == 1).mean() >= 0.7
+    assert (result.labels[truth == 0] == 0).mean() >= 0.95

@@ -22,14 +22,14 @@ def _scores(rng, n_surface=970, n_transition=0, n_vacancy=30, vacancy_at=12.0):
 def test_score_bands_finds_a_few_percent_of_vacancies_on_either_side(sign):
     rng = np.random.default_rng(1)
     score, truth = _scores(rng, n_surface=960, n_transition=0, n_vacancy=40)
-    bands, (surface_edge, vacancy_edge) = sw.score_bands(sign * score)
+    bands, (surface_edge, vacancy_edge) = sw.score_classes(sign * score)
     np.testing.assert_array_equal(bands == 2, truth == 2)
     # the surface band is the bulk of the Gaussian: about 99.7 % within 3 sigma
     assert 0.98 < (bands[truth == 0] == 0).mean() <= 1.0
     # orientation of the returned edges follows the sign convention
     assert (vacancy_edge - surface_edge) * sign > 0
     # the edges reproduce the bands when passed back in
-    again, used = sw.score_bands(sign * score, thresholds=(surface_edge, vacancy_edge))
+    again, used = sw.score_classes(sign * score, thresholds=(surface_edge, vacancy_edge))
     np.testing.assert_array_equal(again, bands)
     assert used == (surface_edge, vacancy_edge)
 
@@ -37,7 +37,7 @@ def test_score_bands_finds_a_few_percent_of_vacancies_on_either_side(sign):
 def test_score_bands_with_a_continuous_transition():
     rng = np.random.default_rng(2)
     score, truth = _scores(rng, n_surface=900, n_transition=60, n_vacancy=40, vacancy_at=15.0)
-    bands, (surface_edge, vacancy_edge) = sw.score_bands(score)
+    bands, (surface_edge, vacancy_edge) = sw.score_classes(score)
     # the surface cut is mean + 3 robust sigma of the surface Gaussian N(0, 1)
     assert surface_edge == pytest.approx(3.0, abs=0.4)
     assert 4.0 < vacancy_edge < 14.0
@@ -48,37 +48,37 @@ def test_score_bands_with_a_continuous_transition():
 
 def test_score_bands_manual_thresholds_and_bad_input():
     score = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
-    bands, used = sw.score_bands(score, thresholds=(1.0, 3.0))
+    bands, used = sw.score_classes(score, thresholds=(1.0, 3.0))
     np.testing.assert_array_equal(bands, [0, 0, 1, 1, 2])
-    bands, _ = sw.score_bands(score, thresholds=(3.0, 1.0))  # vacancies have low scores
+    bands, _ = sw.score_classes(score, thresholds=(3.0, 1.0))  # vacancies have low scores
     np.testing.assert_array_equal(bands, [2, 1, 1, 0, 0])
-    all_surface, _ = sw.score_bands(np.zeros(10))
+    all_surface, _ = sw.score_classes(np.zeros(10))
     np.testing.assert_array_equal(all_surface, 0)
     with pytest.raises(ValueError, match="non-finite"):
-        sw.score_bands(np.array([0.0, np.nan]))
+        sw.score_classes(np.array([0.0, np.nan]))
     with pytest.raises(ValueError, match="1D"):
-        sw.score_bands(np.zeros((3, 2)))
+        sw.score_classes(np.zeros((3, 2)))
 
 
 def test_band_spectra_matches_per_band_numpy():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(50, 7))
     bands = np.repeat([0, 2], 25)
-    mean, std = sw.band_spectra(X, bands)
+    mean, std = sw.class_spectra(X, bands)
     assert mean.shape == std.shape == (3, 7)
     np.testing.assert_allclose(mean[0], X[:25].mean(axis=0))
     np.testing.assert_allclose(std[2], np.std(X[25:], axis=0))
     assert np.isnan(mean[1]).all()  # empty transition band
-    with pytest.raises(ValueError, match="bands"):
-        sw.band_spectra(X, bands[:-1])
+    with pytest.raises(ValueError, match="classes"):
+        sw.class_spectra(X, bands[:-1])
     # classes of classify_kinds: one row per class, unmeasured (-1) left out
     classes = np.repeat([0, 4, -1, 1, 1], 10)
-    mean, _ = sw.band_spectra(X, classes, n_classes=6)
+    mean, _ = sw.class_spectra(X, classes, n_classes=6)
     assert mean.shape == (6, 7)
     np.testing.assert_allclose(mean[4], X[10:20].mean(axis=0))
     np.testing.assert_allclose(mean[1], X[30:].mean(axis=0))
     assert np.isnan(mean[[2, 3, 5]]).all()
-    assert sw.band_spectra(X, classes)[0].shape == (5, 7)
+    assert sw.class_spectra(X, classes)[0].shape == (5, 7)
 
 
 def test_energy_correlation_equals_corrcoef():
@@ -175,7 +175,7 @@ def test_score_bands_on_a_continuous_tail_without_a_vacancy_peak():
     weight = np.concatenate([np.zeros(850), rng.uniform(0, 1, 150) ** 2])
     score = weight + rng.normal(0, 0.01, weight.size)
     vacancy = weight > 0.6
-    bands, (surface_edge, vacancy_edge) = sw.score_bands(score)
+    bands, (surface_edge, vacancy_edge) = sw.score_classes(score)
     assert surface_edge < vacancy_edge
     assert (bands[vacancy] == 2).mean() >= 0.95
     assert (bands == 2).sum() <= 3 * vacancy.sum()
@@ -198,7 +198,7 @@ def test_score_bands_with_a_broad_surface_and_a_saturated_vacancy_pile(sign):
     vacancy = rng.uniform(1.44, 1.48, 50)
     score = np.minimum(np.concatenate([surface, transition, vacancy]), 1.48)
     truth = np.repeat([0, 1, 2], [1450, 100, 50])
-    bands, _ = sw.score_bands(sign * score)
+    bands, _ = sw.score_classes(sign * score)
     assert (bands[truth == 2] == 2).all()
     assert (bands == 2).sum() <= 0.1 * len(score)
     assert (bands[truth == 0] == 0).mean() >= 0.95
@@ -214,7 +214,7 @@ def test_score_bands_with_a_staircase_score():
     vacancy = 1.93 - np.abs(rng.normal(0, 0.005, 300))
     score = np.concatenate([surface, transition, vacancy])
     truth = np.repeat([0, 1, 2], [surface.size, transition.size, vacancy.size])
-    bands, (surface_edge, vacancy_edge) = sw.score_bands(score)
+    bands, (surface_edge, vacancy_edge) = sw.score_classes(score)
     assert (bands[truth == 2] == 2).all()
     assert (truth[bands == 2] == 2).mean() >= 0.95  # the plateau is not taken for the pile
     assert surface_edge < 1.0 < vacancy_edge < vacancy.min()
@@ -224,6 +224,6 @@ def test_score_bands_with_a_staircase_score():
     assert (bands[truth == 0] == 0).mean() >= 0.99
     assert (truth[bands == 1] == 1).mean() >= 0.95
     # vacancies at low scores: the same bands, mirrored edges
-    flipped, edges = sw.score_bands(-score)
+    flipped, edges = sw.score_classes(-score)
     np.testing.assert_array_equal(flipped, bands)
     np.testing.assert_allclose(edges, (-surface_edge, -vacancy_edge))

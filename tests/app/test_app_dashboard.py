@@ -34,7 +34,7 @@ def demo_dashboard(tmp_path_factory):
     """The test profile's simulated grid with all three steps run."""
     dashboard = Dashboard(demo=True, profile="test", out_dir=tmp_path_factory.mktemp("out"))
     _run(dashboard, dashboard.load)
-    _run(dashboard, dashboard.run_steps, ["distances", "score", "bands"])
+    _run(dashboard, dashboard.run_steps, ["distances", "score", "classes"])
     return dashboard
 
 
@@ -67,9 +67,9 @@ def test_steps_fill_the_results_and_the_status(demo_dashboard):
     d = demo_dashboard
     n = len(d.X)
     assert d.stats.abundance.shape == (n,) and d.projection.Z.shape == (n, 2)
-    assert d.bands.counts.sum() == n
+    assert d.classes.counts.sum() == n
     assert [bar.value for bar in d.bars.values()] == [1.0, 1.0, 1.0]
-    assert d.status.value.count("surface") == 1 and "bands:" in d.status.value
+    assert d.status.value.count("surface") == 1 and "classes:" in d.status.value
     # the simulated vacancies score far above the surface
     vacancy = np.asarray(d.truth["vacancy"])[np.asarray(d.valid)]
     assert d.projection.score[vacancy].mean() > 3 * d.projection.score[~vacancy].mean()
@@ -77,7 +77,7 @@ def test_steps_fill_the_results_and_the_status(demo_dashboard):
 
 def test_selection_is_counted_on_the_status_line(demo_dashboard):
     d = demo_dashboard
-    chosen = np.flatnonzero(d.bands.labels == 0)[:5]
+    chosen = np.flatnonzero(d.classes.labels == 0)[:5]
     d.selection.indices = chosen
     assert f"selected 5 of {len(d.X)} spectra" in d.status.value
     assert f"mean score {d.projection.score[chosen].mean():.2f}" in d.status.value
@@ -96,13 +96,13 @@ def test_results_nc_holds_the_steps_results(demo_dashboard):
         np.testing.assert_allclose(
             saved["score"].values, to_map(d.projection.score, d.valid).values, rtol=1e-6
         )
-        labels = d.bands.labels
-        band = saved["band"].values[np.asarray(d.valid)]
+        labels = d.classes.labels
+        band = saved["site_class"].values[np.asarray(d.valid)]
         np.testing.assert_array_equal(band, labels)
         X = np.asarray(d.X, dtype=np.float64)
-        for k, name in enumerate(d.bands.names):
+        for k, name in enumerate(d.classes.names):
             np.testing.assert_allclose(
-                saved["band_mean"].sel(band_name=name).values,
+                saved["site_class_mean"].sel(site_class_name=name).values,
                 X[labels == k].mean(axis=0),
                 rtol=1e-5,
             )
@@ -130,7 +130,7 @@ def test_steps_are_the_pipeline_steps_with_the_app_config(demo_dashboard):
     np.testing.assert_array_equal(shown.abundance, d.stats.abundance)
     assert shown in d.explorers.children and d.latent in d.explorers.children
     classes = pipeline.site_classes(data.X, d.projection, d.config, simulated=True)
-    np.testing.assert_array_equal(d.bands.labels, classes.labels)
+    np.testing.assert_array_equal(d.classes.labels, classes.labels)
 
 
 def test_png_shows_two_maps(demo_dashboard):
@@ -141,7 +141,7 @@ def test_png_shows_two_maps(demo_dashboard):
     png = (d.out_dir / "maps.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     # the picture is the pipeline's (one drawing of the score and class maps)
-    assert png == pipeline.maps_png(d.grid, d.valid, d.projection.score, d.bands)
+    assert png == pipeline.maps_png(d.grid, d.valid, d.projection.score, d.classes)
     width, height = Image.open(io.BytesIO(png)).size
     assert width > 1.8 * height  # two panels side by side
 

@@ -177,9 +177,25 @@ def test_score_is_the_distance_from_the_majority(grid, fitted_score):
 
     np.testing.assert_allclose(est.majority_, majority_position(est.embedding_))
     Z = est.embedding_estimator_.transform(X)
-    expected = np.linalg.norm(Z - est.majority_, axis=1) / est.projection_scale_
+    projection = np.linalg.norm(Z - est.majority_, axis=1) / est.projection_scale_
+    np.testing.assert_allclose(est.score_projection(Z), projection, rtol=1e-6)
+    # the score (issue 19): the whitened distance from the majority's median spectrum in the
+    # signal subspace, in units of the majority's median distance; the majority: the band of
+    # the projection distance
+    from stswidgets.analysis.score_statistics import robust_core
+
+    centre, sigma = robust_core(est.projection_distance_)
+    majority = est.projection_distance_ <= centre + 3 * sigma
+    scaled = est.embedding_estimator_._scaled(X).astype(np.float64)
+    assert np.allclose(est.majority_spectrum_, np.median(scaled[majority], axis=0))
+    axes = est.signal_axes_
+    np.testing.assert_allclose(axes @ axes.T, np.eye(len(axes)), atol=1e-9)
+    signal = (scaled - est.majority_spectrum_) @ axes.T @ est.signal_metric_.T
+    distance = np.linalg.norm(signal, axis=1)
+    expected = distance / np.median(distance[majority])
     np.testing.assert_allclose(score, expected, rtol=1e-6)
-    assert score.min() >= 0 and np.median(score) < 0.5 * np.quantile(score, 0.99)
+    assert score.min() >= 0 and np.median(score[majority]) == pytest.approx(1.0, rel=1e-6)
+    assert np.median(score) < 0.5 * np.quantile(score, 0.99)
     # the signed coordinate: the score network's output, 0 at the majority's position
     np.testing.assert_allclose(est.coordinate(X), est.coordinate_, atol=1e-6)
     assert est.coordinate_projection(est.majority_[None, :])[0] == pytest.approx(0.0, abs=1e-6)

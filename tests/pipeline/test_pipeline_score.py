@@ -46,7 +46,7 @@ def test_results_variables_and_maps(run):
     config, data, projection = run
     classes = pipeline.site_classes(data.X, projection, config, simulated=True)
     out = pipeline.results_variables(data.grid, data.valid, None, projection, classes)
-    assert {"valid", "score", "tC1", "tC2", "band", "band_mean"} <= set(out)
+    assert {"valid", "score", "tC1", "tC2", "site_class", "site_class_mean"} <= set(out)
     score_map = out["score"].values
     np.testing.assert_allclose(score_map[np.asarray(data.valid)], projection.score)
     png = pipeline.maps_png(data.grid, data.valid, projection.score, classes)

@@ -92,7 +92,7 @@ def test_app_runs_the_steps_and_links_the_brush_to_map_and_status(app_url):
         assert page.locator(".jp-InputArea").count() == 0  # no code shown
 
         page.locator("button", has_text="run all steps").click()
-        status = _wait_status(page, r"^bands: ")
+        status = _wait_status(page, r"^classes: ")
         counts = [int(n) for n in re.findall(r"(\d+) (?:surface|transition|vacancy)", status)]
         assert sum(counts) == N_SPECTRA, status
         bars = page.locator(".sts-app .widget-hprogress .progress-bar").evaluate_all(
@@ -143,4 +143,4 @@ def test_app_runs_the_steps_and_links_the_brush_to_map_and_status(app_url):
         link = page.locator(".sts-app-downloads a[download='results.nc']")
         link.wait_for()
         assert link.get_attribute("href").startswith("data:application/x-netcdf;base64,")
-        _wait_status(page, r"results\.nc written to .*score.*band")
+        _wait_status(page, r"results\.nc written to .*score.*site_class")
