@@ -116,9 +116,6 @@ def site_class_labels(latent, score, X, valid=None, grid=None) -> np.ndarray:
     The latent space is where the kinds are told apart (the step's ``signal``); a latent
     space of one column (the abundance) gets a zero second coordinate.
     """
-    import dataclasses
-    import inspect
-
     from stswidgets.pipeline import config_for
     from stswidgets.pipeline.score import Projection, site_classes
 
@@ -126,8 +123,6 @@ def site_class_labels(latent, score, X, valid=None, grid=None) -> np.ndarray:
     latent = np.asarray(latent, dtype=float).reshape(len(score), -1)
     if latent.shape[1] == 1:
         latent = np.column_stack([latent[:, 0], np.zeros(len(latent))])
-    fields = {f.name for f in dataclasses.fields(Projection)}
-    extra = {"signal": latent} if "signal" in fields else {}
     projection = Projection(
         Z=latent,
         score=score,
@@ -137,16 +132,12 @@ def site_class_labels(latent, score, X, valid=None, grid=None) -> np.ndarray:
         threshold=float("nan"),
         history=({}, {}),
         majority=np.median(latent, axis=0),
-        **extra,
+        signal=latent,
     )
-    where = {}
-    if (
-        grid is not None
-        and valid is not None
-        and "grid" in inspect.signature(site_classes).parameters
-    ):
-        where = {"grid": grid, "valid": np.asarray(valid, dtype=bool)}
-    classes = site_classes(np.asarray(X, dtype=float), projection, config_for("full"), **where)
+    valid = None if valid is None else np.asarray(valid, dtype=bool)
+    classes = site_classes(
+        np.asarray(X, dtype=float), projection, config_for("full"), grid=grid, valid=valid
+    )
     return np.asarray(classes.labels, dtype=int)
 
 
