@@ -36,18 +36,21 @@ __all__ = [
 @dataclass
 class BenchmarkSettings:
     """What the benchmark runs: draw ``seeds``, ``methods``, map sides ``size_range``
-    (pixels), ``max_bias`` points and the learned estimators' ``learn_params``."""
+    (pixels), ``max_bias`` points, the learned estimators' ``learn_params`` and the one
+    normalisation every method receives (``normalize``, the config's)."""
 
     seeds: list[int]
     methods: list[str]
     size_range: tuple[int, int]
     max_bias: int | None
     learn_params: dict
+    normalize: str = "auto"
 
 
 def benchmark_settings(config: PipelineConfig | None = None) -> BenchmarkSettings:
     """The benchmark's settings from ``config`` (None fields: the evaluation defaults:
-    reporting seeds 1000-1029, every method, 24-48 pixels per side, 256 bias points)."""
+    reporting seeds 1000-1029, every method, 24-48 pixels per side, 256 bias points); the
+    normalisation is the config's ``normalize``, the same as every other step's."""
     from stswidgets.evaluation import generalization as gen
 
     config = config or config_for("full")
@@ -59,6 +62,7 @@ def benchmark_settings(config: PipelineConfig | None = None) -> BenchmarkSetting
         size_range=tuple(int(n) for n in pick(config.size_range, gen.SIZE_RANGE)),
         max_bias=pick(config.max_bias, gen.MAX_BIAS),
         learn_params={} if epochs is None else {"max_epochs": int(epochs)},
+        normalize=config.normalize,
     )
 
 
@@ -67,7 +71,9 @@ class MethodBenchmark:
     """Every method on every draw: ``table`` (one row per draw and method, a DataFrame),
     ``summary`` (median and 10th percentile per method), ``targets`` (the similarity score's
     targets, or None when it is not among the methods), the ``settings``, the folder of the
-    cached method outputs, the CSV written (or None) and the wall-clock ``runtime_s``."""
+    cached method outputs, the CSV written (or None), the wall-clock ``runtime_s`` and
+    ``report``, the Markdown table, targets and statement of
+    :func:`~stswidgets.evaluation.verdicts.markdown_report` (from these numbers)."""
 
     table: object
     summary: object
@@ -76,6 +82,7 @@ class MethodBenchmark:
     cache_dir: Path
     csv_path: Path | None
     runtime_s: float
+    report: str = ""
 
 
 def method_benchmark_step(
@@ -96,6 +103,7 @@ def method_benchmark_step(
     import pandas as pd
 
     from stswidgets.evaluation import generalization as gen
+    from stswidgets.evaluation import verdicts
 
     settings = benchmark_settings(config)
     if results_dir is None:
@@ -112,24 +120,27 @@ def method_benchmark_step(
         size_range=settings.size_range,
         max_bias=settings.max_bias,
         progress=progress,
+        normalize=settings.normalize,
     )
     runtime = time.perf_counter() - start
     table = pd.DataFrame(rows)
-    summary = gen.summarize(rows)
+    summary = verdicts.summarize(rows)
+    report = verdicts.markdown_report(summary)
     targets = None
     if "siamese_score" in settings.methods:
-        targets = pd.DataFrame(gen.target_report(summary)).set_index("target")
+        targets = pd.DataFrame(verdicts.target_report(summary)).set_index("target")
     if csv_path is not None:
         csv_path.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(csv_path, index=False)
     summary = pd.DataFrame(summary).set_index("method")
-    return MethodBenchmark(table, summary, targets, settings, cache_dir, csv_path, runtime)
+    return MethodBenchmark(table, summary, targets, settings, cache_dir, csv_path, runtime, report)
 
 
 def measured_grid_methods(X, config: PipelineConfig | None = None):
     """Each benchmark method on a measured grid (no ground truth): its runtime (s) and the
     Spearman rank correlation of its score with the distance of each spectrum from the mean
-    spectrum; a DataFrame indexed by method."""
+    spectrum (a diagnostic, not a ranking); a DataFrame indexed by method. ``X`` is used as
+    given: pass the normalised spectra of :func:`stswidgets.pipeline.load`."""
     import pandas as pd
     from scipy.stats import spearmanr
 
@@ -154,12 +165,14 @@ def measured_grid_methods(X, config: PipelineConfig | None = None):
 @dataclass
 class ExampleDraw:
     """One draw of the benchmark: its ``grid`` Dataset (``random_grid``), ``valid`` mask
-    ``(ny, nx)``, ``truth`` and the method's ``classes`` per valid pixel (0 surface /
-    majority, 1 transition, 2.. kinds), the method's ``score`` ``(n_valid,)`` and its name."""
+    ``(ny, nx)``, the truth ``regions`` per valid pixel (0 far surface, 1 ring, 2 core), the
+    truth ``kind`` (0 outside cores), the method's site ``classes`` (0 majority,
+    1 transition, 2.. kinds), its ``score`` ``(n_valid,)`` and its name."""
 
     grid: object
     valid: np.ndarray
-    truth: np.ndarray
+    regions: np.ndarray
+    kind: np.ndarray
     classes: np.ndarray
     score: np.ndarray
     method: str
@@ -183,12 +196,16 @@ def example_draw(benchmark: MethodBenchmark, method: str | None = None) -> Examp
         benchmark.cache_dir,
         settings.size_range,
         settings.max_bias,
+        settings.normalize,
     )[method]
+    spectra, _ = gen.draw_spectra(grid, settings.normalize)
+    truth = gen.draw_truth(grid, valid)
     return ExampleDraw(
         grid,
         valid,
-        gen.truth_classes(grid, valid),
-        gen.kind_classes(output["latent"], output["score"]),
+        truth["regions"],
+        truth["kind"],
+        gen.site_class_labels(output["latent"], output["score"], spectra.X, valid, grid["didv"]),
         np.asarray(output["score"], dtype=float),
         method,
     )
