@@ -33,10 +33,11 @@ FESE_NAMES = ("surface", "transition", "vacancy")
 #: linkage) go one way: one kind and its transition (45 degrees: tuning seeds of the
 #: non-linear simulator, where a kind's spectra bend with the distance from its centre).
 BRANCH_ANGLE_DEG = 45.0
-#: A kind piles up far out: the density peak of its scores (the one farthest out) lies beyond
-#: this fraction of the way from its edge to its highest score; otherwise the branch is a
-#: tail that only falls off, transition.
-PILE_FRACTION = 0.5
+#: A kind piles up: the density peak of its scores (the one farthest out) lies beyond this
+#: fraction of the way from its edge to its highest score; a tail that only falls off has its
+#: peak at the edge. (0.5 before the score stopped saturating: the demo's vacancies, spread
+#: from 11 to 28 with their peak at 14, were then taken for a tail.)
+PILE_FRACTION = 0.1
 
 
 class KindClasses(NamedTuple):
