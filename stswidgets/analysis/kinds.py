@@ -135,15 +135,15 @@ def classify_kinds(
     defect is not asked here; :func:`stswidgets.pipeline.site_classes` checks it on the map
     (:func:`stswidgets.pipeline.defect_profiles`).
 
-    Measured on :func:`stswidgets.evaluation.draw` tuning seeds 0-12 and 19-29 (24 of 30;
-    the non-linear simulator, spectra normalised as ``pipeline.load`` does, the signal
-    subspace and score of ``SimilarityScore(random_state=seed)``, the map's transition rule of
+    Measured on :func:`stswidgets.evaluation.draw` tuning seeds (28 of 0-29; the non-linear
+    simulator, spectra normalised as ``pipeline.load`` does, the signal subspace and score of
+    ``SimilarityScore(random_state=seed)``, the map's transition rule of
     :func:`stswidgets.pipeline.site_classes`; ``benchmarks/tune_classes.py``), median / 10th
-    percentile: far-surface pixels in the majority 1.000 / 0.955; transition class within the
-    ring region 0.61 / 0.00; each kind's cores in a class of their own (worst kind) 0.00 /
-    0.00, only 8 of 24 seeds above 0.77; kind ARI among cores 0.94 / 0.00. Kinds the signal
-    subspace puts in one direction, or whose cores score below Otsu's split of their branch,
-    end up in one class or in the transition: the kind targets of issue 19 are missed.
+    percentile: far-surface pixels in the majority 1.000 / 0.917; transition class within
+    the ring region 0.89 / 0.37; each kind's cores in a class of their own (worst kind) 0.80
+    / 0.00; kind ARI among cores 0.80 / 0.00. Kinds the signal subspace puts in one
+    direction end up in one class, kinds whose cores score below Otsu's split of their
+    branch in the transition: the kind targets of issue 19 are missed.
 
     Examples
     --------
