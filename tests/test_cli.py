@@ -348,10 +348,12 @@ def test_run_on_a_grid_with_two_opposite_defect_kinds(two_kind_grid, tmp_path):
     with xr.open_dataset(out / "results.nc") as results:
         results = results.load()
     flags = check_site_class(results)
-    assert results["site_class"].attrs["flag_meanings"].split()[3:] == [
-        "minority_kind_1",
-        "minority_kind_2",
-    ]  # generic names on a user's file
+    assert results["site_class"].attrs["flag_meanings"].split()[1:] == [
+        "majority",
+        "transition",
+        "kind_1",
+        "kind_2",
+    ]  # the contract's names (after -1 "unmeasured")
     assert len(flags) == 4
     band = results["site_class"].values
     for k in (1, 2):

@@ -106,7 +106,14 @@ def test_results_nc_holds_the_steps_results(demo_dashboard):
         band = saved["site_class"].values[np.asarray(d.valid)]
         np.testing.assert_array_equal(band, labels)
         X = np.asarray(d.X, dtype=np.float64)
-        for k, name in enumerate(d.classes.names):
+        # the coordinate holds the generic names of the flag meanings (majority, transition,
+        # kind 1, ...), the display names (surface, ...) are in the long_names attribute
+        generic = ["majority", "transition"] + [
+            f"kind {k}" for k in range(1, d.classes.n_kinds + 1)
+        ]
+        assert saved["site_class_name"].values.tolist() == generic
+        assert saved["site_class"].attrs["long_names"] == ", ".join(d.classes.names)
+        for k, name in enumerate(generic):
             np.testing.assert_allclose(
                 saved["site_class_mean"].sel(site_class_name=name).values,
                 X[labels == k].mean(axis=0),
@@ -144,7 +151,9 @@ def test_steps_are_the_pipeline_steps_with_the_app_config(demo_dashboard):
     else:  # one population: no map
         assert np.isnan(shown.threshold) and np.isnan(shown.abundance).all()
     assert shown in d.explorers.children and d.latent in d.explorers.children
-    classes = pipeline.site_classes(data.X, d.projection, d.config, simulated=True)
+    classes = pipeline.site_classes(
+        data.X, d.projection, d.config, simulated=True, grid=data.grid, valid=data.valid
+    )
     np.testing.assert_array_equal(d.classes.labels, classes.labels)
 
 

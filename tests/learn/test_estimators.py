@@ -91,7 +91,15 @@ def test_fitted_attributes_and_shapes(grid, fitted_score):
         assert len(history["train_loss"]) == len(history["val_loss"])
         assert all(np.isfinite(history["train_loss"]))
     assert est.transform(X[:10]).shape == (10,)
-    np.testing.assert_allclose(est.transform(X), est.score_projection(est.embedding_), atol=1e-6)
+    # transform of the training spectra gives their fitted score; the projection distance is
+    # score_projection's (the score before issue 19)
+    np.testing.assert_allclose(
+        est.transform(X), np.linalg.norm(est.signal_, axis=1) / est.score_unit_, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        est.projection_distance_, est.score_projection(est.embedding_), atol=1e-6
+    )
+    assert est.signal_.shape == (len(X), len(est.signal_axes_))
     assert emb.transform(X[:10]).shape == (10, 2)
 
 
@@ -260,7 +268,8 @@ def test_fold_check_on_a_real_fit(grid, fitted_score, tmp_path):
     X = grid[0]
     est = fitted_score
     assert 0 <= est.restarts_ <= est.restarts
-    score = est.transform(X)
+    # the fold check is of the distance in the projection (score_projection), not the score
+    score = est.score_projection(est.embedding_estimator_.transform(X))
     scaled = est.embedding_estimator_.scale(X)
     far = np.linalg.norm(scaled - np.median(scaled, axis=0), axis=1)
     outliers = far >= np.quantile(far, 0.95)
@@ -283,11 +292,14 @@ def test_fold_check_on_a_real_fit(grid, fitted_score, tmp_path):
     del meta["monotonicity_"]
     older = SimilarityScore._from_state(meta, tensors)
     assert np.isnan(older.monotonicity_)
-    np.testing.assert_array_equal(older.transform(X), score)
-    # one written before the score was the distance from the majority: a clear error
-    del tensors["majority_"]
-    with pytest.raises(ValueError, match="fit the model again"):
-        SimilarityScore._from_state(meta, tensors)
+    np.testing.assert_array_equal(older.transform(X), est.transform(X))
+    np.testing.assert_array_equal(loaded.transform(X), est.transform(X))
+    # one written before the score was measured in the signal subspace (issue 19), or
+    # before it was the distance from the majority: a clear error
+    for name in ("signal_metric_", "majority_"):
+        del tensors[name]
+        with pytest.raises(ValueError, match="fit the model again"):
+            SimilarityScore._from_state(meta, tensors)
 
 
 def test_projection_labels_option(grid, fitted_score):
