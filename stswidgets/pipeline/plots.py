@@ -240,7 +240,7 @@ def draw_energy_correlation(ax, weight, bias, n_windows: int = 8):
 
 
 #: Label of the score's colour bar.
-SCORE_LABEL = "score (distance from the majority, projection units)"
+SCORE_LABEL = "score (1: typical majority spectrum)"
 
 
 def draw_score_map(ax, grid: xr.DataArray, valid, score: np.ndarray, title: str = "score"):
