@@ -211,6 +211,20 @@ def _from_table(table, strength, which=None):
     return spectra
 
 
+def _apply_friedel(spectra, k, rho, phase, envelope):
+    """Multiply ``spectra`` ``(n_pixels, n_bias)`` (float32) in place by the Friedel factor
+    ``1 + envelope cos(2 k rho + phase)``: ``k`` ``(n_bias,)`` the wavevector at each bias,
+    ``rho``, ``phase`` and ``envelope`` ``(n_pixels,)``. float32 throughout: the cosine of
+    ~10^7 phases is the slowest step of a simulation in float64."""
+    f32 = np.float32
+    wave = (2 * k).astype(f32)[None, :] * rho.astype(f32)[:, None]
+    wave += phase.astype(f32)[:, None]
+    np.cos(wave, out=wave)
+    wave *= envelope.astype(f32)[:, None]
+    wave += f32(1)
+    spectra *= wave
+
+
 def _distance_maps(kinds, centres, centre_kind, angles, shape, pixel_nm):
     """Distance of every pixel to the nearest centre of each kind (lobes of dumbbells counted).
 

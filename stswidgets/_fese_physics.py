@@ -11,7 +11,7 @@ import xarray as xr
 from scipy.ndimage import gaussian_filter, gaussian_filter1d
 from scipy.spatial import cKDTree
 
-from stswidgets._defect_signatures import _from_table, superconductor_dos
+from stswidgets._defect_signatures import _apply_friedel, _from_table, superconductor_dos
 from stswidgets.grid import make_grid
 
 _N_LEVELS = 64  # tabulated strength levels of the non-linear mode
@@ -334,13 +334,7 @@ def fese_like(
     if friedel_amplitude and len(all_centres):
         k = fermi_wavevector_nm * (1 + bias / (2 * fermi_energy_mV))  # (n_bias,)
         envelope = friedel_amplitude * np.exp(-rho_all / friedel_decay_nm) * (1 - weight)
-        phase = (2 * k).astype(f32)[None, :] * rho_all.astype(f32)[:, None]
-        phase += phases[which].astype(f32)[:, None]
-        np.cos(phase, out=phase)
-        phase *= envelope.astype(f32)[:, None]
-        phase += f32(1)
-        spectra *= phase
-        del phase
+        _apply_friedel(spectra, k, rho_all, phases[which], envelope)
     field = gaussian_filter(
         rng.standard_normal((ny, nx)), setpoint_correlation_nm / pixel_nm, mode="wrap"
     )

@@ -81,6 +81,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from stswidgets._defect_signatures import (
     ARCHETYPES,
+    _apply_friedel,
     _distance_maps,
     _draw_signature,
     _from_table,
@@ -410,14 +411,7 @@ def random_grid(
         k = k_F * (1 + bias / (2 * phys["friedel_fermi_energy_mV"]))
         envelope = phys["friedel_amplitude"] * np.exp(-rho_any / phys["friedel_decay_nm"])
         envelope *= 1 - local_s
-        # float32 throughout: the cosine of ~10^7 phases is the slowest step in float64
-        wave = (2 * k).astype(f32)[None, :] * rho_any.astype(f32)[:, None]
-        wave += phases[nearest_centre].astype(f32)[:, None]
-        np.cos(wave, out=wave)
-        wave *= envelope.astype(f32)[:, None]
-        wave += f32(1)
-        spectra *= wave
-        del wave
+        _apply_friedel(spectra, k, rho_any, phases[nearest_centre], envelope)
     drift = phys["setpoint_drift"]
     rows = np.arange(ny) / max(ny - 1, 1) - 0.5
     log_factor = (
