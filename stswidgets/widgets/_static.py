@@ -271,21 +271,25 @@ def _categorical(key: ColourKey | None):
     return ListedColormap(list(key.colours)), BoundaryNorm(np.arange(k + 1) - 0.5, k)
 
 
+def _colour_style(scale) -> dict:
+    """Matplotlib colour keywords for a bqplot colour ``scale``: a discrete map and norm for
+    named categories, else the scale's colour map and its min / max."""
+    key = colour_key(scale)
+    if key is not None and key.names is not None:
+        cmap, norm = _categorical(key)
+        return {"cmap": cmap, "norm": norm}
+    return {
+        "cmap": _colormap(scale),
+        "vmin": getattr(scale, "min", None),
+        "vmax": getattr(scale, "max", None),
+    }
+
+
 def _draw_heatmap(ax, mark):
     x, y, color = _values(mark.x), _values(mark.y), _values(mark.color)
     if x is None or y is None or color is None or color.ndim != 2:
         return None
-    scale = mark.scales.get("color")
-    key = colour_key(scale)
-    if key is not None and key.names is not None:
-        cmap, norm = _categorical(key)
-        style = {"cmap": cmap, "norm": norm}
-    else:
-        style = {
-            "cmap": _colormap(scale),
-            "vmin": getattr(scale, "min", None),
-            "vmax": getattr(scale, "max", None),
-        }
+    style = _colour_style(mark.scales.get("color"))
     return ax.pcolormesh(x, y, np.ma.masked_invalid(color), shading="nearest", **style)
 
 
@@ -297,17 +301,7 @@ def _draw_scatter(ax, mark):
     opacity = (list(getattr(mark, "default_opacities", None) or []) or [1.0])[0]
     color = _values(getattr(mark, "color", None))
     if color is not None and color.shape == x.shape:
-        scale = mark.scales.get("color")
-        key = colour_key(scale)
-        if key is not None and key.names is not None:
-            cmap, norm = _categorical(key)
-            style = {"cmap": cmap, "norm": norm}
-        else:
-            style = {
-                "cmap": _colormap(scale),
-                "vmin": getattr(scale, "min", None),
-                "vmax": getattr(scale, "max", None),
-            }
+        style = _colour_style(mark.scales.get("color"))
         return ax.scatter(x, y, c=color, s=size, alpha=opacity, linewidths=0, **style)
     fill = _css_color((list(mark.colors) or ["steelblue"])[0])
     ax.scatter(x, y, color=fill, s=size, alpha=opacity, linewidths=0)
