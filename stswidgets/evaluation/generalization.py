@@ -147,10 +147,11 @@ def draw_spectra(ds, normalize: str = NORMALIZE):
     :func:`stswidgets.to_matrix`) by :func:`normalized_input`, with the set-point bias where
     the grid records it, and the ``(y, x)`` valid mask."""
     from stswidgets import to_matrix
+    from stswidgets.pipeline.normalization import recorded_setpoint_bias_mV
 
     grid = ds["didv"]
     X, valid = to_matrix(grid)
-    setpoint = grid.attrs.get("setpoint_bias_mV", ds.attrs.get("setpoint_bias_mV"))
+    setpoint = recorded_setpoint_bias_mV(grid.attrs)
     spectra = normalized_input(X, grid["bias"].values, normalize, setpoint_bias_mV=setpoint)
     return spectra, valid
 
