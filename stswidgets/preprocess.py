@@ -25,6 +25,7 @@ __all__ = [
     "normalization_name",
     "normalize",
     "smooth",
+    "white_noise_sigma",
 ]
 
 #: The per-spectrum normalisations of the matrix view, accepted by :func:`normalize` and by the
@@ -217,3 +218,33 @@ def invalid_mask(grid: xr.DataArray) -> xr.DataArray:
     bad = ~np.isfinite(np.asarray(grid.values)).all(axis=-1)
     coords = {name: grid.coords[name] for name in ("y", "x") if name in grid.coords}
     return xr.DataArray(bad, dims=("y", "x"), coords=coords, name="invalid")
+
+
+_MAD_NORMAL = 0.6744897501960817  # MAD of a standard normal distribution
+
+
+def white_noise_sigma(spectra: np.ndarray) -> np.ndarray:
+    """Each spectrum's robust white-noise sigma, from its fourth differences.
+
+    The fourth difference ``x[k-2] - 4 x[k-1] + 6 x[k] - 4 x[k+1] + x[k+2]`` of white noise of
+    standard deviation sigma has standard deviation ``sqrt(70) sigma``, while a smooth spectrum
+    (a gap, coherence peaks a few points wide) nearly cancels in it; the median absolute
+    deviation of the fourth differences then gives ``sigma = MAD / 0.6745 / sqrt(70)``.
+
+    Parameters
+    ----------
+    spectra : numpy.ndarray, shape ``(n_spectra, n_bias)``, ``n_bias >= 5``, finite
+
+    Returns
+    -------
+    numpy.ndarray, shape ``(n_spectra,)``, float64, in the spectra's units
+    """
+    block = np.asarray(spectra, dtype=np.float64)
+    if block.ndim != 2 or block.shape[1] < 5:
+        raise ValueError(f"white_noise_sigma needs spectra (n, n_bias >= 5); got {block.shape}")
+    if not np.all(np.isfinite(block)):
+        raise ValueError("white_noise_sigma needs finite spectra (pass the valid spectra only)")
+    fourth = block[:, :-4] - 4 * block[:, 1:-3] + 6 * block[:, 2:-2] - 4 * block[:, 3:-1]
+    fourth += block[:, 4:]
+    mad = np.median(np.abs(fourth - np.median(fourth, axis=1, keepdims=True)), axis=1)
+    return mad / _MAD_NORMAL / np.sqrt(70.0)

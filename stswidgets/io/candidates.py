@@ -10,6 +10,7 @@ notebook 01 plots.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,43 +18,37 @@ import xarray as xr
 
 from stswidgets.io import _channels
 from stswidgets.io._load import Spectra, as_dataset
-from stswidgets.io.lockin import lockin_phase, numerical_didv, pearson, rotate, saturated_spectra
+from stswidgets.io.lockin import (
+    lockin_phase,
+    numerical_didv,
+    pearson,
+    rail_spectra,
+    relative_noise,
+    rotate,
+    saturated_spectra,
+)
 
 __all__ = [
+    "AUX_AGREEMENT",
     "MAX_FIT_SPECTRA",
-    "MIN_RAIL_POINTS",
     "POOR_AGREEMENT",
-    "RAIL_TOLERANCE",
     "Candidate",
     "Evaluation",
     "channel_candidates",
-    "rail_spectra",
 ]
 
 POOR_AGREEMENT = 0.5  # open_grid warns when its default signal has a smaller r
 MAX_FIT_SPECTRA = 4096  # spectra the phase fit and the agreement use on a large grid
-MIN_RAIL_POINTS = 3  # a current this many points at its extreme is clipped at the rail
-RAIL_TOLERANCE = 1e-4  # of the channel's range: how close to its extreme a value is "at" it
-
-
-def rail_spectra(values: np.ndarray, min_points: int = MIN_RAIL_POINTS) -> np.ndarray:
-    """Spectra ``(ny, nx)`` of a current ``(ny, nx, n_bias)`` stuck at the channel's maximum or
-    minimum for at least ``min_points`` points (a clipped current amplifier: its rail).
-
-    "At" the extreme is within :data:`RAIL_TOLERANCE` of the channel's range (an amplifier's
-    rail wanders by a few ADC codes). Unlike :func:`~stswidgets.io.lockin.saturated_spectra`,
-    a rail reached by most spectra still counts (a current clips at the sweep ends of many
-    spectra at once). On the shared Nanosurf map: 140 of 225 forward spectra.
-    """
-    flagged = np.zeros(values.shape[:2], dtype=bool)
-    if np.isnan(values).all():
-        return flagged
-    high, low = float(np.nanmax(values)), float(np.nanmin(values))
-    tolerance = RAIL_TOLERANCE * (high - low)
-    with np.errstate(invalid="ignore"):
-        for extreme in (high, low):
-            flagged |= (np.abs(values - extreme) <= tolerance).sum(axis=-1) >= min_points
-    return flagged
+#: |Pearson r| with the numerical dI/dV of the current above which an auxiliary input (``Input 6``,
+#: ``Aux1``, an ADC) is taken for an external lock-in's output, where it is also less noisy.
+AUX_AGREEMENT = 0.9
+# names that are never a lock-in's output, whatever they correlate with: the bias itself,
+# positions, the tip height, clocks and the modulation
+_NOT_AUX = re.compile(
+    r"^(bias|bias calc|v|voltage|sample bias|[xyz]|z \(m\)|time|index|phase|frequency|excitation"
+    r"|temperature|amplitude)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -61,13 +56,16 @@ class Candidate:
     """One way to read the dI/dV from a file: a channel as recorded, or an in-phase pair."""
 
     label: str
-    kind: str  # "dI/dV", "lock-in", "in-phase", "current", "numerical dI/dV", "other"
+    # "dI/dV", "lock-in", "in-phase", "auxiliary lock-in", "current", "numerical dI/dV", "other"
+    kind: str
     units: str
     sources: tuple[str, ...]  # variable names: one channel, or the X and Y of a pair
     phase_deg: float = float("nan")
     agreement: float = float("nan")
     n_saturated: int = 0
     mean: np.ndarray | None = None  # mean spectrum over the usable spectra, once scored
+    sign: float = 1.0  # -1 for an auxiliary lock-in wired with the opposite sign
+    reason: str = ""  # why open_grid reads it by default (the grid's ``channel_reason``)
 
     def values(self, spectra: Spectra, pixels: np.ndarray | None = None) -> np.ndarray:
         """The candidate's spectra (all, or those at the flat pixel indices ``pixels``)."""
@@ -76,7 +74,8 @@ class Candidate:
             return rotate(x, y, self.phase_deg)
         if self.kind == "numerical dI/dV":
             return numerical_didv(spectra.values(self.sources[0], pixels), spectra.bias_mV)
-        return spectra.values(self.sources[0], pixels)
+        values = spectra.values(self.sources[0], pixels)
+        return values if self.sign == 1.0 else self.sign * values
 
 
 def _kind(name: str) -> str:
@@ -205,6 +204,92 @@ class Evaluation:
     def default(self) -> Candidate | None:
         """The dI/dV :func:`stswidgets.io.open_grid` reads by default (None: no lock-in).
 
+        A channel recorded as a dI/dV or a lock-in output (:meth:`recorded_default`); where
+        there is none, an auxiliary input that behaves like a lock-in
+        (:meth:`auxiliary_lockin`). Its :attr:`Candidate.reason` says why.
+        """
+        chosen = self.recorded_default()
+        if chosen is None:
+            chosen = self.auxiliary_lockin()
+        if chosen is not None:
+            chosen.reason = self.explain(chosen)
+        return chosen
+
+    def explain(self, chosen: Candidate, requested: bool = False) -> str:
+        """Why ``chosen`` is read: the grid's ``channel_reason`` attr."""
+        if requested:
+            return f"{chosen.label}: asked for with channel="
+        if chosen.reason:
+            return chosen.reason
+        current = None if self.current is None else self.spectra.full[self.current]
+        agreement = (
+            f" (r = {chosen.agreement:.2f} with the numerical dI/dV of {current})"
+            if current is not None and np.isfinite(chosen.agreement)
+            else ""
+        )
+        if chosen.kind == "numerical dI/dV":
+            return (
+                f"numerical derivative of {current}: the file has no lock-in output, and no "
+                f"auxiliary input agrees with it (|r| >= {AUX_AGREEMENT}) while less noisy"
+            )
+        if chosen.kind == "dI/dV":
+            return f"{chosen.label}: the file's dI/dV channel, as recorded"
+        if chosen.kind == "in-phase":
+            return f"{chosen.label}: the lock-in's in-phase signal{agreement}"
+        if chosen.kind == "lock-in":
+            return f"{chosen.label}: a lock-in output{agreement}"
+        return f"{chosen.label}: the only channel with data"
+
+    def auxiliary_lockin(self) -> Candidate | None:
+        """An auxiliary input (``Input 6``, ``Aux1``, an ADC) that behaves like a lock-in.
+
+        With a current, a channel that is neither a lock-in output nor a current nor the bias,
+        a position or a clock is taken for an external lock-in's output where it agrees with
+        the numerical dI/dV of the current, ``|r| >= AUX_AGREEMENT`` (:data:`AUX_AGREEMENT`;
+        a negative r is a lock-in wired with the opposite sign, read inverted:
+        :attr:`Candidate.sign`), and is less noisy than the numerical derivative
+        ``np.gradient`` that would be read instead (:func:`relative_noise`: white-noise sigma
+        over the spectrum's spread). Forward sweeps first, then the best agreement.
+        None where no channel qualifies.
+        """
+        if self.current is None:
+            return None
+        current = self.spectra.values(self.current, self.pixels)
+        bias_V = self.spectra.bias_mV / 1e3
+        derivative_noise = relative_noise(np.gradient(current, bias_V, axis=-1))
+        options = []
+        for candidate in self.candidates:
+            base = _channels._split(candidate.label)[0]
+            if candidate.kind != "other" or _NOT_AUX.match(base):
+                continue
+            self.score(candidate)
+            if not abs(candidate.agreement) >= AUX_AGREEMENT:
+                continue
+            noise = relative_noise(candidate.values(self.spectra, self.pixels))
+            if not noise < derivative_noise:
+                continue
+            rank = (_channels.direction_rank(candidate.sources[0]), -abs(candidate.agreement))
+            options.append((rank, noise, candidate))
+        if not options:
+            return None
+        _, noise, chosen = min(options, key=lambda option: option[0])
+        if chosen.agreement < 0:  # an inverted lock-in: read it with the signal's sign
+            chosen.sign, chosen.agreement = -1.0, -chosen.agreement
+            chosen.mean = -chosen.mean
+            chosen.label = f"-{chosen.label}"
+        chosen.kind = "auxiliary lock-in"
+        ratio = derivative_noise / noise if noise > 0 else np.inf
+        sign = ", read inverted" if chosen.sign < 0 else ""
+        chosen.reason = (
+            f"{chosen.label}: an auxiliary input that agrees with the numerical dI/dV of "
+            f"{self.spectra.full[self.current]} (r = {chosen.agreement:.2f}{sign}) and is "
+            f"{ratio:.1f}x less noisy than that derivative"
+        )
+        return chosen
+
+    def recorded_default(self) -> Candidate | None:
+        """The recorded dI/dV or lock-in channel to read by default (None: there is none).
+
         A ``didv``/``dI/dV`` channel as it is. Else (lock-in outputs; an auxiliary input such
         as ``Aux2`` only where there is none, and with a current only where it agrees with
         its numerical dI/dV, r >= :data:`POOR_AGREEMENT`) the in-phase signal of a lock-in X/Y pair
@@ -273,9 +358,10 @@ def channel_candidates(path_or_dataset) -> xr.Dataset:
           standard deviation (dimensionless), to overlay shapes on one axis;
         - coordinates ``bias`` (mV, ascending), ``candidate`` (the channel's full name, or
           ``"X (V) cos(37.2 deg) + Y (V) sin(37.2 deg)"``), and per candidate ``kind``
-          (``"dI/dV"``, ``"lock-in"``, ``"in-phase"``, ``"current"``, ``"numerical dI/dV"``,
-          ``"other"``), ``units``, ``agreement`` (Pearson r with the numerical dI/dV of the
-          current of the same sweep direction; NaN without a current, and for currents),
+          (``"dI/dV"``, ``"lock-in"``, ``"in-phase"``, ``"auxiliary lock-in"`` (an input taken
+          for a lock-in, :meth:`Evaluation.auxiliary_lockin`), ``"current"``, ``"numerical
+          dI/dV"``, ``"other"``), ``units``, ``agreement`` (Pearson r with the numerical dI/dV of
+          the current of the same sweep direction; NaN without a current, and for currents),
           ``phase_deg`` (NaN but for pairs), ``n_saturated`` (spectra left out) and ``chosen``
           (True for what ``open_grid`` reads by default);
         - ``attrs``: ``source``, ``reference`` (the current's full name, ``""`` without one)

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stswidgets.preprocess import white_noise_sigma
+
 __all__ = ["DENOISE_METHODS", "Denoised", "NoiseFloor", "denoise", "noise_floor"]
 
 #: Values of ``PipelineConfig.denoise``.
@@ -31,9 +33,6 @@ DENOISE_METHODS = ("none", "pca")
 
 #: Spectra per block (memory ``O(block x n_bias)`` beside ``X``, for grids of 10^5 spectra).
 _BLOCK = 8192
-
-#: Median absolute deviation of a standard normal variable (``Phi^-1(3/4)``).
-_MAD_NORMAL = 0.6744897501960817
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,7 @@ def noise_floor(X: np.ndarray) -> NoiseFloor:
             f"noise_floor needs spectra of shape (n_spectra, n_bias >= 5); got {X.shape}"
         )
     per_spectrum = np.concatenate(
-        [_white_sigma(X[start : start + _BLOCK]) for start in range(0, len(X), _BLOCK)]
+        [white_noise_sigma(X[start : start + _BLOCK]) for start in range(0, len(X), _BLOCK)]
     )
     sigma = float(np.median(per_spectrum))
     q25, q75 = np.quantile(per_spectrum, [0.25, 0.75])
@@ -117,17 +116,6 @@ def noise_floor(X: np.ndarray) -> NoiseFloor:
         floor_distance=float(np.sqrt(2 * n_bias) * sigma),
         spread=float((q75 - q25) / sigma) if sigma > 0 else 0.0,
     )
-
-
-def _white_sigma(block: np.ndarray) -> np.ndarray:
-    """Each spectrum's robust white-noise sigma from its fourth differences (float64)."""
-    block = np.asarray(block, dtype=np.float64)
-    if not np.all(np.isfinite(block)):
-        raise ValueError("noise_floor needs finite spectra (pass the valid spectra only)")
-    fourth = block[:, :-4] - 4 * block[:, 1:-3] + 6 * block[:, 2:-2] - 4 * block[:, 3:-1]
-    fourth += block[:, 4:]
-    mad = np.median(np.abs(fourth - np.median(fourth, axis=1, keepdims=True)), axis=1)
-    return mad / _MAD_NORMAL / np.sqrt(70.0)
 
 
 @dataclass(frozen=True)
