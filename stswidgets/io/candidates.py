@@ -296,9 +296,10 @@ class Evaluation:
         of the best sweep direction that has one (forward before single sweeps before
         ``[bwd]``): with a current, the pair that agrees best with its numerical dI/dV;
         without, the first pair, at the principal axis. An unpaired lock-in output (``R``, a
-        lone ``X``; phase outputs never) only where there is no pair (the best-agreeing with a
-        current, else the best by :func:`channel_rank`), or where the pair agrees poorly
-        (r < :data:`POOR_AGREEMENT`) and the output agrees better.
+        lone ``X``; phase outputs never; of each output its best sweep direction) only where
+        there is no pair (the best-agreeing with a current, else the best by
+        :func:`channel_rank`), or where the pair agrees poorly (r < :data:`POOR_AGREEMENT`) and
+        the output agrees better.
         """
         names = self.spectra.names
         ranked = sorted(
@@ -321,6 +322,17 @@ class Evaluation:
             self.score(self.candidates[i])
             for rank, i in ranked
             if rank[1] != _channels.PHASE_COMPONENT and names[i] not in paired
+        ]
+        # of each output (X, R, ...) its best sweep direction: a [bwd] never wins by chance
+        first = {}
+        for candidate in singles:
+            _, component, direction = _channels.channel_rank(candidate.sources[0])
+            first[component] = min(first.get(component, direction), direction)
+        singles = [
+            c
+            for c in singles
+            if _channels.channel_rank(c.sources[0])[2]
+            == first[_channels.channel_rank(c.sources[0])[1]]
         ]
         if not pairs + singles:
             return None

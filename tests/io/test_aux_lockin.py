@@ -150,8 +150,24 @@ def test_the_bias_channel_is_never_an_aux_lockin(tmp_path):
 
 @pytest.mark.parametrize("requested", ["Input 6", "Current"])
 def test_a_requested_channel_says_so(tmp_path, requested):
-    rng = np.random.default_rng(7)
     current, didv = _physics()
     path = _write(tmp_path, {"Current (A)": current, "Input 6 (V)": didv / didv.max()})
     grid = open_grid(path, channel=requested)
     assert grid.attrs["channel_reason"].endswith("asked for with channel=")
+
+
+def test_a_forward_lockin_output_is_read_before_its_backward_sweep(tmp_path):
+    """An unpaired lock-in output (RHK's LIA_Current) of the forward sweep is read, though the
+    backward one happens to agree better with the current's derivative."""
+    rng = np.random.default_rng(8)
+    current, didv = _physics()
+    forward = didv + rng.normal(scale=0.3 * didv.std(), size=didv.shape)
+    backward = didv + rng.normal(scale=0.05 * didv.std(), size=didv.shape)
+    path = _write(
+        tmp_path,
+        {"Current (A)": current, "LIA_Current (A)": forward, "LIA_Current [bwd] (A)": backward},
+    )
+    table = channel_candidates(path)
+    agreement = table["agreement"].to_series()
+    assert agreement["LIA_Current [bwd] (A)"] > agreement["LIA_Current (A)"]  # the premise
+    assert open_grid(path).attrs["channel"] == "LIA_Current (A)"
