@@ -207,3 +207,36 @@ def test_aborted_repeats(tmp_path):
     assert ds["repetition"].values.tolist() == list(range(20))
     with pytest.raises(FormatError, match=r"rep\.sm4: 18 of 20 spectra incomplete"):
         read_sm4(path, strict=True)
+
+
+# ----------------------------------------------------------------------------- open_spectra
+
+
+def test_real_points_through_open_spectra(points_file):
+    import stswidgets
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the lock-in's agreement with the noisy current
+        spectra = stswidgets.open_spectra(points_file)
+    assert spectra.dims == ("spectrum", "bias") and spectra.shape == (6, 481)
+    assert spectra.attrs["channel"] == "LIA Current" and spectra.attrs["units"] == "A"
+    assert spectra.attrs["geometry"] == "repeats"
+    bias = spectra["bias"].values
+    assert (bias[0], bias[-1]) == pytest.approx((-600.0, 600.0), abs=1e-6)
+    np.testing.assert_allclose(np.diff(bias), 2.5, atol=1e-6)
+    # bias ascending: the file's last point is the first
+    raw = read_sm4(points_file)["LIA_Current"].values
+    np.testing.assert_allclose(spectra.values, raw[:, ::-1], rtol=1e-6)
+    assert spectra["repetition"].values.tolist() == list(range(6))
+    with pytest.raises(FormatError, match="open_spectra"):
+        stswidgets.open_grid(points_file)
+
+
+def test_line_through_open_spectra(tmp_path):
+    import stswidgets
+
+    path, lia, cur, spots = _line_file(tmp_path, alternating=True)
+    spectra = stswidgets.open_spectra(path, channel="Current [bwd]")
+    assert spectra.attrs["geometry"] == "line" and spectra.shape == (64, N_POINTS)
+    assert spectra["distance"].values[-1] == pytest.approx(33.256, abs=1e-2)
+    np.testing.assert_allclose(spectra.values, cur[1::2, ::-1] * 1e-12, rtol=1e-5)
