@@ -174,8 +174,9 @@ def test_points_not_on_a_line(tmp_path):
 # ----------------------------------------------------------------------------- aborted repeats
 
 
-def _aborted_repeats(tmp_path, name="rep.sm4"):
-    """20 sweeps at one spot, 481 points: 2 complete, the 3rd stops after 125, 17 all zero."""
+def _aborted_repeats(tmp_path, name="rep.sm4", zero_positions=False):
+    """20 sweeps at one spot, 481 points: 2 complete, the 3rd stops after 125, 17 all zero
+    (``zero_positions``: their spec-drift records left at 0 too)."""
     rng = np.random.default_rng(5)
     lia = rng.integers(1000, 2000, (20, 481)).astype(np.int32)
     cur = -rng.integers(1000, 2000, (20, 481)).astype(np.int32)
@@ -183,6 +184,8 @@ def _aborted_repeats(tmp_path, name="rep.sm4"):
         raw[2, 125:] = 0
         raw[3:] = 0
     spot = np.repeat([[-9.7e-8, -7.3e-8]], 20, axis=0)
+    if zero_positions:
+        spot[3:] = 0
     pages = [
         SpecPage(label, raw, positions=spot, page_type=38, x_scale=-0.0025, x_offset=0.6)
         for label, raw in (("LIA Current", lia), ("Current", cur))
@@ -190,8 +193,9 @@ def _aborted_repeats(tmp_path, name="rep.sm4"):
     return write_sm4(tmp_path / name, pages), lia
 
 
-def test_aborted_repeats(tmp_path):
-    path, lia = _aborted_repeats(tmp_path)
+@pytest.mark.parametrize("zero_positions", [False, True])
+def test_aborted_repeats(tmp_path, zero_positions):
+    path, lia = _aborted_repeats(tmp_path, zero_positions=zero_positions)
     with pytest.warns(UserWarning) as caught:
         ds = read_sm4(path)
     message = " ".join(str(w.message) for w in caught)
@@ -205,6 +209,9 @@ def test_aborted_repeats(tmp_path):
     assert np.isnan(values[2, 125:]).all() and np.isnan(values[3:]).all()
     assert ds["valid"].values.tolist() == [True, True] + [False] * 18
     assert ds["repetition"].values.tolist() == list(range(20))
+    # the never-measured spectra have no position, the measured ones their spot
+    np.testing.assert_allclose(ds["x"].values[:3], -97.0, rtol=1e-6)
+    assert np.isnan(ds["x"].values[3:]).all() and np.isnan(ds["y"].values[3:]).all()
     with pytest.raises(FormatError, match=r"rep\.sm4: 18 of 20 spectra incomplete"):
         read_sm4(path, strict=True)
 
@@ -230,6 +237,22 @@ def test_real_points_through_open_spectra(points_file):
     assert spectra["repetition"].values.tolist() == list(range(6))
     with pytest.raises(FormatError, match="open_spectra"):
         stswidgets.open_grid(points_file)
+
+
+def test_aborted_repeats_through_open_spectra(tmp_path):
+    import stswidgets
+    from stswidgets.spectra import average_spectra
+
+    path, lia = _aborted_repeats(tmp_path)
+    with pytest.warns(UserWarning, match=r"rep\.sm4: 18 of 20 spectra incomplete"):
+        spectra = stswidgets.open_spectra(path, channel="LIA_Current")
+    assert spectra.attrs["geometry"] == "repeats" and spectra.shape == (20, 481)
+    X, valid = stswidgets.to_matrix(spectra)
+    assert X.shape == (2, 481) and valid.values.tolist() == [True, True] + [False] * 18
+    averaged = average_spectra(spectra)
+    assert averaged.shape == (1, 481)  # the 3rd adds its 125 measured points
+    in_file_order = np.concatenate([lia[:3, :125].mean(axis=0), lia[:2, 125:].mean(axis=0)])
+    np.testing.assert_allclose(averaged.values[0], in_file_order[::-1] * 1e-12, rtol=1e-5)
 
 
 def test_line_through_open_spectra(tmp_path):

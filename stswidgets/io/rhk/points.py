@@ -4,8 +4,8 @@ A spectroscopy page whose header records no grid (grid size 0, or RHK's -1 store
 ``0xFFFFFFFF``, as line spectroscopy writes it) is read into a *spectra* Dataset (the reader
 Dataset of :func:`stswidgets.open_spectra`): one variable per channel with dims
 ``("spectrum", "bias")``, coordinates ``x``/``y`` (nm, the recorded tip position; NaN where the
-file records none) and ``repetition`` (the index of a sweep among those at its spot) along
-``spectrum``, and ``attrs["geometry"]``:
+file records none and for spectra never measured) and ``repetition`` (the index of a sweep
+among those at its spot) along ``spectrum``, and ``attrs["geometry"]``:
 
 - ``"repeats"``: every spectrum at one spot;
 - ``"line"``: at least 3 spots on a straight line (each within 1e-3 nm + 1 % of the line's
@@ -87,7 +87,8 @@ def spectra_dataset(
         Each channel's variable name, page, physical values and raw values
         ``(n_spectra, n_points)``.
     positions : numpy.ndarray ``(n_spectra, 2)`` in m, or None
-        The recorded tip positions (NaN past the end of a truncated file).
+        The recorded tip positions (NaN past the end of a truncated file); those of spectra
+        never measured become NaN (they join the spot before them).
     sweep : ``(dim, values, attrs)``
         The sweep axis in the file's order.
     attrs : dict
@@ -116,6 +117,8 @@ def spectra_dataset(
             "whether they are repeats at one spot or a line cannot be told",
             stacklevel=3,
         )
+    else:  # a spectrum never measured has no position (RHK leaves its record at 0)
+        positions = np.where((stop > 0)[:, None], positions, np.nan)
     spot = _sweeps.spot_runs(positions, n_spectra)
     test = _sweeps.alternating(values, spot, complete)
     if sweeps == "alternating" and not test["possible"]:
