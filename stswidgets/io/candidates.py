@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
+from scipy.ndimage import gaussian_filter1d
 
 from stswidgets.io import _channels
 from stswidgets.io._load import Spectra, as_dataset
@@ -200,6 +201,36 @@ class Evaluation:
             if reference is not None:
                 candidate.agreement = pearson(values[usable], reference[usable])
         return candidate
+
+    def mean_agreement(self, candidate: Candidate) -> float:
+        """Pearson r of the candidate's mean spectrum with the mean numerical dI/dV of the
+        current, both smoothed by a Gaussian of ``max(2, n_bias / 100)`` points.
+
+        The shape agreement, where single spectra are too noisy to tell (a few point spectra of
+        a noisy current: on the shared RHK point file r is 0.11 spectrum by spectrum and 0.94
+        on the smoothed means). NaN without a current.
+        """
+        reference, _ = self.reference(candidate.sources[0])
+        if reference is None:
+            return float("nan")
+        values = candidate.values(self.spectra, self.pixels)
+        usable = np.isfinite(values).all(axis=-1) & np.isfinite(reference).all(axis=-1)
+        if not usable.any():
+            return float("nan")
+        sigma = max(2.0, values.shape[-1] / 100)
+        mean, ref = (
+            gaussian_filter1d(a[usable].mean(axis=0), sigma, mode="nearest")
+            for a in (values, reference)
+        )
+        return pearson(mean, ref)
+
+    def agrees_poorly(self, candidate: Candidate) -> bool:
+        """Whether ``candidate`` agrees poorly with the numerical dI/dV: Pearson r below
+        :data:`POOR_AGREEMENT` spectrum by spectrum AND on the smoothed mean spectra
+        (:meth:`mean_agreement`). False without a current."""
+        if not (np.isfinite(candidate.agreement) and candidate.agreement < POOR_AGREEMENT):
+            return False
+        return not self.mean_agreement(candidate) >= POOR_AGREEMENT
 
     def default(self) -> Candidate | None:
         """The dI/dV :func:`stswidgets.io.open_grid` reads by default (None: no lock-in).

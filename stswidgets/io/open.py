@@ -168,7 +168,7 @@ def grid_from_dataset(dataset: xr.Dataset, source: str, channel: str | None) -> 
         chosen = evaluation.default()
         if chosen is None:
             chosen = _fallback(evaluation, label)
-        elif np.isfinite(chosen.agreement) and chosen.agreement < POOR_AGREEMENT:
+        elif evaluation.agrees_poorly(chosen):
             warnings.warn(_poor_agreement(chosen, evaluation, label), stacklevel=3)
     chosen.reason = evaluation.explain(chosen, requested=channel is not None)
     attrs = _grid_attrs(dataset, chosen)
@@ -258,7 +258,8 @@ def _poor_agreement(chosen: Candidate, evaluation: Evaluation, label: str) -> st
     current = evaluation.spectra.full[evaluation.current]
     return (
         f"{label}: the default dI/dV signal {chosen.label!r} agrees poorly with the numerical "
-        f"dI/dV of {current!r} (Pearson r = {chosen.agreement:.2f} < {POOR_AGREEMENT}); it may "
+        f"dI/dV of {current!r} (Pearson r = {chosen.agreement:.2f} < {POOR_AGREEMENT}, and "
+        f"{evaluation.mean_agreement(chosen):.2f} on the smoothed mean spectra); it may "
         "be noise, a saturated or mis-set lock-in, or the current may be too noisy to tell. "
         "Compare every channel with stswidgets.io.channel_candidates(...) (notebook 01) and "
         "choose one with channel=."

@@ -171,3 +171,29 @@ def test_a_forward_lockin_output_is_read_before_its_backward_sweep(tmp_path):
     agreement = table["agreement"].to_series()
     assert agreement["LIA_Current [bwd] (A)"] > agreement["LIA_Current (A)"]  # the premise
     assert open_grid(path).attrs["channel"] == "LIA_Current (A)"
+
+
+def test_noisy_point_spectra_whose_mean_shape_agrees_raise_no_warning():
+    """The shared RHK point file: 6 spectra of a noisy current, r = 0.11 spectrum by spectrum,
+    but the lock-in's mean spectrum follows the mean derivative (r > 0.9 once smoothed)."""
+    import warnings
+
+    from nanonis_files import real_file
+
+    from stswidgets import open_spectra
+
+    path = real_file("points/rhk_points_stripes_HOPG.sm4")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spectra = open_spectra(path)
+    assert spectra.attrs["channel"] == "LIA Current"
+    assert spectra.attrs["channel_agreement"] < 0.5  # single spectra cannot tell
+
+
+def test_a_noise_lockin_still_warns(tmp_path):
+    rng = np.random.default_rng(9)
+    current, didv = _physics()
+    noise = rng.normal(size=didv.shape)
+    path = _write(tmp_path, {"Current (A)": current, "LIX 1 omega (A)": noise})
+    with pytest.warns(UserWarning, match=r"agrees poorly.*on the smoothed mean spectra"):
+        open_grid(path)
