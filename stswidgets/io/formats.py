@@ -74,6 +74,10 @@ FORMATS: tuple[Format, ...] = (
     Format("Nanosurf NID spectroscopy map", (".nid",), "stswidgets.io.nanosurf", "read_nid"),
     Format("Omicron MATRIX CITS (Igor wave)", (".ibw",), "stswidgets.io.omicron", "read_ibw"),
     Format("Createc specgrid", (".specgrid",), "stswidgets.io.createc", "read_specgrid"),
+    Format("Createc vertical spectroscopy", (".VERT",), "stswidgets.io.createc.vert", "read_vert"),
+    Format(
+        "Omicron MATRIX spectroscopy", (".mtrx", "_mtrx"), "stswidgets.io.omicron.mtrx", "read_mtrx"
+    ),
 )
 
 
