@@ -98,11 +98,23 @@ def _matrix_class():
                 )
             return super()._cu_data()
 
+        def _im_data(self):  # images are refused before; never allocate one from a header
+            raise FormatError(f"{self.result_data_file}: a MATRIX image, not spectroscopy")
+
+        def _vol_cits_data(self, traces):  # CITS volumes are refused: allocate nothing
+            return None
+
     return _CheckedMtrxData
 
 
 def _open(path: Path):
     """``(MtrxData, traces)`` of a data file; FormatError naming it for anything that fails."""
+    name = _DATA_NAME.match(path.name)
+    if name is None or "(" not in name["channel"]:
+        raise FormatError(
+            f"{path}: not a MATRIX spectroscopy data file (<stem>--<run>_<scan>.<channel>"
+            "_mtrx with a curve channel such as I(V)); images (Z_mtrx, I_mtrx) hold no spectra"
+        )
     matrix = _matrix_class()()
     matrix._file_bytes = path.stat().st_size
     printed = io.StringIO()
@@ -118,12 +130,8 @@ def _open(path: Path):
             f"({type(error).__name__}: {error}); it is damaged or incomplete"
         ) from error
     if not str(message).startswith("Successfully"):
-        chain = _DATA_NAME.match(path.name)
-        hint = (
-            f"; the result file {chain['stem']}_0001.mtrx must be beside it"
-            if chain and not path.with_name(f"{chain['stem']}_0001.mtrx").is_file()
-            else ""
-        )
+        result = path.with_name(f"{name['stem']}_0001.mtrx")
+        hint = "" if result.is_file() else f"; the result file {result.name} must be beside it"
         raise FormatError(f"{path}: access2thematrix: {message}{hint}")
     return matrix, list(traces.values())
 
@@ -360,7 +368,10 @@ def read_mtrx_chain(path: str | Path, strict: bool = False) -> list[xr.Dataset]:
         if channel is None or "(V)" not in channel["channel"]:
             skipped.append(f"{data_file.name} (no bias sweep)")
             continue
-        curve = _curve(data_file)
+        try:
+            curve = _curve(data_file)
+        except FormatError as error:  # a damaged result file fails on its data files
+            raise FormatError(f"{path}: reading its chain: {error}") from error
         if curve.n_trace < 2:
             skipped.append(f"{data_file.name} (a single sample)")
             warnings.warn(
