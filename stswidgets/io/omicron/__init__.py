@@ -5,7 +5,15 @@
 
 from __future__ import annotations
 
+from stswidgets.io.omicron.mtrx import looks_like as looks_like_mtrx
 from stswidgets.io.omicron.mtrx import read_mtrx, read_mtrx_chain
 from stswidgets.io.omicron.reader import looks_like, parse_note, read_ibw
 
-__all__ = ["looks_like", "parse_note", "read_ibw", "read_mtrx", "read_mtrx_chain"]
+__all__ = [
+    "looks_like",
+    "looks_like_mtrx",
+    "parse_note",
+    "read_ibw",
+    "read_mtrx",
+    "read_mtrx_chain",
+]
