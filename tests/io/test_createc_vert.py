@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -145,3 +146,26 @@ def test_fuzz_outcomes_are_a_dataset_or_a_format_error_naming_the_file(vert):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_vert(vert)  # the intact file reads without a warning
+
+
+def test_line_series_through_open_spectra(vert, tmp_path):
+    """Copies L0001, L0002, L0010 with the tip 500 DAC units further along x each: one line
+    ordered by the file number (not by name), distances 500 DAC x the calibration."""
+    import stswidgets
+
+    data = vert.read_bytes()
+    for k, number in enumerate((10, 1, 2)):  # written out of order
+        position = f"     512   {-3664 + 500 * (2, 0, 1)[k]}    1935".encode()
+        name = f"Createc2_210811.113827.L{number:04d}.VERT"
+        (tmp_path / name).write_bytes(data.replace(b"     512   -3664    1935", position))
+    line = stswidgets.open_spectra(tmp_path)
+    assert line.attrs["geometry"] == "line" and line.sizes == {"spectrum": 3, "bias": 492}
+    assert [Path(f).name[-10:] for f in line["file"].values] == [
+        "L0001.VERT", "L0002.VERT", "L0010.VERT"
+    ]  # fmt: skip
+    per_dac_nm = 101.5783 / (512 * 21) / 10.0
+    np.testing.assert_allclose(line["distance"].values, [0, 500 * per_dac_nm, 1000 * per_dac_nm])
+    np.testing.assert_allclose(line["y"].values, line["y"].values[0])
+    assert line["bias"].values[0] == -100.0  # the public array: mV ascending
+    single = stswidgets.open_spectra(vert)
+    np.testing.assert_allclose(line.values[0], single.values[0])

@@ -180,3 +180,17 @@ def test_fuzz_result_file(result):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert len(read_mtrx_chain(result)) == 3
+
+
+def test_curve_through_open_spectra():
+    """The public array: bias in mV ascending, the dI/dV of the current (no lock-in here)."""
+    import stswidgets
+
+    spectra = stswidgets.open_spectra(data_file(4))
+    assert spectra.dims == ("spectrum", "bias") and spectra.shape == (1, 1421)
+    assert spectra["bias"].values[0] == pytest.approx(-10000.9, abs=0.1)
+    assert spectra.attrs["geometry"] == "points"
+    current = read_mtrx(data_file(4))["I(V)"].values[0]
+    slope = np.gradient(current, read_mtrx(data_file(4))["bias"].values * 1e3)  # A per mV
+    middle = slice(200, 1200)
+    assert np.corrcoef(spectra.values[0][middle], slope[middle])[0, 1] > 0.9
