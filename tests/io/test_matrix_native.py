@@ -194,3 +194,35 @@ def test_curve_through_open_spectra():
     slope = np.gradient(current, read_mtrx(data_file(4))["bias"].values * 1e3)  # A per mV
     middle = slice(200, 1200)
     assert np.corrcoef(spectra.values[0][middle], slope[middle])[0, 1] > 0.9
+
+
+def _edit_chain(result, tmp_path, key: str, tag: bytes, value: bytes):
+    """A copy of the chain in ``tmp_path`` whose every ``key`` parameter (a UTF-16 name, its
+    unit, 4 bytes, then ``tag`` and the value) holds ``value``."""
+    for source in result.parent.iterdir():
+        shutil.copy(source, tmp_path)
+    data = bytearray(result.read_bytes())
+    name, n_edited = key.encode("utf-16-le"), 0
+    at = data.find(name)
+    while at >= 0:
+        after = at + len(name)
+        (n_unit,) = struct.unpack_from("<L", data, after)
+        value_at = after + 4 + 2 * n_unit + 4
+        if n_unit < 16 and data[value_at : value_at + 4] == tag:
+            data[value_at + 4 : value_at + 4 + len(value)] = value
+            n_edited += 1
+        at = data.find(name, at + 1)
+    assert n_edited
+    (tmp_path / result.name).write_bytes(bytes(data))
+    return tmp_path / f"{STEM}--1_1.I(V)_mtrx"
+
+
+def test_damaged_ramp_in_the_chain(result, tmp_path):
+    huge = _edit_chain(result, tmp_path, "Device_1_Points", b"GNOL", struct.pack("<l", 2**31 - 1))
+    with pytest.raises(FormatError, match="2147483647 points") as error:
+        read_mtrx(huge)  # refused before access2thematrix allocates the ramp
+    assert str(huge) in str(error.value)
+    beyond = _edit_chain(result, tmp_path, "Device_1_Start", b"BUOD", struct.pack("<d", 1e6))
+    with pytest.raises(FormatError, match="beyond") as error:
+        read_mtrx(beyond)
+    assert str(beyond) in str(error.value)

@@ -17,9 +17,8 @@ module adds what the toolkit needs around it:
   ``<stem>--*_*.*(V)_mtrx`` files beside it, ordered by run and scan cycle) as one collection,
   ``geometry="points"``; the tip position of each curve is the chain's ``MTRX.STS_LOCATION``
   (m, turned into nm), NaN where the chain records none (``attrs["positions"]`` says so).
-  Time traces (``I(t)``) are no bias sweep and are left out (``attrs["skipped_files"]``); a
-  curve of a single sample (an aborted spectrum) is no spectrum: left out with a warning
-  naming it;
+  Time traces (``I(t)``) are left out (``attrs["skipped_files"]``), a curve of a single
+  sample (aborted) too, with a warning naming it;
 - **spectra of different bias axes** cannot share a ``bias`` coordinate: :func:`read_mtrx`
   refuses such a chain with a :class:`~stswidgets.io.errors.FormatError` naming the files of
   each axis; :func:`read_mtrx_chain` returns **one collection per bias axis** (the real chain
@@ -29,9 +28,9 @@ module adds what the toolkit needs around it:
   refused with a FormatError pointing to the Igor export MATRIX writes of them (``.ibw``,
   read by :func:`stswidgets.io.omicron.read_ibw`); images likewise (no spectroscopy).
 
-Every failure of access2thematrix on a damaged or foreign file (it may raise anything, return
-an error message or print) becomes a FormatError naming the file; the ramp's point count is
-checked against the file's size before access2thematrix allocates the bias axis.
+Every failure of access2thematrix on a damaged file (it may raise anything, return an error
+message or print) becomes a FormatError naming the file; the ramp's point count is checked
+against the file's size before access2thematrix allocates it.
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ import glob
 import io
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -78,7 +77,7 @@ class _Curve:
     n_trace: int  # samples measured
     n_retrace: int
     location_nm: tuple[float, float]
-    attrs: dict = field(default_factory=dict)
+    attrs: dict
 
 
 def _matrix_class():
@@ -87,15 +86,21 @@ def _matrix_class():
     from access2thematrix import MtrxData
 
     class _CheckedMtrxData(MtrxData):
+        refused: FormatError | None = None  # kept: access2thematrix swallows exceptions
+
         def _cu_data(self):
             for device in ("Device_1", "Device_2"):
                 points = self.param.get(f"EEPA::Spectroscopy.{device}_Points", [0])[0]
-                _rules.check_allocation(
-                    self.result_data_file,
-                    16 * int(points),
-                    self._file_bytes,
-                    f"a spectroscopy ramp of {points} points",
-                )
+                try:
+                    _rules.check_allocation(
+                        self.result_data_file,
+                        16 * int(points),
+                        self._file_bytes,
+                        f"a spectroscopy ramp of {points} points ({device}_Points)",
+                    )
+                except FormatError as error:
+                    self.refused = error
+                    raise
             return super()._cu_data()
 
         def _im_data(self):  # images are refused before; never allocate one from a header
@@ -129,6 +134,8 @@ def _open(path: Path):
             f"{path}: access2thematrix cannot read this MATRIX data file "
             f"({type(error).__name__}: {error}); it is damaged or incomplete"
         ) from error
+    if matrix.refused is not None:
+        raise matrix.refused
     if not str(message).startswith("Successfully"):
         result = path.with_name(f"{name['stem']}_0001.mtrx")
         hint = "" if result.is_file() else f"; the result file {result.name} must be beside it"
@@ -224,9 +231,7 @@ def _collection(curves: list[_Curve], source: Path, extra: dict | None = None) -
                     values[spectra.index(_cycle(c.path))] = getattr(c, part)
             attrs = {"units": of_channel[0].units, "long_name": channel + tag}
             data_vars[channel + tag] = (("spectrum", "bias"), values, attrs)
-    first = {}
-    for cycle in spectra:
-        first[cycle] = next(c for c in curves if _cycle(c.path) == cycle)
+    first = {s: next(c for c in curves if _cycle(c.path) == s) for s in spectra}
     x_nm = [first[s].location_nm[0] for s in spectra]
     y_nm = [first[s].location_nm[1] for s in spectra]
     coords = {
