@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fuzz_cases import CASE_TIMEOUT_S, MEMORY_CAP, cases, mutate
+from fuzz_cases import cap_child, cases, guarded_open, mutate
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -74,20 +74,10 @@ def run_cases(
 
 def _child() -> None:
     import importlib
-    import resource
     import shutil
-    import signal
     import tempfile
-    import warnings
 
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
-
-    def timeout(*_):
-        raise TimeoutError(f"no answer within {CASE_TIMEOUT_S} s")
-
-    signal.signal(signal.SIGALRM, timeout)
-    from stswidgets.io import FormatError
-
+    cap_child()
     job = json.load(sys.stdin)
     module, function = job["reader"].split(":")
     reader = getattr(importlib.import_module(module), function)
@@ -99,21 +89,7 @@ def _child() -> None:
     for case_id, mutation in job["cases"]:
         path.write_bytes(mutate(data, mutation, other, job["seed"]))
         print(json.dumps({"started": case_id}), flush=True)
-        outcome, detail = "dataset", ""
-        signal.alarm(CASE_TIMEOUT_S)
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                reader(path)
-            detail = " | ".join(str(w.message) for w in caught if str(path) in str(w.message))
-        except FormatError as error:
-            outcome, detail = "FormatError", str(error)
-        except BaseException as error:  # noqa: BLE001 - the test reports every other outcome
-            outcome, detail = "other", f"{type(error).__name__}: {error}"
-        finally:
-            signal.alarm(0)
-        print(json.dumps({"id": case_id, "outcome": outcome, "names_file": str(path) in detail,
-                          "detail": detail[:300]}), flush=True)  # fmt: skip
+        print(json.dumps({"id": case_id, **guarded_open(reader, path, "dataset")}), flush=True)
     shutil.rmtree(folder, ignore_errors=True)
 
 
