@@ -115,12 +115,10 @@ def mutate(data: bytes, mutation: list, other: bytes, seed: int) -> bytes:
     return bytes(out)
 
 
-def _child() -> None:
+def cap_child() -> None:
+    """Cap this (child) process's address space and arm the per-case alarm's handler."""
     import resource
     import signal
-    import tempfile
-    import warnings
-    from pathlib import Path
 
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
@@ -128,7 +126,41 @@ def _child() -> None:
         raise TimeoutError(f"no answer within {CASE_TIMEOUT_S} s")
 
     signal.signal(signal.SIGALRM, timeout)
-    from stswidgets.io import ChannelError, FormatError, open_grid
+
+
+def guarded_open(open_file, path, success: str) -> dict:
+    """``open_file(path)`` under the per-case alarm: ``{"outcome", "names_file", "detail"}``,
+    the outcome ``success``, ``"FormatError"``, ``"ChannelError"`` or ``"other"``; the detail
+    the warnings naming the file (on success) or the error."""
+    import signal
+    import warnings
+
+    from stswidgets.io import ChannelError, FormatError
+
+    outcome, detail = success, ""
+    signal.alarm(CASE_TIMEOUT_S)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            open_file(path)
+        detail = " | ".join(str(w.message) for w in caught if str(path) in str(w.message))
+    except FormatError as error:
+        outcome, detail = "FormatError", str(error)
+    except ChannelError as error:
+        outcome, detail = "ChannelError", str(error)
+    except BaseException as error:  # noqa: BLE001 - the test reports every other outcome
+        outcome, detail = "other", f"{type(error).__name__}: {error}"
+    finally:
+        signal.alarm(0)
+    return {"outcome": outcome, "names_file": str(path) in detail, "detail": detail[:300]}
+
+
+def _child() -> None:
+    import tempfile
+    from pathlib import Path
+
+    cap_child()
+    from stswidgets.io import open_grid
 
     todo = json.load(sys.stdin)
     sources: dict[str, bytes] = {}
@@ -140,24 +172,8 @@ def _child() -> None:
         path = folder / f"case{case_id}{suffix}"
         path.write_bytes(mutate(sources[source], mutation, sources[other], seed))
         print(json.dumps({"id": case_id, "started": True}), flush=True)
-        outcome, detail = "grid", ""
-        signal.alarm(CASE_TIMEOUT_S)
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                open_grid(path)
-            detail = " | ".join(str(w.message) for w in caught if str(path) in str(w.message))
-        except FormatError as error:
-            outcome, detail = "FormatError", str(error)
-        except ChannelError as error:
-            outcome, detail = "ChannelError", str(error)
-        except BaseException as error:  # noqa: BLE001 - the test reports every other outcome
-            outcome, detail = "other", f"{type(error).__name__}: {error}"
-        finally:
-            signal.alarm(0)
-        names_file = str(path) in detail
-        print(json.dumps({"id": case_id, "outcome": outcome, "names_file": names_file,
-                          "detail": detail[:300]}), flush=True)  # fmt: skip
+        record = guarded_open(open_grid, path, "grid")
+        print(json.dumps({"id": case_id, **record}), flush=True)
         path.unlink()
 
 

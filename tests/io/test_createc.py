@@ -268,7 +268,7 @@ def test_companion_dat_gives_positions_in_nm(tmp_path):
         "Rotation / Rotation": 0,
         "Scanrotoffx / OffsetX": -1000,
         "Scanrotoffy / OffsetY": 0,
-        "Dacto[A]xy": 0.01,  # -(-1000) DAC x 0.01 A = 1 nm
+        "Dacto[A]xy": 0.001,  # in nm per DAC despite its name: -(-1000) DAC x 0.001 nm = 1 nm
     }
     write_companion(path, entries)
     ds = read_specgrid(path)

@@ -10,9 +10,10 @@ lines, many keys written as ``Name / Alias`` (``Num.X / Num.X=512``, ``Rotation 
 The spectroscopy grid sits in that image: the ``.specgrid`` header gives its centre
 (``specgridcenterx/y``) and its step (``specgriddx/dy``) in image pixels. With the image size
 ``Length x[A]`` over ``Num.X`` pixels this gives the grid in nm; the image offset
-(``Scanrotoffx/y``, in DAC units) is turned into Angstrom with ``Dacto[A]xy`` (else
-``200 V * Xpiezoconst / 2**20``, the conversion of the ``createc`` package) with the
-package's sign (``-offset``).
+(``Scanrotoffx/y``, in DAC units) is turned into Angstrom with :func:`angstrom_per_dac` (the
+image's own calibration, else ``200 V * Xpiezoconst / 2**20``, the conversion of the
+``createc`` package, else ``Dacto[A]xy``, in nm per DAC) with the package's sign
+(``-offset``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ import numpy as np
 
 from stswidgets.io._geometry import ScanFrame
 
-__all__ = ["companion_attrs", "companion_path", "grid_frame", "read_dat_header"]
+__all__ = [
+    "angstrom_per_dac",
+    "companion_attrs",
+    "companion_path",
+    "grid_frame",
+    "parse_header",
+    "read_dat_header",
+]
 
 DAT_HEADER_BYTES = 16384
 _MAGICS = (b"[Parameter]", b"[Paramet32]", b"[Paramco32]")
@@ -56,7 +64,13 @@ def read_dat_header(path: Path) -> dict[str, int | float | str]:
         head = file.read(DAT_HEADER_BYTES)
     if not head.startswith(_MAGICS):
         return {}
-    text = head.split(b"\x00", 1)[0].decode("cp1252", errors="replace")
+    return parse_header(head.split(b"\x00", 1)[0].decode("cp1252", errors="replace"))
+
+
+def parse_header(text: str) -> dict[str, int | float | str]:
+    """The ``key=value`` lines of a Createc text header after its first (``[Parameter]``,
+    ``[ParVERT32]``, ...) line: numbers as int or float, the first of repeated keys kept.
+    Shared by the ``.dat`` companion and the ``.VERT`` reader."""
     header: dict[str, int | float | str] = {}
     for line in text.splitlines()[1:]:
         key, sep, value = line.partition("=")
@@ -65,15 +79,15 @@ def read_dat_header(path: Path) -> dict[str, int | float | str]:
     return header
 
 
-def companion_attrs(header: dict) -> dict[str, int | float | str]:
-    """The header as netCDF-3-safe attrs: ``dat_<name>`` (the name before `` / ``, other
+def companion_attrs(header: dict, prefix: str = "dat_") -> dict[str, int | float | str]:
+    """The header as netCDF-3-safe attrs: ``<prefix><name>`` (the name before `` / ``, other
     characters than letters, digits and ``_`` as ``_``), string values in ASCII."""
     attrs: dict[str, int | float | str] = {}
     for key, value in header.items():
         name = re.sub(r"[^0-9A-Za-z_]+", "_", key.split(" / ")[0]).strip("_")
         if isinstance(value, str):
             value = value.encode("ascii", errors="replace").decode("ascii")
-        attrs.setdefault(f"dat_{name}", value)
+        attrs.setdefault(f"{prefix}{name}", value)
     return attrs
 
 
@@ -91,14 +105,32 @@ def _number(header: dict, name: str) -> float:
     return float(value) if isinstance(value, int | float) else float("nan")
 
 
+def angstrom_per_dac(header: dict, axis: str) -> float:
+    """The lateral calibration along ``axis`` ("x"/"y"): Angstrom per DAC unit (NaN where
+    the header gives none).
+
+    The image's own calibration ``Length x[A] / (Num.X * Delta X [Dac])`` first (exact);
+    else ``200 V * Xpiezoconst / 2**20`` (the ``createc`` package's conversion); else
+    ``Dacto[A]xy``, which despite its name is in **nm** per DAC: in a real header
+    (``createc_Ag_corral_line_L0001.VERT``) ``Delta X [Dac] * Dacto[A]xy * 10`` is the
+    image pixel ``Length x[A] / Num.X`` (21 x 0.00094 nm = 0.197 A, 101.58 A / 512 = 0.198 A).
+    """
+    length = _number(header, f"Length {axis}[A]")
+    pixels, step = _number(header, f"Num.{axis.upper()}"), _number(header, f"Delta {axis.upper()}")
+    if all(np.isfinite(v) and v > 0 for v in (length, pixels, step)):
+        return length / (pixels * step)
+    per_dac = _XY_VOLT * _number(header, f"{axis}piezoconst") / 2**_XY_BITS
+    if np.isfinite(per_dac) and per_dac > 0:
+        return per_dac
+    return _number(header, "Dacto[A]xy") * _ANGSTROM_PER_NM
+
+
 def _offset_angstrom(header: dict, axis: str) -> float:
     """Image offset along ``axis`` ("x"/"y") in Angstrom (0 when the header lacks it)."""
     offset = _number(header, f"Scanrotoff{axis}")
     if not np.isfinite(offset):
         return 0.0
-    per_dac = _number(header, "Dacto[A]xy")
-    if not np.isfinite(per_dac):
-        per_dac = _XY_VOLT * _number(header, f"{axis}piezoconst") / 2**_XY_BITS
+    per_dac = angstrom_per_dac(header, axis)
     return -offset * per_dac if np.isfinite(per_dac) else 0.0
 
 
