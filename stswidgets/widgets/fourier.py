@@ -159,7 +159,10 @@ class FourierExplorer(StaticImage, ipw.VBox):
         _, self.valid, x_nm, y_nm = matrix_and_valid(grid)
         convention = str(fmaps.attrs.get("q_convention", "q = 2 pi / lambda"))
         self.q_convention = convention
-        q_max = min(np.abs(self.qx).max(), np.abs(self.qy).max())
+        # the cut runs through q = 0 to the edge of the maps at every angle
+        q_max = min(-self.qx[0], self.qx[-1], -self.qy[0], self.qy[-1])
+        if not q_max > 0:
+            raise ValueError("the Fourier maps' qx and qy axes must run through q = 0")
         step = min(np.diff(self.qx).mean(), np.diff(self.qy).mean())
         n_half = int(np.floor(q_max / step + 1e-9))
         self.q = step * np.arange(-n_half, n_half + 1)
