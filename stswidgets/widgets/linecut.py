@@ -233,7 +233,7 @@ class LineCutExplorer(StaticImage, ipw.VBox):
             y=np.vstack([self.columns[0], np.full_like(mean_all, np.nan), mean_all]),
             scales={"x": self.sx, "y": self.sy},
             colors=[CURRENT_COLOR, SELECTION_COLOR, REST_COLOR],
-            labels=["at the cursor", "selected range (mean)", "whole line (mean)"],
+            labels=["at the cursor", "selection mean", "line mean"],
             display_legend=True,
             stroke_width=2,
         )
