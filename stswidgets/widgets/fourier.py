@@ -14,6 +14,7 @@ import numpy as np
 import traitlets
 
 from stswidgets.widgets._common import (
+    TRANSPARENT_PNG,
     MapPanel,
     Selection,
     _edges_padding,
@@ -95,10 +96,11 @@ def q_cut(power: np.ndarray, qx: np.ndarray, qy: np.ndarray, angle_deg: float, q
 class FourierExplorer(StaticImage, ipw.VBox):
     """The conductance map and its Fourier map at a bias, and a q-cut's energy dispersion.
 
-    Left, the conductance map at the bias of the slider; middle, its Fourier map (power on
+    The conductance map at the bias of the slider and beside it its Fourier map (power on
     q_x, q_y in 1/nm, q = 2 pi / lambda as :func:`stswidgets.analysis.fourier_maps` gives it)
-    with the q-cut drawn through q = 0 at the chosen angle; right, the dispersion image: the
-    power along the cut (signed q) against sample bias, with the current bias marked. The
+    with the q-cut drawn through q = 0 at the chosen angle (a click on the map turns the cut
+    through the clicked q); below, the dispersion image: the power along the cut (signed q)
+    against sample bias, with the current bias marked (a click picks the bias). The
     colour scale of the Fourier pictures is logarithmic by default (``log_scale``).
 
     Parameters
@@ -199,9 +201,13 @@ class FourierExplorer(StaticImage, ipw.VBox):
             line_style="dashed",
             stroke_width=2,
         )
-        self.fourier_axis = bq.ColorAxis(scale=self.fourier_colours, side="right", label="")
+        self.fourier_picker = self._picker(self.qx_scale, self.qy_scale)
+        self.fourier_picker.on_element_click(self._on_fourier_click)
+        self.fourier_axis = bq.ColorAxis(
+            scale=self.fourier_colours, side="right", label="", num_ticks=5
+        )
         self.fourier_figure = figure(
-            [self.fourier_map, self.cut_line],
+            [self.fourier_map, self.cut_line, self.fourier_picker],
             [
                 axis(self.qx_scale, "q_x (1/nm)"),
                 axis(self.qy_scale, "q_y (1/nm)", "vertical"),
@@ -231,9 +237,13 @@ class FourierExplorer(StaticImage, ipw.VBox):
             line_style="dashed",
             stroke_width=2,
         )
-        self.dispersion_axis = bq.ColorAxis(scale=self.dispersion_colours, side="right", label="")
+        self.dispersion_picker = self._picker(self.dq_scale, self.db_scale)
+        self.dispersion_picker.on_element_click(self._on_dispersion_click)
+        self.dispersion_axis = bq.ColorAxis(
+            scale=self.dispersion_colours, side="right", label="", num_ticks=5
+        )
         self.dispersion_figure = figure(
-            [self.dispersion_map, self.bias_line],
+            [self.dispersion_map, self.bias_line, self.dispersion_picker],
             [
                 axis(self.dq_scale, "q along the cut (1/nm)"),
                 axis(self.db_scale, "sample bias (mV)", "vertical"),
@@ -256,8 +266,8 @@ class FourierExplorer(StaticImage, ipw.VBox):
             layout=ipw.Layout(width="380px"),
         )
         self.angle_slider = ipw.FloatSlider(
-            value=float(angle), min=0.0, max=180.0, step=1.0, description="q-cut angle (°)",
-            readout_format=".0f", layout=ipw.Layout(width="340px"),
+            value=float(angle), min=0.0, max=180.0, step=0.5, description="q-cut angle (°)",
+            readout_format=".1f", layout=ipw.Layout(width="340px"),
             style={"description_width": "initial"},
         )  # fmt: skip
         self.log_box = ipw.Checkbox(value=bool(log_scale), description="log colour scale")
@@ -278,12 +288,45 @@ class FourierExplorer(StaticImage, ipw.VBox):
         super().__init__(
             [
                 ipw.HBox([self.bias_slider, self.angle_slider, self.log_box]),
-                ipw.HBox([self.map.figure, self.fourier_figure, self.dispersion_figure]),
+                ipw.HBox([self.map.figure, self.fourier_figure]),
+                self.dispersion_figure,
                 self.info,
             ]
         )
 
     # ------------------------------------------------------------------ the numbers shown
+
+    @staticmethod
+    def _picker(x_scale, y_scale) -> bq.Image:
+        """A transparent image over a whole figure: bqplot's HeatMap sends no clicks, an Image
+        sends the clicked data coordinates."""
+        return bq.Image(
+            image=ipw.Image(value=TRANSPARENT_PNG, format="png"),
+            x=[x_scale.min, x_scale.max],
+            y=[y_scale.min, y_scale.max],
+            scales={"x": x_scale, "y": y_scale},
+        )
+
+    @staticmethod
+    def _clicked(content) -> tuple[float, float] | None:
+        data = content.get("data") or {}
+        try:
+            return float(data["click_x"]), float(data["click_y"])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def _on_fourier_click(self, _mark, content) -> None:
+        """A click on the Fourier map turns the q-cut through the clicked q."""
+        clicked = self._clicked(content)
+        if clicked is not None and np.hypot(*clicked) > 0:
+            angle = float(np.degrees(np.arctan2(clicked[1], clicked[0])) % 180.0)
+            self.angle = round(2.0 * angle) / 2.0 % 180.0  # the slider's 0.5 degree steps
+
+    def _on_dispersion_click(self, _mark, content) -> None:
+        """A click on the dispersion image shows the maps at the clicked bias."""
+        clicked = self._clicked(content)
+        if clicked is not None:
+            self.bias = float(self.bias_mV[self._nearest_bias(clicked[1])])
 
     def _nearest_bias(self, bias: float) -> int:
         if not np.isfinite(bias):
@@ -308,7 +351,7 @@ class FourierExplorer(StaticImage, ipw.VBox):
         return power
 
     def _power_label(self) -> str:
-        return "log10 |FFT|² (a.u.)" if self.log_scale else "|FFT|² (a.u.)"
+        return "log10 |FFT|²" if self.log_scale else "|FFT|²"
 
     @staticmethod
     def _set_range(scale, values: np.ndarray, upper: float = 99.5) -> None:
@@ -364,7 +407,7 @@ class FourierExplorer(StaticImage, ipw.VBox):
         self.dispersion_axis.label = self._power_label()
         # the canvas cannot draw NaN: points outside the maps get the lowest colour
         self.dispersion_map.color = np.where(np.isfinite(shown), shown, self.dispersion_colours.min)
-        self.dispersion_figure.title = f"dispersion along the q-cut at {self.angle:.0f}°"
+        self.dispersion_figure.title = f"dispersion along the q-cut at {self.angle:.1f}°"
 
     def _on_log(self, change=None) -> None:
         if not hasattr(self, "dispersion"):
@@ -375,5 +418,5 @@ class FourierExplorer(StaticImage, ipw.VBox):
     def _update_info(self) -> None:
         self.info.value = (
             f"<b>bias {self.bias_mV[self.bias_index]:.2f} mV</b> &nbsp;·&nbsp; q-cut at "
-            f"{self.angle:.0f}° through q = 0 &nbsp;·&nbsp; {self.q_convention}, q in 1/nm"
+            f"{self.angle:.1f}° through q = 0 &nbsp;·&nbsp; {self.q_convention}, q in 1/nm"
         )

@@ -71,7 +71,7 @@ def test_cut_along_the_wave_peaks_at_its_wavevector_at_every_bias(grid, fmaps):
     across = np.nanmax(explorer.dispersion, axis=1)
     assert (along > 20 * across).all()
     assert explorer.cut_line.x[1] == pytest.approx(explorer.q[-1] * np.cos(np.deg2rad(120)))
-    assert "120°" in explorer.dispersion_figure.title
+    assert "120.0°" in explorer.dispersion_figure.title
 
 
 def test_q_cut_is_the_bilinear_interpolation_of_each_map(fmaps):
@@ -103,10 +103,10 @@ def test_bias_slider_shows_the_map_and_its_fourier_map_at_that_bias(grid, fmaps)
     )
     assert explorer.bias_line.y.tolist() == [4.0, 4.0]
     assert "4.00 mV" in explorer.fourier_figure.title
-    assert explorer.fourier_axis.label == "log10 |FFT|² (a.u.)"
+    assert explorer.fourier_axis.label == "log10 |FFT|²"
     explorer.log_box.value = False
     np.testing.assert_allclose(explorer.fourier_map.color, fmaps.values[6])
-    assert explorer.fourier_axis.label == "|FFT|² (a.u.)"
+    assert explorer.fourier_axis.label == "|FFT|²"
     np.testing.assert_allclose(explorer.dispersion_map.color, explorer.dispersion)
 
 
@@ -124,8 +124,8 @@ def test_labelled_axes_and_a_picture_of_three_panels(grid, fmaps):
         a.label for f in (explorer.fourier_figure, explorer.dispersion_figure) for a in f.axes
     ]
     assert labels == [
-        "q_x (1/nm)", "q_y (1/nm)", "log10 |FFT|² (a.u.)",
-        "q along the cut (1/nm)", "sample bias (mV)", "log10 |FFT|² (a.u.)",
+        "q_x (1/nm)", "q_y (1/nm)", "log10 |FFT|²",
+        "q along the cut (1/nm)", "sample bias (mV)", "log10 |FFT|²",
     ]  # fmt: skip
     png = static_png(explorer)
     assert png is not None and png[:4] == b"\x89PNG"
@@ -142,3 +142,22 @@ def test_wrong_input_is_refused_with_a_reason(grid, fmaps):
     shifted = fmaps.assign_coords(qx=fmaps.qx.values + 20.0)
     with pytest.raises(ValueError, match="through q = 0"):
         FourierExplorer(grid, shifted)
+
+
+def test_clicks_turn_the_cut_and_pick_the_bias(grid, fmaps):
+    explorer = FourierExplorer(grid, fmaps)
+    k = 2 * np.pi / wavelength_nm(0.0)
+    theta = np.deg2rad(ANGLE_DEG)
+    # a click on the lower of the two peaks turns the cut through both (angle mod 180)
+    click = {"data": {"click_x": -k * np.cos(theta), "click_y": -k * np.sin(theta)}}
+    explorer._on_fourier_click(explorer.fourier_picker, click)
+    assert explorer.angle == ANGLE_DEG and explorer.angle_slider.value == ANGLE_DEG
+    expected = q_cut(fmaps.values, fmaps.qx.values, fmaps.qy.values, ANGLE_DEG, explorer.q)
+    np.testing.assert_allclose(explorer.dispersion, expected)
+    explorer._on_dispersion_click(
+        explorer.dispersion_picker, {"data": {"click_x": 0.0, "click_y": -5.1}}
+    )
+    assert explorer.bias == -6.0  # nearest bias of the maps
+    np.testing.assert_allclose(explorer.map.heatmap.color, grid.values[:, :, 1])
+    explorer._on_dispersion_click(explorer.dispersion_picker, {"data": {}})  # ignored
+    assert explorer.bias == -6.0
