@@ -161,3 +161,14 @@ def test_clicks_turn_the_cut_and_pick_the_bias(grid, fmaps):
     np.testing.assert_allclose(explorer.map.heatmap.color, grid.values[:, :, 1])
     explorer._on_dispersion_click(explorer.dispersion_picker, {"data": {}})  # ignored
     assert explorer.bias == -6.0
+
+
+def test_static_picture_is_labelled_and_free_of_overlaps(grid, fmaps):
+    from figure_checks import colourbar_axes, layout_problems
+
+    from stswidgets.widgets._static import static_figure
+
+    fig = static_figure(FourierExplorer(grid, fmaps, bias=4.0))
+    labels = [ax.get_ylabel() for ax in colourbar_axes(fig)]
+    assert labels == ["dI/dV at 4.00 mV (nS)", "log10 |FFT|²", "log10 |FFT|²"]
+    assert layout_problems(fig) == []

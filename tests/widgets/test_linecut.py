@@ -155,3 +155,13 @@ def test_static_picture_shows_the_waterfall():
     # the peak at 4 nm, 0 mV is yellow (viridis top): some pixels with red, green >> blue
     yellow = (image[..., 0] > 200) & (image[..., 1] > 200) & (image[..., 2] < 100)
     assert yellow.sum() > 20
+
+
+def test_static_picture_is_labelled_and_free_of_overlaps():
+    from figure_checks import colourbar_axes, layout_problems
+
+    from stswidgets.widgets._static import static_figure
+
+    fig = static_figure(LineCutExplorer(line_cut(), values={"score": np.arange(20.0)}))
+    assert [ax.get_ylabel() for ax in colourbar_axes(fig)] == ["dI/dV (nS)"]
+    assert layout_problems(fig) == []
