@@ -3,7 +3,8 @@ a bias chosen with a slider, and a q-cut through q = 0 linked to an energy-dispe
 
 The Fourier maps are computed beforehand by :func:`stswidgets.analysis.fourier_maps`; the
 explorer only indexes into them. The dispersion along a cut is read off the maps of every bias
-at once by bilinear interpolation (``n_bias x n_q`` values per angle), nothing is transformed.
+at once by :func:`stswidgets.analysis.q_cut` (one sparse interpolation matrix per angle);
+nothing is transformed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from stswidgets.widgets._common import (
 )
 from stswidgets.widgets._static import StaticImage, describe_colours
 
-__all__ = ["FourierExplorer", "q_cut"]
+__all__ = ["FourierExplorer"]
 
 #: Sequential colour map of the Fourier power (one-signed), distinct from the real-space map's.
 FOURIER_SCHEME = "inferno"
@@ -32,16 +33,8 @@ FOURIER_SCHEME = "inferno"
 LOG_DECADES = 8
 
 
-def _power(fmaps) -> np.ndarray:
-    """``(n_bias, n_qy, n_qx)`` float power: ``|F|^2`` of complex transforms, else the values."""
-    values = np.asarray(fmaps.values)
-    if np.iscomplexobj(values):
-        return (values.real**2 + values.imag**2).astype(float)
-    return values.astype(float)
-
-
-def _uniform_axis(coords: np.ndarray, name: str) -> tuple[float, float]:
-    """``(first, step)`` of an ascending, evenly spaced q axis (a clear error otherwise)."""
+def _uniform_axis(coords: np.ndarray, name: str) -> None:
+    """Refuse a q axis that is not ascending and evenly spaced (a clear error)."""
     if coords.size < 2:
         raise ValueError(
             f"the Fourier maps' {name} axis needs at least 2 points, got {coords.size}"
@@ -52,45 +45,6 @@ def _uniform_axis(coords: np.ndarray, name: str) -> tuple[float, float]:
             f"the Fourier maps' {name} axis must be ascending and evenly spaced (as "
             "stswidgets.analysis.fourier_maps returns it)"
         )
-    return float(coords[0]), float(steps.mean())
-
-
-def q_cut(power: np.ndarray, qx: np.ndarray, qy: np.ndarray, angle_deg: float, q: np.ndarray):
-    """The power along the line through q = 0 at ``angle_deg`` (from the q_x axis towards q_y).
-
-    Parameters
-    ----------
-    power : array ``(n_bias, n_qy, n_qx)``
-        Fourier power maps on the evenly spaced ascending axes ``qx``, ``qy`` (1/nm).
-    angle_deg : float
-        Direction of the cut, degrees.
-    q : array ``(n_q,)``
-        Signed positions along the cut (1/nm); the point ``q`` lies at
-        ``(q cos(angle), q sin(angle))``.
-
-    Returns
-    -------
-    numpy.ndarray ``(n_bias, n_q)``
-        Bilinear interpolation of every bias's map at the points of the cut (NaN outside).
-    """
-    qx0, dqx = _uniform_axis(np.asarray(qx, float), "qx")
-    qy0, dqy = _uniform_axis(np.asarray(qy, float), "qy")
-    theta = np.deg2rad(angle_deg)
-    fx = (np.asarray(q) * np.cos(theta) - qx0) / dqx
-    fy = (np.asarray(q) * np.sin(theta) - qy0) / dqy
-    nqy, nqx = power.shape[1:]
-    inside = (fx >= -1e-9) & (fx <= nqx - 1 + 1e-9) & (fy >= -1e-9) & (fy <= nqy - 1 + 1e-9)
-    ix0 = np.clip(np.floor(fx).astype(int), 0, nqx - 2)
-    iy0 = np.clip(np.floor(fy).astype(int), 0, nqy - 2)
-    wx, wy = np.clip(fx - ix0, 0, 1), np.clip(fy - iy0, 0, 1)
-    cut = (
-        power[:, iy0, ix0] * (1 - wx) * (1 - wy)
-        + power[:, iy0, ix0 + 1] * wx * (1 - wy)
-        + power[:, iy0 + 1, ix0] * (1 - wx) * wy
-        + power[:, iy0 + 1, ix0 + 1] * wx * wy
-    )
-    cut[:, ~inside] = np.nan
-    return cut
 
 
 class FourierExplorer(StaticImage, ipw.VBox):
@@ -139,19 +93,25 @@ class FourierExplorer(StaticImage, ipw.VBox):
         grid_dims, fmap_dims = tuple(getattr(grid, "dims", ())), tuple(getattr(fmaps, "dims", ()))
         if grid_dims != ("y", "x", "bias"):
             raise ValueError(f"grid must have dims ('y', 'x', 'bias'), got {grid_dims}")
-        if fmap_dims != ("bias", "qy", "qx"):
+        if sorted(fmap_dims) != ["bias", "qx", "qy"]:
             raise ValueError(
                 "fmaps must have dims ('bias', 'qy', 'qx') (stswidgets.analysis.fourier_maps), "
                 f"got {fmap_dims}"
             )
-        self.grid, self.fmaps = grid, fmaps
+        fmaps = fmaps.transpose("bias", "qy", "qx")
+        self.grid = grid
         self.units = grid.attrs.get("units", "a.u.") or "a.u."
         self.grid_bias = np.asarray(grid["bias"].values, dtype=float)
         self.bias_mV = np.asarray(fmaps["bias"].values, dtype=float)
         self.qx = np.asarray(fmaps["qx"].values, dtype=float)
         self.qy = np.asarray(fmaps["qy"].values, dtype=float)
         _uniform_axis(self.qx, "qx"), _uniform_axis(self.qy, "qy")
-        self.power = _power(fmaps)
+        values = np.asarray(fmaps.values)
+        #: the power ``(n_bias, n_qy, n_qx)`` shown: ``|F|^2`` of complex transforms
+        self.power = (
+            values.real**2 + values.imag**2 if np.iscomplexobj(values) else values.astype(float)
+        )
+        self.fmaps = fmaps.copy(data=self.power)  # what q_cut reads, once squared
         # the log scale spans at most LOG_DECADES below the strongest power (a map whose
         # period fits the frame exactly has powers of 1e-30 beside its peaks)
         finite_power = self.power[np.isfinite(self.power)]
@@ -394,7 +354,10 @@ class FourierExplorer(StaticImage, ipw.VBox):
         q_end = float(self.q[-1])
         self.cut_line.x = [-q_end * np.cos(theta), q_end * np.cos(theta)]
         self.cut_line.y = [-q_end * np.sin(theta), q_end * np.sin(theta)]
-        self.dispersion = q_cut(self.power, self.qx, self.qy, self.angle, self.q)
+        from stswidgets.analysis import q_cut
+
+        cut = q_cut(self.fmaps, self.angle, n_q=self.q.size, q_max=float(self.q[-1]))
+        self.dispersion = np.asarray(cut.values)
         self._draw_dispersion()
         self._update_info()
 

@@ -9,7 +9,7 @@ import xarray as xr
 from stswidgets import make_grid
 from stswidgets.widgets import FourierExplorer
 from stswidgets.widgets._static import static_png
-from stswidgets.widgets.fourier import LOG_DECADES, q_cut
+from stswidgets.widgets.fourier import LOG_DECADES
 
 N, STEP_NM = 48, 0.25
 BIAS = np.linspace(-8.0, 8.0, 9)
@@ -74,21 +74,32 @@ def test_cut_along_the_wave_peaks_at_its_wavevector_at_every_bias(grid, fmaps):
     assert "120.0°" in explorer.dispersion_figure.title
 
 
-def test_q_cut_is_the_bilinear_interpolation_of_each_map(fmaps):
+def test_dispersion_is_the_bilinear_interpolation_of_each_map_along_the_cut(grid, fmaps):
     from scipy.interpolate import RegularGridInterpolator
 
-    power = fmaps.values
-    q = np.linspace(-10.0, 10.0, 41)
+    explorer = FourierExplorer(grid, fmaps, angle=37.0)
     theta = np.deg2rad(37.0)
-    points = np.c_[q * np.sin(theta), q * np.cos(theta)]  # (qy, qx)
+    points = np.c_[explorer.q * np.sin(theta), explorer.q * np.cos(theta)]  # (qy, qx)
     expected = np.stack(
-        [RegularGridInterpolator((fmaps.qy.values, fmaps.qx.values), p)(points) for p in power]
+        [
+            RegularGridInterpolator((fmaps.qy.values, fmaps.qx.values), p)(points)
+            for p in fmaps.values
+        ]
     )
-    np.testing.assert_allclose(
-        q_cut(power, fmaps.qx.values, fmaps.qy.values, 37.0, q), expected, rtol=1e-10
-    )
-    outside = q_cut(power, fmaps.qx.values, fmaps.qy.values, 0.0, np.array([20.0]))
-    assert np.isnan(outside).all()
+    atol = 1e-12 * fmaps.values.max()  # round-off of the sparse product at q = 0
+    np.testing.assert_allclose(explorer.dispersion, expected, rtol=1e-10, atol=atol)
+    # the cut runs to the edge of the maps: the q axis stays inside at every angle
+    assert explorer.q[-1] == pytest.approx(fmaps.qx.values[-1])  # the last q of an even grid
+    assert np.isfinite(explorer.dispersion).all()
+
+
+def test_fourier_maps_of_the_library_put_the_wave_at_its_wavevector(grid):
+    from stswidgets.analysis import fourier_maps
+
+    explorer = FourierExplorer(grid, fourier_maps(grid), angle=ANGLE_DEG)
+    dq = np.diff(explorer.q).mean()
+    peak_q = np.abs(explorer.q[np.nanargmax(explorer.dispersion, axis=1)])
+    assert np.abs(peak_q - 2 * np.pi / wavelength_nm(BIAS)).max() <= dq
 
 
 def test_bias_slider_shows_the_map_and_its_fourier_map_at_that_bias(grid, fmaps):
@@ -133,7 +144,7 @@ def test_labelled_axes_and_a_picture_of_three_panels(grid, fmaps):
 
 def test_wrong_input_is_refused_with_a_reason(grid, fmaps):
     with pytest.raises(ValueError, match="fourier_maps"):
-        FourierExplorer(grid, fmaps.transpose("qy", "qx", "bias"))
+        FourierExplorer(grid, fmaps.rename(qx="kx"))
     with pytest.raises(ValueError, match="dims"):
         FourierExplorer(grid.transpose("bias", "y", "x"), fmaps)
     uneven = fmaps.assign_coords(qx=fmaps.qx.values**3)
@@ -152,8 +163,8 @@ def test_clicks_turn_the_cut_and_pick_the_bias(grid, fmaps):
     click = {"data": {"click_x": -k * np.cos(theta), "click_y": -k * np.sin(theta)}}
     explorer._on_fourier_click(explorer.fourier_picker, click)
     assert explorer.angle == ANGLE_DEG and explorer.angle_slider.value == ANGLE_DEG
-    expected = q_cut(fmaps.values, fmaps.qx.values, fmaps.qy.values, ANGLE_DEG, explorer.q)
-    np.testing.assert_allclose(explorer.dispersion, expected)
+    turned = FourierExplorer(grid, fmaps, angle=ANGLE_DEG)
+    np.testing.assert_allclose(explorer.dispersion, turned.dispersion)
     explorer._on_dispersion_click(
         explorer.dispersion_picker, {"data": {"click_x": 0.0, "click_y": -5.1}}
     )

@@ -21,7 +21,7 @@ from test_browser import (
 )
 from test_fourier_explorer import numpy_fourier_maps, standing_wave_grid, wavelength_nm
 
-from stswidgets.widgets.fourier import q_cut
+from stswidgets.analysis import q_cut
 
 pytestmark = pytest.mark.browser
 
@@ -104,7 +104,8 @@ def test_clicks_and_slider_move_the_cut_and_the_bias(lab, tmp_path):  # noqa: F8
         probe = _wait_probe(page, r"angle=(29|30|31)\.[05];")
         angle = float(re.search(r"angle=([\d.]+)", probe).group(1))  # within a pixel of 30
         q = np.arange(-23, 24) * dq
-        expected = np.abs(q[np.nanargmax(q_cut(fmaps.values, qx, qy, angle, q), axis=1)])
+        cut = q_cut(fmaps, angle, n_q=q.size, q_max=q[-1]).values
+        expected = np.abs(q[np.nanargmax(cut, axis=1)])
         peaks = np.array(re.search(r"peaks=([\d.,]+)", probe).group(1).split(","), dtype=float)
         np.testing.assert_allclose(peaks, expected, atol=1e-4)
         assert np.abs(peaks - 2 * np.pi / wavelength_nm(grid.bias.values)).max() <= dq
