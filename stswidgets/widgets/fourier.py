@@ -234,7 +234,8 @@ class FourierExplorer(StaticImage, ipw.VBox):
         self.info = ipw.HTML()
         self.info.add_class("sts-status")
 
-        traitlets.link((self.bias_slider, "value"), (self, "bias"))
+        # not traitlets.link: the explorer snaps the bias, and the slider must show it
+        self.bias_slider.observe(lambda change: setattr(self, "bias", change["new"]), "value")
         traitlets.link((self.angle_slider, "value"), (self, "angle"))
         traitlets.link((self.log_box, "value"), (self, "log_scale"))
         self.observe(self._on_bias, names="bias")
@@ -332,6 +333,7 @@ class FourierExplorer(StaticImage, ipw.VBox):
         if self.bias != float(self.bias_mV[j]):
             self.bias = float(self.bias_mV[j])  # re-enters once with the snapped value
             return
+        self.bias_slider.value = self.bias
         b = self.bias_mV[j]
         label = f"dI/dV at {b:.2f} mV ({self.units})"
         self.map.set_values(self._conductance(j), label)

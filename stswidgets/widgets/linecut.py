@@ -13,7 +13,10 @@ import bqplot as bq
 import ipywidgets as ipw
 import numpy as np
 import traitlets
+import xarray as xr
 
+from stswidgets.grid import to_matrix
+from stswidgets.spectra import is_spectra, line_distance
 from stswidgets.widgets._common import (
     CATEGORY_COLORS,
     HIGHLIGHT_SCALE,
@@ -61,19 +64,15 @@ def _named_values(values) -> dict[str, object]:
 
 
 def _line_distance(spectra) -> tuple[np.ndarray, str]:
-    """``(distance per spectrum, axis label)``: the ``distance`` coordinate (nm), else the path
-    length along the ``x``/``y`` positions, else the spectrum number."""
-    n = spectra.sizes["spectrum"]
-    if "distance" in spectra.coords:
-        distance = np.asarray(spectra["distance"].values, dtype=float)
-        if np.isfinite(distance).all():
-            return distance, "distance along the line (nm)"
-    if "x" in spectra.coords and "y" in spectra.coords:
-        xy = np.c_[np.asarray(spectra["x"].values, float), np.asarray(spectra["y"].values, float)]
-        if np.isfinite(xy).all() and n > 1:
-            steps = np.hypot(*np.diff(xy, axis=0).T)
-            return np.r_[0.0, np.cumsum(steps)], "distance along the line (nm)"
-    return np.arange(n, dtype=float), "spectrum number"
+    """``(distance per spectrum, axis label)``: the ``distance`` coordinate (nm), else the
+    distance from the first of the ``x``/``y`` positions, else the spectrum number."""
+    for distance in (
+        spectra.coords.get("distance"),
+        line_distance(spectra["x"].values, spectra["y"].values) if "x" in spectra.coords else None,
+    ):
+        if distance is not None and np.isfinite(np.asarray(distance, dtype=float)).all():
+            return np.asarray(distance, dtype=float), "distance along the line (nm)"
+    return np.arange(spectra.sizes["spectrum"], dtype=float), "spectrum number"
 
 
 class LineCutExplorer(StaticImage, ipw.VBox):
@@ -133,25 +132,21 @@ class LineCutExplorer(StaticImage, ipw.VBox):
         mode: str = "cursor",
         distance: float | None = None,
     ):
-        dims = tuple(getattr(spectra, "dims", ()))
-        if dims != ("spectrum", "bias"):
+        if not (isinstance(spectra, xr.DataArray) and is_spectra(spectra)):
             raise ValueError(
-                f"LineCutExplorer needs spectra with dims ('spectrum', 'bias') (a line cut from "
-                f"stswidgets.open_spectra), got dims {dims}"
+                "LineCutExplorer needs spectra with dims ('spectrum', 'bias') (a line cut from "
+                f"stswidgets.open_spectra), got dims {tuple(getattr(spectra, 'dims', ()))}"
             )
         if mode not in _MODE_TITLES:
             raise ValueError(f"mode must be 'cursor' or 'range', got {mode!r}")
+        _, complete = to_matrix(spectra)  # checks the data model; complete spectra = rows of X
         cube = np.asarray(spectra.values, dtype=float)
-        if cube.shape[0] == 0:
-            raise ValueError("the line cut holds no spectrum")
         self.spectra = spectra
         self.bias_mV = np.asarray(spectra["bias"].values, dtype=float)
         self.units = spectra.attrs.get("units", "a.u.") or "a.u."
         spectrum_distance, self.distance_label = _line_distance(spectra)
         self.spectrum_distance = spectrum_distance
-        self.complete = np.isfinite(cube).all(axis=1)
-        if not self.complete.any():
-            raise ValueError("no spectrum of the line cut is complete (each has unmeasured bias)")
+        self.complete = np.asarray(complete, dtype=bool)
         self.X = cube[self.complete]
         self.total = self.X.sum(axis=0, dtype=np.float64)
         self.complete_distance = spectrum_distance[self.complete]
@@ -271,7 +266,8 @@ class LineCutExplorer(StaticImage, ipw.VBox):
         self.info = ipw.HTML()
         self.info.add_class("sts-status")
 
-        traitlets.link((self.slider, "value"), (self, "distance"))
+        # not traitlets.link: the explorer snaps the distance, and the slider must show it
+        self.slider.observe(lambda change: setattr(self, "distance", change["new"]), "value")
         traitlets.link((self.mode_buttons, "value"), (self, "mode"))
         self.observe(self._on_distance, names="distance")
         self.observe(self._on_position, names="position")
@@ -381,6 +377,7 @@ class LineCutExplorer(StaticImage, ipw.VBox):
         if self.distance != snapped:
             self.distance = snapped  # re-enters once with the snapped value
             return
+        self.slider.value = snapped
         self.position = position
 
     def _on_position(self, change=None) -> None:

@@ -107,6 +107,7 @@ def test_bias_slider_shows_the_map_and_its_fourier_map_at_that_bias(grid, fmaps)
     assert explorer.bias == 0.0
     explorer.bias_slider.value = 4.3  # snapped to 4 mV
     assert explorer.bias == 4.0 and explorer.bias_index == 6
+    assert explorer.bias_slider.value == 4.0  # the slider shows the snapped bias
     np.testing.assert_allclose(explorer.map.heatmap.color, grid.values[:, :, 6])
     floor = fmaps.values.max() * 10.0**-LOG_DECADES
     np.testing.assert_allclose(

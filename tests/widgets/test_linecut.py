@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from stswidgets.spectra import make_spectra
 from stswidgets.widgets import LineCutExplorer, Selection
 from stswidgets.widgets._static import static_png
 
@@ -27,17 +28,7 @@ def line_cut(repeat_at=None, incomplete=None) -> xr.DataArray:
         values = np.vstack([values, values[repeat_at] + 0.5])
     if incomplete is not None:
         values[incomplete, 20:] = np.nan
-    return xr.DataArray(
-        values,
-        dims=("spectrum", "bias"),
-        coords={
-            "bias": BIAS,
-            "x": ("spectrum", 0.6 * distance),
-            "y": ("spectrum", 0.8 * distance),
-            "distance": ("spectrum", distance),
-        },
-        attrs={"units": "nS", "geometry": "line"},
-    )
+    return make_spectra(values, BIAS, 0.6 * distance, 0.8 * distance, geometry="line", units="nS")
 
 
 def test_waterfall_holds_every_spectrum_by_distance_and_bias():
@@ -58,9 +49,10 @@ def test_slider_and_cursor_show_the_spectrum_at_that_distance():
     assert explorer.position == 2
     np.testing.assert_allclose(explorer.spectrum_lines.y[0], spectra.values[2])
     explorer.slider.value = 3.6  # snapped to the nearest position, 3.5 nm
-    assert explorer.distance == 3.5 and explorer.position == 7
+    assert explorer.distance == pytest.approx(3.5) and explorer.position == 7
+    assert explorer.slider.value == explorer.distance  # the slider shows the snapped value
     np.testing.assert_allclose(explorer.spectrum_lines.y[0], spectra.values[7])
-    assert explorer.cursor_line.x.tolist() == [3.5, 3.5]
+    np.testing.assert_allclose(explorer.cursor_line.x, [3.5, 3.5])
     explorer.cursor.selected = [8.2]  # the mouse's cursor on the waterfall (nm)
     assert explorer.position == 16
     np.testing.assert_allclose(explorer.spectrum_lines.y[0], spectra.values[16])
@@ -127,7 +119,8 @@ def test_distance_from_positions_when_no_distance_coordinate():
     spectra = line_cut().drop_vars("distance")
     explorer = LineCutExplorer(spectra)
     np.testing.assert_allclose(explorer.distances, DISTANCE)  # |(0.6, 0.8)| = 1 per step
-    no_positions = line_cut().drop_vars(["distance", "x", "y"])
+    no_positions = line_cut().drop_vars("distance")
+    no_positions = no_positions.assign_coords(x=no_positions.x * np.nan)  # unknown positions
     assert LineCutExplorer(no_positions).distance_label == "spectrum number"
 
 
@@ -140,7 +133,7 @@ def test_wrong_input_is_refused_with_a_reason():
         LineCutExplorer(line_cut(), mode="lasso")
     empty = line_cut()
     empty[:, 0] = np.nan
-    with pytest.raises(ValueError, match="no spectrum"):
+    with pytest.raises(ValueError, match="no complete spectrum"):
         LineCutExplorer(empty)
 
 

@@ -38,17 +38,14 @@ CELLS = [
 import numpy as np
 import xarray as xr
 import ipywidgets as widgets
+from stswidgets.spectra import make_spectra
 from stswidgets.widgets import LineCutExplorer
 
 DISTANCE = 0.5 * np.arange(20)
 BIAS = np.linspace(-10.0, 10.0, 31)
 peak = np.outer(np.exp(-((DISTANCE - 4.0) ** 2) / 4.0), np.exp(-(BIAS**2) / 8.0))
 values = 1.0 + peak + 0.01 * np.arange(DISTANCE.size)[:, None]
-spectra = xr.DataArray(
-    values, dims=("spectrum", "bias"),
-    coords={"bias": BIAS, "x": ("spectrum", DISTANCE), "y": ("spectrum", 0 * DISTANCE),
-            "distance": ("spectrum", DISTANCE)},
-    attrs={"units": "nS", "geometry": "line"})
+spectra = make_spectra(values, BIAS, DISTANCE, 0 * DISTANCE, geometry="line", units="nS")
 score = xr.DataArray(np.abs(DISTANCE - 4.0), dims="spectrum",
                      attrs={"long_name": "score", "units": "1"})
 explorer = LineCutExplorer(spectra, values=score)
