@@ -16,7 +16,7 @@ import traitlets
 import xarray as xr
 
 from stswidgets.grid import to_matrix
-from stswidgets.spectra import is_spectra, line_distance
+from stswidgets.spectra import is_spectra
 from stswidgets.widgets._common import (
     CATEGORY_COLORS,
     HIGHLIGHT_SCALE,
@@ -32,6 +32,11 @@ from stswidgets.widgets._common import (
     selected_sum,
     selection_for,
 )
+from stswidgets.widgets._line_positions import (
+    line_distance_label,
+    position_means,
+    values_along_line,
+)
 from stswidgets.widgets._static import StaticImage, describe_colours
 
 __all__ = ["LineCutExplorer"]
@@ -42,37 +47,6 @@ _MODE_TITLES = {
     "cursor": "dI/dV along the line: click, then move the cursor",
     "range": "dI/dV along the line: brush a range",
 }
-
-
-def _label_of(values, fallback: str) -> str:
-    """``"long name (units)"`` of a DataArray-like ``values``, else ``fallback``."""
-    attrs = getattr(values, "attrs", {}) or {}
-    name = attrs.get("long_name") or getattr(values, "name", None) or fallback
-    units = attrs.get("units")
-    return f"{name} ({units})" if units else str(name)
-
-
-def _named_values(values) -> dict[str, object]:
-    """``values`` as ``{label: array-like}``: a dict as given, a Dataset per variable, else one."""
-    if values is None:
-        return {}
-    if isinstance(values, dict):
-        return {str(k): v for k, v in values.items()}
-    if hasattr(values, "data_vars"):  # an xarray Dataset of per-spectrum results
-        return {_label_of(values[k], str(k)): values[k] for k in values.data_vars}
-    return {_label_of(values, "value"): values}
-
-
-def _line_distance(spectra) -> tuple[np.ndarray, str]:
-    """``(distance per spectrum, axis label)``: the ``distance`` coordinate (nm), else the
-    distance from the first of the ``x``/``y`` positions, else the spectrum number."""
-    for distance in (
-        spectra.coords.get("distance"),
-        line_distance(spectra["x"].values, spectra["y"].values) if "x" in spectra.coords else None,
-    ):
-        if distance is not None and np.isfinite(np.asarray(distance, dtype=float)).all():
-            return np.asarray(distance, dtype=float), "distance along the line (nm)"
-    return np.arange(spectra.sizes["spectrum"], dtype=float), "spectrum number"
 
 
 class LineCutExplorer(StaticImage, ipw.VBox):
@@ -144,7 +118,7 @@ class LineCutExplorer(StaticImage, ipw.VBox):
         self.spectra = spectra
         self.bias_mV = np.asarray(spectra["bias"].values, dtype=float)
         self.units = spectra.attrs.get("units", "a.u.") or "a.u."
-        spectrum_distance, self.distance_label = _line_distance(spectra)
+        spectrum_distance, self.distance_label = line_distance_label(spectra)
         self.spectrum_distance = spectrum_distance
         self.complete = np.asarray(complete, dtype=bool)
         self.X = cube[self.complete]
@@ -153,18 +127,11 @@ class LineCutExplorer(StaticImage, ipw.VBox):
 
         # one column per distinct position: the mean of the spectra measured there
         self.distances, column_of = np.unique(spectrum_distance, return_inverse=True)
-        n_cols = self.distances.size
-        measured = np.isfinite(cube)
-        sums = np.zeros((n_cols, cube.shape[1]))
-        counts = np.zeros((n_cols, cube.shape[1]))
-        np.add.at(sums, column_of, np.where(measured, cube, 0.0))
-        np.add.at(counts, column_of, measured)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            self.columns = sums / counts  # NaN where nothing was measured
-        self.n_per_position = np.bincount(column_of, minlength=n_cols)
+        self.columns = position_means(cube, column_of, self.distances.size)
+        self.n_per_position = np.bincount(column_of, minlength=self.distances.size)
 
         self.selection = selection_for(self.complete[None, :], selection)
-        self._values = self._prepare_values(values, column_of)
+        self._values = values_along_line(values, self.complete, column_of, self.distances.size)
 
         # -- the waterfall ------------------------------------------------------------------
         step = abs(_step(self.distances, fallback=1.0))
@@ -290,30 +257,6 @@ class LineCutExplorer(StaticImage, ipw.VBox):
         super().__init__([ipw.HBox([self.slider, self.mode_buttons]), ipw.HBox(figures), self.info])
 
     # ------------------------------------------------------------------ construction helpers
-
-    def _prepare_values(self, values, column_of) -> dict[str, dict]:
-        """Per named value: the value of each spectrum and the mean per position."""
-        n, n_complete = self.complete.size, int(self.complete.sum())
-        prepared = {}
-        for label, value in _named_values(values).items():
-            array = np.asarray(getattr(value, "values", value), dtype=float).ravel()
-            if array.size == n:
-                per_spectrum = array
-            elif array.size == n_complete:
-                per_spectrum = np.full(n, np.nan)
-                per_spectrum[self.complete] = array
-            else:
-                raise ValueError(
-                    f"values {label!r} hold {array.size} numbers; expected one per spectrum "
-                    f"({n}) or per complete spectrum ({n_complete})"
-                )
-            finite = np.isfinite(per_spectrum)
-            sums = np.bincount(column_of[finite], per_spectrum[finite], self.distances.size)
-            counts = np.bincount(column_of[finite], minlength=self.distances.size)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                per_position = sums / counts
-            prepared[label] = {"spectrum": per_spectrum, "position": per_position}
-        return prepared
 
     def _build_values_figure(self) -> None:
         labels = list(self._values)
