@@ -264,9 +264,10 @@ class LineCutExplorer(StaticImage, ipw.VBox):
         self.vx = bq.LinearScale(min=self.d_scale.min, max=self.d_scale.max)
         self.vy = bq.LinearScale()
         per_position = np.vstack([self._values[k]["position"] for k in labels])
+        twice = 1 + (self.distances.size == 1)  # bqplot squeezes a one-point line away
         self.values_lines = bq.Lines(
-            x=self.distances,
-            y=per_position,
+            x=np.repeat(self.distances, twice),
+            y=np.repeat(per_position, twice, axis=1),
             scales={"x": self.vx, "y": self.vy},
             colors=colours,
             labels=labels,

@@ -158,3 +158,13 @@ def test_static_picture_is_labelled_and_free_of_overlaps():
     fig = static_figure(LineCutExplorer(line_cut(), values={"score": np.arange(20.0)}))
     assert [ax.get_ylabel() for ax in colourbar_axes(fig)] == ["dI/dV (nS)"]
     assert layout_problems(fig) == []
+
+
+def test_spectra_repeated_at_one_spot_make_one_column():
+    values = np.vstack([np.linspace(1, 2, BIAS.size), np.linspace(3, 4, BIAS.size)])
+    spectra = make_spectra(values, BIAS, np.zeros(2), np.zeros(2), geometry="repeats")
+    explorer = LineCutExplorer(spectra, values=np.array([1.0, 3.0]))
+    np.testing.assert_allclose(explorer.current_spectrum, values.mean(axis=0))
+    assert explorer.waterfall.color.shape == (BIAS.size, 2)  # one column, drawn twice as wide
+    np.testing.assert_allclose(explorer.values_lines.y, [2.0, 2.0])  # the mean value there
+    np.testing.assert_array_equal(explorer.select_range(-1.0, 1.0), [0, 1])
