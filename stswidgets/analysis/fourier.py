@@ -35,6 +35,7 @@ from stswidgets.grid import GRID_DIMS, GridError, validate_grid
 
 __all__ = ["fourier_maps", "q_cut", "radial_average", "ring_wavevector"]
 _WINDOWS = ("hann", "tukey", "none")
+_BLOCK_VALUES = 2**22  # q pixels x maps per FFT block (64 MiB of complex128)
 
 
 def _describe(grid) -> str:
@@ -139,6 +140,19 @@ def _remove_background(values, finite, x, y, subtract_mean):
     return centred
 
 
+def _transform(values, x, y, subtract_mean, window_2d, size):
+    """Centred transform ``F / sqrt(N)`` of maps ``(n, ny, nx)`` and their invalid-pixel counts."""
+    from scipy import fft
+
+    values = np.asarray(values, dtype=float)
+    finite = np.isfinite(values)
+    prepared = _remove_background(values, finite, x, y, subtract_mean)
+    prepared *= window_2d[None]
+    transform = fft.fft2(prepared, s=size, axes=(1, 2), workers=-1)  # zeros appended: padding
+    n_pixels = window_2d.size
+    return fft.fftshift(transform, axes=(1, 2)) / np.sqrt(n_pixels), (~finite).sum(axis=(1, 2))
+
+
 def _q_axis(n: int, step_nm: float) -> np.ndarray:
     return 2 * np.pi * np.fft.fftshift(np.fft.fftfreq(n, d=step_nm))
 
@@ -240,21 +254,22 @@ def fourier_maps(
     x, y = (np.asarray(grid[a].values, dtype=float) for a in ("x", "y"))
     step_x, step_y = (x[-1] - x[0]) / (nx - 1), (y[-1] - y[0]) / (ny - 1)
 
-    from scipy import fft
-
-    values = np.asarray(grid.transpose("bias", "y", "x").values, dtype=float)
-    finite = np.isfinite(values)
-    prepared = _remove_background(values, finite, x, y, subtract_mean)
-    prepared *= np.outer(_window(window, ny), _window(window, nx))[None]
-    transform = fft.fft2(prepared, s=size, axes=(1, 2), workers=-1)  # zeros appended: padding
-    transform = fft.fftshift(transform, axes=(1, 2)) / np.sqrt(ny * nx)
+    values = grid.transpose("bias", "y", "x").values
     qy, qx = _q_axis(size[0], step_y), _q_axis(size[1], step_x)
-    if output == "power":
-        result = transform.real**2 + transform.imag**2
-        if group is not None:
-            result = _symmetrize(result, qy, qx, group)
-    else:
-        result = transform
+    window_2d = np.outer(_window(window, ny), _window(window, nx))
+    result = np.empty((values.shape[0], *size), dtype=float if output == "power" else complex)
+    filled = np.empty(values.shape[0], dtype=int)
+    # blocks of maps: the complex transform of a block, not of the whole grid, is held at once
+    block = max(1, _BLOCK_VALUES // (size[0] * size[1]))
+    for start in range(0, values.shape[0], block):
+        maps = slice(start, start + block)
+        transform, filled[maps] = _transform(values[maps], x, y, subtract_mean, window_2d, size)
+        if output == "power":
+            result[maps] = transform.real**2 + transform.imag**2
+        else:
+            result[maps] = transform
+    if group is not None:
+        result = _symmetrize(result, qy, qx, group)
     grid_units = grid.attrs.get("units", "a.u.")
     return xr.DataArray(
         result,
@@ -263,7 +278,7 @@ def fourier_maps(
             "bias": grid["bias"].variable,
             "qy": ("qy", qy, {"units": "1/nm", "long_name": "wavevector q_y (2 pi / lambda)"}),
             "qx": ("qx", qx, {"units": "1/nm", "long_name": "wavevector q_x (2 pi / lambda)"}),
-            "filled_pixels": ("bias", (~finite).sum(axis=(1, 2)), {"units": "1"}),
+            "filled_pixels": ("bias", filled, {"units": "1"}),
         },
         name="fourier_power" if output == "power" else "fourier_transform",
         attrs={

@@ -282,3 +282,17 @@ def test_irregular_raster_and_collections_are_refused():
     spectra = xr.DataArray(np.ones((5, 3)), dims=("spectrum", "bias"), coords={"bias": [0.0, 1, 2]})
     with pytest.raises(GridError, match="collection of spectra"):
         fourier_maps(spectra)
+
+
+def test_maps_transformed_in_blocks_equal_one_block(monkeypatch):
+    from stswidgets.analysis import fourier
+
+    rng = np.random.default_rng(8)
+    values = rng.normal(size=(20, 24, 7))
+    values[3, 4, 2] = np.nan
+    grid = _grid(values)
+    whole = fourier_maps(grid, subtract_mean="plane", pad=32)
+    monkeypatch.setattr(fourier, "_BLOCK_VALUES", 2 * 32 * 32)  # two maps per block
+    blocks = fourier_maps(grid, subtract_mean="plane", pad=32)
+    np.testing.assert_allclose(blocks.values, whole.values, rtol=1e-12, atol=1e-15)
+    assert blocks.filled_pixels.values.tolist() == [0, 0, 1, 0, 0, 0, 0]
