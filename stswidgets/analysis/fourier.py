@@ -104,7 +104,10 @@ def _window(window, n: int) -> np.ndarray:
 
 
 def _check_window(window) -> None:
-    name = window if isinstance(window, str) else (window[0] if len(window) == 2 else None)
+    try:
+        name = window if isinstance(window, str) else (window[0] if len(window) == 2 else None)
+    except TypeError:  # neither a name nor a (name, alpha) pair
+        name = None
     if name not in _WINDOWS or (name != "tukey" and not isinstance(window, str)):
         raise ValueError(f"window={window!r}: expected 'hann', 'tukey', ('tukey', alpha) or 'none'")
 
@@ -137,6 +140,7 @@ def _remove_background(values, finite, x, y, subtract_mean):
         coeffs = np.einsum("bij,bj->bi", np.linalg.pinv(normal), rhs)
         plane = (coeffs @ basis.T).reshape(values.shape)
         centred = np.where(finite, centred - plane, 0.0)
+    centred[counts == 0] = np.nan  # a map with no valid pixel stays NaN
     return centred
 
 

@@ -122,6 +122,11 @@ def test_invalid_pixels_are_filled_with_the_map_mean_and_counted():
     filled[np.isnan(filled)] = np.nanmean(filled)
     expected = np.abs(np.fft.fftshift(np.fft.fft2(filled))) ** 2 / filled.size
     np.testing.assert_allclose(fmaps.isel(bias=0).values, expected, rtol=1e-10)
+    values[:, :, 1] = np.nan  # a map never measured: NaN power, with either background choice
+    for subtract_mean in (True, False, "plane"):
+        fmaps = fourier_maps(_grid(values), subtract_mean=subtract_mean)
+        assert np.isnan(fmaps.isel(bias=1)).all() and np.isfinite(fmaps.isel(bias=0)).all()
+        assert fmaps.filled_pixels.values.tolist() == [6, 20 * 24]
 
 
 def _asymmetric_map(n=64, step=0.1):
@@ -261,6 +266,7 @@ def test_radial_average_against_a_direct_loop_and_its_sector():
     [
         (np.ones((1, 20, 3)), {}, GridError, "line grid"),
         (np.ones((10, 12, 3)), {"window": "kaiser"}, ValueError, "window"),
+        (np.ones((10, 12, 3)), {"window": 3}, ValueError, "window"),
         (np.ones((10, 12, 3)), {"symmetrize": 5}, ValueError, "n-fold"),
         (np.ones((10, 12, 3)), {"axes": "x"}, ValueError, "add 'mirror'"),
         (np.ones((10, 12, 3)), {"symmetrize": 4, "output": "complex"}, ValueError, "phases"),
