@@ -302,3 +302,32 @@ def test_maps_transformed_in_blocks_equal_one_block(monkeypatch):
     blocks = fourier_maps(grid, subtract_mean="plane", pad=32)
     np.testing.assert_allclose(blocks.values, whole.values, rtol=1e-12, atol=1e-15)
     assert blocks.filled_pixels.values.tolist() == [0, 0, 1, 0, 0, 0, 0]
+
+
+def test_a_real_nanonis_grid_against_numpy_and_its_line_grid_refused():
+    """The measured 30 x 30 lock-in grid (skipped where the real-data folder is absent)."""
+    import os
+    from pathlib import Path
+
+    from scipy.signal import windows
+
+    from stswidgets import open_grid
+
+    real = Path(
+        os.environ.get("STSWIDGETS_REAL_DATA")
+        or Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
+    )
+    if not (real / "nanonis_grid_lockin_30x30.3ds").is_file():
+        pytest.skip(f"real files not found in {real}")
+    grid = open_grid(real / "nanonis_grid_lockin_30x30.3ds")
+    fmaps = fourier_maps(grid, bias=[-20.0, 0.0, 20.0])
+    assert fmaps.sizes["bias"] == 3 and np.isfinite(fmaps.values).all()
+    step = float(grid.x[1] - grid.x[0])  # float32 coordinates: the steps agree to ~1e-6
+    np.testing.assert_allclose(np.diff(fmaps.qx), 2 * np.pi / (grid.sizes["x"] * step), rtol=1e-4)
+    image = grid.sel(bias=float(fmaps.bias[1])).transpose("y", "x").values.astype(float)
+    window = np.outer(windows.hann(image.shape[0]), windows.hann(image.shape[1]))
+    expected = np.abs(np.fft.fftshift(np.fft.fft2((image - image.mean()) * window))) ** 2
+    np.testing.assert_allclose(fmaps.isel(bias=1).values, expected / image.size, rtol=1e-8)
+    line = open_grid(real / "nanonis_line_pb_sc_32x1.3ds")
+    with pytest.raises(GridError, match="line grid"):
+        fourier_maps(line)
