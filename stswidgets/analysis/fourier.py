@@ -62,7 +62,9 @@ def _map_grid(grid) -> xr.DataArray:
             )
         if axis not in grid.coords:
             raise GridError(f"{_describe(grid)} has no {axis!r} coordinate (pixel centres in nm)")
-    grid = grid.sortby(["y", "x"])
+    descending = [a for a in ("y", "x") if np.any(np.diff(np.asarray(grid[a].values, float)) < 0)]
+    if descending:
+        grid = grid.sortby(descending)
     for axis in ("y", "x"):
         coord = np.asarray(grid[axis].values, dtype=float)
         steps = np.diff(coord)
@@ -145,7 +147,7 @@ def _remove_background(values, finite, x, y, subtract_mean):
 
 
 def _transform(values, x, y, subtract_mean, window_2d, size):
-    """Centred transform ``F / sqrt(N)`` of maps ``(n, ny, nx)`` and their invalid-pixel counts."""
+    """Transform ``F / sqrt(N)`` (not yet shifted) of maps ``(n, ny, nx)``, invalid-pixel counts."""
     from scipy import fft
 
     values = np.asarray(values, dtype=float)
@@ -154,7 +156,8 @@ def _transform(values, x, y, subtract_mean, window_2d, size):
     prepared *= window_2d[None]
     transform = fft.fft2(prepared, s=size, axes=(1, 2), workers=-1)  # zeros appended: padding
     n_pixels = window_2d.size
-    return fft.fftshift(transform, axes=(1, 2)) / np.sqrt(n_pixels), (~finite).sum(axis=(1, 2))
+    transform /= np.sqrt(n_pixels)
+    return transform, (~finite).sum(axis=(1, 2))
 
 
 def _q_axis(n: int, step_nm: float) -> np.ndarray:
@@ -269,9 +272,8 @@ def fourier_maps(
         maps = slice(start, start + block)
         transform, filled[maps] = _transform(values[maps], x, y, subtract_mean, window_2d, size)
         if output == "power":
-            result[maps] = transform.real**2 + transform.imag**2
-        else:
-            result[maps] = transform
+            transform = transform.real**2 + transform.imag**2
+        result[maps] = np.fft.fftshift(transform, axes=(1, 2))
     if group is not None:
         result = _symmetrize(result, qy, qx, group)
     grid_units = grid.attrs.get("units", "a.u.")

@@ -331,3 +331,12 @@ def test_a_real_nanonis_grid_against_numpy_and_its_line_grid_refused():
     line = open_grid(real / "nanonis_line_pb_sc_32x1.3ds")
     with pytest.raises(GridError, match="line grid"):
         fourier_maps(line)
+
+
+def test_descending_coordinates_and_other_dim_orders_give_the_same_maps():
+    rng = np.random.default_rng(9)
+    grid = _grid(rng.normal(size=(12, 16, 3)))
+    expected = fourier_maps(grid).values
+    flipped = grid.isel(x=slice(None, None, -1), y=slice(None, None, -1))
+    np.testing.assert_allclose(fourier_maps(flipped).values, expected, rtol=1e-12)
+    np.testing.assert_allclose(fourier_maps(grid.transpose("bias", "x", "y")).values, expected)
