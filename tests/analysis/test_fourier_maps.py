@@ -340,3 +340,29 @@ def test_descending_coordinates_and_other_dim_orders_give_the_same_maps():
     flipped = grid.isel(x=slice(None, None, -1), y=slice(None, None, -1))
     np.testing.assert_allclose(fourier_maps(flipped).values, expected, rtol=1e-12)
     np.testing.assert_allclose(fourier_maps(grid.transpose("bias", "x", "y")).values, expected)
+
+
+def test_sixfold_symmetrisation_equals_scipy_ndimage_rotations():
+    """Independent: each rotation by scipy.ndimage.map_coordinates (order 1, NaN outside the
+    grid), averaged with nanmean, on a grid whose qx and qy steps differ."""
+    from scipy import ndimage
+
+    grid = _grid(np.stack([_asymmetric_map(48)] * 2, axis=-1), step_x=0.1, step_y=0.13)
+    plain = fourier_maps(grid).isel(bias=0)
+    six = fourier_maps(grid, symmetrize=6).isel(bias=0).values
+    qx, qy = plain.qx.values, plain.qy.values
+    qxx, qyy = np.meshgrid(qx, qy)
+    copies = []
+    for k in range(6):
+        c, s = np.cos(k * np.pi / 3), np.sin(k * np.pi / 3)
+        rows = (s * qxx + c * qyy - qy[0]) / (qy[1] - qy[0])
+        cols = (c * qxx - s * qyy - qx[0]) / (qx[1] - qx[0])
+        # points on the border, up to rounding, count as inside (as in the engine)
+        rows, cols = (np.where(abs(i - np.round(i)) < 1e-9, np.round(i), i) for i in (rows, cols))
+        copies.append(
+            ndimage.map_coordinates(
+                plain.values, [rows, cols], order=1, cval=np.nan, mode="constant"
+            )
+        )
+    expected = np.nanmean(copies, axis=0)
+    np.testing.assert_allclose(six, expected, rtol=1e-9, atol=1e-12 * plain.values.max())
