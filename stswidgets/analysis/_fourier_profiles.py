@@ -20,7 +20,11 @@ def _check_fmaps(fmaps) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         )
     fmaps = fmaps.transpose(*FOURIER_DIMS)
     values = np.asarray(fmaps.values)
-    power = values.real**2 + values.imag**2 if np.iscomplexobj(values) else values.astype(float)
+    power = (
+        values.real**2 + values.imag**2
+        if np.iscomplexobj(values)
+        else values.astype(float, copy=False)
+    )
     return power, np.asarray(fmaps.qy.values, float), np.asarray(fmaps.qx.values, float)
 
 
