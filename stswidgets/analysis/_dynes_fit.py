@@ -9,10 +9,12 @@ The model of one spectrum (energies ``E`` in mV, ``e = E / E_max`` scaled to [-1
 so ``N`` is positive at both signs of ``E``). One gap: ``w = 0``. The background multiplies the
 DOS (a normal-state conductance that varies slowly with bias); ``background_order`` 1 drops
 ``a2``. Optional thermal broadening convolves ``G`` with ``-df/dE`` of the Fermi function on the
-bias axis. Every spectrum has its own parameters; all are fitted together: the Jacobian is
-analytic (``dN/dDelta = Re[z Delta / r^3]``, ``dN/dGamma = Re[-i Delta^2 / r^3]``, ``r^2 = z^2 -
-Delta^2``), the normal equations ``(n_spectra, n_params, n_params)`` are solved batched with a
-damping per spectrum, raised where a step fails and lowered where it succeeds.
+bias axis (the DOS sampled on a finer axis). Every spectrum has its own parameters; all are
+fitted together: the Jacobian is analytic (``dN/dDelta = Re[z Delta / r^3]``,
+``dN/dGamma = Re[-i Delta^2 / r^3]``, ``r^2 = z^2 - Delta^2``), the normal equations
+``(n_spectra, n_params, n_params)`` are solved batched with a damping per spectrum, raised where
+a step fails and lowered where it succeeds. The DOS uses one complex root ``r`` (the sign of
+``E``), which equals the product of principal roots above for ``Gamma > 0``.
 """
 
 from __future__ import annotations
@@ -48,37 +50,46 @@ def dynes(energy, delta, gamma, derivatives=False):
     return dos, d_delta, d_gamma
 
 
-def thermal_kernel(bias_mV, temperature_K):
-    """Matrix ``(n_bias, n_bias)`` convolving a spectrum with ``-df/dE`` at ``temperature_K``.
+def thermal_axis(bias_mV, temperature_K):
+    """Fine energies and the matrix ``(n_bias, n_fine)`` convolving with ``-df/dE``.
 
-    Rows are normalised to sum 1 (so the bias-window edges keep their level).
+    The DOS is sampled on a finer axis (step the smaller of half the bias step and ``kT / 8``)
+    reaching ``8 kT`` beyond the bias window, so that sharp coherence peaks integrate correctly;
+    each row of the kernel sums to 1.
     """
     kt = KB_MEV_PER_K * float(temperature_K)
-    offset = bias_mV[:, None] - bias_mV[None, :]
-    kernel = 1.0 / (4 * kt * np.cosh(offset / (2 * kt)) ** 2)
-    return kernel / kernel.sum(axis=1, keepdims=True)
+    step = min(0.5 * float(bias_mV[1] - bias_mV[0]), kt / 8)
+    fine = np.arange(bias_mV[0] - 8 * kt, bias_mV[-1] + 8 * kt + step, step)
+    offset = (bias_mV[:, None] - fine[None, :]) / (2 * kt)
+    kernel = 1.0 / np.cosh(np.clip(offset, -300, 300)) ** 2
+    return fine, (kernel / kernel.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 class _Model:
     """The model and its Jacobian for parameter rows ``theta`` ``(n, n_params)``.
 
     Parameter order: ``Delta, Gamma`` (+ ``Delta_2, w`` for two gaps), then ``a0 .. a_order``.
+    With ``temperature_K`` the DOS lives on a fine axis and is convolved onto ``bias_mV``.
     """
 
-    def __init__(self, bias_mV, n_gaps, background_order, kernel=None):
+    def __init__(self, bias_mV, n_gaps, background_order, temperature_K=None):
         self.bias = bias_mV
-        self.e = bias_mV / max(float(np.abs(bias_mV).max()), 1e-12)
+        self.kernel = None
+        self.energy = bias_mV
+        if temperature_K is not None:
+            self.energy, self.kernel = thermal_axis(bias_mV, temperature_K)
+        self.scale = max(float(np.abs(bias_mV).max()), 1e-12)
+        e = self.energy / self.scale
         self.n_gaps = n_gaps
         self.n_nonlinear = 2 if n_gaps == 1 else 4
-        self.powers = np.stack([self.e**k for k in range(background_order + 1)]).astype(np.float32)
-        self.kernel = kernel
+        self.powers = np.stack([e**k for k in range(background_order + 1)]).astype(np.float32)
 
     def mixture(self, theta, derivatives=False):
-        out = dynes(self.bias, theta[:, 0], theta[:, 1], derivatives)
+        out = dynes(self.energy, theta[:, 0], theta[:, 1], derivatives)
         if self.n_gaps == 1:
             return out
         w = theta[:, 3:4]
-        second = dynes(self.bias, theta[:, 2], theta[:, 1], derivatives)
+        second = dynes(self.energy, theta[:, 2], theta[:, 1], derivatives)
         if not derivatives:
             return (1 - w) * out + w * second
         (n1, d1_delta, d1_gamma), (n2, d2_delta, d2_gamma) = out, second
@@ -97,7 +108,8 @@ class _Model:
         parts = self.mixture(theta, derivatives=True)
         mix = parts[0]
         background = theta[:, self.n_nonlinear :] @ self.powers
-        jacobian = np.empty(mix.shape + (len(parts) - 1 + len(self.powers),), np.float32)
+        shape = (len(theta), len(self.bias), len(parts) - 1 + len(self.powers))
+        jacobian = np.empty(shape, np.float32)
         for j, derivative in enumerate(parts[1:]):  # in the order of the parameters
             jacobian[..., j] = self._convolve(background * derivative)
         for j, power in enumerate(self.powers, start=len(parts) - 1):

@@ -14,7 +14,13 @@ from stswidgets.analysis._gap_peaks import _side_peaks
 
 
 def fit_gaps(data, peaks, n_gaps, background_order, fit_range, temperature_K, max_iter):
-    """The Dynes fit on ``data.X`` started from the peaks result."""
+    """The Dynes fit on ``data.X`` started from the peaks result.
+
+    Each spectrum's window is ``|E| <= fit_range`` times its peaks gap. The start: ``Delta`` the
+    peaks gap (less ``1.7 kT`` with thermal broadening, which moves the coherence peaks out by
+    about that much; started at the peaks the fit can stall with ``Gamma`` at its floor),
+    ``Gamma = 0.1 Delta``, the background by linear least squares.
+    """
     mean_gap = peaks[3]["mean_gap_mV"]
     start_gap = np.where(np.isfinite(peaks[0]["gap"]), peaks[0]["gap"], mean_gap)
     start_gap = np.clip(start_gap, 2 * data.step, np.abs(data.bias).max())
@@ -28,11 +34,13 @@ def fit_gaps(data, peaks, n_gaps, background_order, fit_range, temperature_K, ma
         used = np.flatnonzero(weights.any(axis=0))
         columns = slice(used[0], used[-1] + 1)
     bias = data.bias[columns]
-    kernel = None if temperature_K is None else _dynes_fit.thermal_kernel(bias, temperature_K)
-    model = _dynes_fit._Model(bias, n_gaps, background_order, kernel)
+    model = _dynes_fit._Model(bias, n_gaps, background_order, temperature_K)
     X, weights = data.X[:, columns], weights[:, columns]
     n = len(X)
     gamma_min = 0.1 * data.step
+    if temperature_K is not None:
+        shift = 1.7 * _dynes_fit.KB_MEV_PER_K * float(temperature_K)
+        start_gap = np.maximum(start_gap - shift, 0.5 * start_gap)
     theta = np.zeros((n, n_params))
     theta[:, 0], theta[:, 1] = start_gap, np.maximum(0.1 * start_gap, 2 * gamma_min)
     lower = np.full((n, n_params), -np.inf)
