@@ -201,3 +201,25 @@ def test_gap_variation_field_and_default():
     # smooth: neighbouring pixels (0.15-0.35 nm apart, correlation 3 nm) differ far less than 0.1
     assert np.median(np.abs(np.diff(ratio, axis=1))) < 0.02
     assert "gap_variation" not in plain.attrs and varied.attrs["gap_variation"] == 0.1
+
+
+def test_anisotropic_fit_recovers_a_v_shaped_gap():
+    from stswidgets._defect_signatures import superconductor_dos
+
+    rng = np.random.default_rng(8)
+    bias = np.linspace(-6, 6, 241)
+    truths = [(1.5, 0.85), (1.8, 0.7), (1.2, 0.9)]
+    X = np.stack(
+        [
+            (1 + 0.1 * bias / 6) * superconductor_dos(bias, d, 0.05, anisotropy=a)
+            + 0.005 * rng.standard_normal(len(bias))
+            for d, a in truths
+        ]
+    )
+    isotropic = gap_map(X, bias_mV=bias, method="fit")
+    result = gap_map(X, bias_mV=bias, method="fit", anisotropic=True)
+    d, a = np.array(truths).T
+    np.testing.assert_allclose(result["gap"], d, rtol=0.03)
+    np.testing.assert_allclose(result["gap_anisotropy"], a, atol=0.05)
+    # the isotropic model cannot describe the V shape: further off
+    assert np.all(np.abs(isotropic["gap"].values - d) > np.abs(result["gap"].values - d))
