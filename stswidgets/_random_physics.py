@@ -61,6 +61,10 @@ centre, 0.6 at the core edge; no longer a mixing fraction); ``local_gap_mV`` and
 gives each kind's ``healing_length_nm``, ``core_radius_nm`` and ``ring_width_nm = 3
 healing_length_nm``; ``attrs["healing_length_nm"]`` is the largest.
 
+``gap_variation > 0`` (default 0: unchanged grids) stretches each pixel's local spectrum in energy
+by a smooth random factor (:mod:`stswidgets._gap_field`, its own stream ``[seed, 3]``): a gap that
+varies in space, recorded in ``local_gap_mV``, for testing gap maps.
+
 Draw order (one stream of ``default_rng(seed)``): map shape, n_bias, pixel, gap, Dynes, second
 gap and weight, broadening, bias window, background, gap anisotropy (drawn or not), number of
 kinds and archetypes, each kind's signature (redrawn until its contrast is large enough), each
