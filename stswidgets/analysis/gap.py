@@ -25,10 +25,12 @@ instrumental broadening absorbed into ``Gamma``).
 Accuracy on :func:`stswidgets.datasets.random_grid` grids with ``gap_variation=0.1`` (a gap that
 varies by 10 % over a few nm), against the truth ``local_gap_mV`` on pixels outside the defect
 cores (``kind == 0``), on the reporting seeds 1000-1009 (not tuned on; 48-64 pixels a side),
-measured by ``benchmarks/bench_gap_map.py --accuracy``: ``fit`` correlation 10th percentile 0.989,
-median 0.999, median |error| 0.088 mV (0.02-0.09 mV on isotropic gaps, 0.3-0.4 mV on V-shaped
-ones, which the isotropic model does not describe); ``peaks`` 0.973, 0.996 and 0.248 mV (the
-peaks sit outside Delta; 0.05-0.07 mV on V-shaped gaps).
+measured by ``benchmarks/bench_gap_map.py --accuracy --anisotropic``: ``fit`` correlation 10th
+percentile 0.989, median 0.999, median |error| 0.088 mV (0.02-0.09 mV on isotropic gaps, 0.3-0.4 mV
+on V-shaped ones, which the isotropic model does not describe); ``anisotropic=True`` 0.981, 0.998,
+0.087 mV (0.02-0.04 mV on V-shaped gaps, 0.08-0.22 mV on isotropic two-band ones, where it mistakes
+the second gap for anisotropy); ``peaks`` 0.973, 0.996 and 0.248 mV (the peaks sit outside Delta;
+0.05-0.07 mV on V-shaped gaps).
 
 :func:`peak_map` finds in-gap bound states: local maxima of the smoothed spectrum strictly
 between the two coherence peaks, prominent above the noise.
