@@ -2,15 +2,17 @@
 
 Submodules: ``decomposition``, ``clustering``, ``distances``, ``incremental``, ``correlation``,
 ``density``, ``segmentation``, ``spectral_weight``, ``kinds``, ``metrics``, ``score_statistics``
-(the 1D statistics of a score that ``spectral_weight`` and ``kinds`` share), ``fourier`` (QPI
+(the 1D statistics of a score that ``spectral_weight`` and ``kinds`` share), ``gap`` (gap and
+bound-state maps: :func:`gap_map`, :func:`peak_map`, on grids or collections), ``fourier`` (QPI
 maps of a grid). Nothing here imports widgets, and nothing imports torch at import time: the one
 exception is the optional torch pair pass (``device=`` of the pairwise-distance functions,
 ``_torch_pairs``), which imports it inside the call that asks for it. The names of
 :mod:`~stswidgets.analysis.kinds` (:func:`classify_kinds`, :func:`class_names`,
 :func:`flag_meanings`, :class:`KindClasses`, ``FESE_NAMES``),
-:class:`~stswidgets.analysis.incremental.PairHistogram` and those of
-:mod:`~stswidgets.analysis.fourier` (:func:`fourier_maps`, :func:`radial_average`,
-:func:`q_cut`, :func:`ring_wavevector`) are importable from here; they load on first use.
+:class:`~stswidgets.analysis.incremental.PairHistogram`, those of :mod:`~stswidgets.analysis.gap`
+(:func:`gap_map`, :func:`peak_map`) and of :mod:`~stswidgets.analysis.fourier`
+(:func:`fourier_maps`, :func:`radial_average`, :func:`q_cut`, :func:`ring_wavevector`) are
+importable from here; they load on first use.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ _HOMES = {
     "q_cut": "fourier",
     "radial_average": "fourier",
     "ring_wavevector": "fourier",
+    "gap_map": "gap",
+    "peak_map": "gap",
 }
 __all__ = sorted(_HOMES)
 
