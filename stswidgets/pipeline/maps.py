@@ -1,0 +1,291 @@
+"""Physics maps (issue 21): the gap, coherence-peak and bound-state maps and the Fourier
+(quasiparticle-interference) maps of a grid, as one pipeline step beside the similarity analysis.
+
+:func:`physics_maps` runs :func:`stswidgets.analysis.gap_map`, ``peak_map``, ``fourier_maps``
+and ``radial_average`` with the choices of :class:`~stswidgets.pipeline.PipelineConfig`
+(``gap_method``, ``n_gaps``, ``gap_smoothing_mV``, ``fourier_window``, ``fourier_symmetrize``)
+on the grid AS MEASURED (energies do not depend on a normalisation; heights are in the grid's
+units), picks the key energies (both coherence peaks, the bound states, the Fermi level) and is
+cached in the run folder like every step. :func:`physics_profiles` profiles the gap, the
+zero-bias conductance, the score and the spectra against the distance from the nearest defect
+(:func:`stswidgets.pipeline.defect_profiles`). Figures: :mod:`stswidgets.pipeline.physics_plots`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+
+from stswidgets.pipeline.cache import cached, stored
+from stswidgets.pipeline.config import PipelineConfig, config_for
+
+__all__ = [
+    "PHYSICS_SETTINGS",
+    "PhysicsMaps",
+    "key_energies",
+    "physics_maps",
+    "physics_profiles",
+    "physics_variables",
+]
+
+#: The settings the physics maps depend on (the cache key: other settings leave them alone).
+PHYSICS_SETTINGS = (
+    "gap_method",
+    "n_gaps",
+    "gap_smoothing_mV",
+    "fourier_window",
+    "fourier_symmetrize",
+)
+#: A bound-state energy is a key energy when at least this fraction of the spectra (and 5)
+#: hold an in-gap peak within one histogram bin of it.
+BOUND_STATE_FRACTION = 0.02
+#: At most this many bound-state energies are key energies.
+MAX_BOUND_STATES = 2
+
+
+@dataclass
+class PhysicsMaps:
+    """The physics maps of one grid (or collection of spectra).
+
+    Attributes
+    ----------
+    gap : xarray.Dataset
+        :func:`stswidgets.analysis.gap_map`'s result on ``(y, x)`` (``spectrum`` for a
+        collection): ``gap``, ``peak_energy_neg`` / ``_pos`` (mV), ``peak_height_neg`` /
+        ``_pos``, ``zero_bias_conductance``, ``fit_quality`` (``gap_2`` for two gaps).
+    peaks : xarray.Dataset or None
+        :func:`stswidgets.analysis.peak_map`: ``bound_state_energy`` (mV) and
+        ``bound_state_height``, dims ``(y, x, peak)``, NaN where none.
+    fourier : xarray.DataArray or None
+        Fourier power of the conductance map at every bias, dims ``(bias, qy, qx)``, q in 1/nm
+        (``attrs["q_convention"]``); None for a collection of spectra.
+    radial : xarray.DataArray or None
+        Its radial average, dims ``(bias, q)``.
+    key_energies : dict of str to float
+        Label to bias (mV, a bias of the grid): ``"coherence peak (-)"``, ``"coherence peak
+        (+)"``, ``"bound state ..."``, ``"Fermi level"``; in ascending energy.
+    geometry : str
+        ``"grid"``, ``"line"``, ``"points"`` or ``"repeats"``.
+    note : str
+        Why a part is missing (a collection has no Fourier maps, ...), else empty.
+    """
+
+    gap: xr.Dataset
+    peaks: xr.Dataset | None
+    fourier: xr.DataArray | None
+    radial: xr.DataArray | None
+    key_energies: dict[str, float] = field(default_factory=dict)
+    geometry: str = "grid"
+    note: str = ""
+
+    @property
+    def median_gap_mV(self) -> float:
+        values = np.asarray(self.gap["gap"].values, dtype=float)
+        return float(np.nanmedian(values)) if np.isfinite(values).any() else float("nan")
+
+
+def _grid_of(data) -> tuple[xr.DataArray, str]:
+    """The measured grid (or spectra) and the geometry of a PipelineInput or a DataArray."""
+    if isinstance(data, xr.DataArray):
+        geometry = "grid" if {"y", "x"} <= set(data.dims) else str(data.attrs.get("geometry"))
+        return data, geometry
+    return data.grid, getattr(data, "geometry", "grid")
+
+
+def _gap_options(config: PipelineConfig) -> dict:
+    options = {"method": config.gap_method, "n_gaps": config.n_gaps}
+    if config.gap_smoothing_mV is not None:
+        options["smooth_mV"] = config.gap_smoothing_mV
+    return options
+
+
+def key_energies(gap: xr.Dataset, peaks: xr.Dataset | None, bias) -> dict[str, float]:
+    """The energies a physicist maps first, as biases of the grid (mV), ascending.
+
+    Both coherence peaks (the median of the peak energies), the most common bound-state
+    energies (histogram bins of the in-gap peak energies holding at least
+    :data:`BOUND_STATE_FRACTION` of the spectra, at most :data:`MAX_BOUND_STATES`) and the
+    Fermi level (0 mV, when the bias range holds it).
+    """
+    bias = np.sort(np.asarray(bias, dtype=float))
+
+    def nearest(energy):
+        return float(bias[int(np.argmin(np.abs(bias - energy)))])
+
+    found = {}
+    for side, name in (("-", "peak_energy_neg"), ("+", "peak_energy_pos")):
+        values = np.asarray(gap[name].values, dtype=float) if name in gap else np.array([])
+        if np.isfinite(values).any():
+            found[f"coherence peak ({side})"] = nearest(np.nanmedian(values))
+    if peaks is not None and "bound_state_energy" in peaks:
+        energies = np.asarray(peaks["bound_state_energy"].values, dtype=float)
+        n_spectra = max(energies.size // max(peaks.sizes.get("peak", 1), 1), 1)
+        energies = energies[np.isfinite(energies)]
+        step = float(np.median(np.diff(bias))) if bias.size > 1 else 1.0
+        if energies.size:
+            edges = np.arange(energies.min() - step, energies.max() + 2 * step, 2 * step)
+            counts, edges = np.histogram(energies, edges)
+            order = np.argsort(counts)[::-1]
+            chosen: list[int] = []
+            for b in order:
+                if counts[b] < max(5, BOUND_STATE_FRACTION * n_spectra):
+                    break
+                if all(abs(b - c) > 1 for c in chosen):
+                    chosen.append(int(b))
+                if len(chosen) == MAX_BOUND_STATES:
+                    break
+            for b in chosen:
+                inside = energies[(energies >= edges[b]) & (energies < edges[b + 1])]
+                energy = nearest(np.median(inside))
+                found[f"bound state ({energy:+.2f} mV)"] = energy
+    if bias.size and bias[0] <= 0 <= bias[-1]:
+        found["Fermi level"] = nearest(0.0)
+    return dict(sorted(found.items(), key=lambda item: item[1]))
+
+
+def _compute(grid: xr.DataArray, geometry: str, config: PipelineConfig) -> PhysicsMaps:
+    from stswidgets.analysis import fourier_maps, gap_map, peak_map, radial_average
+
+    gap = gap_map(grid, **_gap_options(config))
+    peaks = peak_map(grid)
+    fourier = radial = None
+    note = ""
+    if geometry != "grid":
+        note = (
+            f"a collection of spectra ({geometry}), not a map: gap and bound states per "
+            "spectrum, no Fourier maps (they need a (y, x) map)"
+        )
+    elif min(grid.sizes["y"], grid.sizes["x"]) < 4:
+        note = f"a map of {grid.sizes['y']} x {grid.sizes['x']} pixels: too small for Fourier maps"
+    else:
+        fourier = fourier_maps(
+            grid, window=config.fourier_window, symmetrize=config.fourier_symmetrize
+        )
+        radial = radial_average(fourier)
+        fourier = fourier.astype(np.float32)  # the cache holds every bias: half the bytes
+    energies = key_energies(gap, peaks, grid["bias"].values)
+    return PhysicsMaps(gap, peaks, fourier, radial, energies, geometry, note)
+
+
+def physics_maps(data, config: PipelineConfig | None = None, results_dir=None) -> PhysicsMaps:
+    """The gap, peak, bound-state and Fourier maps of a grid, with its key energies.
+
+    Parameters
+    ----------
+    data : PipelineInput or xarray.DataArray
+        :func:`stswidgets.pipeline.load`'s result (its measured ``grid``; its ``geometry``
+        when it is a collection of spectra), or a grid ``(y, x, bias)`` itself.
+    config : PipelineConfig, optional
+        ``gap_method``, ``n_gaps``, ``gap_smoothing_mV``, ``fourier_window``,
+        ``fourier_symmetrize`` (default: the full profile's).
+    results_dir : str or Path, optional
+        The run folder: the result is cached there (:func:`stswidgets.pipeline.cached`).
+
+    Returns
+    -------
+    PhysicsMaps
+        Fourier maps for a ``"grid"`` only: a collection (``"line"``, ``"points"``,
+        ``"repeats"``) gets the gap and bound states per spectrum and a ``note`` saying so.
+
+    Examples
+    --------
+    >>> maps = pipeline.physics_maps(data, config, results_dir)
+    >>> maps.gap["gap"].plot(); maps.key_energies
+    """
+    config = config or config_for("full")
+    grid, geometry = _grid_of(data)
+    settings = tuple(getattr(config, name) for name in PHYSICS_SETTINGS)
+    return cached(
+        "physics_maps",
+        lambda: _compute(grid, geometry, config),
+        results_dir,
+        np.asarray(grid.values),
+        np.asarray(grid["bias"].values),
+        geometry,
+        settings,
+    )
+
+
+def physics_profiles(
+    data,
+    config: PipelineConfig,
+    maps: PhysicsMaps,
+    results_dir=None,
+    centres_nm=None,
+):
+    """The gap, zero-bias conductance, score and spectra against the distance from the
+    nearest defect (:func:`stswidgets.pipeline.defect_profiles`), without training anything.
+
+    The defect centres: ``centres_nm`` when given; else the site classes of the similarity
+    score that notebook 06 stored in the run folder (``results_dir``, same grid and
+    config); else the defect mask of the iso-energy segmentation (notebook 01's step). The
+    score is profiled only when it was stored.
+
+    Returns
+    -------
+    profiles : DefectProfiles or None
+        None for a collection of spectra (no map to measure distances on).
+    origin : str
+        Where the centres came from, in words.
+    """
+    from stswidgets.pipeline.profiles import defect_profiles
+
+    if maps.geometry != "grid":
+        return None, "a collection of spectra: no defect-centred profiles"
+    grid, valid = data.grid, np.asarray(data.valid, dtype=bool)
+    projection = stored("similarity_score", results_dir, data.X, config)
+    score = labels = None
+    if centres_nm is not None:
+        origin = f"{len(np.atleast_2d(centres_nm))} given position(s)"
+    elif projection is not None:
+        from stswidgets.pipeline.score import site_classes
+
+        classes = site_classes(
+            data.X, projection, config, simulated=data.simulated, grid=grid, valid=data.valid
+        )
+        labels, origin = classes.labels, "the site classes of the stored similarity score"
+    else:
+        from stswidgets.pipeline.segmentation import segment
+
+        mask = np.asarray(segment(grid, config).mask, dtype=bool)
+        labels = np.where(mask[valid], 2, 0)
+        origin = (
+            "the iso-energy segmentation (no similarity score stored in the run folder: "
+            "run notebook 06 first for the score profile)"
+        )
+    if projection is not None:
+        score = projection.score
+    map_values = {name: maps.gap[name] for name in ("gap", "zero_bias_conductance")}
+    profiles = defect_profiles(
+        score, data.X, grid, valid, labels=labels, centres_nm=centres_nm, maps=map_values
+    )
+    return profiles, origin
+
+
+def physics_variables(maps: PhysicsMaps) -> dict[str, xr.DataArray]:
+    """The ``results.nc`` variables of the physics maps: every variable of the gap map,
+    ``bound_state_energy`` / ``bound_state_height`` (dim ``peak``) and ``qpi_radial_average``
+    (dims ``bias``, ``q`` in 1/nm), each with ``units`` and ``long_name``."""
+    out = {name: maps.gap[name] for name in maps.gap.data_vars}
+    if maps.peaks is not None:
+        out.update({name: maps.peaks[name] for name in maps.peaks.data_vars})
+    if maps.radial is not None:
+        radial = maps.radial.astype(np.float64)
+        radial = radial.assign_attrs(
+            {
+                "long_name": "radial average of the Fourier power of the conductance maps",
+                **maps.radial.attrs,
+                "units": maps.radial.attrs.get("units", "a.u."),
+            }
+        )
+        out["qpi_radial_average"] = radial.assign_coords(
+            q=radial["q"].assign_attrs(
+                units="1/nm",
+                long_name="wavevector magnitude",
+                q_convention=str(maps.radial.attrs.get("q_convention", "q = 2 pi / lambda")),
+            ),
+            bias=radial["bias"].assign_attrs(units="mV", long_name="sample bias"),
+        )
+    return {name: value.rename(name) for name, value in out.items()}
