@@ -69,9 +69,11 @@ from stswidgets.pipeline.linear import (
 )
 from stswidgets.pipeline.maps import (
     PhysicsMaps,
+    gap_values,
     key_energies,
     physics_maps,
     physics_profiles,
+    physics_summary,
     physics_variables,
 )
 from stswidgets.pipeline.noise import Denoised, NoiseFloor, denoise, noise_floor
@@ -159,10 +161,12 @@ __all__ = [
     "draw_map_profile",
     "draw_profile_waterfall",
     "export_figure",
+    "gap_values",
     "hug_defects",
     "key_energies",
     "physics_maps",
     "physics_profiles",
+    "physics_summary",
     "physics_variables",
     "save_figures",
     "stored",

@@ -24,9 +24,11 @@ from stswidgets.pipeline.config import PipelineConfig, config_for
 __all__ = [
     "PHYSICS_SETTINGS",
     "PhysicsMaps",
+    "gap_values",
     "key_energies",
     "physics_maps",
     "physics_profiles",
+    "physics_summary",
     "physics_variables",
 ]
 
@@ -289,3 +291,58 @@ def physics_variables(maps: PhysicsMaps) -> dict[str, xr.DataArray]:
             bias=radial["bias"].assign_attrs(units="mV", long_name="sample bias"),
         )
     return {name: value.rename(name) for name, value in out.items()}
+
+
+def physics_summary(maps: PhysicsMaps, profiles=None) -> list[str]:
+    """Notebook 09's closing sentences, built from the numbers of the maps and profiles."""
+    gap = np.asarray(maps.gap["gap"].values, dtype=float)
+    lines = [
+        f"the gap ({maps.gap.attrs.get('method', 'peaks')}) has a median of "
+        f"{maps.median_gap_mV:.2f} mV over {int(np.isfinite(gap).sum())} spectra, 5-95 % "
+        f"{np.nanpercentile(gap, 5):.2f} to {np.nanpercentile(gap, 95):.2f} mV"
+        if np.isfinite(gap).any()
+        else "no gap found in any spectrum"
+    ]
+    bound = [f"{v:+.2f} mV" for k, v in maps.key_energies.items() if k.startswith("bound")]
+    lines.append(
+        "in-gap bound states at " + ", ".join(bound)
+        if bound
+        else "no bound-state energy common to enough spectra"
+    )
+    if profiles is not None and profiles.n_defects and "gap" in profiles.maps:
+        fit = profiles.maps["gap"].fit
+        lines.append(
+            f"around {profiles.n_defects} defect(s) the gap "
+            + (
+                f"{'rises' if fit.amplitude < 0 else 'falls'} from {fit(profiles.core_radius):.2f}"
+                f" mV to {fit.background:.2f} mV with a decay length of "
+                f"{fit.decay_length:.2f} nm"
+                if fit.ok
+                else "shows no fitted decay"
+            )
+        )
+    if profiles is not None and profiles.fit.ok:
+        lines.append(f"the score decays with a length of {profiles.fit.decay_length:.2f} nm")
+    if maps.radial is not None:
+        radial = np.asarray(maps.radial.values, dtype=float)
+        q = np.asarray(maps.radial["q"].values, dtype=float)
+        zero = int(np.argmin(np.abs(maps.radial["bias"].values)))
+        if np.isfinite(radial[zero, 1:]).any():
+            peak = q[1 + int(np.nanargmax(radial[zero, 1:]))]
+            lines.append(
+                f"the Fourier power near 0 mV peaks at q = {peak:.2f} 1/nm "
+                f"(wavelength {2 * np.pi / peak:.2f} nm)"
+            )
+    if maps.note:
+        lines.append(maps.note)
+    return lines
+
+
+def gap_values(grid: xr.DataArray, valid, config: PipelineConfig | None = None) -> np.ndarray:
+    """The gap (mV) of every valid pixel, ``(n_valid,)`` in the row order of
+    :func:`stswidgets.to_matrix` (NaN where no gap is found): the app's gap colour. Only the gap
+    map (``config.gap_method``, ``n_gaps``, ``gap_smoothing_mV``), none of the Fourier maps."""
+    from stswidgets.analysis import gap_map
+
+    gap = gap_map(grid, **_gap_options(config or config_for("full")))["gap"]
+    return np.asarray(gap.values, dtype=float)[np.asarray(valid, dtype=bool)]

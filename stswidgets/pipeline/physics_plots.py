@@ -156,16 +156,22 @@ def draw_fourier_gallery(axes, maps: PhysicsMaps, energies: dict, q_max=None):
         ax.set_visible(False)
 
 
-def draw_radial_average(ax, maps: PhysicsMaps, friedel_q=None, fermi_energy_mV=None):
+def draw_radial_average(ax, maps: PhysicsMaps, friedel_q=None, fermi_energy_mV=None, q_max=None):
     """The radial average of the Fourier power, q (1/nm) against sample bias (mV), each bias
-    row scaled to its maximum (the dispersion, not the overall intensity, shows); the Friedel
-    wavevector of a simulated grid (``friedel_q`` in 1/nm at 0 mV, dispersing with
-    ``fermi_energy_mV`` when given) dashed."""
+    row scaled to its maximum and drawn on a log colour scale over three decades (weak rings
+    beside the strong low-q power of the defects themselves show); the Friedel wavevector of
+    a simulated grid (``friedel_q`` in 1/nm at 0 mV, dispersing with ``fermi_energy_mV`` when
+    given) dashed; q up to ``q_max`` (1/nm) when given."""
+    from matplotlib.colors import LogNorm
+
     radial = maps.radial
     q, bias = np.asarray(radial["q"], float), np.asarray(radial["bias"], float)
     values = np.asarray(radial, dtype=float)
     scaled = values / np.nanmax(values, axis=1, keepdims=True)
-    mesh = ax.pcolormesh(q, bias, scaled, shading="nearest", cmap="magma")
+    scaled = np.where(scaled > 0, scaled, np.nan)
+    mesh = ax.pcolormesh(
+        q, bias, scaled, shading="nearest", cmap="magma", norm=LogNorm(1e-3, 1), rasterized=True
+    )
     ax.figure.colorbar(mesh, ax=ax, label="radial Fourier power / its maximum per bias")
     if friedel_q:
         if fermi_energy_mV:
@@ -179,6 +185,8 @@ def draw_radial_average(ax, maps: PhysicsMaps, friedel_q=None, fermi_energy_mV=N
         else:
             ax.axvline(friedel_q, color="c", ls="--", lw=1, label="simulated Friedel wavevector")
         ax.legend(fontsize=8, loc="upper right")
+    if q_max:
+        ax.set_xlim(0, q_max)
     convention = radial.attrs.get("q_convention", "q = 2 pi / lambda")
     ax.set(
         xlabel=f"q (1/nm; {convention})",
@@ -189,8 +197,9 @@ def draw_radial_average(ax, maps: PhysicsMaps, friedel_q=None, fermi_energy_mV=N
 
 def export_figure(fig, path, formats=FIGURE_FORMATS) -> list[Path]:
     """Write ``fig`` as vector graphics: ``path`` with each suffix of ``formats`` (``svg``,
-    ``pdf``, ``png``, ...; a ``path`` with a suffix writes that one format). The folder is
-    created. Returns the files written."""
+    ``pdf``, ``png``, ...; a ``path`` with a suffix writes that one format): axes, lines and
+    text as vectors, the maps as embedded images (150 dpi). The folder is created. Returns the
+    files written."""
     path = Path(path)
     if path.suffix:
         formats, path = (path.suffix.lstrip("."),), path.with_suffix("")
@@ -198,7 +207,7 @@ def export_figure(fig, path, formats=FIGURE_FORMATS) -> list[Path]:
     written = []
     for fmt in formats:
         target = path.with_suffix(f".{fmt}")
-        fig.savefig(target, format=fmt, bbox_inches="tight")
+        fig.savefig(target, format=fmt, dpi=150)  # the figures lay out themselves
         written.append(target)
     return written
 

@@ -298,7 +298,12 @@ def draw_profile_waterfall(ax, profiles: DefectProfiles, bias, units="a.u.", rea
     good = profiles.counts > 0
     bias = np.asarray(bias, dtype=float)
     mesh = ax.pcolormesh(
-        bias, profiles.r[good], profiles.spectra[good], shading="nearest", cmap="viridis"
+        bias,
+        profiles.r[good],
+        profiles.spectra[good],
+        shading="nearest",
+        cmap="viridis",
+        rasterized=True,  # a vector export keeps the axes and text as vectors
     )
     plt.colorbar(mesh, ax=ax, label=f"mean dI/dV ({units})")
     if reach:
