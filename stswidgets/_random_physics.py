@@ -89,6 +89,7 @@ from stswidgets._defect_signatures import (
     _place,
     superconductor_dos,
 )
+from stswidgets._gap_field import gap_factor, stretched_from_table
 from stswidgets.grid import make_grid
 
 __all__ = ["ARCHETYPES", "RANDOM_RANGES", "random_grid"]
@@ -161,6 +162,8 @@ def random_grid(
     *,
     size_range: tuple[int, int] | None = None,
     ideal: bool = False,
+    gap_variation: float = 0.0,
+    gap_correlation_nm: float = 3.0,
 ) -> xr.Dataset:
     """A simulated dI/dV grid whose physics is drawn at random from ``seed``, with ground truth.
 
@@ -182,6 +185,14 @@ def random_grid(
     ideal : bool
         True gives the local physics alone: no noise, Friedel oscillations, set-point drift or
         tip changes (same draws, same truth; for tests and figures).
+    gap_variation : float
+        Relative amplitude (std) of a smooth random stretch of each pixel's local spectrum in
+        energy, ``c = 1 + gap_variation f`` (:mod:`stswidgets._gap_field`): the local gap,
+        broadenings and in-gap energies all scale by ``c``, recorded in ``local_gap_mV`` and
+        ``local_gamma_mV``. 0 (default) leaves every seed's grid unchanged; ~0.1 gives a gap map
+        to test gap fits on (:func:`stswidgets.analysis.gap_map`).
+    gap_correlation_nm : float
+        Correlation length (std of the Gaussian filter) of that field in nm.
 
     Returns
     -------
@@ -401,10 +412,28 @@ def random_grid(
 
     # --- spectra: local physics tabulated on strength levels (float32, as a lock-in grid) -----
     levels = np.linspace(0.0, 1.0, _N_LEVELS)
-    table = np.stack(
-        [sample(np.stack([local(k["archetype"], k, s) for s in levels]), bias) for k in kinds]
-    ).astype(np.float32)  # (n_kinds, n_levels, n_bias)
-    spectra = _from_table(table, local_s, dominant)
+    if gap_variation > 0:  # a smooth field stretches each local spectrum in energy
+        factor = gap_factor(seed, (ny, nx), phys["pixel_nm"], gap_variation, gap_correlation_nm)
+        factor = factor.ravel()
+        local_gap, local_gamma = local_gap * factor, local_gamma * factor
+        phys["gap_variation"], phys["gap_correlation_nm"] = gap_variation, gap_correlation_nm
+        wide_lo, wide_hi = min(lo, lo / factor.min()), max(hi, hi / factor.min())
+        fine = np.arange(wide_lo - pad, wide_hi + pad + step, step)
+        background = (
+            1
+            + phys["background_slope"] * fine / half
+            + phys["background_curvature"] * (fine / half) ** 2
+        )
+        axis = np.linspace(wide_lo, wide_hi, int(np.ceil((wide_hi - wide_lo) / step)) + 1)
+        table = np.stack(
+            [sample(np.stack([local(k["archetype"], k, s) for s in levels]), axis) for k in kinds]
+        ).astype(np.float32)  # (n_kinds, n_levels, n_axis)
+        spectra = stretched_from_table(table, axis, local_s, dominant, bias, factor)
+    else:
+        table = np.stack(
+            [sample(np.stack([local(k["archetype"], k, s) for s in levels]), bias) for k in kinds]
+        ).astype(np.float32)  # (n_kinds, n_levels, n_bias)
+        spectra = _from_table(table, local_s, dominant)
     f32 = np.float32
     if phys["friedel_amplitude"] > 0 and len(centres) and not ideal:
         k_F = np.pi / phys["friedel_wavelength_nm"]  # cos(2 k rho) has the drawn period

@@ -2,7 +2,8 @@
 
 Submodules: ``decomposition``, ``clustering``, ``distances``, ``incremental``, ``correlation``,
 ``density``, ``segmentation``, ``spectral_weight``, ``kinds``, ``metrics``, ``score_statistics``
-(the 1D statistics of a score that ``spectral_weight`` and ``kinds`` share). Nothing here imports
+(the 1D statistics of a score that ``spectral_weight`` and ``kinds`` share), ``gap`` (gap and
+bound-state maps: :func:`gap_map`, :func:`peak_map`, on grids or collections). Nothing here imports
 widgets, and nothing imports torch at import time: the one exception is the optional torch pair
 pass (``device=`` of the pairwise-distance functions, ``_torch_pairs``), which imports it inside
 the call that asks for it. The names of :mod:`~stswidgets.analysis.kinds` (:func:`classify_kinds`,
@@ -22,6 +23,8 @@ _HOMES = {
     "classify_kinds": "kinds",
     "flag_meanings": "kinds",
     "PairHistogram": "incremental",
+    "gap_map": "gap",
+    "peak_map": "gap",
 }
 __all__ = sorted(_HOMES)
 
