@@ -3,13 +3,15 @@
 Submodules: ``decomposition``, ``clustering``, ``distances``, ``incremental``, ``correlation``,
 ``density``, ``segmentation``, ``spectral_weight``, ``kinds``, ``metrics``, ``score_statistics``
 (the 1D statistics of a score that ``spectral_weight`` and ``kinds`` share), ``gap`` (gap and
-bound-state maps: :func:`gap_map`, :func:`peak_map`, on grids or collections). Nothing here imports
-widgets, and nothing imports torch at import time: the one exception is the optional torch pair
-pass (``device=`` of the pairwise-distance functions, ``_torch_pairs``), which imports it inside
-the call that asks for it. The names of :mod:`~stswidgets.analysis.kinds` (:func:`classify_kinds`,
-:func:`class_names`, :func:`flag_meanings`, :class:`KindClasses`, ``FESE_NAMES``) and
-:class:`~stswidgets.analysis.incremental.PairHistogram` are importable from here; they load on
-first use.
+bound-state maps: :func:`gap_map`, :func:`peak_map`, on grids or collections), ``fourier`` (QPI
+maps of a grid). Nothing here imports widgets, and nothing imports torch at import time: the one
+exception is the optional torch pair pass (``device=`` of the pairwise-distance functions,
+``_torch_pairs``), which imports it inside the call that asks for it. The names of
+:mod:`~stswidgets.analysis.kinds` (:func:`classify_kinds`, :func:`class_names`,
+:func:`flag_meanings`, :class:`KindClasses`, ``FESE_NAMES``),
+:class:`~stswidgets.analysis.incremental.PairHistogram` and those of
+:mod:`~stswidgets.analysis.fourier` (:func:`fourier_maps`, :func:`radial_average`,
+:func:`q_cut`) are importable from here; they load on first use.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ _HOMES = {
     "PairHistogram": "incremental",
     "gap_map": "gap",
     "peak_map": "gap",
+    "fourier_maps": "fourier",
+    "q_cut": "fourier",
+    "radial_average": "fourier",
 }
 __all__ = sorted(_HOMES)
 
