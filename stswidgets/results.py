@@ -90,6 +90,8 @@ RESULT_VARIABLES: dict[str, dict] = {
     # units and long names, these are the fallbacks
     "gap": {"long_name": "superconducting gap (half the coherence-peak distance)", "units": "mV"},
     "gap_2": {"long_name": "second gap", "units": "mV"},
+    "gap_2_weight": {"long_name": "weight of the second gap", "units": "1"},
+    "gamma": {"long_name": "Dynes broadening of the fitted gap", "units": "mV"},
     "peak_energy_neg": {"long_name": "coherence-peak energy at negative bias", "units": "mV"},
     "peak_energy_pos": {"long_name": "coherence-peak energy at positive bias", "units": "mV"},
     "peak_height_neg": {"long_name": "coherence-peak height at negative bias", "units": DATA_UNITS},
@@ -185,6 +187,8 @@ MEASURED_VARIABLES = (
     "segmentation",
     "gap",
     "gap_2",
+    "gap_2_weight",
+    "gamma",
     "peak_energy_neg",
     "peak_energy_pos",
     "peak_height_neg",

@@ -95,7 +95,7 @@ class PipelineConfig:
     n_gaps: int = 1  # 1, or 2 (two gaps, as in FeSe)
     gap_smoothing_mV: float | None = None  # smoothing of the spectra; None: gap_map's default
     fourier_window: str = "hann"  # window of the conductance maps before the Fourier transform
-    fourier_symmetrize: str | None = None  # None, or what analysis.fourier_maps's symmetrize takes
+    fourier_symmetrize: str | int | tuple | None = None  # None, "mirror", n or ("mirror", n)
     # -- method benchmark (notebook 08) --------------------------------------------------------
     benchmark_seeds: tuple[int, ...] | None = None  # None: evaluation's reporting seeds
     benchmark_methods: tuple[str, ...] | None = None  # None: every method

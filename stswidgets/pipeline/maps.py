@@ -99,7 +99,7 @@ def _grid_of(data) -> tuple[xr.DataArray, str]:
 def _gap_options(config: PipelineConfig) -> dict:
     options = {"method": config.gap_method, "n_gaps": config.n_gaps}
     if config.gap_smoothing_mV is not None:
-        options["smooth_mV"] = config.gap_smoothing_mV
+        options["smoothing_mV"] = config.gap_smoothing_mV
     return options
 
 
@@ -151,7 +151,8 @@ def _compute(grid: xr.DataArray, geometry: str, config: PipelineConfig) -> Physi
     from stswidgets.analysis import fourier_maps, gap_map, peak_map, radial_average
 
     gap = gap_map(grid, **_gap_options(config))
-    peaks = peak_map(grid)
+    smoothing = {} if config.gap_smoothing_mV is None else {"smoothing_mV": config.gap_smoothing_mV}
+    peaks = peak_map(grid, **smoothing)
     fourier = radial = None
     note = ""
     if geometry != "grid":
