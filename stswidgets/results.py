@@ -181,7 +181,8 @@ def start_results(
 
 
 #: Variables of the measured grid itself, not derived from the normalised spectra: they carry
-#: no ``normalize`` attribute (the physics maps of notebook 09 read the grid as measured).
+#: no ``normalize`` attribute of the run (the physics maps of notebook 09 read the grid as
+#: measured, or divided by the set-point conductance: their heights bring their own).
 MEASURED_VARIABLES = (
     "valid",
     "segmentation",

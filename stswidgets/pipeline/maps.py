@@ -4,8 +4,9 @@
 :func:`physics_maps` runs :func:`stswidgets.analysis.gap_map`, ``peak_map``, ``fourier_maps``
 and ``radial_average`` with the choices of :class:`~stswidgets.pipeline.PipelineConfig`
 (``gap_method``, ``n_gaps``, ``gap_smoothing_mV``, ``fourier_window``, ``fourier_symmetrize``)
-on the grid AS MEASURED (energies do not depend on a normalisation; heights are in the grid's
-units), picks the key energies (both coherence peaks, the bound states, the Fermi level) and is
+on the grid as measured (divided by each spectrum's set-point conductance when the run
+normalises so, which moves no energy: the heights then compare across the map), picks the key
+energies (both coherence peaks, the bound states, the Fermi level) and is
 cached in the run folder like every step. :func:`physics_profiles` profiles the gap, the
 zero-bias conductance, the score and the spectra against the distance from the nearest defect
 (:func:`stswidgets.pipeline.defect_profiles`). Figures: :mod:`stswidgets.pipeline.physics_plots`.
@@ -40,9 +41,18 @@ PHYSICS_SETTINGS = (
     "fourier_window",
     "fourier_symmetrize",
 )
-#: A bound-state energy is a key energy when at least this fraction of the spectra (and 5)
-#: hold an in-gap peak within one histogram bin of it.
-BOUND_STATE_FRACTION = 0.02
+#: A bound-state energy is a key energy when at least this fraction of all in-gap peaks found
+#: (and 5 spectra) lie within its histogram bin: bound states sit at the defects (a few % of
+#: the map), the scattered noise peaks elsewhere do not pile up at one energy.
+BOUND_STATE_FRACTION = 0.2
+#: The variables in the units of the spectra mapped (the others are energies or ratios).
+HEIGHT_VARIABLES = (
+    "peak_height_neg",
+    "peak_height_pos",
+    "zero_bias_conductance",
+    "bound_state_height",
+    "qpi_radial_average",
+)
 #: At most this many bound-state energies are key energies.
 MAX_BOUND_STATES = 2
 
@@ -72,6 +82,9 @@ class PhysicsMaps:
         ``"grid"``, ``"line"``, ``"points"`` or ``"repeats"``.
     note : str
         Why a part is missing (a collection has no Fourier maps, ...), else empty.
+    normalize : str
+        ``"setpoint"`` when the heights are in units of each spectrum's set-point conductance,
+        ``"none"`` when in the grid's units (see :func:`physics_maps`).
     """
 
     gap: xr.Dataset
@@ -81,6 +94,7 @@ class PhysicsMaps:
     key_energies: dict[str, float] = field(default_factory=dict)
     geometry: str = "grid"
     note: str = ""
+    normalize: str = "none"
 
     @property
     def median_gap_mV(self) -> float:
@@ -89,11 +103,25 @@ class PhysicsMaps:
 
 
 def _grid_of(data) -> tuple[xr.DataArray, str]:
-    """The measured grid (or spectra) and the geometry of a PipelineInput or a DataArray."""
+    """The grid (or spectra) to map and the geometry of a PipelineInput or a DataArray.
+
+    The grid as measured, divided pixel by pixel by its set-point conductance when the run's
+    normalisation is ``"setpoint"`` (a factor per spectrum moves no energy, and the peak
+    heights and the zero-bias conductance then compare across the map instead of showing the
+    set-point variations); other normalisations change the shape of a spectrum (Feenstra) or
+    its zero (z-score), so the grid stays as measured."""
     if isinstance(data, xr.DataArray):
         geometry = "grid" if {"y", "x"} <= set(data.dims) else str(data.attrs.get("geometry"))
         return data, geometry
-    return data.grid, getattr(data, "geometry", "grid")
+    grid, geometry = data.grid, getattr(data, "geometry", "grid")
+    normalization = getattr(data, "normalization", None)
+    if normalization is not None and normalization.method == "setpoint":
+        from stswidgets.grid import to_map
+
+        conductance = to_map(np.asarray(normalization.conductance_before), data.valid)
+        scaled = (grid / conductance).transpose(*grid.dims)
+        grid = scaled.assign_attrs(grid.attrs, units=normalization.units, normalize="setpoint")
+    return grid, geometry
 
 
 def _gap_options(config: PipelineConfig) -> dict:
@@ -107,9 +135,9 @@ def key_energies(gap: xr.Dataset, peaks: xr.Dataset | None, bias) -> dict[str, f
     """The energies a physicist maps first, as biases of the grid (mV), ascending.
 
     Both coherence peaks (the median of the peak energies), the most common bound-state
-    energies (histogram bins of the in-gap peak energies holding at least
-    :data:`BOUND_STATE_FRACTION` of the spectra, at most :data:`MAX_BOUND_STATES`) and the
-    Fermi level (0 mV, when the bias range holds it).
+    energies (histogram bins, two bias steps wide, holding at least
+    :data:`BOUND_STATE_FRACTION` of the in-gap peaks found, at most :data:`MAX_BOUND_STATES`)
+    and the Fermi level (0 mV, when the bias range holds it).
     """
     bias = np.sort(np.asarray(bias, dtype=float))
 
@@ -123,7 +151,6 @@ def key_energies(gap: xr.Dataset, peaks: xr.Dataset | None, bias) -> dict[str, f
             found[f"coherence peak ({side})"] = nearest(np.nanmedian(values))
     if peaks is not None and "bound_state_energy" in peaks:
         energies = np.asarray(peaks["bound_state_energy"].values, dtype=float)
-        n_spectra = max(energies.size // max(peaks.sizes.get("peak", 1), 1), 1)
         energies = energies[np.isfinite(energies)]
         step = float(np.median(np.diff(bias))) if bias.size > 1 else 1.0
         if energies.size:
@@ -132,7 +159,7 @@ def key_energies(gap: xr.Dataset, peaks: xr.Dataset | None, bias) -> dict[str, f
             order = np.argsort(counts)[::-1]
             chosen: list[int] = []
             for b in order:
-                if counts[b] < max(5, BOUND_STATE_FRACTION * n_spectra):
+                if counts[b] < max(5, BOUND_STATE_FRACTION * energies.size):
                     break
                 if all(abs(b - c) > 1 for c in chosen):
                     chosen.append(int(b))
@@ -169,7 +196,8 @@ def _compute(grid: xr.DataArray, geometry: str, config: PipelineConfig) -> Physi
         radial = radial_average(fourier)
         fourier = fourier.astype(np.float32)  # the cache holds every bias: half the bytes
     energies = key_energies(gap, peaks, grid["bias"].values)
-    return PhysicsMaps(gap, peaks, fourier, radial, energies, geometry, note)
+    normalize = str(grid.attrs.get("normalize", "none"))
+    return PhysicsMaps(gap, peaks, fourier, radial, energies, geometry, note, normalize)
 
 
 def physics_maps(data, config: PipelineConfig | None = None, results_dir=None) -> PhysicsMaps:
@@ -178,7 +206,8 @@ def physics_maps(data, config: PipelineConfig | None = None, results_dir=None) -
     Parameters
     ----------
     data : PipelineInput or xarray.DataArray
-        :func:`stswidgets.pipeline.load`'s result (its measured ``grid``; its ``geometry``
+        :func:`stswidgets.pipeline.load`'s result (its measured ``grid``, divided by each
+        spectrum's set-point conductance when the run normalises by it; its ``geometry``
         when it is a collection of spectra), or a grid ``(y, x, bias)`` itself.
     config : PipelineConfig, optional
         ``gap_method``, ``n_gaps``, ``gap_smoothing_mV``, ``fourier_window``,
@@ -291,6 +320,9 @@ def physics_variables(maps: PhysicsMaps) -> dict[str, xr.DataArray]:
             ),
             bias=radial["bias"].assign_attrs(units="mV", long_name="sample bias"),
         )
+    for name in HEIGHT_VARIABLES:  # in the units of the (scaled) spectra: say which
+        if name in out:
+            out[name] = out[name].assign_attrs(normalize=maps.normalize)
     return {name: value.rename(name) for name, value in out.items()}
 
 
@@ -331,8 +363,8 @@ def physics_summary(maps: PhysicsMaps, profiles=None) -> list[str]:
         if np.isfinite(radial[zero, 1:]).any():
             peak = q[1 + int(np.nanargmax(radial[zero, 1:]))]
             lines.append(
-                f"the Fourier power near 0 mV peaks at q = {peak:.2f} 1/nm "
-                f"(wavelength {2 * np.pi / peak:.2f} nm)"
+                f"near 0 mV the radial Fourier power is strongest at q = {peak:.2f} 1/nm "
+                f"(a period of {2 * np.pi / peak:.2f} nm)"
             )
     if maps.note:
         lines.append(maps.note)

@@ -76,7 +76,12 @@ def draw_gap_map(ax_map, ax_hist, maps: PhysicsMaps, truth_gap=None):
         )
     median = float(np.median(values)) if values.size else float("nan")
     ax_hist.axvline(median, color="C3", lw=1, label=f"median {median:.2f} mV")
-    ax_hist.set(xlabel="gap (mV)", ylabel="number of spectra", title="gap distribution")
+    ax_hist.set(
+        xlabel="gap (mV)",
+        ylabel="number of spectra",
+        yscale="log",  # the few spectra at the defects beside the many of the surface
+        title="gap distribution",
+    )
     ax_hist.legend(fontsize=8)
 
 
@@ -94,14 +99,17 @@ def draw_peak_maps(axes, maps: PhysicsMaps):
 
 def draw_bound_state_maps(ax_energy, ax_height, maps: PhysicsMaps):
     """The strongest in-gap bound state of each spectrum: its energy (mV, diverging around
-    0 mV; blank where none) and its height (the grid's units; 0 where none)."""
+    0 mV out to the median gap; blank where none) and its height (the grid's units; 0 where
+    none)."""
     peaks = maps.peaks
     energy, height = peaks["bound_state_energy"], peaks["bound_state_height"]
     strongest = np.nanargmax(np.nan_to_num(np.asarray(height, float), nan=-np.inf), axis=-1)
     pick = {"peak": xr.DataArray(strongest, dims=energy.dims[:-1])}
     top_energy = energy.isel(pick).where(np.isfinite(height.isel(pick)))
     top_height = height.isel(pick).fillna(0.0)
-    limit = float(np.nanmax(np.abs(top_energy))) if np.isfinite(top_energy).any() else 1.0
+    limit = maps.median_gap_mV  # bound states lie inside the gap
+    if not np.isfinite(limit):
+        limit = float(np.nanmax(np.abs(top_energy))) if np.isfinite(top_energy).any() else 1.0
     draw_value_map(
         ax_energy,
         top_energy,

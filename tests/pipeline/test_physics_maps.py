@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from stswidgets import make_grid, pipeline, to_matrix
+from stswidgets import make_grid, pipeline, to_map, to_matrix
 from stswidgets.pipeline.cache import CACHE_DIR
 from stswidgets.results import load_results, save_results
 
@@ -86,6 +86,8 @@ def test_bound_states_common_to_enough_spectra_become_key_energies():
     energy[:3, :, 0] = -0.8  # 30 spectra hold a bound state at -0.8 mV
     energy[:3, :, 1] = 0.8
     energy[9, 9, 0] = 0.3  # one spectrum: not common enough
+    rng = np.random.default_rng(1)
+    energy[5:, :2, 0] = rng.uniform(-1.5, 1.5, (5, 2))  # scattered noise peaks: none common
     peaks = xr.Dataset({"bound_state_energy": (("y", "x", "peak"), energy)}, coords=coords)
     found = pipeline.key_energies(gap, peaks, bias)
     bound = sorted(v for k, v in found.items() if k.startswith("bound state"))
@@ -211,7 +213,26 @@ def test_results_nc_holds_the_maps_with_units(gap_grid, tmp_path):
     assert radial.dims == ("bias", "q") and saved["q"].attrs["units"] == "1/nm"
     np.testing.assert_allclose(radial.values, maps.radial.values, rtol=1e-6)
     np.testing.assert_allclose(saved["gap"].values, maps.gap["gap"].values)
-    assert "normalize" not in saved["gap"].attrs  # read from the grid as measured
+    assert "normalize" not in saved["gap"].attrs  # an energy: no normalisation applies
+    assert saved["peak_height_pos"].attrs["normalize"] == "none"  # a bare grid: as measured
+
+
+def test_heights_in_set_point_units_when_the_run_normalises_so():
+    config = pipeline.config_for("test", normalize="setpoint")
+    data = pipeline.load(None, config)
+    scaled = pipeline.physics_maps(data, config)
+    measured = pipeline.physics_maps(data.grid, config)
+    assert scaled.normalize == "setpoint" and measured.normalize == "none"
+    # a factor per spectrum moves no energy ...
+    xr.testing.assert_allclose(scaled.gap["gap"], measured.gap["gap"])
+    # ... and divides the heights by each spectrum's set-point conductance
+    factor = to_map(data.normalization.conductance_before, data.valid)
+    np.testing.assert_allclose(
+        scaled.gap["peak_height_pos"], measured.gap["peak_height_pos"] / factor, rtol=1e-6
+    )
+    assert pipeline.physics_variables(scaled)["zero_bias_conductance"].attrs["normalize"] == (
+        "setpoint"
+    )
 
 
 def test_export_figure_writes_vector_files(tmp_path):
