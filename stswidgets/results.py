@@ -113,7 +113,7 @@ COORDINATES: dict[str, dict] = {
     "bias": {"long_name": "sample bias", "units": "mV"},
     "site_class_name": {"long_name": "site class"},
     "q": {"long_name": "wavevector magnitude (q = 2 pi / lambda)", "units": "1/nm"},
-    "peak": {"long_name": "in-gap peak index (strongest first where the finder orders them)"},
+    "peak": {"long_name": "index of an in-gap peak of the spectrum", "units": "1"},
 }
 
 #: Global attributes of ``results.nc`` and what they hold.
