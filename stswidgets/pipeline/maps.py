@@ -27,6 +27,7 @@ __all__ = [
     "PhysicsMaps",
     "gap_values",
     "key_energies",
+    "mapped_grid",
     "physics_maps",
     "physics_profiles",
     "physics_summary",
@@ -100,6 +101,12 @@ class PhysicsMaps:
     def median_gap_mV(self) -> float:
         values = np.asarray(self.gap["gap"].values, dtype=float)
         return float(np.nanmedian(values)) if np.isfinite(values).any() else float("nan")
+
+
+def mapped_grid(data) -> xr.DataArray:
+    """The grid :func:`physics_maps` maps (see :func:`_grid_of`): the conductance maps of the
+    notebook's gallery come from it, in the units of the peak heights."""
+    return _grid_of(data)[0]
 
 
 def _grid_of(data) -> tuple[xr.DataArray, str]:

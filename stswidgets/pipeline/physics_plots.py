@@ -50,6 +50,11 @@ def draw_value_map(ax, values: xr.DataArray, label: str, cmap="viridis", robust=
     return image
 
 
+def _energy_title(label: str, energy: float) -> str:
+    """``"Fermi level: -0.06 mV"``; a label naming its energy already stays as it is."""
+    return label if label.endswith("mV)") else f"{label}: {energy:+.2f} mV"
+
+
 def _units(values: xr.DataArray, fallback: str = "a.u.") -> str:
     return str(values.attrs.get("units", fallback))
 
@@ -126,12 +131,13 @@ def draw_bound_state_maps(ax_energy, ax_height, maps: PhysicsMaps):
 
 def draw_conductance_gallery(axes, grid: xr.DataArray, energies: dict, units="a.u."):
     """The conductance map at each key energy (``label -> mV``), one axes each, each with its
-    own colourbar (the grid's units)."""
+    own colourbar in ``units`` (``grid``: the grid the maps were made of,
+    :func:`stswidgets.pipeline.mapped_grid`)."""
     axes = np.atleast_1d(axes).ravel()
     for ax, (label, energy) in zip(axes, energies.items(), strict=False):
         layer = grid.sel(bias=energy, method="nearest")
         draw_value_map(ax, layer, f"dI/dV ({units})", cmap="viridis")
-        ax.set_title(f"{label}: {float(layer['bias']):+.2f} mV", fontsize=10)
+        ax.set_title(_energy_title(label, float(layer["bias"])), fontsize=10)
     for ax in axes[len(energies) :]:
         ax.set_visible(False)
 
@@ -159,7 +165,7 @@ def draw_fourier_gallery(axes, maps: PhysicsMaps, energies: dict, q_max=None):
         if q_max:
             ax.set(xlim=(-q_max, q_max), ylim=(-q_max, q_max))
         ax.set(xlabel="$q_x$ (1/nm)", ylabel="$q_y$ (1/nm)", aspect="equal")
-        ax.set_title(f"{label}: {energy:+.2f} mV", fontsize=10)
+        ax.set_title(_energy_title(label, energy), fontsize=10)
     for ax in axes[len(energies) :]:
         ax.set_visible(False)
 
@@ -213,10 +219,15 @@ def export_figure(fig, path, formats=FIGURE_FORMATS) -> list[Path]:
         formats, path = (path.suffix.lstrip("."),), path.with_suffix("")
     path.parent.mkdir(parents=True, exist_ok=True)
     written = []
-    for fmt in formats:
-        target = path.with_suffix(f".{fmt}")
-        fig.savefig(target, format=fmt, dpi=150)  # the figures lay out themselves
-        written.append(target)
+    engine = fig.get_layout_engine()
+    try:
+        for fmt in formats:
+            target = path.with_suffix(f".{fmt}")
+            fig.savefig(target, format=fmt, dpi=150)  # the figures lay out themselves
+            written.append(target)
+            fig.set_layout_engine("none")  # laid out once: the next formats keep the positions
+    finally:
+        fig.set_layout_engine(engine)
     return written
 
 
