@@ -44,6 +44,7 @@ LAYERS = {
     "datasets": 1,
     "_random_physics": 1,
     "_defect_signatures": 1,
+    "_gap_field": 1,
     "_fese_physics": 1,
     "preprocess": 1,
     "analysis": 2,

@@ -9,10 +9,12 @@ The model of one spectrum (energies ``E`` in mV, ``e = E / E_max`` scaled to [-1
 so ``N`` is positive at both signs of ``E``). One gap: ``w = 0``. The background multiplies the
 DOS (a normal-state conductance that varies slowly with bias); ``background_order`` 1 drops
 ``a2``. Optional thermal broadening convolves ``G`` with ``-df/dE`` of the Fermi function on the
-bias axis. Every spectrum has its own parameters; all are fitted together: the Jacobian is
-analytic (``dN/dDelta = Re[z Delta / r^3]``, ``dN/dGamma = Re[-i Delta^2 / r^3]``, ``r^2 = z^2 -
-Delta^2``), the normal equations ``(n_spectra, n_params, n_params)`` are solved batched with a
-damping per spectrum, raised where a step fails and lowered where it succeeds.
+bias axis (the DOS sampled on a finer axis). Every spectrum has its own parameters; all are
+fitted together: the Jacobian is analytic (``dN/dDelta = Re[z Delta / r^3]``,
+``dN/dGamma = Re[-i Delta^2 / r^3]``, ``r^2 = z^2 - Delta^2``), the normal equations
+``(n_spectra, n_params, n_params)`` are solved batched with a damping per spectrum, raised where
+a step fails and lowered where it succeeds. The DOS uses one complex root ``r`` (the sign of
+``E``), which equals the product of principal roots above for ``Gamma > 0``.
 """
 
 from __future__ import annotations
@@ -48,42 +50,85 @@ def dynes(energy, delta, gamma, derivatives=False):
     return dos, d_delta, d_gamma
 
 
-def thermal_kernel(bias_mV, temperature_K):
-    """Matrix ``(n_bias, n_bias)`` convolving a spectrum with ``-df/dE`` at ``temperature_K``.
+def thermal_axis(bias_mV, temperature_K):
+    """Fine energies and the matrix ``(n_bias, n_fine)`` convolving with ``-df/dE``.
 
-    Rows are normalised to sum 1 (so the bias-window edges keep their level).
+    The DOS is sampled on a finer axis (step the smaller of half the bias step and ``kT / 8``)
+    reaching ``8 kT`` beyond the bias window, so that sharp coherence peaks integrate correctly;
+    each row of the kernel sums to 1.
     """
     kt = KB_MEV_PER_K * float(temperature_K)
-    offset = bias_mV[:, None] - bias_mV[None, :]
-    kernel = 1.0 / (4 * kt * np.cosh(offset / (2 * kt)) ** 2)
-    return kernel / kernel.sum(axis=1, keepdims=True)
+    step = min(0.5 * float(bias_mV[1] - bias_mV[0]), kt / 8)
+    fine = np.arange(bias_mV[0] - 8 * kt, bias_mV[-1] + 8 * kt + step, step)
+    offset = (bias_mV[:, None] - fine[None, :]) / (2 * kt)
+    kernel = 1.0 / np.cosh(np.clip(offset, -300, 300)) ** 2
+    return fine, (kernel / kernel.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 class _Model:
     """The model and its Jacobian for parameter rows ``theta`` ``(n, n_params)``.
 
-    Parameter order: ``Delta, Gamma`` (+ ``Delta_2, w`` for two gaps), then ``a0 .. a_order``.
+    Parameter order: ``Delta, Gamma`` (+ ``Delta_2, w`` for two gaps) (+ ``a``, the gap
+    anisotropy, with ``n_angles``), then ``a0 .. a_order``. With ``temperature_K`` the DOS lives
+    on a fine axis and is convolved onto ``bias_mV``. An anisotropic gap is ``Delta(theta) =
+    Delta (1 - a + a |cos 2 theta|)`` (``a`` near 1: V-shaped, as FeSe), the DOS its average over
+    ``n_angles`` angles of a quarter Fermi surface, the same for both gaps.
     """
 
-    def __init__(self, bias_mV, n_gaps, background_order, kernel=None):
+    def __init__(self, bias_mV, n_gaps, background_order, temperature_K=None, n_angles=0):
         self.bias = bias_mV
-        self.e = bias_mV / max(float(np.abs(bias_mV).max()), 1e-12)
+        self.kernel = None
+        self.energy = bias_mV
+        if temperature_K is not None:
+            self.energy, self.kernel = thermal_axis(bias_mV, temperature_K)
+        self.scale = max(float(np.abs(bias_mV).max()), 1e-12)
+        e = self.energy / self.scale
         self.n_gaps = n_gaps
-        self.n_nonlinear = 2 if n_gaps == 1 else 4
-        self.powers = np.stack([self.e**k for k in range(background_order + 1)]).astype(np.float32)
-        self.kernel = kernel
+        self.n_nonlinear = (2 if n_gaps == 1 else 4) + (1 if n_angles else 0)
+        angles = (np.arange(n_angles) + 0.5) * (np.pi / 4) / max(n_angles, 1)
+        self.cosines = np.abs(np.cos(2 * angles)).astype(np.float32)
+        self.powers = np.stack([e**k for k in range(background_order + 1)]).astype(np.float32)
 
-    def mixture(self, theta, derivatives=False):
-        out = dynes(self.bias, theta[:, 0], theta[:, 1], derivatives)
-        if self.n_gaps == 1:
-            return out
-        w = theta[:, 3:4]
-        second = dynes(self.bias, theta[:, 2], theta[:, 1], derivatives)
+    def _band(self, energy, delta, gamma, anisotropy, derivatives):
+        """One band's DOS (and its derivatives by Delta, Gamma and the anisotropy)."""
+        if not len(self.cosines):
+            out = dynes(energy, delta, gamma, derivatives)
+            return (*out, None) if derivatives else out
+        k = len(self.cosines)
+        factors = 1 - anisotropy[:, None] + anisotropy[:, None] * self.cosines[None, :]
+        rows = energy if np.ndim(energy) == 1 else np.repeat(energy, k, axis=0)
+        out = dynes(rows, (delta[:, None] * factors).ravel(), np.repeat(gamma, k), derivatives)
         if not derivatives:
-            return (1 - w) * out + w * second
-        (n1, d1_delta, d1_gamma), (n2, d2_delta, d2_gamma) = out, second
-        mix = (1 - w) * n1 + w * n2
-        return mix, (1 - w) * d1_delta, (1 - w) * d1_gamma + w * d2_gamma, w * d2_delta, n2 - n1
+            return out.reshape(len(delta), k, -1).mean(axis=1)
+        dos, d_delta, d_gamma = (part.reshape(len(delta), k, -1) for part in out)
+        factors = factors.astype(np.float32)[:, :, None]
+        spread = (delta[:, None] * (self.cosines[None, :] - 1)).astype(np.float32)[:, :, None]
+        return (
+            dos.mean(axis=1),
+            (d_delta * factors).mean(axis=1),
+            d_gamma.mean(axis=1),
+            (d_delta * spread).mean(axis=1),
+        )
+
+    def mixture(self, theta, derivatives=False, energy=None):
+        """The DOS mixture ``(n, n_energy)``; with derivatives, the list of them by each
+        non-linear parameter in order. ``energy`` (default the model's) may be per row."""
+        energy = self.energy if energy is None else energy
+        anisotropy = theta[:, self.n_nonlinear - 1] if len(self.cosines) else None
+        first = self._band(energy, theta[:, 0], theta[:, 1], anisotropy, derivatives)
+        if self.n_gaps == 1:
+            if not derivatives:
+                return first
+            return first[0], [d for d in first[1:] if d is not None]
+        w = theta[:, 3:4].astype(np.float32)
+        second = self._band(energy, theta[:, 2], theta[:, 1], anisotropy, derivatives)
+        if not derivatives:
+            return (1 - w) * first + w * second
+        (n1, d1_delta, d1_gamma, d1_a), (n2, d2_delta, d2_gamma, d2_a) = first, second
+        parts = [(1 - w) * d1_delta, (1 - w) * d1_gamma + w * d2_gamma, w * d2_delta, n2 - n1]
+        if d1_a is not None:
+            parts.append((1 - w) * d1_a + w * d2_a)
+        return (1 - w) * n1 + w * n2, parts
 
     def _convolve(self, values):
         return values if self.kernel is None else values @ self.kernel.T
@@ -94,13 +139,13 @@ class _Model:
         return self._convolve(background * mix)
 
     def with_jacobian(self, theta):
-        parts = self.mixture(theta, derivatives=True)
-        mix = parts[0]
-        background = theta[:, self.n_nonlinear :] @ self.powers
-        jacobian = np.empty(mix.shape + (len(parts) - 1 + len(self.powers),), np.float32)
-        for j, derivative in enumerate(parts[1:]):  # in the order of the parameters
+        mix, parts = self.mixture(theta, derivatives=True)
+        background = (theta[:, self.n_nonlinear :] @ self.powers).astype(np.float32)
+        shape = (len(theta), len(self.bias), len(parts) + len(self.powers))
+        jacobian = np.empty(shape, np.float32)
+        for j, derivative in enumerate(parts):  # in the order of the parameters
             jacobian[..., j] = self._convolve(background * derivative)
-        for j, power in enumerate(self.powers, start=len(parts) - 1):
+        for j, power in enumerate(self.powers, start=len(parts)):
             jacobian[..., j] = self._convolve(mix * power)
         return self._convolve(background * mix), jacobian
 

@@ -158,7 +158,7 @@ def peaks(data, smoothing_mV, search_mV):
         "peak_height_neg": heights[:, 0],
         "peak_height_pos": heights[:, 1],
         "zero_bias_conductance": zero,
-        "fit_quality": (np.nanmin(heights, axis=1) - floor) / noise,
+        "fit_quality": (np.fmin(heights[:, 0], heights[:, 1]) - floor) / noise,
     }
     settings = {
         "smoothing_mV": float(n_window * data.step),
