@@ -11,7 +11,7 @@ exception is the optional torch pair pass (``device=`` of the pairwise-distance 
 :func:`flag_meanings`, :class:`KindClasses`, ``FESE_NAMES``),
 :class:`~stswidgets.analysis.incremental.PairHistogram` and those of
 :mod:`~stswidgets.analysis.fourier` (:func:`fourier_maps`, :func:`radial_average`,
-:func:`q_cut`) are importable from here; they load on first use.
+:func:`q_cut`, :func:`ring_wavevector`) are importable from here; they load on first use.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ _HOMES = {
     "fourier_maps": "fourier",
     "q_cut": "fourier",
     "radial_average": "fourier",
+    "ring_wavevector": "fourier",
 }
 __all__ = sorted(_HOMES)
 

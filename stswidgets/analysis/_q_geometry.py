@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
+#: The q convention of every Fourier map (its ``q_convention`` attribute).
+Q_CONVENTION = "q = 2 pi / lambda"
+#: Dims of a Fourier map.
+FOURIER_DIMS = ("bias", "qy", "qx")
 #: Rotational orders that tile a lattice (crystallographic restriction).
 ROTATION_ORDERS = (2, 3, 4, 6)
 _MAX_GROUP = 24  # the largest crystallographic point group of the plane, D6, has 12 elements

@@ -29,13 +29,13 @@ import numpy as np
 import xarray as xr
 
 from stswidgets.analysis import _q_geometry
+from stswidgets.analysis._fourier_profiles import q_cut, radial_average, ring_wavevector
+from stswidgets.analysis._q_geometry import FOURIER_DIMS, Q_CONVENTION
 from stswidgets.grid import GRID_DIMS, GridError, validate_grid
 
-__all__ = ["fourier_maps", "q_cut", "radial_average"]
-
-Q_CONVENTION = "q = 2 pi / lambda"
-FOURIER_DIMS = ("bias", "qy", "qx")
+__all__ = ["fourier_maps", "q_cut", "radial_average", "ring_wavevector"]
 _WINDOWS = ("hann", "tukey", "none")
+_BLOCK_VALUES = 2**22  # q pixels x maps per FFT block (64 MiB of complex128)
 
 
 def _describe(grid) -> str:
@@ -104,7 +104,10 @@ def _window(window, n: int) -> np.ndarray:
 
 
 def _check_window(window) -> None:
-    name = window if isinstance(window, str) else (window[0] if len(window) == 2 else None)
+    try:
+        name = window if isinstance(window, str) else (window[0] if len(window) == 2 else None)
+    except TypeError:  # neither a name nor a (name, alpha) pair
+        name = None
     if name not in _WINDOWS or (name != "tukey" and not isinstance(window, str)):
         raise ValueError(f"window={window!r}: expected 'hann', 'tukey', ('tukey', alpha) or 'none'")
 
@@ -137,7 +140,21 @@ def _remove_background(values, finite, x, y, subtract_mean):
         coeffs = np.einsum("bij,bj->bi", np.linalg.pinv(normal), rhs)
         plane = (coeffs @ basis.T).reshape(values.shape)
         centred = np.where(finite, centred - plane, 0.0)
+    centred[counts == 0] = np.nan  # a map with no valid pixel stays NaN
     return centred
+
+
+def _transform(values, x, y, subtract_mean, window_2d, size):
+    """Centred transform ``F / sqrt(N)`` of maps ``(n, ny, nx)`` and their invalid-pixel counts."""
+    from scipy import fft
+
+    values = np.asarray(values, dtype=float)
+    finite = np.isfinite(values)
+    prepared = _remove_background(values, finite, x, y, subtract_mean)
+    prepared *= window_2d[None]
+    transform = fft.fft2(prepared, s=size, axes=(1, 2), workers=-1)  # zeros appended: padding
+    n_pixels = window_2d.size
+    return fft.fftshift(transform, axes=(1, 2)) / np.sqrt(n_pixels), (~finite).sum(axis=(1, 2))
 
 
 def _q_axis(n: int, step_nm: float) -> np.ndarray:
@@ -241,21 +258,22 @@ def fourier_maps(
     x, y = (np.asarray(grid[a].values, dtype=float) for a in ("x", "y"))
     step_x, step_y = (x[-1] - x[0]) / (nx - 1), (y[-1] - y[0]) / (ny - 1)
 
-    from scipy import fft
-
-    values = np.asarray(grid.transpose("bias", "y", "x").values, dtype=float)
-    finite = np.isfinite(values)
-    prepared = _remove_background(values, finite, x, y, subtract_mean)
-    prepared *= np.outer(_window(window, ny), _window(window, nx))[None]
-    transform = fft.fft2(prepared, s=size, axes=(1, 2), workers=-1)  # zeros appended: padding
-    transform = fft.fftshift(transform, axes=(1, 2)) / np.sqrt(ny * nx)
+    values = grid.transpose("bias", "y", "x").values
     qy, qx = _q_axis(size[0], step_y), _q_axis(size[1], step_x)
-    if output == "power":
-        result = transform.real**2 + transform.imag**2
-        if group is not None:
-            result = _symmetrize(result, qy, qx, group)
-    else:
-        result = transform
+    window_2d = np.outer(_window(window, ny), _window(window, nx))
+    result = np.empty((values.shape[0], *size), dtype=float if output == "power" else complex)
+    filled = np.empty(values.shape[0], dtype=int)
+    # blocks of maps: the complex transform of a block, not of the whole grid, is held at once
+    block = max(1, _BLOCK_VALUES // (size[0] * size[1]))
+    for start in range(0, values.shape[0], block):
+        maps = slice(start, start + block)
+        transform, filled[maps] = _transform(values[maps], x, y, subtract_mean, window_2d, size)
+        if output == "power":
+            result[maps] = transform.real**2 + transform.imag**2
+        else:
+            result[maps] = transform
+    if group is not None:
+        result = _symmetrize(result, qy, qx, group)
     grid_units = grid.attrs.get("units", "a.u.")
     return xr.DataArray(
         result,
@@ -264,7 +282,7 @@ def fourier_maps(
             "bias": grid["bias"].variable,
             "qy": ("qy", qy, {"units": "1/nm", "long_name": "wavevector q_y (2 pi / lambda)"}),
             "qx": ("qx", qx, {"units": "1/nm", "long_name": "wavevector q_x (2 pi / lambda)"}),
-            "filled_pixels": ("bias", (~finite).sum(axis=(1, 2)), {"units": "1"}),
+            "filled_pixels": ("bias", filled, {"units": "1"}),
         },
         name="fourier_power" if output == "power" else "fourier_transform",
         attrs={
@@ -279,148 +297,4 @@ def fourier_maps(
             "source": grid.attrs.get("source", ""),
             "channel": grid.attrs.get("channel", ""),
         },
-    )
-
-
-def _check_fmaps(fmaps) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(power (n_bias, ny, nx), qy, qx)`` of Fourier maps; complex maps give ``|F|^2``."""
-    if not isinstance(fmaps, xr.DataArray) or sorted(fmaps.dims) != sorted(FOURIER_DIMS):
-        dims = tuple(fmaps.dims) if hasattr(fmaps, "dims") else type(fmaps).__name__
-        raise ValueError(
-            f"expected Fourier maps with dims {FOURIER_DIMS} (fourier_maps), got {dims}"
-        )
-    fmaps = fmaps.transpose(*FOURIER_DIMS)
-    values = np.asarray(fmaps.values)
-    power = values.real**2 + values.imag**2 if np.iscomplexobj(values) else values.astype(float)
-    return power, np.asarray(fmaps.qy.values, float), np.asarray(fmaps.qx.values, float)
-
-
-def _q_inside(qy, qx) -> float:
-    """The largest ``|q|`` whose circle lies inside the q grid."""
-    return float(min(qx.max(), -qx.min(), qy.max(), -qy.min()))
-
-
-def _carry_coords(fmaps: xr.DataArray, values, second: tuple, attrs: dict) -> xr.DataArray:
-    coords = {"bias": fmaps["bias"].variable, second[0]: second[1]}
-    for name, coord in fmaps.coords.items():
-        if coord.dims == ("bias",) and name != "bias":
-            coords[name] = coord.variable
-    units = fmaps.attrs.get("units", "")
-    if np.iscomplexobj(fmaps.values):
-        units = f"({units})^2"
-    keep = {k: fmaps.attrs[k] for k in ("q_convention", "source", "channel") if k in fmaps.attrs}
-    return xr.DataArray(
-        values, dims=("bias", second[0]), coords=coords, attrs={**keep, "units": units, **attrs}
-    )
-
-
-def radial_average(
-    fmaps: xr.DataArray, *, n_q: int | None = None, q_max: float | None = None, angle_range=None
-) -> xr.DataArray:
-    """Mean Fourier power in annuli of equal ``|q|``: the ring of a Friedel oscillation as a peak.
-
-    Parameters
-    ----------
-    fmaps : xarray.DataArray, dims ``("bias", "qy", "qx")``
-        Output of :func:`fourier_maps` (complex maps are averaged as ``|F|^2``).
-    n_q : int or None
-        Number of annuli from 0 to ``q_max``; None: one per q step (the coarser of qx, qy).
-    q_max : float or None
-        Outer edge in 1/nm; None: the largest circle inside the q grid.
-    angle_range : None or (float, float)
-        Only the sector between these angles (degrees from +qx towards +qy, wrapping at 360).
-        The power of a real map is even, ``P(q) = P(-q)``: the opposite sector is the same.
-
-    Returns
-    -------
-    xarray.DataArray, dims ``("bias", "q")``
-        Mean power per annulus (NaN where an annulus holds no q pixel); ``q`` the annulus
-        centres in 1/nm, with the coordinate ``n_pixels`` (q pixels averaged, dims ``q``).
-    """
-    power, qy, qx = _check_fmaps(fmaps)
-    q_max = _q_inside(qy, qx) if q_max is None else float(q_max)
-    step = max(qx[1] - qx[0], qy[1] - qy[0])
-    n_q = max(1, int(round(q_max / step))) if n_q is None else int(n_q)
-    if n_q < 1 or not q_max > 0:
-        raise ValueError(f"radial_average needs n_q >= 1 and q_max > 0, got {n_q}, {q_max}")
-    qxx, qyy = np.meshgrid(qx, qy)
-    q = np.hypot(qxx, qyy).ravel()
-    width = q_max / n_q
-    ring = np.floor(q / width).astype(int)
-    keep = q <= q_max
-    if angle_range is not None:
-        lo, hi = (float(a) for a in angle_range)
-        angle = np.degrees(np.arctan2(qyy, qxx)).ravel()
-        keep &= ((angle - lo) % 360 <= (hi - lo) % 360) | (q == 0)
-    ring = np.minimum(ring, n_q - 1)[keep]
-    from scipy import sparse
-
-    members = sparse.csr_matrix(
-        (np.ones(ring.size), (np.flatnonzero(keep), ring)), shape=(q.size, n_q)
-    )
-    counts = np.bincount(ring, minlength=n_q)
-    sums = members.T @ power.reshape(power.shape[0], -1).T  # (n_q, n_bias)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (sums / counts[:, None]).T
-    centres = (np.arange(n_q) + 0.5) * width
-    q_coord = xr.Variable("q", centres, {"units": "1/nm", "long_name": "|q| (2 pi / lambda)"})
-    out = _carry_coords(
-        fmaps,
-        mean,
-        ("q", q_coord),
-        {"long_name": "radially averaged Fourier power"}
-        | ({"angle_range_deg": [lo, hi]} if angle_range is not None else {}),
-    )
-    return out.assign_coords(n_pixels=("q", counts, {"units": "1"}))
-
-
-def q_cut(
-    fmaps: xr.DataArray, angle_deg: float, *, n_q: int | None = None, q_max: float | None = None
-) -> xr.DataArray:
-    """Fourier power along a line through ``q = 0``: a dispersion image ``(bias, q_along)``.
-
-    Parameters
-    ----------
-    fmaps : xarray.DataArray, dims ``("bias", "qy", "qx")``
-        Output of :func:`fourier_maps` (complex maps are cut as ``|F|^2``).
-    angle_deg : float
-        Direction of the line, degrees from +qx towards +qy (0: along qx, 90: along qy).
-    n_q : int or None
-        Points along the line from ``-q_max`` to ``q_max``; None: one per the finer q step
-        (an odd number, so ``q = 0`` is on it).
-    q_max : float or None
-        Half-length in 1/nm; None: as far as the line stays inside the q grid.
-
-    Returns
-    -------
-    xarray.DataArray, dims ``("bias", "q_along")``
-        Power interpolated bilinearly on the line; ``q_along`` signed, in 1/nm (positive
-        towards ``angle_deg``); attr ``angle_deg``.
-    """
-    power, qy, qx = _check_fmaps(fmaps)
-    c, s = np.cos(np.deg2rad(angle_deg)), np.sin(np.deg2rad(angle_deg))
-    reach = [
-        bound / abs(t)
-        for bound, t in ((min(qx.max(), -qx.min()), c), (min(qy.max(), -qy.min()), s))
-        if abs(t) > 1e-12
-    ]
-    q_max = min(reach) if q_max is None else float(q_max)
-    step = min(qx[1] - qx[0], qy[1] - qy[0])
-    n_q = 2 * int(round(q_max / step)) + 1 if n_q is None else int(n_q)
-    if n_q < 2 or not q_max > 0:
-        raise ValueError(f"q_cut needs n_q >= 2 and q_max > 0, got {n_q}, {q_max}")
-    along = np.linspace(-q_max, q_max, n_q)
-    weights, inside = _q_geometry.bilinear_matrix(qy, qx, along * s, along * c)
-    values = (weights @ power.reshape(power.shape[0], -1).T).T
-    values[:, ~inside] = np.nan
-    q_coord = xr.Variable(
-        "q_along",
-        along,
-        {"units": "1/nm", "long_name": f"q along {angle_deg:g} deg (2 pi / lambda)"},
-    )
-    return _carry_coords(
-        fmaps,
-        values,
-        ("q_along", q_coord),
-        {"long_name": "Fourier power along a q line", "angle_deg": float(angle_deg)},
     )
