@@ -229,17 +229,18 @@ def _map_profile(values, valid, distance, surroundings, edges, r, core_radius, n
 def fit_either_way(r, profile, core_radius, counts) -> DecayFit:
     """:func:`~stswidgets.analysis.profiles.fit_decay` of a profile that falls to its
     background, or of the negated profile when it rises to it (then the amplitude is
-    negative); which way from the mean of the first and last quarter of the bins."""
+    negative); which way from the mean of the first and last quarter of the bins. A decay
+    length beyond the distances profiled (a background the data never reach) is no fit."""
     r, profile = np.asarray(r, dtype=float), np.asarray(profile, dtype=float)
     points = np.flatnonzero((r >= core_radius) & np.isfinite(profile) & (counts > 0))
     if len(points) < 4:
         return fit_decay(r, profile, core_radius, weights=counts)
     quarter = max(len(points) // 4, 1)
-    falls = profile[points[:quarter]].mean() >= profile[points[-quarter:]].mean()
-    if falls:
-        return fit_decay(r, profile, core_radius, weights=counts)
-    fit = fit_decay(r, -profile, core_radius, weights=counts)
-    return fit._replace(background=-fit.background, amplitude=-fit.amplitude)
+    sign = 1.0 if profile[points[:quarter]].mean() >= profile[points[-quarter:]].mean() else -1.0
+    fit = fit_decay(r, sign * profile, core_radius, weights=counts)
+    if fit.ok and fit.decay_length > r[points[-1]] - core_radius:
+        return DecayFit(np.nan, np.nan, np.nan, float(core_radius), False)
+    return fit._replace(background=sign * fit.background, amplitude=sign * fit.amplitude)
 
 
 def hug_defects(labels, score, profiles: DefectProfiles) -> np.ndarray:

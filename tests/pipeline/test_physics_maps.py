@@ -167,6 +167,11 @@ def test_any_map_is_profiled_with_its_decay_length_either_way():
     which = np.digitize(distance.ravel(), profiles.edges) - 1
     for b in (0, 3, 10):
         assert fall.median[b] == pytest.approx(np.median(falling.ravel()[which == b]))
+    # a slope that never levels off within the map has no decay length
+    slope = pipeline.defect_profiles(
+        None, X, grid, valid, centres_nm=centres, maps={"slope": 5.0 - 0.5 * distance}
+    )
+    assert not slope.maps["slope"].fit.ok
     # without a score: no score profile, the maps and spectra only
     assert np.isnan(profiles.score_median).all() and not profiles.fit.ok
 
