@@ -35,10 +35,14 @@ FIGURE_FORMATS = ("svg", "pdf")
 def draw_value_map(ax, values: xr.DataArray, label: str, cmap="viridis", robust=True, **kw):
     """A ``(y, x)`` map on ``ax`` at its nm extent with a colourbar labelled ``label``;
     ``robust``: colour limits at the 1st and 99th percentiles (a few outliers do not wash the
-    map out). Returns the image."""
+    map out). A line of spectra (one pixel wide) is drawn as the values against the position
+    along it (:func:`stswidgets.notebook.plot_map`). Returns the image (None for a line)."""
     from stswidgets.grid import map_extent
+    from stswidgets.notebook import plot_map
 
     array = np.asarray(values, dtype=float)
+    if min(array.shape) == 1:
+        return plot_map(ax, array, values, label)
     finite = array[np.isfinite(array)]
     if robust and finite.size and "vmin" not in kw:
         kw["vmin"], kw["vmax"] = np.percentile(finite, [1, 99])
