@@ -101,6 +101,11 @@ RESULT_VARIABLES: dict[str, dict] = {
     "fit_quality": {"long_name": "coefficient of determination R^2 of the gap", "units": "1"},
     "bound_state_energy": {"long_name": "energy of an in-gap bound state", "units": "mV"},
     "bound_state_height": {"long_name": "height of an in-gap bound state", "units": DATA_UNITS},
+    "bound_state_prominence": {
+        "long_name": "prominence of an in-gap bound state",
+        "units": DATA_UNITS,
+    },
+    "n_bound_states": {"long_name": "number of in-gap bound states found", "units": "1"},
     "qpi_radial_average": {
         "long_name": "radial average of the Fourier power of the conductance maps",
         "units": "a.u.",
@@ -200,6 +205,8 @@ MEASURED_VARIABLES = (
     "fit_quality",
     "bound_state_energy",
     "bound_state_height",
+    "bound_state_prominence",
+    "n_bound_states",
     "qpi_radial_average",
 )
 

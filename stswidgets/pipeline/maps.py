@@ -52,6 +52,7 @@ HEIGHT_VARIABLES = (
     "peak_height_pos",
     "zero_bias_conductance",
     "bound_state_height",
+    "bound_state_prominence",
     "qpi_radial_average",
 )
 #: At most this many bound-state energies are key energies.
