@@ -1,7 +1,7 @@
 """The ``stswidgets`` command: run the notebook series on a grid file with papermill.
 
 ``stswidgets run GRID_FILE --out DIR`` is :func:`stswidgets.pipeline.run_file`: it checks that
-the file opens as a grid, executes notebooks 01-07 of :data:`stswidgets.series.NOTEBOOKS` on
+the file opens as a grid, executes notebooks 01-07 and 09 of :data:`stswidgets.series.NOTEBOOKS` on
 it, and leaves in ``DIR`` the executed notebooks, one HTML report with all their figures and
 ``results.nc`` with the per-pixel results. Several files (or ``--workers`` / ``--scheduler``)
 make a campaign on a dask cluster, one subfolder per file (:mod:`stswidgets.campaign`). Exit
@@ -33,8 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser(
         "run",
-        help="run the notebook series (01-07) on a grid file",
-        description="Run notebooks 01-07 on a grid file; write the executed notebooks, "
+        help="run the notebook series (01-07, 09) on a grid file",
+        description="Run notebooks 01-07 and 09 on a grid file; write the executed notebooks, "
         f"{REPORT_NAME} and results.nc into --out.",
     )
     run.add_argument(

@@ -86,6 +86,30 @@ RESULT_VARIABLES: dict[str, dict] = {
         "long_name": "standard deviation of the spectra of each site class",
         "units": DATA_UNITS,
     },
+    # physics maps (notebook 09, stswidgets.pipeline.physics_maps); the maps bring their own
+    # units and long names, these are the fallbacks
+    "gap": {"long_name": "superconducting gap (half the coherence-peak distance)", "units": "mV"},
+    "gap_2": {"long_name": "second gap", "units": "mV"},
+    "gap_2_weight": {"long_name": "weight of the second gap", "units": "1"},
+    "gamma": {"long_name": "Dynes broadening of the fitted gap", "units": "mV"},
+    "gap_anisotropy": {"long_name": "anisotropy of the fitted gap", "units": "1"},
+    "peak_energy_neg": {"long_name": "coherence-peak energy at negative bias", "units": "mV"},
+    "peak_energy_pos": {"long_name": "coherence-peak energy at positive bias", "units": "mV"},
+    "peak_height_neg": {"long_name": "coherence-peak height at negative bias", "units": DATA_UNITS},
+    "peak_height_pos": {"long_name": "coherence-peak height at positive bias", "units": DATA_UNITS},
+    "zero_bias_conductance": {"long_name": "conductance at zero bias", "units": DATA_UNITS},
+    "fit_quality": {"long_name": "coefficient of determination R^2 of the gap", "units": "1"},
+    "bound_state_energy": {"long_name": "energy of an in-gap bound state", "units": "mV"},
+    "bound_state_height": {"long_name": "height of an in-gap bound state", "units": DATA_UNITS},
+    "bound_state_prominence": {
+        "long_name": "prominence of an in-gap bound state",
+        "units": DATA_UNITS,
+    },
+    "n_bound_states": {"long_name": "number of in-gap bound states found", "units": "1"},
+    "qpi_radial_average": {
+        "long_name": "radial average of the Fourier power of the conductance maps",
+        "units": "a.u.",
+    },
 }
 
 #: ``long_name`` and ``units`` of the coordinates results are written on.
@@ -94,6 +118,8 @@ COORDINATES: dict[str, dict] = {
     "y": {"long_name": "y position", "units": "nm"},
     "bias": {"long_name": "sample bias", "units": "mV"},
     "site_class_name": {"long_name": "site class"},
+    "q": {"long_name": "wavevector magnitude (q = 2 pi / lambda)", "units": "1/nm"},
+    "peak": {"long_name": "index of an in-gap peak of the spectrum", "units": "1"},
 }
 
 #: Global attributes of ``results.nc`` and what they hold.
@@ -161,8 +187,28 @@ def start_results(
 
 
 #: Variables of the measured grid itself, not derived from the normalised spectra: they carry
-#: no ``normalize`` attribute.
-MEASURED_VARIABLES = ("valid", "segmentation")
+#: no ``normalize`` attribute of the run (the physics maps of notebook 09 read the grid as
+#: measured, or divided by the set-point conductance: their heights bring their own).
+MEASURED_VARIABLES = (
+    "valid",
+    "segmentation",
+    "gap",
+    "gap_2",
+    "gap_2_weight",
+    "gamma",
+    "gap_anisotropy",
+    "peak_energy_neg",
+    "peak_energy_pos",
+    "peak_height_neg",
+    "peak_height_pos",
+    "zero_bias_conductance",
+    "fit_quality",
+    "bound_state_energy",
+    "bound_state_height",
+    "bound_state_prominence",
+    "n_bound_states",
+    "qpi_radial_average",
+)
 
 
 def save_results(

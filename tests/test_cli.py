@@ -309,7 +309,7 @@ def test_run_on_a_simulated_file_writes_every_output(simulated_run):
     code, stdout, err, out = simulated_run
     assert code == 0, err
     for number, name in enumerate(cli.RUN_NOTEBOOKS, start=1):
-        assert f"[{number}/7] {name} ..." in stdout
+        assert f"[{number}/{len(cli.RUN_NOTEBOOKS)}] {name} ..." in stdout
     assert "lacks" not in err
     results = check_outputs(out, SIM_SHAPE, SIM_BIAS)
     bias = datasets.fese_like(seed=SIM_SEED, shape=SIM_SHAPE, n_bias=SIM_BIAS)["bias"].values

@@ -24,12 +24,13 @@ import pytest
 import xarray as xr
 
 from stswidgets import series
+from stswidgets.pipeline.run import RUN_NOTEBOOKS
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: ``--only`` of the run: two notebooks keep the test near a minute; empty it to run 01-07.
+#: ``--only`` of the run: two notebooks keep the test near a minute; empty it to run 01-07 and 09.
 ONLY = ["--only", "01", "03"]
-RAN = [n for n in series.NOTEBOOKS[:7] if not ONLY or any(n.startswith(o) for o in ONLY[1:])]
+RAN = [n for n in RUN_NOTEBOOKS if not ONLY or any(n.startswith(o) for o in ONLY[1:])]
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("setuptools") is None,

@@ -25,7 +25,7 @@ from stswidgets.app.sources import SIMULATED, channel_options, save_upload
 from stswidgets.grid import to_matrix
 from stswidgets.pipeline import MIN_VALID_SPECTRA
 
-__all__ = ["ENVIRONMENT", "MIN_VALID_SPECTRA", "Dashboard"]
+__all__ = ["ENVIRONMENT", "GAP_COLOUR", "MIN_VALID_SPECTRA", "Dashboard"]
 
 #: Environment variables :meth:`Dashboard.from_environment` reads (``stswidgets app`` sets them).
 ENVIRONMENT = {
@@ -36,6 +36,9 @@ ENVIRONMENT = {
     "seed": "STSWIDGETS_APP_SEED",
     "follow": "STSWIDGETS_APP_FOLLOW",  # "1": follow the file while it grows
 }
+
+#: The colour choice of the gap map in the projection explorer.
+GAP_COLOUR = "gap (mV, coherence peaks)"
 
 STEP_TITLES = {
     "distances": "1. distance statistics",
@@ -81,6 +84,8 @@ class Dashboard(BackgroundJobs, ipw.VBox):
     stats, projection, classes : the results of the steps (None until run):
         :class:`~stswidgets.pipeline.DistanceStatistics`, :class:`~stswidgets.pipeline.Projection`
         and :class:`~stswidgets.pipeline.SiteClasses`
+    gap : numpy.ndarray or None, the gap (mV) of every valid spectrum, the projection
+        explorer's colour choice :data:`GAP_COLOUR` (computed when the projection is shown)
     selection : stswidgets.widgets.Selection shared by the explorers
     status : ipywidgets.HTML, the status line (CSS class ``sts-app-status``)
     """
@@ -105,6 +110,7 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         self.grid = self.truth = self.X = self.valid = self.selection = None
         self.normalization = None
         self.stats = self.projection = self.classes = None
+        self.gap = None  # the gap map (mV) per valid pixel, computed for the colour choice
         self.source_name = ""
         self._init_background()
 
@@ -256,7 +262,7 @@ class Dashboard(BackgroundJobs, ipw.VBox):
         X, self.normalization = pipeline.normalize_grid(grid, X, self.config.normalize)
         self.grid, self.truth, self.X, self.valid = grid, truth, X, valid
         self.source_name = name or self.source_name
-        self.stats = self.projection = self.classes = None
+        self.stats = self.projection = self.classes = self.gap = None
         for name_ in STEP_TITLES:
             self._progress(name_, 0.0, "not run")
         self.selection = Selection(valid)
@@ -388,11 +394,22 @@ class Dashboard(BackgroundJobs, ipw.VBox):
             colours[key + ")"] = self.classes.labels.astype(float)
         if self.stats is not None and self.stats.abundance is not None:
             colours["minority abundance"] = self.stats.abundance
+        gap = self.gap_colour()
+        if gap is not None:
+            colours[GAP_COLOUR] = gap
         self.latent = LatentExplorer(
             self.grid, {"Siamese projection": p.Z}, color=colours, selection=self.selection
         )
         self.latent.add_class("sts-app-latent")
         self._show_explorers()
+
+    def gap_colour(self) -> np.ndarray | None:
+        """The gap (mV) of every valid spectrum (:func:`stswidgets.pipeline.gap_values`, the
+        peaks of notebook 09's gap map), computed once per grid; None where no spectrum shows
+        a gap (the colour choice is then left out)."""
+        if self.gap is None:
+            self.gap = pipeline.gap_values(self.grid, self.valid, self.config)
+        return self.gap if np.isfinite(self.gap).any() else None
 
     def _selection_changed(self, change) -> None:
         idx = np.asarray(change["new"])

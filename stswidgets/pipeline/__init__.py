@@ -19,6 +19,10 @@ widgets) calls these functions; each takes the grid or its matrix view and one
 - site classes (Fig. 8): :func:`site_classes` -> :class:`SiteClasses`; defect-centred radial
   profiles: :func:`defect_profiles` -> :class:`DefectProfiles`
 - spectral weight (Fig. 8b, c): :func:`spectral_weight_transfer` -> :class:`SpectralWeight`
+- physics maps (notebook 09): :func:`physics_maps` -> :class:`PhysicsMaps` (gap, peaks, bound
+  states, Fourier maps, key energies); :func:`physics_profiles` (gap, score, any map around the
+  defects); figures in :mod:`stswidgets.pipeline.physics_plots` (:func:`export_figure`,
+  :func:`save_figures`: SVG / PDF)
 - results.nc variables: :func:`results_variables` -> dict of DataArrays
 - the series on one file: :func:`run_file` -> :class:`RunResult`; report.html: :func:`write_report`
 
@@ -26,7 +30,7 @@ widgets) calls these functions; each takes the grid or its matrix view and one
 """
 
 from stswidgets.pipeline.assemble import results_variables
-from stswidgets.pipeline.cache import cached, fingerprint
+from stswidgets.pipeline.cache import cached, fingerprint, stored
 from stswidgets.pipeline.config import PROFILES, PipelineConfig, config_for
 from stswidgets.pipeline.correlation import (
     DistanceCorrelations,
@@ -63,6 +67,16 @@ from stswidgets.pipeline.linear import (
     toy_family,
     ward_hierarchy,
 )
+from stswidgets.pipeline.maps import (
+    PhysicsMaps,
+    gap_values,
+    key_energies,
+    mapped_grid,
+    physics_maps,
+    physics_profiles,
+    physics_summary,
+    physics_variables,
+)
 from stswidgets.pipeline.noise import Denoised, NoiseFloor, denoise, noise_floor
 from stswidgets.pipeline.normalization import (
     Normalization,
@@ -70,6 +84,7 @@ from stswidgets.pipeline.normalization import (
     choose_normalization,
     normalize_grid,
 )
+from stswidgets.pipeline.physics_plots import export_figure, save_figures
 from stswidgets.pipeline.plots import (
     draw_class_map,
     draw_class_spectra,
@@ -87,8 +102,11 @@ from stswidgets.pipeline.plots import (
 )
 from stswidgets.pipeline.profiles import (
     DefectProfiles,
+    MapProfile,
     defect_profiles,
     draw_defect_profiles,
+    draw_map_profile,
+    draw_profile_waterfall,
     hug_defects,
 )
 from stswidgets.pipeline.report import write_report
@@ -137,9 +155,23 @@ __all__ = [
     "Segmentation",
     "SiteClasses",
     "DefectProfiles",
+    "MapProfile",
+    "PhysicsMaps",
     "defect_profiles",
     "draw_defect_profiles",
+    "draw_map_profile",
+    "draw_profile_waterfall",
+    "export_figure",
+    "gap_values",
     "hug_defects",
+    "key_energies",
+    "mapped_grid",
+    "physics_maps",
+    "physics_profiles",
+    "physics_summary",
+    "physics_variables",
+    "save_figures",
+    "stored",
     "SpectralWeight",
     "ToyFamily",
     "WardHierarchy",

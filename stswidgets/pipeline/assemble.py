@@ -11,6 +11,7 @@ import xarray as xr
 
 from stswidgets.grid import to_map
 from stswidgets.pipeline.distances import DistanceStatistics
+from stswidgets.pipeline.maps import PhysicsMaps, physics_variables
 from stswidgets.pipeline.score import Projection, SiteClasses
 
 __all__ = ["results_variables"]
@@ -22,8 +23,11 @@ def results_variables(
     stats: DistanceStatistics | None = None,
     projection: Projection | None = None,
     classes: SiteClasses | None = None,
+    physics: PhysicsMaps | None = None,
 ) -> dict[str, xr.DataArray]:
-    """The ``results.nc`` variables of the steps run so far (names as the notebooks save)."""
+    """The ``results.nc`` variables of the steps run so far (names as the notebooks save);
+    ``physics``: the gap, peak and bound-state maps and the radial Fourier average
+    (:func:`stswidgets.pipeline.physics_variables`)."""
     from stswidgets.analysis import class_names, flag_meanings
 
     out = {"valid": to_map(np.ones(int(np.asarray(valid).sum())), valid).fillna(0).astype(np.int8)}
@@ -65,4 +69,6 @@ def results_variables(
             coords=coords,
             attrs={"long_name": "standard deviation of the spectra of each class"},
         )
+    if physics is not None:
+        out.update(physics_variables(physics))
     return {name: value.rename(name) for name, value in out.items() if value is not None}

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import numpy as np
 
-__all__ = ["CACHE_DIR", "cached", "fingerprint"]
+__all__ = ["CACHE_DIR", "cached", "fingerprint", "stored"]
 
 CACHE_DIR = ".pipeline"
 
@@ -54,14 +54,11 @@ def cached(step: str, compute: Callable[[], T], results_dir, *key) -> T:
     """
     if results_dir is None:
         return compute()
-    folder = Path(results_dir) / CACHE_DIR
-    path = folder / f"{step}-{fingerprint(step, *key)}.pkl"
-    if path.is_file():
-        try:
-            with path.open("rb") as handle:
-                return pickle.load(handle)
-        except Exception:  # a damaged or stale cache file is recomputed, never trusted
-            path.unlink(missing_ok=True)
+    path = _path(step, results_dir, *key)
+    found = stored(step, results_dir, *key)
+    if found is not None:
+        return found
+    folder = path.parent
     result = compute()
     folder.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".part")
@@ -69,3 +66,23 @@ def cached(step: str, compute: Callable[[], T], results_dir, *key) -> T:
         pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
     partial.replace(path)
     return result
+
+
+def _path(step: str, results_dir, *key) -> Path:
+    return Path(results_dir) / CACHE_DIR / f"{step}-{fingerprint(step, *key)}.pkl"
+
+
+def stored(step: str, results_dir, *key):
+    """The result :func:`cached` stored for ``step`` and ``key``, or None (none stored, no
+    ``results_dir``, or a damaged file, which is deleted); never computes."""
+    if results_dir is None:
+        return None
+    path = _path(step, results_dir, *key)
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as handle:
+            return pickle.load(handle)
+    except Exception:  # a damaged or stale cache file is recomputed, never trusted
+        path.unlink(missing_ok=True)
+        return None

@@ -90,6 +90,12 @@ class PipelineConfig:
     corr_threshold: float = -0.3
     min_width_mV: float = 0.5
     max_pairs: int = 20000
+    # -- physics maps (notebook 09, the app's gap colour; pipeline.physics_maps) ---------------
+    gap_method: str = "peaks"  # "peaks" (coherence peaks of the smoothed spectrum) or "fit"
+    n_gaps: int = 1  # 1, or 2 (two gaps, as in FeSe)
+    gap_smoothing_mV: float | None = None  # smoothing of the spectra; None: gap_map's default
+    fourier_window: str = "hann"  # window of the conductance maps before the Fourier transform
+    fourier_symmetrize: str | int | tuple | None = None  # None, "mirror", n or ("mirror", n)
     # -- method benchmark (notebook 08) --------------------------------------------------------
     benchmark_seeds: tuple[int, ...] | None = None  # None: evaluation's reporting seeds
     benchmark_methods: tuple[str, ...] | None = None  # None: every method

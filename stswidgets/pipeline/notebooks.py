@@ -35,6 +35,7 @@ NOTEBOOKS = [
     "06_similarity_learning",
     "07_spectral_weight_transfer",
     "08_method_benchmark",
+    "09_physics_maps",
 ]
 
 #: Parameters every notebook's ``parameters`` cell defines (with these defaults). Every

@@ -10,7 +10,7 @@ against each pixel's distance to the nearest centre and fits a decay length;
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,8 +25,11 @@ from stswidgets.analysis.profiles import (
 __all__ = [
     "REACH_DECAY_LENGTHS",
     "DefectProfiles",
+    "MapProfile",
     "defect_profiles",
     "draw_defect_profiles",
+    "draw_map_profile",
+    "draw_profile_waterfall",
     "hug_defects",
 ]
 
@@ -37,6 +40,21 @@ REACH_DECAY_LENGTHS = 3.0
 FAR_BAND_QUANTILE = 0.99
 #: Fewest pixels beyond the reach that define the far surface's band.
 MIN_FAR_PIXELS = 20
+
+
+@dataclass
+class MapProfile:
+    """One (y, x) map against the distance from the nearest defect centre: ``median``,
+    ``spread`` (half the interquartile range) and ``counts`` per distance bin, and ``fit``, the
+    exponential decay on a background fitted from the core radius out to the non-kind pixels
+    (a rise towards the background is fitted as a decay of the negated profile: ``fit``'s
+    amplitude is then negative)."""
+
+    median: np.ndarray
+    spread: np.ndarray
+    counts: np.ndarray
+    fit: DecayFit
+    units: str = ""
 
 
 @dataclass
@@ -52,7 +70,9 @@ class DefectProfiles:
     the ``core_radius`` (nm, median equivalent radius of the kind regions) out; ``reach`` (nm)
     ``core_radius + REACH_DECAY_LENGTHS * decay_length`` (``core_radius`` + 3 pixels when the
     fit fails); ``far_band``: the score below which lie 99 % of the non-kind pixels beyond
-    the reach (NaN when fewer than 20).
+    the reach (NaN when fewer than 20). Without a score (``defect_profiles(None, ...)``) the
+    score profile is NaN, the fit failed and the reach is ``core_radius`` + 3 pixels.
+    ``maps``: name to :class:`MapProfile` of every map given to :func:`defect_profiles`.
     """
 
     centres: np.ndarray
@@ -68,6 +88,7 @@ class DefectProfiles:
     core_radius: float
     reach: float
     far_band: float
+    maps: dict[str, MapProfile] = field(default_factory=dict)
 
     @property
     def n_defects(self) -> int:
@@ -90,13 +111,15 @@ def defect_profiles(
     valid,
     labels=None,
     centres_nm=None,
+    maps=None,
 ) -> DefectProfiles:
-    """Radial profiles of ``score`` and ``X`` around the defects of a map.
+    """Radial profiles of ``score``, ``X`` and any maps around the defects of a map.
 
     Parameters
     ----------
-    score : array-like, shape ``(n_spectra,)``
-        One value per valid pixel (row-major, as :func:`stswidgets.to_matrix`).
+    score : array-like, shape ``(n_spectra,)``, or None
+        One value per valid pixel (row-major, as :func:`stswidgets.to_matrix`); None: no
+        score profile (the spectra and ``maps`` only).
     X : array-like, shape ``(n_spectra, n_bias)``
         The spectra (binned to mean spectra per distance).
     grid : xarray.DataArray
@@ -107,6 +130,10 @@ def defect_profiles(
         connected regions of each kind (at least 2 pixels).
     centres_nm : array-like, shape ``(n_defects, 2)``, optional
         Defect positions (y, x) in nm from the grid's first pixel, instead of ``labels``.
+    maps : dict of str to array-like, optional
+        Any maps to profile as well (the gap, the zero-bias conductance, ...): each ``(ny,
+        nx)`` (a DataArray on the grid's ``(y, x)``: its ``units`` attribute is kept) or
+        ``(n_spectra,)`` one value per valid pixel; NaN values are left out.
 
     Raises
     ------
@@ -114,8 +141,9 @@ def defect_profiles(
         Neither ``labels`` nor ``centres_nm``, or shapes that do not match.
     """
     valid = np.asarray(valid, dtype=bool)
-    score = np.asarray(score, dtype=float)
     X = np.asarray(X, dtype=float)
+    with_score = score is not None
+    score = np.asarray(score, dtype=float) if with_score else np.full(len(X), np.nan)
     if score.shape != (valid.sum(),) or X.shape[0] != score.shape[0]:
         raise ValueError(
             f"score {score.shape} and X {X.shape} must hold one row per valid pixel "
@@ -147,6 +175,10 @@ def defect_profiles(
     surroundings = kind < 2
     fit_median, _, fit_counts = binned_profile(distance[surroundings], score[surroundings], edges)
     fit = fit_decay(r, fit_median, core_radius, weights=fit_counts)
+    map_profiles = {
+        name: _map_profile(values, valid, distance, surroundings, edges, r, core_radius, name)
+        for name, values in (maps or {}).items()
+    }
     if fit.ok:
         reach = core_radius + REACH_DECAY_LENGTHS * fit.decay_length
     else:
@@ -171,7 +203,44 @@ def defect_profiles(
         core_radius=core_radius,
         reach=float(reach),
         far_band=far_band,
+        maps=map_profiles,
     )
+
+
+def _map_profile(values, valid, distance, surroundings, edges, r, core_radius, name):
+    """One map's :class:`MapProfile` (see :func:`defect_profiles`)."""
+    units = str(getattr(values, "attrs", {}).get("units", ""))
+    values = np.asarray(values, dtype=float)
+    if values.shape == valid.shape:
+        values = values[valid]
+    if values.shape != distance.shape:
+        raise ValueError(
+            f"map {name!r} has shape {values.shape}; expected the map {valid.shape} or one "
+            f"value per valid pixel ({distance.shape[0]})"
+        )
+    finite = np.isfinite(values)
+    median, spread, counts = binned_profile(distance[finite], values[finite], edges)
+    keep = finite & surroundings
+    fit_median, _, fit_counts = binned_profile(distance[keep], values[keep], edges)
+    fit = fit_either_way(r, fit_median, core_radius, fit_counts)
+    return MapProfile(median, spread, counts, fit, units)
+
+
+def fit_either_way(r, profile, core_radius, counts) -> DecayFit:
+    """:func:`~stswidgets.analysis.profiles.fit_decay` of a profile that falls to its
+    background, or of the negated profile when it rises to it (then the amplitude is
+    negative); which way from the mean of the first and last quarter of the bins. A decay
+    length beyond the distances profiled (a background the data never reach) is no fit."""
+    r, profile = np.asarray(r, dtype=float), np.asarray(profile, dtype=float)
+    points = np.flatnonzero((r >= core_radius) & np.isfinite(profile) & (counts > 0))
+    if len(points) < 4:
+        return fit_decay(r, profile, core_radius, weights=counts)
+    quarter = max(len(points) // 4, 1)
+    sign = 1.0 if profile[points[:quarter]].mean() >= profile[points[-quarter:]].mean() else -1.0
+    fit = fit_decay(r, sign * profile, core_radius, weights=counts)
+    if fit.ok and fit.decay_length > r[points[-1]] - core_radius:
+        return DecayFit(np.nan, np.nan, np.nan, float(core_radius), False)
+    return fit._replace(background=sign * fit.background, amplitude=sign * fit.amplitude)
 
 
 def hug_defects(labels, score, profiles: DefectProfiles) -> np.ndarray:
@@ -196,8 +265,6 @@ def draw_defect_profiles(ax_score, ax_waterfall, profiles: DefectProfiles, bias,
     centre (median and interquartile range per bin, the fitted decay, the reach) on
     ``ax_score``, and the mean spectrum of each distance bin (distance in nm against sample
     bias in mV, a labelled colourbar) on ``ax_waterfall``."""
-    import matplotlib.pyplot as plt
-
     good = profiles.counts > 0
     r = profiles.r[good]
     median, spread = profiles.score_median[good], profiles.score_spread[good]
@@ -221,13 +288,58 @@ def draw_defect_profiles(ax_score, ax_waterfall, profiles: DefectProfiles, bias,
         title=f"score around {profiles.n_defects} defect(s)",
     )
     ax_score.legend(fontsize=8)
-    spectra = profiles.spectra[good]
+    draw_profile_waterfall(ax_waterfall, profiles, bias, units)
+
+
+def draw_profile_waterfall(ax, profiles: DefectProfiles, bias, units="a.u.", reach=True):
+    """The mean spectrum of each distance bin: distance from the nearest defect (nm) against
+    sample bias (mV), a labelled colourbar; the reach dashed when ``reach``."""
+    import matplotlib.pyplot as plt
+
+    good = profiles.counts > 0
     bias = np.asarray(bias, dtype=float)
-    mesh = ax_waterfall.pcolormesh(bias, r, spectra, shading="nearest", cmap="viridis")
-    plt.colorbar(mesh, ax=ax_waterfall, label=f"mean dI/dV ({units})")
-    ax_waterfall.axhline(profiles.reach, color="w", lw=0.8, ls="--")
-    ax_waterfall.set(
+    mesh = ax.pcolormesh(
+        bias,
+        profiles.r[good],
+        profiles.spectra[good],
+        shading="nearest",
+        cmap="viridis",
+        rasterized=True,  # a vector export keeps the axes and text as vectors
+    )
+    plt.colorbar(mesh, ax=ax, label=f"mean dI/dV ({units})")
+    if reach:
+        ax.axhline(profiles.reach, color="w", lw=0.8, ls="--")
+    ax.set(
         xlabel="sample bias (mV)",
         ylabel="distance from the nearest defect (nm)",
         title="mean spectrum against distance",
     )
+    return mesh
+
+
+def draw_map_profile(ax, profiles: DefectProfiles, name: str, label: str | None = None):
+    """A profiled map (``profiles.maps[name]``) against the distance from the nearest defect:
+    median and interquartile range per bin, the fitted decay and the core radius on ``ax``.
+    ``label``: the y axis (default: the name and the map's units)."""
+    profile = profiles.maps[name]
+    good = profile.counts > 0
+    r, median, spread = profiles.r[good], profile.median[good], profile.spread[good]
+    ax.fill_between(r, median - spread, median + spread, color="C1", alpha=0.25, lw=0)
+    ax.plot(r, median, "o-", color="C1", ms=3, label="median (band: IQR)")
+    if profile.fit.ok:
+        fine = np.linspace(profiles.core_radius, r.max(), 200)
+        ax.plot(
+            fine,
+            profile.fit(fine),
+            "k--",
+            lw=1,
+            label=f"fit: decay length {profile.fit.decay_length:.2f} nm",
+        )
+    ax.axvline(profiles.core_radius, color="C3", lw=0.8, label="core radius")
+    units = f" ({profile.units})" if profile.units else ""
+    ax.set(
+        xlabel="distance from the nearest defect centre (nm)",
+        ylabel=label or f"{name.replace('_', ' ')}{units}",
+        title=f"{name.replace('_', ' ')} around {profiles.n_defects} defect(s)",
+    )
+    ax.legend(fontsize=8)

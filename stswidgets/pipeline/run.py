@@ -8,7 +8,7 @@ campaign (:mod:`stswidgets.campaign`) calls in its dask worker process:
 2. the output folder is prepared (nothing in it is overwritten without ``force``);
 3. ``results.nc`` is started with the provenance, the :class:`PipelineConfig`, verbatim, and
    the normalisation (``normalize``, ``normalize_reason``) before any notebook runs;
-4. notebooks 01-07 (:data:`RUN_NOTEBOOKS`) are executed with papermill, each given
+4. notebooks 01-07 and 09 (:data:`RUN_NOTEBOOKS`) are executed with papermill, each given
    ``data_path``, ``channel``, ``seed``, ``profile``, ``settings`` (the config's fields that
    differ from its profile) and ``results_dir``, so each rebuilds exactly this config;
 5. the executed notebooks are joined into ``report.html``.
@@ -46,7 +46,7 @@ __all__ = [
 
 #: The notebooks a run executes (08, the method benchmark, runs on simulated conditions only:
 #: on the embedded grid, when asked for with ``only``).
-RUN_NOTEBOOKS = NOTEBOOKS[:7]
+RUN_NOTEBOOKS = [name for name in NOTEBOOKS if name != "08_method_benchmark"]
 
 #: Variables each notebook must leave in ``results.nc``.
 EXPECTED_RESULTS = {
@@ -54,6 +54,7 @@ EXPECTED_RESULTS = {
     "02_pca_and_clustering": ["pc1", "pc2", "kmeans2"],
     "06_similarity_learning": ["tC1", "tC2", "score"],
     "07_spectral_weight_transfer": ["site_class", "site_class_mean"],
+    "09_physics_maps": ["gap", "peak_energy_neg", "peak_energy_pos"],
 }
 
 REPORT_NAME = "report.html"
@@ -180,7 +181,7 @@ def run_file(
     channel : str, optional
         Channel to analyse (default: the dI/dV lock-in channel).
     only : list of str, optional
-        Number prefixes or names of the notebooks to run (default: 01-07).
+        Number prefixes or names of the notebooks to run (default: 01-07 and 09).
     hide_code : bool
         Leave the code out of ``report.html``.
     force : bool
