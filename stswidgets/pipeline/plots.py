@@ -19,12 +19,15 @@ import numpy as np
 import xarray as xr
 
 from stswidgets.grid import map_extent, to_map
+from stswidgets.pipeline.collection import is_collection
+from stswidgets.pipeline.plots_collection import draw_collection_spectra, draw_values
 from stswidgets.pipeline.score import SiteClasses
 
 __all__ = [
     "BIAS_LABEL",
     "draw_category_map",
     "draw_class_map",
+    "draw_collection_spectra",
     "draw_class_score_histogram",
     "draw_class_spectra",
     "draw_coordinate_field",
@@ -38,6 +41,7 @@ __all__ = [
     "draw_setpoint_map",
     "draw_setpoint_spread",
     "draw_training_curves",
+    "draw_values",
     "maps_figure",
     "maps_png",
     "separation_display",
@@ -244,7 +248,10 @@ SCORE_LABEL = "score (1: typical majority spectrum)"
 
 
 def draw_score_map(ax, grid: xr.DataArray, valid, score: np.ndarray, title: str = "score"):
-    """The score ``(n_valid,)`` on the real-space map on ``ax`` (axes in nm, a colour bar)."""
+    """The score ``(n_valid,)`` on the real-space map on ``ax`` (axes in nm, a colour bar); on
+    a collection of spectra where they were measured (:func:`draw_values`)."""
+    if is_collection(grid):
+        return draw_values(ax, score, grid, SCORE_LABEL, valid=valid, cmap="inferno", title=title)
     image = ax.imshow(
         np.asarray(to_map(score, valid)), origin="lower", extent=map_extent(grid), cmap="inferno"
     )
@@ -258,7 +265,12 @@ def draw_category_map(
 ):
     """Categories on the real-space map on ``ax``: ``codes`` ``(n_valid,)`` int 0..k-1 (one
     per valid spectrum) drawn in one colour each, a discrete legend naming them with their
-    counts (``names[k]``), unmeasured pixels blank. Returns the image."""
+    counts (``names[k]``), unmeasured pixels blank; on a collection of spectra where they
+    were measured (:func:`draw_values`). Returns the image."""
+    if is_collection(grid):
+        return draw_values(
+            ax, codes, grid, valid=valid, names=list(names), colours=colours, title=title
+        )
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
@@ -455,6 +467,10 @@ def draw_setpoint_map(ax, normalization, grid, valid):
     median = np.median(g)
     ratio = g / median if median > 0 else g
     label = "set-point conductance / median" if median > 0 else "set-point conductance"
+    if is_collection(grid):
+        image = draw_values(ax, ratio, grid, label, valid=valid)
+        ax.set_title("set-point conductance as measured", fontsize=9)
+        return
     image = plot_map(ax, np.asarray(to_map(ratio, valid)), grid, label, cmap="viridis")
     if image is not None:
         ax.figure.colorbar(image, ax=ax, label=label)

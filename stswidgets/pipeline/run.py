@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stswidgets.pipeline.config import PROFILES, PipelineConfig, config_for
-from stswidgets.pipeline.data import InputError, PipelineInput, first_line, load
+from stswidgets.pipeline.data import InputError, PipelineInput, first_line, load, resolve_input
 from stswidgets.pipeline.notebooks import NOTEBOOKS, notebook_path, parameters_for
 from stswidgets.results import load_results, start_results
 
@@ -81,7 +81,9 @@ class RunResult:
     source : str
         Where the grid came from (its absolute path, or the simulation).
     shape : tuple of int
-        ``(ny, nx, n_bias)`` of the grid.
+        ``(ny, nx, n_bias)`` of a grid, ``(n_spectra, n_bias)`` of a collection.
+    geometry : str
+        ``"grid"``, or ``"line"``, ``"points"``, ``"repeats"`` for a collection of spectra.
     complete_spectra : int
         Spectra measured at every bias point.
     """
@@ -95,6 +97,7 @@ class RunResult:
     source: str = ""
     shape: tuple[int, ...] = ()
     complete_spectra: int = 0
+    geometry: str = "grid"
 
 
 class RunError(Exception):
@@ -169,9 +172,12 @@ def run_file(
 
     Parameters
     ----------
-    data_path : str, Path or None
-        A grid file of any supported format, or None for the embedded simulated grid of
-        ``config`` (its ``ny``, ``nx``, ``n_bias`` and ``seed``).
+    data_path : str, Path, list or None
+        A grid file of any supported format, a file of spectra that are not on a grid (a
+        line, points, repeats), a folder, glob or list of a series of spectroscopy files, or
+        None for the embedded simulated grid of ``config`` (its ``ny``, ``nx``, ``n_bias``
+        and ``seed``). On a collection of spectra the steps that need a 2D map are skipped,
+        each with a sentence in its notebook.
     out_dir : str or Path
         The run folder; created if missing. It must be empty unless ``force``.
     config : PipelineConfig
@@ -224,13 +230,13 @@ def run_file(
         command=command,
         **data.normalization.attrs(),
     )
-    ny, nx, n_bias = data.grid.shape
     result = RunResult(
         out_dir=out,
         results=out / RESULTS_NAME,
         source=data.source,
-        shape=(ny, nx, n_bias),
+        shape=tuple(data.grid.shape),
         complete_spectra=len(data.X),
+        geometry=data.geometry,
     )
 
     what = _describe(data)
@@ -238,7 +244,7 @@ def run_file(
     header = f"{len(names)} notebook{plural} on {what}, {config.profile} profile"
     say(f"stswidgets {__version__}: {header}\n")
     say(f"normalisation: {data.normalization.method} ({data.normalization.reason})\n")
-    data_parameter = None if data_path is None else data.source
+    data_parameter = None if data_path is None else resolve_input(data_path)
     settings = notebook_settings(config)
     failure = None
     for number, name in enumerate(names, start=1):
@@ -281,8 +287,14 @@ def run_file(
 
 
 def _describe(data: PipelineInput) -> str:
-    ny, nx, n_bias = data.grid.shape
     where = data.source if not data.simulated else f"the embedded {data.source}"
+    if data.geometry != "grid":
+        n_spectra, n_bias = data.grid.shape
+        return (
+            f"{where} (a {data.geometry} collection of {n_spectra} spectra, {n_bias} bias "
+            f"points, {len(data.X)} complete)"
+        )
+    ny, nx, n_bias = data.grid.shape
     return f"{where} ({ny} x {nx} pixels, {n_bias} bias points, {len(data.X)} complete spectra)"
 
 

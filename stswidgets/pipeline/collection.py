@@ -1,0 +1,152 @@
+"""Spectra that are not on a grid: a line, a set of points, repeats at one spot, a series.
+
+The pipeline runs on the matrix view ``X`` ``(n_spectra, n_bias)`` whatever the measurement's
+geometry, so the steps that compare spectra (distance statistics, latent spaces, the
+similarity score, site classes, spectral weight) run on a collection exactly as on a grid.
+What differs is where a value goes back to: a ``(y, x)`` map for a grid, the ``spectrum``
+dim (with its ``x``, ``y``, ``distance``, ``repetition``, ``file`` coordinates) for a
+collection. This module holds that difference in one place:
+
+- :func:`geometry_of`: ``"grid"``, ``"line"``, ``"points"`` or ``"repeats"``;
+- :func:`matrix_view` and :func:`on_spectra`: :func:`stswidgets.grid.to_matrix` /
+  :func:`~stswidgets.grid.to_map` for either kind;
+- :func:`needs_map` and :func:`too_few`: the sentence saying why a step is skipped (a step that
+  needs a 2D map, or more spectra than the collection holds), None when it runs.
+
+Per step, the fewest spectra (:data:`STEP_MIN_SPECTRA`): anything comparing spectra needs 2;
+the trained networks (Siamese projection and score, autoencoder) need
+``stswidgets.learn``'s 8 (a training and a validation part); the second projection, a
+second training on other pairs, needs 16 so that its pairs reach both sides of its threshold.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+__all__ = [
+    "COLLECTION_COORDS",
+    "GEOMETRIES",
+    "MIN_COLLECTION_SPECTRA",
+    "STEP_MIN_SPECTRA",
+    "geometry_of",
+    "matrix_view",
+    "needs_map",
+    "on_spectra",
+    "too_few",
+]
+
+#: The geometries of a measurement: a 2D grid, or a collection of spectra.
+GEOMETRIES = ("grid", "line", "points", "repeats")
+
+#: Coordinates along ``spectrum`` carried into every per-spectrum result.
+COLLECTION_COORDS = ("x", "y", "distance", "repetition", "file")
+
+#: Fewest complete spectra :func:`stswidgets.pipeline.load` accepts in a collection (the
+#: distance between two spectra is the least the analysis compares).
+MIN_COLLECTION_SPECTRA = 2
+
+#: Fewest spectra each step needs on a collection (see the module's docstring).
+STEP_MIN_SPECTRA = {
+    "distance statistics": 2,
+    "PCA and k-means": 3,
+    "kernel PCA and NMF": 3,
+    "similarity learning": 8,
+    "autoencoder": 8,
+    "second projection": 16,
+}
+
+
+def geometry_of(obj) -> str:
+    """``"grid"`` for a ``(y, x, bias)`` grid, else the collection's ``geometry`` attribute
+    (``"points"`` when it records none)."""
+    if "y" in obj.dims and "x" in obj.dims:
+        return "grid"
+    geometry = str(obj.attrs.get("geometry", "points"))
+    return geometry if geometry in GEOMETRIES[1:] else "points"
+
+
+def is_collection(obj) -> bool:
+    """True for spectra on a ``spectrum`` dim (not a grid)."""
+    return "spectrum" in getattr(obj, "dims", ())
+
+
+def matrix_view(obj) -> tuple[np.ndarray, xr.DataArray]:
+    """:func:`stswidgets.grid.to_matrix` for a grid or a collection of spectra.
+
+    Returns
+    -------
+    X : numpy.ndarray, shape ``(n_valid, n_bias)``, float32
+    valid : xarray.DataArray of bool, dims ``("y", "x")`` for a grid, ``("spectrum",)`` with
+        the collection's coordinates along ``spectrum`` for spectra.
+    """
+    from stswidgets.grid import GridError, to_matrix
+
+    if not is_collection(obj):
+        return to_matrix(obj)
+    if tuple(obj.dims) != ("spectrum", "bias"):
+        raise GridError(f"spectra have dims {tuple(obj.dims)}, expected ('spectrum', 'bias')")
+    bias = np.asarray(obj["bias"].values, dtype=float)
+    if bias.size < 2 or not np.all(np.diff(bias) > 0):
+        raise GridError("spectra need at least 2 bias points in ascending order")
+    values = np.asarray(obj.values)
+    valid_np = np.isfinite(values).all(axis=-1)
+    if not valid_np.any():
+        raise GridError("the spectra hold no complete spectrum: every one holds NaN or inf")
+    coords = {k: v for k, v in obj.coords.items() if v.dims == ("spectrum",)}
+    valid = xr.DataArray(valid_np, dims=("spectrum",), coords=coords, name="valid")
+    return values[valid_np].astype(np.float32, copy=False), valid
+
+
+def on_spectra(values, valid) -> np.ndarray | xr.DataArray:
+    """:func:`stswidgets.grid.to_map` for a grid's ``(y, x)`` mask or a collection's
+    ``(spectrum,)`` mask: one value (or vector) per complete spectrum, NaN where a spectrum is
+    incomplete; a DataArray on the mask's dims and coordinates when ``valid`` is one."""
+    from stswidgets.grid import GridError, to_map
+
+    mask = np.asarray(valid, dtype=bool)
+    if mask.ndim != 1:
+        return to_map(values, valid)
+    values = np.asarray(values)
+    if values.ndim == 0 or values.shape[0] != int(mask.sum()):
+        raise GridError(
+            f"values have shape {values.shape}, but the mask has {int(mask.sum())} complete "
+            "spectra; expected one row per complete spectrum"
+        )
+    out = np.full(mask.shape + values.shape[1:], np.nan, np.result_type(values, np.float64))
+    out[mask] = values
+    if not isinstance(valid, xr.DataArray):
+        return out
+    extra = ["component"] + [f"component_{i}" for i in range(1, values.ndim - 1)]
+    dims = ("spectrum", *extra[: values.ndim - 1])
+    coords = {k: v for k, v in valid.coords.items() if v.dims == ("spectrum",)}
+    return xr.DataArray(out, dims=dims, coords=coords)
+
+
+def needs_map(data, step: str) -> str | None:
+    """The sentence saying why ``step`` (which needs a 2D map of spectra) is skipped on
+    ``data`` (a :class:`~stswidgets.pipeline.PipelineInput`); None on a grid."""
+    if data.geometry == "grid":
+        return None
+    return (
+        f"{step} needs a 2D map of spectra; this {_what(data)} has no map, so it is skipped "
+        "(the steps comparing spectra run on it as on a grid)"
+    )
+
+
+def too_few(data, step: str) -> str | None:
+    """The sentence saying why ``step`` is skipped because ``data`` holds fewer complete
+    spectra than :data:`STEP_MIN_SPECTRA` asks; None when it has enough."""
+    need = STEP_MIN_SPECTRA.get(step, MIN_COLLECTION_SPECTRA)
+    if len(data.X) >= need:
+        return None
+    return f"{step} needs at least {need} complete spectra; this {_what(data)} holds {len(data.X)}"
+
+
+def _what(data) -> str:
+    return {
+        "grid": "grid",
+        "line": "line of spectra",
+        "points": "set of point spectra",
+        "repeats": "set of repeated spectra",
+    }[data.geometry]
