@@ -13,10 +13,12 @@ collection. This module holds that difference in one place:
 - :func:`needs_map` and :func:`too_few`: the sentence saying why a step is skipped (a step that
   needs a 2D map, or more spectra than the collection holds), None when it runs.
 
-Per step, the fewest spectra (:data:`STEP_MIN_SPECTRA`): anything comparing spectra needs 2;
-the trained networks (Siamese projection and score, autoencoder) need
-``stswidgets.learn``'s 8 (a training and a validation part); the second projection, a
-second training on other pairs, needs 16 so that its pairs reach both sides of its threshold.
+Per step, the fewest spectra: the distance statistics, PCA, k-means (k = 3), the Ward tree,
+kernel PCA, NMF, UMAP and the spectral weight run on 3 (:data:`MIN_COLLECTION_SPECTRA`, what
+:func:`stswidgets.pipeline.load` accepts); :data:`STEP_MIN_SPECTRA` lists those that need
+more: the trained networks (Siamese projection and score, autoencoder) need
+``stswidgets.learn``'s 8 (a training and a validation part), the second projection (a second
+training on other pairs) 16, so that its pairs reach both sides of its threshold.
 """
 
 from __future__ import annotations
@@ -44,13 +46,11 @@ COLLECTION_COORDS = ("x", "y", "distance", "repetition", "file")
 
 #: Fewest complete spectra :func:`stswidgets.pipeline.load` accepts in a collection (the
 #: distance between two spectra is the least the analysis compares).
-MIN_COLLECTION_SPECTRA = 2
+MIN_COLLECTION_SPECTRA = 3
 
-#: Fewest spectra each step needs on a collection (see the module's docstring).
+#: Fewest spectra each step needs where it needs more than :data:`MIN_COLLECTION_SPECTRA`
+#: (see the module's docstring); every other step runs on 3 (k-means with k = 3 the most).
 STEP_MIN_SPECTRA = {
-    "distance statistics": 2,
-    "PCA and k-means": 3,
-    "kernel PCA and NMF": 3,
     "similarity learning": 8,
     "autoencoder": 8,
     "second projection": 16,

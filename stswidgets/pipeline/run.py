@@ -84,6 +84,9 @@ class RunResult:
         ``(ny, nx, n_bias)`` of a grid, ``(n_spectra, n_bias)`` of a collection.
     geometry : str
         ``"grid"``, or ``"line"``, ``"points"``, ``"repeats"`` for a collection of spectra.
+    skipped : dict
+        Notebooks left out, each with the sentence saying why (the similarity learning of
+        06 and 07 on a collection of fewer than 8 spectra).
     complete_spectra : int
         Spectra measured at every bias point.
     """
@@ -98,6 +101,11 @@ class RunResult:
     shape: tuple[int, ...] = ()
     complete_spectra: int = 0
     geometry: str = "grid"
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+#: Notebooks that train the similarity networks (they need ``stswidgets.learn``'s 8 spectra).
+LEARNING_NOTEBOOKS = ("06_similarity_learning", "07_spectral_weight_transfer")
 
 
 class RunError(Exception):
@@ -219,6 +227,10 @@ def run_file(
         raise InputError(f"unknown profile {config.profile!r}; the profiles are {list(PROFILES)}")
     names = select_notebooks(only, simulated=data_path is None)
     data = load(data_path, config, channel)
+    skipped = _skipped_notebooks(data, names)
+    names = [n for n in names if n not in skipped]
+    if not names:
+        raise InputError(f"{data.source}: nothing to run: {next(iter(skipped.values()))}")
     out = Path(out_dir).expanduser().resolve()
     _prepare_out_dir(out, force)
     # the provenance of every result, in results.nc before any notebook adds to it
@@ -237,6 +249,7 @@ def run_file(
         shape=tuple(data.grid.shape),
         complete_spectra=len(data.X),
         geometry=data.geometry,
+        skipped=skipped,
     )
 
     what = _describe(data)
@@ -244,6 +257,8 @@ def run_file(
     header = f"{len(names)} notebook{plural} on {what}, {config.profile} profile"
     say(f"stswidgets {__version__}: {header}\n")
     say(f"normalisation: {data.normalization.method} ({data.normalization.reason})\n")
+    for name, reason in skipped.items():
+        say(f"skipped {name}: {reason}\n")
     data_parameter = None if data_path is None else resolve_input(data_path)
     settings = notebook_settings(config)
     failure = None
@@ -276,6 +291,7 @@ def run_file(
     if result.notebooks:
         description = f"Input: {what}; {config.profile} profile, seed {config.seed}"
         description += f", channel {channel}." if channel else "."
+        description += "".join(f" Skipped {n}: {r}." for n, r in skipped.items())
         from stswidgets.pipeline.report import write_report
 
         result.report = write_report(result.notebooks, out / REPORT_NAME, hide_code, description)
@@ -284,6 +300,14 @@ def run_file(
         raise RunError(data.source if data_path is not None else what, *failure, result=result)
     result.missing = _missing_results(out, names)
     return result
+
+
+def _skipped_notebooks(data: PipelineInput, names: list[str]) -> dict[str, str]:
+    """The notebooks of ``names`` that cannot run on ``data``, each with why."""
+    from stswidgets.pipeline.collection import too_few
+
+    reason = too_few(data, "similarity learning")
+    return {n: reason for n in names if reason and n in LEARNING_NOTEBOOKS}
 
 
 def _describe(data: PipelineInput) -> str:
