@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 
 _LAZY_NAMES = {
     "open_grid": "stswidgets.io",
+    "open_spectra": "stswidgets.io",
     "read_3ds": "stswidgets.io",
     "write_3ds": "stswidgets.io",
     "FormatError": "stswidgets.io",
@@ -33,6 +34,7 @@ _LAZY_MODULES = {
     "learn",
     "preprocess",
     "series",
+    "spectra",
     "widgets",
 }
 
@@ -51,10 +53,12 @@ __all__ = [
     "make_grid",
     "map_extent",
     "open_grid",
+    "open_spectra",
     "preprocess",
     "read_3ds",
     "save_grid",
     "series",
+    "spectra",
     "to_hyperspy",
     "to_map",
     "to_matrix",

@@ -14,16 +14,23 @@ import numpy as np
 import xarray as xr
 
 GRID_DIMS = ("y", "x", "bias")
+#: The dims of spectra that are not on a grid (:mod:`stswidgets.spectra`).
+SPECTRA_DIMS = ("spectrum", "bias")
+#: How spectra off a grid lie: anywhere, along a straight line, or all at one spot.
+GEOMETRIES = ("points", "line", "repeats")
 
 __all__ = [
+    "GEOMETRIES",
     "GRID_DIMS",
     "GridError",
+    "SPECTRA_DIMS",
     "check_spectra",
     "make_grid",
     "map_extent",
     "to_map",
     "to_matrix",
     "validate_grid",
+    "validate_spectra",
 ]
 
 
@@ -31,9 +38,9 @@ class GridError(ValueError):
     """A grid does not follow the ``(y, x, bias)`` data model."""
 
 
-def _describe(grid: xr.DataArray) -> str:
+def _describe(grid: xr.DataArray, what: str = "grid") -> str:
     source = grid.attrs.get("source")
-    return f"grid {grid.name!r}" + (f" from {source}" if source else "")
+    return f"{what} {grid.name!r}" + (f" from {source}" if source else "")
 
 
 def validate_grid(grid: xr.DataArray) -> xr.DataArray:
@@ -67,6 +74,47 @@ def validate_grid(grid: xr.DataArray) -> xr.DataArray:
             f"({bias[0]:g} ... {bias[-1]:g} mV); sort it with grid.sortby('bias')"
         )
     return grid
+
+
+def validate_spectra(spectra: xr.DataArray) -> xr.DataArray:
+    """Check that ``spectra`` follows the data model and return it.
+
+    Raises
+    ------
+    GridError
+        Not a DataArray with dims ``("spectrum", "bias")``; fewer than two bias points; a bias
+        coordinate missing, non-finite or not strictly ascending; no ``x``/``y`` coordinates
+        along ``spectrum``; a ``geometry`` attr not in :data:`GEOMETRIES`.
+    """
+    if not isinstance(spectra, xr.DataArray):
+        raise GridError(
+            f"expected an xarray.DataArray with dims {SPECTRA_DIMS}, got "
+            f"{type(spectra).__name__}; use stswidgets.open_spectra() for a file or Dataset"
+        )
+    what = _describe(spectra, "spectra")
+    if tuple(spectra.dims) != SPECTRA_DIMS:
+        raise GridError(f"{what} has dims {tuple(spectra.dims)}, expected {SPECTRA_DIMS}")
+    if spectra.sizes["bias"] < 2:
+        raise GridError(
+            f"{what} has {spectra.sizes['bias']} bias point(s); a spectrum needs at least 2"
+        )
+    if "bias" not in spectra.coords:
+        raise GridError(f"{what} has no 'bias' coordinate (bias values in mV)")
+    bias = np.asarray(spectra["bias"].values, dtype=float)
+    if not np.all(np.isfinite(bias)) or not np.all(np.diff(bias) > 0):
+        raise GridError(
+            f"{what} has a bias axis that is not finite and strictly ascending "
+            f"({bias[0]:g} ... {bias[-1]:g} mV); sort it with spectra.sortby('bias')"
+        )
+    for name in ("x", "y"):
+        if name not in spectra.coords or spectra[name].dims != ("spectrum",):
+            raise GridError(
+                f"{what} has no {name!r} coordinate along 'spectrum' (nm, NaN where unknown)"
+            )
+    geometry = spectra.attrs.get("geometry", "points")
+    if geometry not in GEOMETRIES:
+        raise GridError(f"{what} has geometry {geometry!r}; expected one of {GEOMETRIES}")
+    return spectra
 
 
 def make_grid(
@@ -111,36 +159,58 @@ def make_grid(
 
 
 def to_matrix(grid: xr.DataArray) -> tuple[np.ndarray, xr.DataArray]:
-    """Matrix view of a grid.
+    """Matrix view of a grid, or of spectra that are not on a grid.
 
     Parameters
     ----------
-    grid : xarray.DataArray, dims ``("y", "x", "bias")``
+    grid : xarray.DataArray, dims ``("y", "x", "bias")``, or spectra, dims
+        ``("spectrum", "bias")`` (:mod:`stswidgets.spectra`)
 
     Returns
     -------
     X : numpy.ndarray, shape ``(n_valid, n_bias)``, float32
         The complete spectra in row-major ``(y, x)`` order.
-    valid : xarray.DataArray of bool, dims ``("y", "x")``
+    valid : xarray.DataArray of bool, dims ``("y", "x")`` (``("spectrum",)`` for spectra)
         True where the pixel's spectrum is complete (all values finite). Carries the grid's
-        ``x``/``y`` coordinates, so :func:`to_map` results plot and save with them.
+        ``x``/``y`` coordinates (for spectra every coordinate along ``spectrum``: ``x``, ``y``,
+        ``distance``, ``repetition``, ``file``), so :func:`to_map` results plot and save with
+        them.
 
     Raises
     ------
     GridError
         When the grid breaks the data model or holds no complete spectrum.
     """
-    validate_grid(grid)
+    spectra = isinstance(grid, xr.DataArray) and tuple(grid.dims) == SPECTRA_DIMS
+    if spectra:
+        validate_spectra(grid)
+    else:
+        validate_grid(grid)
     values = np.asarray(grid.values)
     if not np.issubdtype(values.dtype, np.number):
         raise GridError(f"{_describe(grid)} holds {values.dtype} values, expected numbers")
     valid_np = np.isfinite(values).all(axis=-1)
     if not valid_np.any():
-        raise GridError(f"{_describe(grid)} has no complete spectrum: every pixel holds NaN or inf")
+        what = "spectrum" if spectra else "pixel"
+        raise GridError(
+            f"{_describe(grid)} has no complete spectrum: every {what} holds NaN or inf"
+        )
     X = values[valid_np].astype(np.float32, copy=False)
-    coords = {name: grid.coords[name] for name in ("y", "x") if name in grid.coords}
-    valid = xr.DataArray(valid_np, dims=("y", "x"), coords=coords, name="valid")
+    dims = ("spectrum",) if spectra else ("y", "x")
+    valid = xr.DataArray(valid_np, dims=dims, coords=_map_coords(grid, dims), name="valid")
     return X, valid
+
+
+def _map_coords(obj: xr.DataArray, dims: tuple[str, ...]) -> dict:
+    """The coordinates of ``obj`` that lie along ``dims`` only: a grid's ``y``/``x``; for
+    spectra every coordinate along ``spectrum`` (x, y, distance, repetition, file)."""
+    if dims == ("y", "x"):
+        return {name: obj.coords[name] for name in dims if name in obj.coords}
+    return {
+        name: coord
+        for name, coord in obj.coords.items()
+        if coord.dims and set(coord.dims) <= set(dims)
+    }
 
 
 def to_map(values, valid) -> np.ndarray | xr.DataArray:
@@ -150,19 +220,22 @@ def to_map(values, valid) -> np.ndarray | xr.DataArray:
     ----------
     values : array-like, shape ``(n_valid,)`` or ``(n_valid, k, ...)``
         One value (or vector) per complete spectrum, in the order of :func:`to_matrix`.
-    valid : bool array or DataArray, shape ``(ny, nx)``
+    valid : bool array or DataArray, shape ``(ny, nx)`` or ``(n_spectra,)``
         The mask returned by :func:`to_matrix`.
 
     Returns
     -------
     numpy.ndarray or xarray.DataArray, shape ``(ny, nx)`` or ``(ny, nx, k, ...)``
         float64 with NaN where the pixel is invalid (integer and bool values are promoted).
-        A DataArray with dims ``("y", "x", ...)`` and the mask's coordinates when ``valid``
-        is a DataArray; extra dims are named ``component``, ``component_1``, ...
+        A DataArray with dims ``("y", "x", ...)`` (``("spectrum", ...)`` for a 1D mask) and
+        the mask's coordinates when ``valid`` is a DataArray; extra dims are named
+        ``component``, ``component_1``, ...
     """
     mask = np.asarray(valid, dtype=bool)
-    if mask.ndim != 2:
-        raise GridError(f"valid must be a 2D (y, x) mask, got shape {mask.shape}")
+    if mask.ndim not in (1, 2):
+        raise GridError(
+            f"valid must be a 2D (y, x) mask or a 1D (spectrum,) mask, got shape {mask.shape}"
+        )
     values = np.asarray(values)
     n_valid = int(mask.sum())
     if values.ndim == 0 or values.shape[0] != n_valid:
@@ -175,9 +248,9 @@ def to_map(values, valid) -> np.ndarray | xr.DataArray:
     if not isinstance(valid, xr.DataArray):
         return out
     extra = ["component"] + [f"component_{i}" for i in range(1, values.ndim - 1)]
-    dims = ("y", "x") + tuple(extra[: values.ndim - 1])
-    coords = {name: valid.coords[name] for name in ("y", "x") if name in valid.coords}
-    return xr.DataArray(out, dims=dims, coords=coords)
+    map_dims = ("spectrum",) if mask.ndim == 1 else ("y", "x")
+    dims = map_dims + tuple(extra[: values.ndim - 1])
+    return xr.DataArray(out, dims=dims, coords=_map_coords(valid, map_dims))
 
 
 def map_extent(grid) -> list[float]:

@@ -116,8 +116,8 @@ def test_to_map_rejects_mismatched_values_and_masks():
     valid = np.ones((2, 3), dtype=bool)
     with pytest.raises(GridError, match="mask has 6 valid pixels"):
         to_map(np.zeros(5), valid)
-    with pytest.raises(GridError, match="2D"):
-        to_map(np.zeros(6), np.ones(6, dtype=bool))
+    with pytest.raises(GridError, match="2D"):  # a 1D mask is spectra off a grid
+        to_map(np.zeros(6), np.ones((1, 2, 3), dtype=bool))
     with pytest.raises(GridError, match="one row per valid spectrum"):
         to_map(np.float64(1.0), valid)
 

@@ -40,6 +40,7 @@ KNOWN: set[tuple[str, str]] = {}
 #: Layer of each top-level module or subpackage of stswidgets (see the module docstring).
 LAYERS = {
     "grid": 0,
+    "spectra": 0,  # spectra off a grid: the (spectrum, bias) model beside the grid
     "io": 1,
     "datasets": 1,
     "_random_physics": 1,

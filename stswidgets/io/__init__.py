@@ -7,6 +7,10 @@
 - :func:`open_grid`: any supported file, a saved ``.npz``/``.nc`` grid, a Dataset, a DataArray
   of another reader or a HyperSpy signal as a ``(y, x, bias)`` grid of the dI/dV channel;
   :func:`save_grid` writes ``.npz``/``.nc``; :func:`to_hyperspy` hands a grid to HyperSpy.
+- :func:`open_spectra`: spectra that are not on a grid (points, a line, repeats at one spot;
+  one file, or a series of files: a folder, a glob, a list) as ``("spectrum", "bias")``
+  spectra (:mod:`stswidgets.spectra`), the channel chosen as for grids;
+  :func:`open_measurement`: a grid or spectra, whichever the file holds.
 - :func:`channel_candidates`: every channel (and in-phase lock-in pair) with its mean spectrum
   and its agreement with the numerical dI/dV of the current (how ``open_grid`` chooses);
   :func:`absolute_positions`: the tip positions of a grid's pixels from its scan geometry;
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 from stswidgets.io._geometry import absolute_positions, scan_attrs
 from stswidgets.io.candidates import channel_candidates
+from stswidgets.io.collection import open_measurement, open_spectra
 from stswidgets.io.errors import ChannelError, FormatError
 from stswidgets.io.formats import FORMATS, detect_format, read_file
 from stswidgets.io.interop import to_hyperspy
@@ -52,6 +57,8 @@ __all__ = [
     "follow",
     "detect_format",
     "open_grid",
+    "open_measurement",
+    "open_spectra",
     "read_3ds",
     "read_file",
     "save_grid",

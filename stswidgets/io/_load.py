@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from stswidgets.grid import GRID_DIMS
+from stswidgets.grid import GRID_DIMS, SPECTRA_DIMS
 from stswidgets.io import _rules, formats, interop
 from stswidgets.io.errors import FormatError
 
@@ -111,12 +111,53 @@ def as_dataset(obj) -> tuple[xr.Dataset, str]:
 
 def _with_grid_dims(dataset: xr.Dataset, label: str) -> xr.Dataset:
     """``dataset`` itself where a variable has dims ``(y, x, bias)`` or none is bias-like,
-    else renamed to ``(y, x, bias)`` (:func:`stswidgets.io.interop.with_grid_dims`)."""
+    spectra that are not on a grid as their :func:`spectra_view`, else renamed to
+    ``(y, x, bias)`` (:func:`stswidgets.io.interop.with_grid_dims`)."""
     if any(set(var.dims) == set(GRID_DIMS) for var in dataset.data_vars.values()):
         return dataset
+    if any(set(var.dims) == set(SPECTRA_DIMS) for var in dataset.data_vars.values()):
+        return spectra_view(dataset, label)
     if any(str(dim).strip().lower() in interop.BIAS_DIMS for dim in dataset.dims):
         return interop.with_grid_dims(dataset, label)
     return dataset  # e.g. a Z sweep: Spectra says what is wrong
+
+
+#: The attr marking a :func:`spectra_view`: the geometry of the spectra ("" if not recorded).
+SPECTRA_VIEW = "spectra_view_geometry"
+#: Coordinates along ``spectrum`` a view keeps (``x``/``y`` renamed, as the view's x/y are
+#: the spectrum index).
+SPECTRUM_COORDS = {"x": "spectrum_x", "y": "spectrum_y", "repetition": "repetition", "file": "file"}
+
+
+def spectra_view(dataset: xr.Dataset, label: str = "the dataset") -> xr.Dataset:
+    """Spectra that are not on a grid (variables with dims ``("spectrum", "bias")``) seen as
+    a one-row grid ``(y=1, x=n_spectra, bias)``, so that the grid's channel choice runs on them
+    unchanged.
+
+    x/y of the view are the spectrum index (units ``"pixel"``); the positions along
+    ``spectrum`` are kept as coordinates along ``x``: ``spectrum_x``, ``spectrum_y`` (their
+    units as recorded), ``repetition`` and ``file`` where given. ``attrs[SPECTRA_VIEW]`` holds
+    the recorded ``geometry`` (``""`` if none): :func:`stswidgets.io.open_grid` refuses such a
+    view, :func:`stswidgets.io.open_spectra` turns it back into spectra.
+    """
+    names = [name for name, var in dataset.data_vars.items() if set(var.dims) == set(SPECTRA_DIMS)]
+    view = dataset[names]
+    drop = [
+        name
+        for name, coord in view.coords.items()
+        if name != "bias" and (name not in SPECTRUM_COORDS or coord.dims != ("spectrum",))
+    ]
+    view = view.drop_vars(drop)
+    view = view.rename({old: new for old, new in SPECTRUM_COORDS.items() if old in view.coords})
+    if "bias" not in view.coords:
+        raise FormatError(f"{label}: the spectra have no 'bias' coordinate (with units)")
+    view = view.rename_dims({"spectrum": "x"}).expand_dims("y").transpose(*GRID_DIMS, ...)
+    view = view.assign_coords(
+        x=("x", np.arange(view.sizes["x"], dtype=float), {"units": "pixel"}),
+        y=("y", np.zeros(1), {"units": "pixel"}),
+    )
+    view.attrs = {**dataset.attrs, SPECTRA_VIEW: str(dataset.attrs.get("geometry", ""))}
+    return view
 
 
 def _load_npz(path: Path) -> xr.Dataset:

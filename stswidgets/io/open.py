@@ -19,7 +19,7 @@ import xarray as xr
 from stswidgets.grid import GridError, make_grid, validate_grid
 from stswidgets.io import _channels
 from stswidgets.io._geometry import GEOMETRY_ATTRS, scan_attrs
-from stswidgets.io._load import Spectra, as_dataset, axis_nm, pixel_positions
+from stswidgets.io._load import SPECTRA_VIEW, Spectra, as_dataset, axis_nm, pixel_positions
 from stswidgets.io.candidates import POOR_AGREEMENT, Candidate, Evaluation
 from stswidgets.io.errors import ChannelError, FormatError
 
@@ -109,9 +109,11 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
         Unknown, ambiguous or empty ``channel`` (the message lists the channels), or no dI/dV
         channel.
     FormatError
-        A damaged or unknown file (the message lists the supported formats), or a sweep
-        that is not the bias (e.g. Z spectroscopy, which :func:`read_3ds` reads but which is
-        no grid of spectra against bias).
+        A damaged or unknown file (the message lists the supported formats), spectra that
+        are not on a grid (points, a line, repeats: open those with
+        :func:`stswidgets.io.open_spectra`), or a sweep that is not the bias (e.g. Z
+        spectroscopy, which :func:`read_3ds` reads but which is no grid of spectra against
+        bias).
 
     Warns
     -----
@@ -129,6 +131,19 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
 
 def _open_grid(path_or_dataset, channel: str | None) -> xr.DataArray:
     dataset, source = as_dataset(path_or_dataset)
+    if SPECTRA_VIEW in dataset.attrs:
+        geometry = dataset.attrs[SPECTRA_VIEW] or "points"
+        raise FormatError(
+            f"{source or 'the dataset'} holds {dataset.sizes['x']} spectra that are not on a "
+            f"grid (geometry {geometry!r}); open it with stswidgets.open_spectra(...) (or "
+            "stswidgets.io.open_measurement(...), which opens grids and spectra alike)"
+        )
+    return grid_from_dataset(dataset, source, channel)
+
+
+def grid_from_dataset(dataset: xr.Dataset, source: str, channel: str | None) -> xr.DataArray:
+    """The grid of one channel of a Dataset with ``(y, x, bias)`` variables (see
+    :func:`open_grid`; the channel choice :func:`stswidgets.io.open_spectra` shares)."""
     label = source or "the dataset"
     spectra = Spectra(dataset, label)
     evaluation = Evaluation(spectra)
