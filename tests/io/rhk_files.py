@@ -47,7 +47,8 @@ class SpecPage:
     x_units: str = "V"
     z_units: str = "A"
     x_label: str = "Voltage"
-    grid: tuple[int, int] = (0, 0)
+    grid: tuple[int, int] = (0, 0)  # (0xFFFFFFFF, 0xFFFFFFFF): RHK's -1, no grid (lines)
+    page_type: int = 16  # 16 line/map spectroscopy, 38 point spectroscopy (RHK Rev9)
     positions: np.ndarray | None = None  # (n_spectra, 2) in m
     angle: float = 0.0
     strings: dict = field(default_factory=dict)
@@ -59,7 +60,7 @@ def _text(values: list[str]) -> bytes:
 
 def _page_header(page: SpecPage, n_objects: int, n_strings: int) -> bytes:
     n_spectra, n_points = page.raw.shape
-    ints = (180, n_strings, 16 if page.data_type else 1, 0, page.line_type, 0, 0)
+    ints = (180, n_strings, page.page_type if page.data_type else 1, 0, page.line_type, 0, 0)
     sizes = (n_points, n_spectra, 0, 0, 0, 4 * page.raw.size, 0, 0)
     floats = (page.x_scale, 1.0, page.z_scale, 0.0, page.x_offset, 0.0, page.z_offset)
     floats += (1e-4, 0.4, 3e-10, page.angle)

@@ -226,23 +226,24 @@ def test_written_backward_sweeps_in_measured_order_are_reversed(tmp_path):
 
 
 def test_written_point_spectra(tmp_path):
+    """Sweeps at one spot (recorded positions within 1 pm) and no grid: repeated spectra."""
     spot = np.array([[2e-9, 3e-9]] * 3) + [[0, 0], [2e-13, 0], [0, -3e-13]]  # within 1 pm
     path = write_sm4(tmp_path / "p.sm4", [SpecPage("Current", _raw(3), positions=spot)])
     ds = read_sm4(path)
-    assert ds["Current"].shape == (1, 1, N_POINTS)
-    np.testing.assert_allclose(ds["Current"].values[0, 0], (1000 + np.arange(1, 7)) * 1e-12)
-    assert ds.attrs["scan_center_x_nm"] == pytest.approx(2.0)
+    assert ds["Current"].dims == ("spectrum", "bias") and ds["Current"].shape == (3, N_POINTS)
+    assert ds.attrs["geometry"] == "repeats" and ds["repetition"].values.tolist() == [0, 1, 2]
+    np.testing.assert_allclose(ds["Current"].values[1], (1000 + np.arange(1, 7)) * 1e-12)
+    np.testing.assert_allclose(ds["x"].values, spot[:, 0] * 1e9)
 
 
 def test_written_line(tmp_path):
     line = np.stack([np.linspace(0, 4e-9, 5), np.linspace(0, 3e-9, 5)], axis=1)
     path = write_sm4(tmp_path / "l.sm4", [SpecPage("Current", _raw(5), positions=line)])
     ds = read_sm4(path)
-    assert ds["Current"].shape == (1, 5, N_POINTS)
-    np.testing.assert_allclose(np.diff(ds["x"].values), 1.25, atol=1e-5)  # 5 nm in 4 steps
-    x_abs, y_abs = absolute_positions(ds)
-    np.testing.assert_allclose(x_abs[0], line[:, 0] * 1e9, atol=1e-4)
-    np.testing.assert_allclose(y_abs[0], line[:, 1] * 1e9, atol=1e-4)
+    assert ds["Current"].shape == (5, N_POINTS) and ds.attrs["geometry"] == "line"
+    np.testing.assert_allclose(ds["x"].values, line[:, 0] * 1e9, atol=1e-6)
+    np.testing.assert_allclose(ds["y"].values, line[:, 1] * 1e9, atol=1e-6)
+    assert ds["repetition"].values.tolist() == [0] * 5
 
 
 def test_written_aborted_grid_missing_spectra(tmp_path):

@@ -193,24 +193,27 @@ def test_createc_flipped_byte_in_the_bias_table_is_a_format_error(tmp_path):
         read_specgrid(path)
 
 
-def test_rhk_spectra_without_positions_warn_when_they_open_as_a_line(tmp_path):
+def test_rhk_spectra_without_positions_warn_that_their_places_are_unknown(tmp_path):
     raw = np.arange(6 * 11).reshape(6, 11) + 1
     path = write_sm4(tmp_path / "points.sm4", [SpecPage("Current", raw)])
     with pytest.warns(UserWarning, match=r"points\.sm4: the file records no tip positions"):
         ds = read_sm4(path)
-    assert ds.sizes["x"] == 6
+    assert ds.sizes["spectrum"] == 6 and ds.attrs["geometry"] == "points"
+    assert np.isnan(ds["x"].values).all()
 
 
 def test_rhk_real_points_file_whose_object_count_lost_the_positions_warns(tmp_path):
-    """The page header's object count edited from 24 to 1 loses the spec-drift objects: the
-    6 sweeps at one spot would open as a line of 6 pixels without a word."""
+    """The page header's object count edited from 24 to 1 loses the page's spec-drift objects:
+    the 6 sweeps at one spot would open as a line of 6 pixels without a word. The other page's
+    positions keep them at their spot, and a warning names the disagreeing counts."""
     data = bytearray(real_file("points/rhk_points_stripes_HOPG.sm4").read_bytes())
     assert struct.unpack_from("<I", data, 5354)[0] == 24
     struct.pack_into("<I", data, 5354, 1)
     path = tmp_path / "count.sm4"
     path.write_bytes(bytes(data))
-    with pytest.warns(UserWarning, match=r"count\.sm4: .*6 spectra open as a line of 6 pixels"):
-        read_sm4(path)
+    with pytest.warns(UserWarning, match=r"count\.sm4: the spectrum pages list different"):
+        ds = read_sm4(path)
+    assert ds.attrs["geometry"] == "repeats" and ds.sizes["spectrum"] == 6
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".nc"])

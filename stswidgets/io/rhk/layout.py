@@ -23,6 +23,7 @@ Field layout as in the SM4 readers of Gwyddion (``modules/file/rhk-sm4.c``) and 
 from __future__ import annotations
 
 import struct
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -157,6 +158,12 @@ def read_pages(data: bytes, path) -> tuple[dict, list[Page]]:
     index_objects = reader.objects(index_offset + 16, n_index_objects, "page index header")
     if 2 not in index_objects:
         raise FormatError(f"{path}: the page index header lists no page index array")
+    if n_index != n_pages:
+        warnings.warn(
+            f"{path}: the file header counts {n_pages} pages, the page index {n_index}; one of "
+            f"the counts is damaged (reading the {n_index} pages of the index)",
+            stacklevel=3,
+        )
     offset, pages, cut_pages = index_objects[2][0], [], []
     for number in range(n_index):
         _, data_type, source, n_page_objects, minor = reader.unpack(_PAGE_INDEX, offset, "page")
@@ -218,6 +225,14 @@ def page_values(data: bytes, page: Page, path) -> tuple[np.ndarray, np.ndarray, 
     _rules.check_allocation(
         path, 8 * expected, len(data), f"page {page.number} of {n_spectra} x {n_points} points"
     )
+    if size > expected or header["data_size"] not in (size, expected):
+        warnings.warn(
+            f"{path}: page {page.number} ({page.label}) holds {size} bytes of data (its header "
+            f"says {header['data_size']}), but {n_spectra} spectra x {n_points} points "
+            f"(+ sweep) x 4 bytes make {expected}: the page header's counts disagree with the "
+            f"file; reading {n_spectra} spectra of {n_points} points",
+            stacklevel=3,
+        )
     floats = header["line_type"] in FLOAT_LINE_TYPES
     n_stored = stored_spectra(data, page)
     if discrete and n_stored < n_spectra:  # the sweep runs through every spectrum
