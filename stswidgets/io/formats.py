@@ -74,6 +74,7 @@ FORMATS: tuple[Format, ...] = (
     Format("Nanosurf NID spectroscopy map", (".nid",), "stswidgets.io.nanosurf", "read_nid"),
     Format("Omicron MATRIX CITS (Igor wave)", (".ibw",), "stswidgets.io.omicron", "read_ibw"),
     Format("Createc specgrid", (".specgrid",), "stswidgets.io.createc", "read_specgrid"),
+    Format("Nanonis bias spectroscopy", (".dat",), "stswidgets.io.nanonis.dat", "read_dat"),
 )
 
 
