@@ -72,55 +72,20 @@ def is_collection(obj) -> bool:
 
 
 def matrix_view(obj) -> tuple[np.ndarray, xr.DataArray]:
-    """:func:`stswidgets.grid.to_matrix` for a grid or a collection of spectra.
+    """:func:`stswidgets.grid.to_matrix`: ``X`` ``(n_valid, n_bias)`` and ``valid``, dims
+    ``("y", "x")`` for a grid, ``("spectrum",)`` with the collection's coordinates for
+    spectra."""
+    from stswidgets.grid import to_matrix
 
-    Returns
-    -------
-    X : numpy.ndarray, shape ``(n_valid, n_bias)``, float32
-    valid : xarray.DataArray of bool, dims ``("y", "x")`` for a grid, ``("spectrum",)`` with
-        the collection's coordinates along ``spectrum`` for spectra.
-    """
-    from stswidgets.grid import GridError, to_matrix
-
-    if not is_collection(obj):
-        return to_matrix(obj)
-    if tuple(obj.dims) != ("spectrum", "bias"):
-        raise GridError(f"spectra have dims {tuple(obj.dims)}, expected ('spectrum', 'bias')")
-    bias = np.asarray(obj["bias"].values, dtype=float)
-    if bias.size < 2 or not np.all(np.diff(bias) > 0):
-        raise GridError("spectra need at least 2 bias points in ascending order")
-    values = np.asarray(obj.values)
-    valid_np = np.isfinite(values).all(axis=-1)
-    if not valid_np.any():
-        raise GridError("the spectra hold no complete spectrum: every one holds NaN or inf")
-    coords = {k: v for k, v in obj.coords.items() if v.dims == ("spectrum",)}
-    valid = xr.DataArray(valid_np, dims=("spectrum",), coords=coords, name="valid")
-    return values[valid_np].astype(np.float32, copy=False), valid
+    return to_matrix(obj)
 
 
 def on_spectra(values, valid) -> np.ndarray | xr.DataArray:
-    """:func:`stswidgets.grid.to_map` for a grid's ``(y, x)`` mask or a collection's
-    ``(spectrum,)`` mask: one value (or vector) per complete spectrum, NaN where a spectrum is
-    incomplete; a DataArray on the mask's dims and coordinates when ``valid`` is one."""
-    from stswidgets.grid import GridError, to_map
+    """:func:`stswidgets.grid.to_map`: one value (or vector) per complete spectrum back on a
+    grid's ``(y, x)`` map or a collection's ``spectrum`` dim, NaN where incomplete."""
+    from stswidgets.grid import to_map
 
-    mask = np.asarray(valid, dtype=bool)
-    if mask.ndim != 1:
-        return to_map(values, valid)
-    values = np.asarray(values)
-    if values.ndim == 0 or values.shape[0] != int(mask.sum()):
-        raise GridError(
-            f"values have shape {values.shape}, but the mask has {int(mask.sum())} complete "
-            "spectra; expected one row per complete spectrum"
-        )
-    out = np.full(mask.shape + values.shape[1:], np.nan, np.result_type(values, np.float64))
-    out[mask] = values
-    if not isinstance(valid, xr.DataArray):
-        return out
-    extra = ["component"] + [f"component_{i}" for i in range(1, values.ndim - 1)]
-    dims = ("spectrum", *extra[: values.ndim - 1])
-    coords = {k: v for k, v in valid.coords.items() if v.dims == ("spectrum",)}
-    return xr.DataArray(out, dims=dims, coords=coords)
+    return to_map(values, valid)
 
 
 def needs_map(data, step: str) -> str | None:

@@ -1,8 +1,11 @@
-"""The first step: the grid to analyse, checked once, as a map and as a matrix.
+"""The first step: the measurement to analyse, checked once, as measured and as a matrix.
 
-:func:`load` gives the embedded simulated grid (with its ground truth) or a file read with
-:func:`stswidgets.open_grid`, checks that it holds at least :data:`MIN_VALID_SPECTRA`
-complete spectra, normalises every spectrum ONCE as ``config.normalize`` says
+:func:`load` gives the embedded simulated grid (with its ground truth) or a measurement read
+with :func:`stswidgets.io.open_measurement`: a grid, or a collection of spectra that are not
+on a grid (a line, points, repeats at one spot; one file, a folder, a glob or a list of a
+series; ``PipelineInput.geometry`` says which). It checks that it holds at least
+:data:`MIN_VALID_SPECTRA` complete spectra (a collection
+:data:`~stswidgets.pipeline.collection.MIN_COLLECTION_SPECTRA`), normalises every spectrum ONCE as ``config.normalize`` says
 (:mod:`stswidgets.pipeline.normalization`), and returns both views (``grid`` ``(y, x, bias)``
 as measured and ``X`` ``(n_valid, n_bias)`` normalised, with its ``valid`` mask) in a
 :class:`PipelineInput`. ``X`` is the one input of every step: none normalises again. The
@@ -35,13 +38,14 @@ class InputError(ValueError):
 
 @dataclass
 class PipelineInput:
-    """The grid of one run and its two views.
+    """The measurement of one run and its two views.
 
-    ``grid``: DataArray ``(y, x, bias)`` as measured; ``X``: ``(n_valid, n_bias)`` complete
-    spectra, NORMALISED (``normalization`` says how and why); ``valid``: ``(y, x)`` bool
-    DataArray, where ``X``'s rows sit on the map; ``truth``: the simulated grid's ground truth
-    (``vacancy``, ``transition``, ...) or None for a file; ``source``: a one-line description
-    of where the grid came from; ``normalization``: the
+    ``grid``: DataArray ``(y, x, bias)`` as measured, or ``(spectrum, bias)`` for a collection
+    of spectra (:attr:`geometry`); ``X``: ``(n_valid, n_bias)`` complete spectra, NORMALISED
+    (``normalization`` says how and why); ``valid``: ``(y, x)`` (a collection:
+    ``(spectrum,)``) bool DataArray, where ``X``'s rows sit; ``truth``: the simulated grid's
+    ground truth (``vacancy``, ``transition``, ...) or None for a file; ``source``: a one-line
+    description of where the data came from; ``normalization``: the
     :class:`~stswidgets.pipeline.normalization.Normalization` applied to ``X``.
     """
 
@@ -115,7 +119,7 @@ def load(
         spectroscopy files, a list of such files, or None for
         :func:`stswidgets.datasets.fese_like` with ``config.seed`` and its ``ny, nx, n_bias``.
         Files are opened with :func:`stswidgets.io.open_measurement` (a grid or a collection
-        of spectra, whichever they hold).
+        of spectra, whichever they hold; a saved ``.nc`` of spectra too).
     config : PipelineConfig, optional
         Default: the ``full`` profile.
     channel : str, optional
@@ -205,8 +209,10 @@ def _open(data_path, channel) -> tuple[xr.DataArray, str, str]:
     path = Path(paths[0]).expanduser() if len(paths) == 1 else Path(paths[0]).expanduser().parent
     source = resolve_input(data_path)
     source = source if isinstance(source, str) else ", ".join(source)
+    from stswidgets.io import open_measurement
+
     try:
-        grid = _open_measurement(data_path, channel)
+        grid = open_measurement(data_path, channel=channel)
     except ChannelError as error:
         what = f"unknown channel {channel!r}" if channel is not None else "no dI/dV channel"
         raise InputError(f"{what}: {_one_line(error)}") from None
@@ -217,41 +223,6 @@ def _open(data_path, channel) -> tuple[xr.DataArray, str, str]:
         where = "" if str(path) in message else f" {path}"
         raise InputError(f"cannot read{where}: {message}") from None
     return grid, str(path), source
-
-
-def _open_measurement(data_path, channel):
-    """A grid or a collection of spectra: :func:`stswidgets.io.open_measurement`; a saved
-    ``.nc`` of spectra (dims ``spectrum``, ``bias``) is read as saved."""
-    import stswidgets.io as io
-
-    one = None if isinstance(data_path, list | tuple) else Path(data_path).expanduser()
-    if one is not None and one.is_file() and one.suffix == ".nc":
-        with xr.open_dataset(one) as saved:
-            if "spectrum" in saved.dims:
-                return _saved_spectra(saved.load(), one, channel)
-    if hasattr(io, "open_measurement"):
-        return io.open_measurement(data_path, channel=channel)
-    if one is None or not one.is_file():
-        raise InputError(
-            f"{one or data_path}: a folder, glob or list of spectroscopy files needs "
-            "stswidgets.io.open_measurement, which this installation lacks"
-        )
-    return io.open_grid(one, channel=channel)
-
-
-def _saved_spectra(saved: xr.Dataset, path: Path, channel) -> xr.DataArray:
-    from stswidgets.io import ChannelError
-
-    names = [n for n in saved.data_vars if saved[n].dims == ("spectrum", "bias")]
-    if not names:
-        raise InputError(f"{path}: no (spectrum, bias) variable")
-    name = channel if channel is not None else names[0]
-    if name not in names:
-        raise ChannelError(f"{path} has no channel {name!r}; it has {names}")
-    spectra = saved[name].sortby("bias")
-    spectra.attrs = {**saved.attrs, **spectra.attrs}
-    spectra.attrs.setdefault("source", str(path))
-    return spectra
 
 
 def _recorded_current(path: Path, grid: xr.DataArray, valid) -> np.ndarray | None:
