@@ -12,7 +12,8 @@ score, the set-point conductance):
 Categories (``names`` given) get one colour each and a discrete legend with their counts;
 continuous values a labelled colour bar. :func:`draw_collection_spectra` draws the spectra
 themselves: for a line the waterfall of distance (nm) against sample bias (mV), colour = the
-signal; for points and repeats the same against the spectrum's index.
+signal (its 1st-99th percentile range); for points and repeats the same against the
+spectrum's index.
 """
 
 from __future__ import annotations
@@ -185,9 +186,19 @@ def draw_collection_spectra(ax, data, values=None, label: str = ""):
     if y is not None:  # points: ordered by index, not by one coordinate
         position, where = np.arange(len(values), dtype=float), "spectrum index"
     order = np.argsort(position, kind="stable")
+    values = np.asarray(values, dtype=float)
+    # the 1st-99th percentile: a spike at the end of a sweep (a numerical derivative's) does
+    # not wash out every other spectrum; the colour bar's ends extend past it
+    vmin, vmax = np.percentile(values, [1, 99])
     mesh = ax.pcolormesh(
-        bias, position[order], np.asarray(values)[order], shading="nearest", cmap="viridis"
+        bias,
+        position[order],
+        values[order],
+        shading="nearest",
+        cmap="viridis",
+        vmin=vmin,
+        vmax=vmax,
     )
-    ax.figure.colorbar(mesh, ax=ax, label=label)
+    ax.figure.colorbar(mesh, ax=ax, label=label, extend="both")
     ax.set(xlabel=BIAS_LABEL, ylabel=where)
     return mesh
