@@ -85,3 +85,18 @@ def test_run_on_rhk_repeats_skips_the_learning_with_a_sentence(tmp_path, capsys)
     )
     assert code == 2
     assert "similarity learning needs at least 8 complete spectra" in capsys.readouterr().err
+
+
+def test_the_expanded_files_of_a_series_are_one_run_grid_files_a_campaign(tmp_path):
+    from stswidgets.cli import _one_series
+    from stswidgets.datasets import fese_like
+    from stswidgets.io import save_grid
+
+    files = sorted(str(f) for f in real_points("nanonis_series").glob("*.dat"))
+    assert len(files) == 8 and _one_series(files)
+    grids = []
+    for name in ("a.nc", "b.nc"):
+        save_grid(fese_like(seed=0, shape=(4, 4), n_bias=16)["didv"], tmp_path / name)
+        grids.append(str(tmp_path / name))
+    assert not _one_series(grids)
+    assert not _one_series([files[0], grids[0]])  # two folders, two suffixes
