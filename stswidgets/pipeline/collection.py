@@ -88,14 +88,14 @@ def on_spectra(values, valid) -> np.ndarray | xr.DataArray:
     return to_map(values, valid)
 
 
-def needs_map(data, step: str) -> str | None:
-    """The sentence saying why ``step`` (which needs a 2D map of spectra) is skipped on
+def needs_map(data, step: str, why: str = "needs a 2D map of spectra") -> str | None:
+    """The sentence saying why ``step`` (which needs a 2D map: ``why``) is skipped on
     ``data`` (a :class:`~stswidgets.pipeline.PipelineInput`); None on a grid."""
     if data.geometry == "grid":
         return None
     return (
-        f"{step} needs a 2D map of spectra; this {_what(data)} has no map, so it is skipped "
-        "(the steps comparing spectra run on it as on a grid)"
+        f"{step}: skipped, it {why} and this {_what(data)} has none (the steps comparing "
+        "spectra run on it as on a grid)"
     )
 
 

@@ -5,8 +5,9 @@ with :func:`stswidgets.io.open_measurement`: a grid, or a collection of spectra 
 on a grid (a line, points, repeats at one spot; one file, a folder, a glob or a list of a
 series; ``PipelineInput.geometry`` says which). It checks that it holds at least
 :data:`MIN_VALID_SPECTRA` complete spectra (a collection
-:data:`~stswidgets.pipeline.collection.MIN_COLLECTION_SPECTRA`), normalises every spectrum ONCE as ``config.normalize`` says
-(:mod:`stswidgets.pipeline.normalization`), and returns both views (``grid`` ``(y, x, bias)``
+:data:`~stswidgets.pipeline.collection.MIN_COLLECTION_SPECTRA`), normalises every
+spectrum ONCE as ``config.normalize`` says (:mod:`stswidgets.pipeline.normalization`), and
+returns both views (``grid`` ``(y, x, bias)`` or ``(spectrum, bias)``
 as measured and ``X`` ``(n_valid, n_bias)`` normalised, with its ``valid`` mask) in a
 :class:`PipelineInput`. ``X`` is the one input of every step: none normalises again. The
 segmentation of notebook 01 keeps reading the measured grid (an iso-energy map of the

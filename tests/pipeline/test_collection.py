@@ -106,8 +106,10 @@ def test_skip_sentences_name_the_step_and_the_reason(simulated):
     data = pipeline.load(None, pipeline.config_for("test"))
     assert needs_map(data, "segmentation") is None
     small = pipeline.PipelineInput(line[:6], np.zeros((6, 64)), matrix_view(line[:6])[1], None, "t")
-    assert "needs a 2D map" in needs_map(small, "the segmentation")
-    assert "line of spectra" in needs_map(small, "the segmentation")
+    assert needs_map(small, "the segmentation") == (
+        "the segmentation: skipped, it needs a 2D map of spectra and this line of spectra has "
+        "none (the steps comparing spectra run on it as on a grid)"
+    )
     assert too_few(small, "similarity learning") == (
         "similarity learning needs at least 8 complete spectra; this line of spectra holds 6"
     )
