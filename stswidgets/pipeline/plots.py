@@ -20,7 +20,7 @@ import xarray as xr
 
 from stswidgets.grid import map_extent, to_map
 from stswidgets.pipeline.collection import is_collection
-from stswidgets.pipeline.plots_collection import draw_collection_spectra, draw_values
+from stswidgets.pipeline.plots_collection import BIAS_LABEL, draw_collection_spectra, draw_values
 from stswidgets.pipeline.score import SiteClasses
 
 __all__ = [
@@ -50,8 +50,6 @@ __all__ = [
 #: A field is drawn as signed (diverging colours) when its smaller side reaches this fraction
 #: of its larger side.
 BOTH_SIGNS = 0.2
-#: Label of every bias axis: the sample bias, so negative values probe the filled states.
-BIAS_LABEL = "sample bias (mV)"
 
 #: Colours of the simulated populations (surface, transition, vacancy).
 TRUTH_COLOURS = ("0.7", "tab:orange", "tab:red")

@@ -20,7 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["draw_collection_spectra", "draw_values", "positions"]
+__all__ = ["BIAS_LABEL", "draw_collection_spectra", "draw_values", "positions"]
+
+#: Label of every bias axis: the sample bias, so negative values probe the filled states
+#: (:mod:`stswidgets.pipeline.plots` gives it to every figure).
+BIAS_LABEL = "sample bias (mV)"
 
 
 def _grid_and_valid(data, valid):
@@ -174,8 +178,6 @@ def draw_collection_spectra(ax, data, values=None, label: str = ""):
     it (nm) against the sample bias (mV), for points and repeats the spectrum's index (or
     repetition) against the bias; colour = ``values`` ``(n_valid, n_bias)`` (default: the
     measured spectra), with a labelled colour bar. Returns the mesh."""
-    from stswidgets.pipeline.plots import BIAS_LABEL
-
     grid, valid = _grid_and_valid(data, None)
     if values is None:
         values = np.asarray(grid.values, dtype=float)[np.asarray(valid, dtype=bool)]
