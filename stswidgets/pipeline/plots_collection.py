@@ -173,11 +173,13 @@ def draw_values(
     return artist
 
 
-def draw_collection_spectra(ax, data, values=None, label: str = ""):
+def draw_collection_spectra(ax, data, values=None, label: str = "", along_x: bool = False):
     """The spectra of a collection as an image: for a line the waterfall of the distance along
     it (nm) against the sample bias (mV), for points and repeats the spectrum's index (or
     repetition) against the bias; colour = ``values`` ``(n_valid, n_bias)`` (default: the
-    measured spectra), with a labelled colour bar. Returns the mesh."""
+    measured spectra), with a labelled colour bar. ``along_x``: the distance (or index) on
+    the horizontal axis and the bias upwards, to share the axis of a :func:`draw_values`
+    panel below. Returns the mesh."""
     grid, valid = _grid_and_valid(data, None)
     if values is None:
         values = np.asarray(grid.values, dtype=float)[np.asarray(valid, dtype=bool)]
@@ -188,19 +190,15 @@ def draw_collection_spectra(ax, data, values=None, label: str = ""):
     if y is not None:  # points: ordered by index, not by one coordinate
         position, where = np.arange(len(values), dtype=float), "spectrum index"
     order = np.argsort(position, kind="stable")
-    values = np.asarray(values, dtype=float)
+    values = np.asarray(values, dtype=float)[order]
     # the 1st-99th percentile: a spike at the end of a sweep (a numerical derivative's) does
     # not wash out every other spectrum; the colour bar's ends extend past it
     vmin, vmax = np.percentile(values, [1, 99])
-    mesh = ax.pcolormesh(
-        bias,
-        position[order],
-        values[order],
-        shading="nearest",
-        cmap="viridis",
-        vmin=vmin,
-        vmax=vmax,
-    )
+    axes = (position[order], bias, values.T) if along_x else (bias, position[order], values)
+    mesh = ax.pcolormesh(*axes, shading="nearest", cmap="viridis", vmin=vmin, vmax=vmax)
     ax.figure.colorbar(mesh, ax=ax, label=label, extend="both")
-    ax.set(xlabel=BIAS_LABEL, ylabel=where)
+    if along_x:
+        ax.set(xlabel=where, ylabel=BIAS_LABEL)
+    else:
+        ax.set(xlabel=BIAS_LABEL, ylabel=where)
     return mesh

@@ -247,3 +247,8 @@ def test_collection_spectra_waterfall_runs_along_the_line(simulated):
     assert ax.get_xlabel() == "sample bias (mV)"
     assert ax.get_ylabel() == "distance along the line (nm)"
     plt.close(fig)
+    fig, ax = plt.subplots()  # along x: the distance shared with a value panel below
+    mesh = pipeline.draw_collection_spectra(ax, data, along_x=True)
+    np.testing.assert_allclose(mesh.get_array().reshape(line.shape[::-1]), line.values.T)
+    assert ax.get_xlabel() == "distance along the line (nm)"
+    plt.close(fig)
