@@ -40,18 +40,25 @@ def errors_in(notebook: Path) -> list[str]:
     ]
 
 
+def run_without_errors(capsys, path: Path, out: Path, *only: str):
+    """``stswidgets run PATH --only ...`` with the test profile: what it printed and the
+    results, after checking that it wrote report.html and that no executed notebook holds
+    an error."""
+    code = main(["run", str(path), "--profile", "test", "--out", str(out), "--only", *only])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert (out / "report.html").is_file()
+    for notebook in out.glob("0*.ipynb"):
+        assert errors_in(notebook) == [], notebook.name
+    return printed.out, load_results(out)
+
+
 @pytest.mark.slow
 def test_run_on_a_series_folder_scores_every_spectrum(tmp_path, capsys):
     folder = real_points("nanonis_series")
     out = tmp_path / "series"
-    code = main(["run", str(folder), "--profile", "test", "--out", str(out), "--only", "01", "06"])
-    printed = capsys.readouterr()
-    assert code == 0, printed.err
-    assert "a line collection of 8 spectra" in printed.out
-    assert (out / "report.html").is_file()
-    for notebook in out.glob("0*.ipynb"):
-        assert errors_in(notebook) == [], notebook.name
-    results = load_results(out)
+    printed, results = run_without_errors(capsys, folder, out, "01", "06")
+    assert "a line collection of 8 spectra" in printed
     assert results.attrs["geometry"] == "line"
     assert results["score"].dims == ("spectrum",) and results.sizes["spectrum"] == 8
     assert np.isfinite(results["score"]).all()
@@ -67,15 +74,8 @@ def test_run_on_a_series_folder_scores_every_spectrum(tmp_path, capsys):
 @pytest.mark.slow
 def test_run_on_rhk_repeats_skips_the_learning_with_a_sentence(tmp_path, capsys):
     path = real_points("rhk_points_stripes_HOPG.sm4")
-    out = tmp_path / "rhk"
-    code = main(["run", str(path), "--profile", "test", "--out", str(out), "--only", "01", "03"])
-    printed = capsys.readouterr()
-    assert code == 0, printed.err
-    assert "a repeats collection of 6 spectra" in printed.out
-    assert (out / "report.html").is_file()
-    for notebook in out.glob("0*.ipynb"):
-        assert errors_in(notebook) == [], notebook.name
-    results = load_results(out)
+    printed, results = run_without_errors(capsys, path, tmp_path / "rhk", "01", "03")
+    assert "a repeats collection of 6 spectra" in printed
     assert results.attrs["geometry"] == "repeats"
     assert results["valid"].dims == ("spectrum",) and int(results["valid"].sum()) == 6
     np.testing.assert_array_equal(results["repetition"].values, np.arange(6))

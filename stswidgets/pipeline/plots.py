@@ -264,47 +264,18 @@ def draw_category_map(
     """Categories on the real-space map on ``ax``: ``codes`` ``(n_valid,)`` int 0..k-1 (one
     per valid spectrum) drawn in one colour each, a discrete legend naming them with their
     counts (``names[k]``), unmeasured pixels blank; on a collection of spectra where they
-    were measured (:func:`draw_values`). Returns the image."""
-    if is_collection(grid):
-        return draw_values(
-            ax, codes, grid, valid=valid, names=list(names), colours=colours, title=title
-        )
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
-
-    from stswidgets.notebook import plot_map
-
-    codes = np.asarray(codes)
-    n = len(names)
-    colours = list(colours) if colours is not None else [f"C{k % 10}" for k in range(n)]
-    image = plot_map(  # a map, or the codes along the line of a line grid
+    were measured (:func:`draw_values`). Returns the image (or scatter)."""
+    return draw_values(
         ax,
-        np.asarray(to_map(codes.astype(float), valid)),
+        np.asarray(codes),
         grid,
-        "category (code)",
-        cmap=ListedColormap(colours[:n]),
-        vmin=-0.5,
-        vmax=n - 0.5,
-        interpolation="nearest",
+        "category (code)",  # the value axis of a one-pixel line grid
+        valid=valid,
+        names=list(names),
+        colours=colours,
+        title=title,
+        legend=legend,
     )
-    if legend:
-        handles = [
-            Patch(color=colours[k], label=f"{names[k]} ({int(np.sum(codes == k))})")
-            for k in range(n)
-        ]
-        ax.legend(
-            handles=handles,
-            loc="upper left",
-            bbox_to_anchor=(1.02, 1.0),
-            fontsize=8,
-            title="spectra",
-            title_fontsize=8,
-            frameon=False,
-        )
-    ax.set_title(title)
-    if image is not None:
-        ax.set_aspect("equal")
-    return image
 
 
 def draw_class_map(ax, grid: xr.DataArray, valid, classes: SiteClasses, title: str = "classes"):

@@ -85,6 +85,7 @@ def draw_values(
     title: str = "",
     vmin=None,
     vmax=None,
+    legend: bool = True,
 ):
     """One value per complete spectrum, drawn where it was measured (see the module).
 
@@ -102,6 +103,8 @@ def draw_values(
     colours : list, optional
         One colour per category (default: the matplotlib cycle).
     cmap, vmin, vmax : colour map and range of continuous values.
+    legend : bool
+        The categories' legend (False: leave it to the caller).
 
     Returns
     -------
@@ -151,7 +154,7 @@ def draw_values(
             if categorical:
                 ax.set_yticks(range(len(names)), names)
                 ax.set_ylim(-0.5, len(names) - 0.5)
-    if categorical:
+    if categorical and legend:
         codes = values.astype(int)
         handles = [
             Patch(color=colours[k], label=f"{names[k]} ({int(np.sum(codes == k))})")
@@ -166,7 +169,7 @@ def draw_values(
             title_fontsize=8,
             frameon=False,
         )
-    elif artist is not None and label:
+    elif artist is not None and label and not categorical:
         ax.figure.colorbar(artist, ax=ax, label=label)
     if title:
         ax.set_title(title)
