@@ -18,8 +18,6 @@ import io
 import numpy as np
 import xarray as xr
 
-from stswidgets.grid import map_extent, to_map
-from stswidgets.pipeline.collection import is_collection
 from stswidgets.pipeline.plots_collection import BIAS_LABEL, draw_collection_spectra, draw_values
 from stswidgets.pipeline.score import SiteClasses
 
@@ -248,14 +246,7 @@ SCORE_LABEL = "score (1: typical majority spectrum)"
 def draw_score_map(ax, grid: xr.DataArray, valid, score: np.ndarray, title: str = "score"):
     """The score ``(n_valid,)`` on the real-space map on ``ax`` (axes in nm, a colour bar); on
     a collection of spectra where they were measured (:func:`draw_values`)."""
-    if is_collection(grid):
-        return draw_values(ax, score, grid, SCORE_LABEL, valid=valid, cmap="inferno", title=title)
-    image = ax.imshow(
-        np.asarray(to_map(score, valid)), origin="lower", extent=map_extent(grid), cmap="inferno"
-    )
-    ax.figure.colorbar(image, ax=ax, label=SCORE_LABEL)
-    ax.set(xlabel="x (nm)", ylabel="y (nm)", title=title, aspect="equal")
-    return image
+    return draw_values(ax, score, grid, SCORE_LABEL, valid=valid, cmap="inferno", title=title)
 
 
 def draw_category_map(
@@ -429,19 +420,12 @@ def draw_setpoint_spread(ax, normalization, bins: int = 60):
 
 def draw_setpoint_map(ax, normalization, grid, valid):
     """Map of each pixel's set-point conductance relative to its median, as measured (where a
-    tip or set-point drift shows as stripes or a gradient), with a labelled colourbar."""
-    from stswidgets.notebook import plot_map
-
+    tip or set-point drift shows as stripes or a gradient), with a labelled colourbar; on a
+    collection of spectra where they were measured (:func:`draw_values`)."""
     g = np.asarray(normalization.conductance_before, dtype=float)
     median = np.median(g)
     ratio = g / median if median > 0 else g
     label = "set-point conductance / median" if median > 0 else "set-point conductance"
-    if is_collection(grid):
-        image = draw_values(ax, ratio, grid, label, valid=valid)
-        ax.set_title("set-point conductance as measured", fontsize=9)
-        return
-    image = plot_map(ax, np.asarray(to_map(ratio, valid)), grid, label, cmap="viridis")
-    if image is not None:
-        ax.figure.colorbar(image, ax=ax, label=label)
+    draw_values(ax, ratio, grid, label, valid=valid)
     where = normalization.reference.split(" (")[0]
     ax.set_title(f"set-point conductance as measured\nread at {where}", fontsize=9)
