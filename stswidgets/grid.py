@@ -57,23 +57,30 @@ def validate_grid(grid: xr.DataArray) -> xr.DataArray:
             f"expected an xarray.DataArray with dims {GRID_DIMS}, got {type(grid).__name__}; "
             "use stswidgets.open_grid() to turn a file or Dataset into a grid"
         )
-    if tuple(grid.dims) != GRID_DIMS:
-        raise GridError(f"{_describe(grid)} has dims {tuple(grid.dims)}, expected {GRID_DIMS}")
-    if grid.sizes["bias"] < 2:
+    return _check_dims_and_bias(grid, GRID_DIMS, "grid")
+
+
+def _check_dims_and_bias(obj: xr.DataArray, dims: tuple[str, ...], kind: str) -> xr.DataArray:
+    """``obj`` when its dims are ``dims`` and its bias axis has 2 or more finite, strictly
+    ascending points (``kind``: "grid" or "spectra", for the messages)."""
+    what = _describe(obj, kind)
+    if tuple(obj.dims) != dims:
+        raise GridError(f"{what} has dims {tuple(obj.dims)}, expected {dims}")
+    if obj.sizes["bias"] < 2:
         raise GridError(
-            f"{_describe(grid)} has {grid.sizes['bias']} bias point(s); a spectrum needs at least 2"
+            f"{what} has {obj.sizes['bias']} bias point(s); a spectrum needs at least 2"
         )
-    if "bias" not in grid.coords:
-        raise GridError(f"{_describe(grid)} has no 'bias' coordinate (bias values in mV)")
-    bias = np.asarray(grid["bias"].values, dtype=float)
+    if "bias" not in obj.coords:
+        raise GridError(f"{what} has no 'bias' coordinate (bias values in mV)")
+    bias = np.asarray(obj["bias"].values, dtype=float)
     if not np.all(np.isfinite(bias)):
-        raise GridError(f"{_describe(grid)} has non-finite bias values")
+        raise GridError(f"{what} has non-finite bias values")
     if not np.all(np.diff(bias) > 0):
         raise GridError(
-            f"{_describe(grid)} has a bias axis that is not strictly ascending "
-            f"({bias[0]:g} ... {bias[-1]:g} mV); sort it with grid.sortby('bias')"
+            f"{what} has a bias axis that is not strictly ascending "
+            f"({bias[0]:g} ... {bias[-1]:g} mV); sort it with {kind}.sortby('bias')"
         )
-    return grid
+    return obj
 
 
 def validate_spectra(spectra: xr.DataArray) -> xr.DataArray:
@@ -91,21 +98,8 @@ def validate_spectra(spectra: xr.DataArray) -> xr.DataArray:
             f"expected an xarray.DataArray with dims {SPECTRA_DIMS}, got "
             f"{type(spectra).__name__}; use stswidgets.open_spectra() for a file or Dataset"
         )
+    _check_dims_and_bias(spectra, SPECTRA_DIMS, "spectra")
     what = _describe(spectra, "spectra")
-    if tuple(spectra.dims) != SPECTRA_DIMS:
-        raise GridError(f"{what} has dims {tuple(spectra.dims)}, expected {SPECTRA_DIMS}")
-    if spectra.sizes["bias"] < 2:
-        raise GridError(
-            f"{what} has {spectra.sizes['bias']} bias point(s); a spectrum needs at least 2"
-        )
-    if "bias" not in spectra.coords:
-        raise GridError(f"{what} has no 'bias' coordinate (bias values in mV)")
-    bias = np.asarray(spectra["bias"].values, dtype=float)
-    if not np.all(np.isfinite(bias)) or not np.all(np.diff(bias) > 0):
-        raise GridError(
-            f"{what} has a bias axis that is not finite and strictly ascending "
-            f"({bias[0]:g} ... {bias[-1]:g} mV); sort it with spectra.sortby('bias')"
-        )
     for name in ("x", "y"):
         if name not in spectra.coords or spectra[name].dims != ("spectrum",):
             raise GridError(

@@ -22,8 +22,10 @@ class StswidgetsBackendEntrypoint(BackendEntrypoint):
     """Open STS grid files of every supported instrument with the stswidgets readers.
 
     ``open_dataset`` gives the reader's ``Dataset`` (see :func:`stswidgets.io.read_3ds` for
-    the model); the ``.npz``/``.nc`` grids :func:`stswidgets.io.save_grid` writes open too
-    when the engine is named. ``guess_can_open`` claims a file by its first bytes
+    the model; spectra that are not on a grid, e.g. a Nanonis ``.dat``, have dims
+    ``("spectrum", "bias")``, see :func:`stswidgets.io.nanonis.read_dat`); the ``.npz``/``.nc``
+    grids :func:`stswidgets.io.save_grid` writes open too when the engine is named.
+    ``guess_can_open`` claims a file by its first bytes
     (:func:`stswidgets.io.formats.detect_format`), never by its name, and leaves netCDF files
     to xarray's own engines.
     """

@@ -20,9 +20,9 @@ from stswidgets.io import formats
 from stswidgets.io._geometry import GEOMETRY_ATTRS
 from stswidgets.io._load import (
     _BIAS_TO_MV,
-    _LENGTH_TO_NM,
     SPECTRA_VIEW,
     as_dataset,
+    axis_nm,
     read_path,
     spectra_view,
 )
@@ -167,18 +167,11 @@ def _spectra_from_view(view: xr.Dataset, source: str, channel, recompute: bool =
     return spectra
 
 
-def _nm(view: xr.Dataset, name: str, label: str) -> np.ndarray:
+def _nm(dataset: xr.Dataset, name: str, label: str) -> np.ndarray:
     """Coordinate ``name`` along the spectra in nm (NaN where the file records none)."""
-    n = view.sizes["x"]
-    if name not in view.coords:
-        return np.full(n, np.nan)
-    units = str(view[name].attrs.get("units", "nm"))
-    if units not in _LENGTH_TO_NM:
-        raise FormatError(
-            f"{label}: {name.removeprefix('spectrum_')} units {units!r} not understood; "
-            f"expected one of {sorted(_LENGTH_TO_NM)}"
-        )
-    return np.asarray(view[name].values, dtype=float) * _LENGTH_TO_NM[units]
+    values = axis_nm(dataset, name, label)
+    n = dataset.sizes["x" if "x" in dataset.dims else "spectrum"]
+    return np.full(n, np.nan) if values is None else values
 
 
 def _is_glob(path) -> bool:
@@ -275,7 +268,7 @@ def _series_dataset(paths: list[Path]) -> xr.Dataset:
         part = dataset[first_names].assign_coords(bias=("bias", first_bias, {"units": "mV"}))
         part = part.assign_coords(
             {
-                axis: ("spectrum", _position_nm(dataset, axis, path), {"units": "nm"})
+                axis: ("spectrum", _nm(dataset, axis, str(path)), {"units": "nm"})
                 for axis in ("x", "y")
             }
         )
@@ -291,13 +284,3 @@ def _bias_mV(dataset: xr.Dataset, path: Path) -> np.ndarray:
     if units not in _BIAS_TO_MV:
         raise FormatError(f"{path}: bias units {units!r} not understood (or no bias coordinate)")
     return np.asarray(dataset["bias"].values, dtype=float) * _BIAS_TO_MV[units]
-
-
-def _position_nm(dataset: xr.Dataset, axis: str, path: Path) -> np.ndarray:
-    n = dataset.sizes["spectrum"]
-    if axis not in dataset.coords:
-        return np.full(n, np.nan)
-    units = str(dataset[axis].attrs.get("units", "nm"))
-    if units not in _LENGTH_TO_NM:
-        raise FormatError(f"{path}: {axis} units {units!r} not understood")
-    return np.asarray(dataset[axis].values, dtype=float) * _LENGTH_TO_NM[units]

@@ -3,10 +3,14 @@
 Each instrument format is a :class:`Format` in :data:`FORMATS`: its name, the usual suffixes
 (for messages and file dialogs only), the reader (``module:function``, imported when first
 used) and a ``looks_like(head: bytes) -> bool`` test on the file's first
-:data:`HEAD_BYTES` bytes, defined in the reader's module. :func:`detect_format` runs the tests
-in order and raises :class:`~stswidgets.io.errors.FormatError` listing what is supported when
-none matches; :func:`read_file` reads any supported file into the reader ``Dataset`` model.
-The grids :func:`stswidgets.io.save_grid` writes are recognised by content too
+:data:`HEAD_BYTES` bytes, defined in the reader's module (under another name, e.g.
+``looks_like_dat``, where one vendor package reads several formats; a format whose reader or
+test is not in this build recognises nothing). Grids and spectra that are not on a grid
+(points, lines, repeats: :func:`stswidgets.io.open_spectra`) share the registry.
+:func:`detect_format` runs the tests in order and raises
+:class:`~stswidgets.io.errors.FormatError` listing what is supported when none matches;
+:func:`read_file` reads any supported file into the reader ``Dataset`` model. The grids
+:func:`stswidgets.io.save_grid` writes are recognised by content too
 (:func:`saved_grid_kind`: the netCDF/HDF5 or zip signature).
 """
 
@@ -49,6 +53,9 @@ class Format:
     suffixes: tuple[str, ...]
     module: str
     reader: str
+    #: The module's content test (``looks_like``, or e.g. ``looks_like_dat`` where one vendor
+    #: package holds several formats).
+    detector: str = "looks_like"
 
     def _module(self):
         return importlib.import_module(self.module)
@@ -61,7 +68,8 @@ class Format:
             if error.name != self.module:
                 raise
             return False
-        return bool(module.looks_like(head))
+        detector = getattr(module, self.detector, None)
+        return detector is not None and bool(detector(head))
 
     def read(self, path: str | Path, strict: bool = False) -> xr.Dataset:
         """The file read by this format's reader (``strict`` as the reader takes it)."""
@@ -74,7 +82,28 @@ FORMATS: tuple[Format, ...] = (
     Format("Nanosurf NID spectroscopy map", (".nid",), "stswidgets.io.nanosurf", "read_nid"),
     Format("Omicron MATRIX CITS (Igor wave)", (".ibw",), "stswidgets.io.omicron", "read_ibw"),
     Format("Createc specgrid", (".specgrid",), "stswidgets.io.createc", "read_specgrid"),
-    Format("Nanonis bias spectroscopy", (".dat",), "stswidgets.io.nanonis.dat", "read_dat"),
+    # spectra that are not on a grid (read_sm4 above gives either, by what the file holds)
+    Format(
+        "Nanonis bias spectroscopy",
+        (".dat",),
+        "stswidgets.io.nanonis",
+        "read_dat",
+        "looks_like_dat",
+    ),
+    Format(
+        "Createc vertical spectroscopy",
+        (".VERT",),
+        "stswidgets.io.createc",
+        "read_vert",
+        "looks_like_vert",
+    ),
+    Format(
+        "Omicron MATRIX spectroscopy",
+        (".mtrx", "_mtrx"),
+        "stswidgets.io.omicron",
+        "read_mtrx",
+        "looks_like_mtrx",
+    ),
 )
 
 

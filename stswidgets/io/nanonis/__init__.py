@@ -12,7 +12,8 @@ following a grid while it is measured.
 
 from __future__ import annotations
 
+from stswidgets.io.nanonis.dat import looks_like as looks_like_dat
 from stswidgets.io.nanonis.dat import read_dat
 from stswidgets.io.nanonis.reader import looks_like, read_3ds
 
-__all__ = ["looks_like", "read_3ds", "read_dat"]
+__all__ = ["looks_like", "looks_like_dat", "read_3ds", "read_dat"]
