@@ -34,6 +34,10 @@ def _open(path):
             return "FormatError", str(path) in str(error), str(error)
     messages = " | ".join(str(w.message) for w in caught)
     assert set(ds["valid"].dims) in ({"spectrum"}, {"y", "x"}), messages
+    valid = ds["valid"].values
+    for name, var in ds.data_vars.items():  # a spectrum marked valid is finite everywhere
+        if var.ndim == valid.ndim + 1:
+            assert np.isfinite(var.values[valid]).all(), f"{name}: {messages}"
     return "dataset", str(path) in messages, messages
 
 

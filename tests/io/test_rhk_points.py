@@ -14,6 +14,7 @@ from rhk_files import SpecPage, write_sm4
 
 from stswidgets.io import FormatError, _channels
 from stswidgets.io.rhk import read_sm4
+from stswidgets.io.rhk.points import spot_geometry
 
 POINTS = "points/rhk_points_stripes_HOPG.sm4"
 NO_GRID = (0xFFFFFFFF, 0xFFFFFFFF)
@@ -161,6 +162,18 @@ def test_line_with_no_grid_repeats(tmp_path):
     np.testing.assert_allclose(ds["LIA_Current"].values, lia * 1e-12, rtol=1e-6)
     np.testing.assert_allclose(ds["x"].values[::2], spots[:, 0], atol=1e-4)
     assert "repeats" in ds.attrs["sweep_directions"]
+
+
+def test_spot_geometry():
+    rng = np.random.default_rng(1)
+    t = np.linspace(0, 30, 200)
+    assert spot_geometry(t, 0.5 * t + rng.normal(0, 0.05, t.size)) == "line"
+    assert spot_geometry(np.r_[t, t * 0], np.r_[t * 0, t]) == "points"  # an L
+    assert spot_geometry(np.array([0.0, 1.0]), np.array([0.0, 0.0])) == "points"  # 2 spots
+    assert spot_geometry(rng.normal(5, 1e-4, 9), rng.normal(2, 1e-4, 9)) == "repeats"
+    assert spot_geometry(np.array([0.0, np.nan]), np.array([0.0, 1.0])) == "points"
+    x, y = rng.uniform(0, 100, (2, 20000))  # quick on many spots
+    assert spot_geometry(x, y) == "points"
 
 
 def test_points_not_on_a_line(tmp_path):
