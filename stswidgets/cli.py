@@ -4,7 +4,9 @@
 the file opens as a grid, executes notebooks 01-07 and 09 of :data:`stswidgets.series.NOTEBOOKS` on
 it, and leaves in ``DIR`` the executed notebooks, one HTML report with all their figures and
 ``results.nc`` with the per-pixel results. Several files (or ``--workers`` / ``--scheduler``)
-make a campaign on a dask cluster, one subfolder per file (:mod:`stswidgets.campaign`). Exit
+make a campaign on a dask cluster, one subfolder per file (:mod:`stswidgets.campaign`).
+Spectra that are not on a grid (a file of a line, points or repeats; a folder, a glob or the
+files of a series) are one run on the collection: steps that need a 2D map are skipped. Exit
 codes: 0 success, 1 a notebook (or a campaign's file) failed, 2 bad input or usage.
 """
 
@@ -14,6 +16,7 @@ import argparse
 import os
 import shlex
 import sys
+import warnings
 from pathlib import Path
 
 from stswidgets import __version__
@@ -43,7 +46,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="GRID_FILE",
         help="grid file(s) of any supported format (Nanonis .3ds, RHK .sm4, Nanosurf .nid, "
         "Omicron .ibw, Createc .specgrid; recognised by content) or a saved .nc/.npz; "
-        "several: a campaign (see --workers)",
+        "several: a campaign (see --workers). Spectra that are not on a grid (a line, "
+        "points, repeats: Nanonis .dat, RHK .sm4, Createc .VERT, Omicron .mtrx): one file, "
+        "a folder or a glob of a series, or the series' files, analysed together",
     )
     run.add_argument("--demo", action="store_true", help="use the embedded simulated grid")
     run.add_argument("--out", required=True, type=Path, help="output directory")
@@ -123,9 +128,10 @@ def _run(args: argparse.Namespace) -> int:
     """One file (or --demo): :func:`stswidgets.pipeline.run_file`, its progress printed."""
     from stswidgets.pipeline.run import RunError, run_file
 
-    if len(args.grid_file) > 1 or args.workers is not None or args.scheduler:
+    series = len(args.grid_file) > 1 and _one_series(args.grid_file)
+    if (len(args.grid_file) > 1 and not series) or args.workers is not None or args.scheduler:
         return _run_campaign(args)
-    grid_file = args.grid_file[0] if args.grid_file else None
+    grid_file = args.grid_file if series else (args.grid_file[0] if args.grid_file else None)
     if args.demo == (grid_file is not None):
         raise InputError("give either a GRID_FILE or --demo")
     try:
@@ -147,6 +153,23 @@ def _run(args: argparse.Namespace) -> int:
         print(f"stswidgets: warning: results.nc lacks {', '.join(result.missing)}", file=sys.stderr)
     print(f"results: {result.results}")
     return 0
+
+
+def _one_series(paths: list[str]) -> bool:
+    """True when ``paths`` (a shell-expanded glob) are the files of one series of spectra:
+    one folder, one suffix, and the first holds spectra that are not on a grid. A series is
+    analysed as one collection; grid files stay a campaign, one run each."""
+    from stswidgets.io import open_measurement
+
+    files = [Path(p) for p in paths]
+    if len({f.parent.resolve() for f in files}) > 1 or len({f.suffix for f in files}) > 1:
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return "spectrum" in open_measurement(files[0]).dims
+    except Exception:
+        return False  # the campaign reports the unreadable file
 
 
 def _run_campaign(args: argparse.Namespace) -> int:

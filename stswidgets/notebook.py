@@ -73,11 +73,13 @@ def grid_warnings(
     """
     from stswidgets.grid import validate_grid
 
-    validate_grid(grid)
+    on_grid = "spectrum" not in grid.dims  # else a collection: a line, points, repeats
+    if on_grid:
+        validate_grid(grid)
     messages = []
     bias = np.asarray(grid["bias"].values, dtype=float)
     units = grid["bias"].attrs.get("units", "mV")
-    values = np.asarray(grid.transpose("y", "x", "bias").values)
+    values = np.asarray(grid.transpose(..., "bias").values)
     complete = np.isfinite(values).all(axis=-1)
     n_complete, n_pixels = int(complete.sum()), complete.size
     if bias.size < min_bias_points:
@@ -101,7 +103,7 @@ def grid_warnings(
                 "points at their true energies, but means over bias weight the densely sampled "
                 "energies more"
             )
-    if 1 in values.shape[:2]:
+    if on_grid and 1 in values.shape[:2]:
         messages.append(
             f"a line of {max(values.shape[:2])} spectra, not a map: real-space maps are one "
             "pixel wide and segmentation by shape (smoothing, small-object removal) is weak"

@@ -120,6 +120,9 @@ COORDINATES: dict[str, dict] = {
     "site_class_name": {"long_name": "site class"},
     "q": {"long_name": "wavevector magnitude (q = 2 pi / lambda)", "units": "1/nm"},
     "peak": {"long_name": "index of an in-gap peak of the spectrum", "units": "1"},
+    "distance": {"long_name": "distance along the line from its first position", "units": "nm"},
+    "repetition": {"long_name": "index of a repeated spectrum at one position", "units": "1"},
+    "file": {"long_name": "file of the spectrum"},
 }
 
 #: Global attributes of ``results.nc`` and what they hold.
@@ -128,6 +131,9 @@ GLOBAL_ATTRS: dict[str, str] = {
     "source": "the input: a grid file's path, or simulated fese_like(seed=...)",
     "channel": "the channel analysed (e.g. the in-phase lock-in signal)",
     "signal_units": "units of the spectra",
+    "geometry": "where the spectra were measured: grid (results on y, x) or line, points, "
+    "repeats (a collection: results on the spectrum dim, with its x, y, distance, "
+    "repetition, file coordinates where the input has them)",
     "seed": "random seed of the run",
     "profile": "settings profile: full, quick or test",
     "pipeline_config": "every analysis setting (stswidgets.pipeline.PipelineConfig) as JSON",
@@ -162,6 +168,7 @@ def grid_attrs(grid: xr.DataArray) -> dict:
     for key, value in attrs.items():
         if key in GRID_ATTRS or str(key).startswith(("lockin_", "scan_")):
             found[key] = value
+    found["geometry"] = "grid" if "y" in grid.dims else attrs.get("geometry", "points")
     return {k: v for k, v in found.items() if v not in (None, "")}
 
 

@@ -4,7 +4,10 @@ Every front end (the notebooks, the app, ``stswidgets run``, campaigns, the benc
 widgets) calls these functions; each takes the grid or its matrix view and one
 :class:`PipelineConfig`, and returns a small dataclass:
 
-- input, checked and normalised once: :func:`load` -> :class:`PipelineInput` (its ``X`` is
+- input, checked and normalised once: :func:`load` -> :class:`PipelineInput` (a grid, or a
+  collection of spectra: ``PipelineInput.geometry``; :func:`needs_map` and :func:`too_few`
+  say why a step is skipped on one, :func:`draw_values` draws any per-spectrum value where it
+  was measured, :func:`on_spectra` puts it back on the map or the ``spectrum`` dim; its ``X`` is
   normalised as ``PipelineConfig.normalize`` says: :func:`apply_normalization`,
   :func:`choose_normalization`, :class:`Normalization`; no step normalises again)
 - segmentation (Fig. 2): :func:`segment` -> :class:`Segmentation`
@@ -31,6 +34,13 @@ widgets) calls these functions; each takes the grid or its matrix view and one
 
 from stswidgets.pipeline.assemble import results_variables
 from stswidgets.pipeline.cache import cached, fingerprint, stored
+from stswidgets.pipeline.collection import (
+    GEOMETRIES,
+    MIN_COLLECTION_SPECTRA,
+    needs_map,
+    on_spectra,
+    too_few,
+)
 from stswidgets.pipeline.config import PROFILES, PipelineConfig, config_for
 from stswidgets.pipeline.correlation import (
     DistanceCorrelations,
@@ -88,6 +98,7 @@ from stswidgets.pipeline.physics_plots import export_figure, save_figures
 from stswidgets.pipeline.plots import (
     draw_class_map,
     draw_class_spectra,
+    draw_collection_spectra,
     draw_coordinate_field,
     draw_distance_correlation,
     draw_energy_correlation,
@@ -98,6 +109,7 @@ from stswidgets.pipeline.plots import (
     draw_setpoint_map,
     draw_setpoint_spread,
     draw_training_curves,
+    draw_values,
     maps_png,
 )
 from stswidgets.pipeline.profiles import (
@@ -133,7 +145,9 @@ from stswidgets.pipeline.spectral_weight import (
 
 __all__ = [
     "EMBED_METHODS",
+    "GEOMETRIES",
     "KMEANS_K",
+    "MIN_COLLECTION_SPECTRA",
     "MIN_VALID_SPECTRA",
     "PROFILES",
     "CoordinateField",
@@ -190,6 +204,7 @@ __all__ = [
     "distance_statistics",
     "draw_class_map",
     "draw_class_spectra",
+    "draw_collection_spectra",
     "draw_coordinate_field",
     "draw_distance_correlation",
     "draw_energy_correlation",
@@ -200,12 +215,15 @@ __all__ = [
     "draw_setpoint_map",
     "draw_setpoint_spread",
     "draw_training_curves",
+    "draw_values",
     "embed",
     "fingerprint",
     "latent_correlation",
     "linear_latent_space",
     "load",
     "maps_png",
+    "needs_map",
+    "on_spectra",
     "noise_floor",
     "nonlinear_reduction",
     "pair_distances",
@@ -223,6 +241,7 @@ __all__ = [
     "site_classes",
     "spectral_weight_transfer",
     "split_auc",
+    "too_few",
     "toy_family",
     "ward_hierarchy",
     "weight_summary",

@@ -1,7 +1,9 @@
 """Results assembly: the ``results.nc`` variables of the steps run so far.
 
 :func:`results_variables` turns step results into the per-pixel variables of
-:mod:`stswidgets.results` (names, flags and units as documented there).
+:mod:`stswidgets.results` (names, flags and units as documented there): on the grid's
+``(y, x)`` map, or for a collection of spectra on its ``spectrum`` dim with the coordinates
+``x``, ``y``, ``distance``, ``repetition``, ``file`` it has.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from stswidgets.grid import to_map
+from stswidgets.pipeline.collection import on_spectra as to_map
 from stswidgets.pipeline.distances import DistanceStatistics
 from stswidgets.pipeline.maps import PhysicsMaps, physics_variables
 from stswidgets.pipeline.score import Projection, SiteClasses
@@ -44,15 +46,18 @@ def results_variables(
         codes = np.asarray(to_map(classes.labels.astype(float), valid))
         codes = np.where(np.isnan(codes), -1, codes).astype(np.int8)
         bias = np.asarray(grid["bias"].values)
+        place = to_map(classes.labels.astype(float), valid)
+        if not isinstance(place, xr.DataArray):  # a plain mask: the grid's map
+            place = xr.DataArray(codes, dims=("y", "x"), coords={"y": grid["y"], "x": grid["x"]})
         out["site_class"] = xr.DataArray(
             codes,
-            dims=("y", "x"),
-            coords={"y": grid["y"], "x": grid["x"]},
+            dims=place.dims,
+            coords=place.coords,
             attrs={
                 "flag_values": list(range(len(classes.names))),
                 "flag_meanings": flag_meanings(class_names(classes.n_kinds)),
                 "long_names": ", ".join(classes.names),
-                "comment": "-1: pixel not measured",
+                "comment": "-1: spectrum not measured (incomplete)",
                 "score_edges": classes.edges,
             },
         )

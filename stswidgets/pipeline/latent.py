@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from stswidgets.pipeline.collection import STEP_MIN_SPECTRA
 from stswidgets.pipeline.config import PipelineConfig, config_for
 from stswidgets.pipeline.correlation import correlation_bins
 
@@ -195,6 +196,8 @@ class LatentSpaces:
     latent: dict[str, np.ndarray]
     runtime_s: dict[str, float]
     correlation: dict = field(default_factory=dict)
+    #: ``name -> sentence``: methods left out because ``X`` holds too few spectra for them.
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def spearman(self) -> dict[str, float]:
@@ -226,9 +229,13 @@ def nonlinear_reduction(
 
     config = config or config_for("full")
     X = np.asarray(X, dtype=np.float64)
-    latent, runtime = {}, {}
+    latent, runtime, skipped = {}, {}, {}
     median_gamma = None
     for name, (method, params) in method_settings(config).items():
+        need = STEP_MIN_SPECTRA["autoencoder"] if method in ("autoencoder", "siamese") else 0
+        if len(X) < need:  # a small collection of spectra: the networks need more
+            skipped[name] = f"{name} needs at least {need} spectra; {len(X)} given: left out"
+            continue
         start = time.perf_counter()
         if method in ("autoencoder", "siamese"):
             params = {**params, "progress": progress}
@@ -242,7 +249,7 @@ def nonlinear_reduction(
         if progress:
             print(f"{name}: {runtime[name]:.1f} s", flush=True)
     correlation = {name: latent_correlation(X, Z, config) for name, Z in latent.items()}
-    return LatentSpaces(latent, runtime, correlation)
+    return LatentSpaces(latent, runtime, correlation, skipped)
 
 
 @dataclass

@@ -18,13 +18,14 @@ import io
 import numpy as np
 import xarray as xr
 
-from stswidgets.grid import map_extent, to_map
+from stswidgets.pipeline.plots_collection import BIAS_LABEL, draw_collection_spectra, draw_values
 from stswidgets.pipeline.score import SiteClasses
 
 __all__ = [
     "BIAS_LABEL",
     "draw_category_map",
     "draw_class_map",
+    "draw_collection_spectra",
     "draw_class_score_histogram",
     "draw_class_spectra",
     "draw_coordinate_field",
@@ -38,6 +39,7 @@ __all__ = [
     "draw_setpoint_map",
     "draw_setpoint_spread",
     "draw_training_curves",
+    "draw_values",
     "maps_figure",
     "maps_png",
     "separation_display",
@@ -46,8 +48,6 @@ __all__ = [
 #: A field is drawn as signed (diverging colours) when its smaller side reaches this fraction
 #: of its larger side.
 BOTH_SIGNS = 0.2
-#: Label of every bias axis: the sample bias, so negative values probe the filled states.
-BIAS_LABEL = "sample bias (mV)"
 
 #: Colours of the simulated populations (surface, transition, vacancy).
 TRUTH_COLOURS = ("0.7", "tab:orange", "tab:red")
@@ -244,13 +244,9 @@ SCORE_LABEL = "score (1: typical majority spectrum)"
 
 
 def draw_score_map(ax, grid: xr.DataArray, valid, score: np.ndarray, title: str = "score"):
-    """The score ``(n_valid,)`` on the real-space map on ``ax`` (axes in nm, a colour bar)."""
-    image = ax.imshow(
-        np.asarray(to_map(score, valid)), origin="lower", extent=map_extent(grid), cmap="inferno"
-    )
-    ax.figure.colorbar(image, ax=ax, label=SCORE_LABEL)
-    ax.set(xlabel="x (nm)", ylabel="y (nm)", title=title, aspect="equal")
-    return image
+    """The score ``(n_valid,)`` on the real-space map on ``ax`` (axes in nm, a colour bar); on
+    a collection of spectra where they were measured (:func:`draw_values`)."""
+    return draw_values(ax, score, grid, SCORE_LABEL, valid=valid, cmap="inferno", title=title)
 
 
 def draw_category_map(
@@ -258,43 +254,19 @@ def draw_category_map(
 ):
     """Categories on the real-space map on ``ax``: ``codes`` ``(n_valid,)`` int 0..k-1 (one
     per valid spectrum) drawn in one colour each, a discrete legend naming them with their
-    counts (``names[k]``), unmeasured pixels blank. Returns the image."""
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
-
-    from stswidgets.notebook import plot_map
-
-    codes = np.asarray(codes)
-    n = len(names)
-    colours = list(colours) if colours is not None else [f"C{k % 10}" for k in range(n)]
-    image = plot_map(  # a map, or the codes along the line of a line grid
+    counts (``names[k]``), unmeasured pixels blank; on a collection of spectra where they
+    were measured (:func:`draw_values`). Returns the image (or scatter)."""
+    return draw_values(
         ax,
-        np.asarray(to_map(codes.astype(float), valid)),
+        np.asarray(codes),
         grid,
-        "category (code)",
-        cmap=ListedColormap(colours[:n]),
-        vmin=-0.5,
-        vmax=n - 0.5,
-        interpolation="nearest",
+        "category (code)",  # the value axis of a one-pixel line grid
+        valid=valid,
+        names=list(names),
+        colours=colours,
+        title=title,
+        legend=legend,
     )
-    if legend:
-        handles = [
-            Patch(color=colours[k], label=f"{names[k]} ({int(np.sum(codes == k))})")
-            for k in range(n)
-        ]
-        ax.legend(
-            handles=handles,
-            loc="upper left",
-            bbox_to_anchor=(1.02, 1.0),
-            fontsize=8,
-            title="spectra",
-            title_fontsize=8,
-            frameon=False,
-        )
-    ax.set_title(title)
-    if image is not None:
-        ax.set_aspect("equal")
-    return image
 
 
 def draw_class_map(ax, grid: xr.DataArray, valid, classes: SiteClasses, title: str = "classes"):
@@ -448,15 +420,12 @@ def draw_setpoint_spread(ax, normalization, bins: int = 60):
 
 def draw_setpoint_map(ax, normalization, grid, valid):
     """Map of each pixel's set-point conductance relative to its median, as measured (where a
-    tip or set-point drift shows as stripes or a gradient), with a labelled colourbar."""
-    from stswidgets.notebook import plot_map
-
+    tip or set-point drift shows as stripes or a gradient), with a labelled colourbar; on a
+    collection of spectra where they were measured (:func:`draw_values`)."""
     g = np.asarray(normalization.conductance_before, dtype=float)
     median = np.median(g)
     ratio = g / median if median > 0 else g
     label = "set-point conductance / median" if median > 0 else "set-point conductance"
-    image = plot_map(ax, np.asarray(to_map(ratio, valid)), grid, label, cmap="viridis")
-    if image is not None:
-        ax.figure.colorbar(image, ax=ax, label=label)
+    draw_values(ax, ratio, grid, label, valid=valid)
     where = normalization.reference.split(" (")[0]
     ax.set_title(f"set-point conductance as measured\nread at {where}", fontsize=9)

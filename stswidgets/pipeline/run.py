@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stswidgets.pipeline.config import PROFILES, PipelineConfig, config_for
-from stswidgets.pipeline.data import InputError, PipelineInput, first_line, load
+from stswidgets.pipeline.data import InputError, PipelineInput, first_line, load, resolve_input
 from stswidgets.pipeline.notebooks import NOTEBOOKS, notebook_path, parameters_for
 from stswidgets.results import load_results, start_results
 
@@ -82,7 +82,12 @@ class RunResult:
     source : str
         Where the grid came from (its absolute path, or the simulation).
     shape : tuple of int
-        ``(ny, nx, n_bias)`` of the grid.
+        ``(ny, nx, n_bias)`` of a grid, ``(n_spectra, n_bias)`` of a collection.
+    geometry : str
+        ``"grid"``, or ``"line"``, ``"points"``, ``"repeats"`` for a collection of spectra.
+    skipped : dict
+        Notebooks left out, each with the sentence saying why (the similarity learning of
+        06 and 07 on a collection of fewer than 8 spectra).
     complete_spectra : int
         Spectra measured at every bias point.
     """
@@ -96,6 +101,12 @@ class RunResult:
     source: str = ""
     shape: tuple[int, ...] = ()
     complete_spectra: int = 0
+    geometry: str = "grid"
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+#: Notebooks that train the similarity networks (they need ``stswidgets.learn``'s 8 spectra).
+LEARNING_NOTEBOOKS = ("06_similarity_learning", "07_spectral_weight_transfer")
 
 
 class RunError(Exception):
@@ -170,9 +181,12 @@ def run_file(
 
     Parameters
     ----------
-    data_path : str, Path or None
-        A grid file of any supported format, or None for the embedded simulated grid of
-        ``config`` (its ``ny``, ``nx``, ``n_bias`` and ``seed``).
+    data_path : str, Path, list or None
+        A grid file of any supported format, a file of spectra that are not on a grid (a
+        line, points, repeats), a folder, glob or list of a series of spectroscopy files, or
+        None for the embedded simulated grid of ``config`` (its ``ny``, ``nx``, ``n_bias``
+        and ``seed``). On a collection of spectra the steps that need a 2D map are skipped,
+        each with a sentence in its notebook.
     out_dir : str or Path
         The run folder; created if missing. It must be empty unless ``force``.
     config : PipelineConfig
@@ -214,6 +228,10 @@ def run_file(
         raise InputError(f"unknown profile {config.profile!r}; the profiles are {list(PROFILES)}")
     names = select_notebooks(only, simulated=data_path is None)
     data = load(data_path, config, channel)
+    skipped = _skipped_notebooks(data, names)
+    names = [n for n in names if n not in skipped]
+    if not names:
+        raise InputError(f"{data.source}: nothing to run: {next(iter(skipped.values()))}")
     out = Path(out_dir).expanduser().resolve()
     _prepare_out_dir(out, force)
     # the provenance of every result, in results.nc before any notebook adds to it
@@ -225,13 +243,14 @@ def run_file(
         command=command,
         **data.normalization.attrs(),
     )
-    ny, nx, n_bias = data.grid.shape
     result = RunResult(
         out_dir=out,
         results=out / RESULTS_NAME,
         source=data.source,
-        shape=(ny, nx, n_bias),
+        shape=tuple(data.grid.shape),
         complete_spectra=len(data.X),
+        geometry=data.geometry,
+        skipped=skipped,
     )
 
     what = _describe(data)
@@ -239,7 +258,9 @@ def run_file(
     header = f"{len(names)} notebook{plural} on {what}, {config.profile} profile"
     say(f"stswidgets {__version__}: {header}\n")
     say(f"normalisation: {data.normalization.method} ({data.normalization.reason})\n")
-    data_parameter = None if data_path is None else data.source
+    for name, reason in skipped.items():
+        say(f"skipped {name}: {reason}\n")
+    data_parameter = None if data_path is None else resolve_input(data_path)
     settings = notebook_settings(config)
     failure = None
     for number, name in enumerate(names, start=1):
@@ -271,6 +292,7 @@ def run_file(
     if result.notebooks:
         description = f"Input: {what}; {config.profile} profile, seed {config.seed}"
         description += f", channel {channel}." if channel else "."
+        description += "".join(f" Skipped {n}: {r}." for n, r in skipped.items())
         from stswidgets.pipeline.report import write_report
 
         result.report = write_report(result.notebooks, out / REPORT_NAME, hide_code, description)
@@ -281,9 +303,23 @@ def run_file(
     return result
 
 
+def _skipped_notebooks(data: PipelineInput, names: list[str]) -> dict[str, str]:
+    """The notebooks of ``names`` that cannot run on ``data``, each with why."""
+    from stswidgets.pipeline.collection import too_few
+
+    reason = too_few(data, "similarity learning")
+    return {n: reason for n in names if reason and n in LEARNING_NOTEBOOKS}
+
+
 def _describe(data: PipelineInput) -> str:
-    ny, nx, n_bias = data.grid.shape
     where = data.source if not data.simulated else f"the embedded {data.source}"
+    if data.geometry != "grid":
+        n_spectra, n_bias = data.grid.shape
+        return (
+            f"{where} (a {data.geometry} collection of {n_spectra} spectra, {n_bias} bias "
+            f"points, {len(data.X)} complete)"
+        )
+    ny, nx, n_bias = data.grid.shape
     return f"{where} ({ny} x {nx} pixels, {n_bias} bias points, {len(data.X)} complete spectra)"
 
 

@@ -182,7 +182,7 @@ def site_classes(
         labels[score > edges[1]] = 2
         n_kinds = 1
     profiles, moved = None, 0
-    if grid is not None and valid is not None:
+    if grid is not None and valid is not None and "y" in grid.dims:  # a map, not a collection
         from stswidgets.pipeline.profiles import defect_profiles, hug_defects
 
         profiles = defect_profiles(score, X, grid, valid, labels=labels)
