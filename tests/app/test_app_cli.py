@@ -27,7 +27,7 @@ def test_voila_listens_on_loopback_only_and_tries_no_other_port():
 
 def test_missing_file_is_refused(tmp_path, capsys):
     assert main(["app", str(tmp_path / "none.3ds"), "--no-browser"]) == 2
-    assert f"grid file not found: {tmp_path / 'none.3ds'}" in capsys.readouterr().err
+    assert f"file not found: {tmp_path / 'none.3ds'}" in capsys.readouterr().err
 
 
 def test_file_and_demo_together_are_refused(tmp_path, capsys):
