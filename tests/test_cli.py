@@ -397,4 +397,4 @@ def test_python_dash_m_runs_the_command(tmp_path):
         timeout=120,
     )
     assert result.returncode == 2
-    assert result.stderr.strip().startswith("stswidgets: error: grid file not found")
+    assert result.stderr.strip().startswith("stswidgets: error: file not found")

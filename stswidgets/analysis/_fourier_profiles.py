@@ -104,7 +104,9 @@ def radial_average(
         {"long_name": "radially averaged Fourier power"}
         | ({"angle_range_deg": [lo, hi]} if angle_range is not None else {}),
     )
-    return out.assign_coords(n_pixels=("q", counts, {"units": "1"}))
+    return out.assign_coords(
+        n_pixels=("q", counts, {"units": "1", "long_name": "q pixels averaged in the annulus"})
+    )
 
 
 def q_cut(

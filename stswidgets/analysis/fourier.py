@@ -284,7 +284,11 @@ def fourier_maps(
             "bias": grid["bias"].variable,
             "qy": ("qy", qy, {"units": "1/nm", "long_name": "wavevector q_y (2 pi / lambda)"}),
             "qx": ("qx", qx, {"units": "1/nm", "long_name": "wavevector q_x (2 pi / lambda)"}),
-            "filled_pixels": ("bias", filled, {"units": "1"}),
+            "filled_pixels": (
+                "bias",
+                filled,
+                {"units": "1", "long_name": "invalid pixels filled with the map mean"},
+            ),
         },
         name="fourier_power" if output == "power" else "fourier_transform",
         attrs={
