@@ -40,6 +40,8 @@ __all__ = [
     "channel_candidates",
 ]
 
+#: Kinds of candidate whose smoothed mean spectrum channel_candidates compares with the reference.
+_SHAPE_COMPARED = ("dI/dV", "lock-in", "in-phase", "auxiliary lock-in")
 POOR_AGREEMENT = 0.5  # open_grid warns when its default signal has a smaller r
 MAX_FIT_SPECTRA = 4096  # spectra the phase fit and the agreement use on a large grid
 #: |Pearson r| with the numerical dI/dV of the current above which an auxiliary input (``Input 6``,
@@ -410,6 +412,9 @@ def channel_candidates(path_or_dataset) -> xr.Dataset:
           for a lock-in, :meth:`Evaluation.auxiliary_lockin`), ``"current"``, ``"numerical
           dI/dV"``, ``"other"``), ``units``, ``agreement`` (Pearson r with the numerical dI/dV of
           the current of the same sweep direction; NaN without a current, and for currents),
+          ``mean_agreement`` (the same on the mean spectra smoothed as
+          :meth:`Evaluation.mean_agreement` smooths them: the shape agreement where single
+          spectra are too noisy to tell; NaN for currents, the reference and other channels),
           ``phase_deg`` (NaN but for pairs), ``n_saturated`` (spectra left out) and ``chosen``
           (True for what ``open_grid`` reads by default);
         - ``attrs``: ``source``, ``reference`` (the current's full name, ``""`` without one)
@@ -446,6 +451,13 @@ def channel_candidates(path_or_dataset) -> xr.Dataset:
         "units": per_candidate([row.units for row in rows]),
         "agreement": per_candidate(
             [row.agreement for row in rows], long_name="Pearson r with the numerical dI/dV"
+        ),
+        "mean_agreement": per_candidate(
+            [
+                evaluation.mean_agreement(row) if row.kind in _SHAPE_COMPARED else np.nan
+                for row in rows
+            ],
+            long_name="Pearson r of the smoothed mean spectrum with the numerical dI/dV's",
         ),
         "phase_deg": per_candidate([row.phase_deg for row in rows], units="deg"),
         "n_saturated": per_candidate([row.n_saturated for row in rows]),

@@ -118,3 +118,24 @@ def test_a_folder_without_spectroscopy_files_names_itself(tmp_path):
         channel_candidates(tmp_path)
     with pytest.raises(FileNotFoundError, match="no file matches"):
         channel_candidates(str(tmp_path / "*.dat"))
+
+
+def test_rhk_lockin_agrees_on_the_smoothed_means_though_not_spectrum_by_spectrum():
+    from scipy.ndimage import gaussian_filter1d
+
+    candidates = channel_candidates(real_file(RHK_POINTS))
+    bias_mV = candidates["bias"].values
+    lockin = candidates.sel(candidate="LIA Current")
+    current = candidates.sel(candidate="Current")["mean"].values
+    # the derivative is linear: the mean of the derivatives is the derivative of the mean
+    sigma = max(2.0, bias_mV.size / 100)
+    shapes = [
+        gaussian_filter1d(values, sigma, mode="nearest")
+        for values in (lockin["mean"].values, smoothed_derivative(current, bias_mV))
+    ]
+    expected = np.corrcoef(*shapes)[0, 1]
+    assert float(lockin["agreement"]) < 0.5 < expected  # noisy derivative, same shape
+    assert float(lockin["mean_agreement"]) == pytest.approx(expected, abs=1e-6)
+    # not compared for the current and the reference itself
+    others = candidates.sel(candidate=["Current", "numerical dI/dV of Current"])
+    assert np.isnan(others["mean_agreement"].values).all()
