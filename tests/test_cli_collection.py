@@ -7,12 +7,15 @@ no error, ``results.nc`` one value per spectrum on the ``spectrum`` dim.
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.image import imread
 
 from stswidgets.cli import main
 from stswidgets.results import load_results
@@ -72,16 +75,22 @@ def test_run_on_a_series_folder_scores_every_spectrum(tmp_path, capsys):
     ]
     np.testing.assert_allclose(np.diff(results["distance"].values), 8.333, atol=0.01)
     assert "needs a 2D map" in (out / "01_data_and_segmentation.ipynb").read_text()
-    # on a line the line-cut explorer stands where the grid's explorers would be: 06 with the
-    # score beside the waterfall, 07 with the classes (a widget view and its static picture)
-    for name, code in [
-        ("06_similarity_learning", "LineCutExplorer(data.grid, values="),
-        ("07_spectral_weight_transfer", "LineCutExplorer(data.grid, values="),
-    ]:
+    # on a line the line-cut explorer stands where the grid's explorers would be: 01 with the
+    # spectra, 06 with the score and 07 with the classes beside the waterfall (a widget view
+    # and its static picture, one panel wider for the values)
+    widths = {}
+    for name in (
+        "01_data_and_segmentation",
+        "06_similarity_learning",
+        "07_spectral_weight_transfer",
+    ):
         cells = json.loads((out / f"{name}.ipynb").read_text())["cells"]
-        (cell,) = [c for c in cells if code in "".join(c["source"])]
+        (cell,) = [c for c in cells if "LineCutExplorer(" in "".join(c["source"])]
         bundles = [o["data"] for o in cell["outputs"] if o["output_type"] == "display_data"]
         assert len(bundles) == 1 and {WIDGET_VIEW, "image/png"} <= set(bundles[0]), name
+        picture = imread(io.BytesIO(base64.b64decode(bundles[0]["image/png"])))
+        widths[name[:2]] = picture.shape[1]
+    assert widths["06"] > 1.3 * widths["01"] and widths["07"] > 1.3 * widths["01"]
 
 
 @pytest.mark.slow
