@@ -130,6 +130,7 @@ def _run(args: argparse.Namespace) -> int:
 
     series = len(args.grid_file) > 1 and _one_series(args.grid_file)
     if (len(args.grid_file) > 1 and not series) or args.workers is not None or args.scheduler:
+        _refuse_series_files(args.grid_file)
         return _run_campaign(args)
     grid_file = args.grid_file if series else (args.grid_file[0] if args.grid_file else None)
     if args.demo == (grid_file is not None):
@@ -170,6 +171,24 @@ def _one_series(paths: list[str]) -> bool:
             return "spectrum" in open_measurement(files[0]).dims
     except Exception:
         return False  # the campaign reports the unreadable file
+
+
+def _refuse_series_files(paths: list[str]) -> None:
+    """A campaign analyses each argument on its own: refuse the files of one series given among
+    other arguments (a shell-expanded ``folder/*.dat`` beside a grid), which would be analysed
+    one spectrum at a time, and say how to pass the series instead."""
+    groups: dict[tuple, list[Path]] = {}
+    for path in map(Path, paths):
+        if path.is_file():
+            groups.setdefault((path.parent.resolve(), path.suffix.lower()), []).append(path)
+    for (folder, _), files in groups.items():
+        if len(files) > 1 and _one_series([str(f) for f in files]):
+            raise InputError(
+                f"the {len(files)} files {files[0].name} ... {files[-1].name} in {folder} are one "
+                "series of spectra, but a campaign analyses each argument on its own (here one "
+                f"spectrum at a time); give the series as its folder (stswidgets run ... {folder}) "
+                "to analyse it as one collection beside the other files, or run it alone"
+            )
 
 
 def _run_campaign(args: argparse.Namespace) -> int:

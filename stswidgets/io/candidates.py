@@ -11,14 +11,16 @@ notebook 01 plots.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
 from scipy.ndimage import gaussian_filter1d
 
 from stswidgets.io import _channels
-from stswidgets.io._load import Spectra, as_dataset
+from stswidgets.io._load import Spectra, as_dataset, spectra_view
 from stswidgets.io.lockin import (
     lockin_phase,
     numerical_didv,
@@ -38,6 +40,8 @@ __all__ = [
     "channel_candidates",
 ]
 
+#: Kinds of candidate whose smoothed mean spectrum channel_candidates compares with the reference.
+_SHAPE_COMPARED = ("dI/dV", "lock-in", "in-phase", "auxiliary lock-in")
 POOR_AGREEMENT = 0.5  # open_grid warns when its default signal has a smaller r
 MAX_FIT_SPECTRA = 4096  # spectra the phase fit and the agreement use on a large grid
 #: |Pearson r| with the numerical dI/dV of the current above which an auxiliary input (``Input 6``,
@@ -385,8 +389,11 @@ def channel_candidates(path_or_dataset) -> xr.Dataset:
 
     Parameters
     ----------
-    path_or_dataset : str, pathlib.Path, xarray.Dataset or xarray.DataArray
-        Anything :func:`stswidgets.io.open_grid` reads.
+    path_or_dataset : str, pathlib.Path, list of them, xarray.Dataset or xarray.DataArray
+        Anything :func:`stswidgets.io.open_grid` or :func:`stswidgets.io.open_spectra` reads:
+        a grid file, a file of spectra that are not on a grid (Nanonis ``.dat``, RHK point
+        spectra, ...), or a series of them (a folder, a glob or a list of files), whose
+        spectra are evaluated together, as ``open_spectra`` chooses its channel on them.
 
     Returns
     -------
@@ -405,6 +412,9 @@ def channel_candidates(path_or_dataset) -> xr.Dataset:
           for a lock-in, :meth:`Evaluation.auxiliary_lockin`), ``"current"``, ``"numerical
           dI/dV"``, ``"other"``), ``units``, ``agreement`` (Pearson r with the numerical dI/dV of
           the current of the same sweep direction; NaN without a current, and for currents),
+          ``mean_agreement`` (the same on the mean spectra smoothed as
+          :meth:`Evaluation.mean_agreement` smooths them: the shape agreement where single
+          spectra are too noisy to tell; NaN for currents, the reference and other channels),
           ``phase_deg`` (NaN but for pairs), ``n_saturated`` (spectra left out) and ``chosen``
           (True for what ``open_grid`` reads by default);
         - ``attrs``: ``source``, ``reference`` (the current's full name, ``""`` without one)
@@ -418,14 +428,15 @@ def channel_candidates(path_or_dataset) -> xr.Dataset:
     ...     plt.plot(candidates["bias"], row["mean_standardised"],
     ...              label=f"{label}: r = {float(row['agreement']):.2f}")
     """
-    dataset, source = as_dataset(path_or_dataset)
+    dataset, source = _measurement_dataset(path_or_dataset)
     evaluation = Evaluation(Spectra(dataset, source or "the dataset"))
     chosen = evaluation.default()
     if chosen is None and evaluation.current is not None:
         chosen = evaluation.candidates[-1]  # open_grid then reads the current's derivative
     rows = [evaluation.score(candidate) for candidate in evaluation.candidates]
     mean = np.stack([row.mean for row in rows])
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a channel without usable spectra
         centred = mean - np.nanmean(mean, axis=1, keepdims=True)
         standardised = centred / np.nanstd(mean, axis=1, keepdims=True)
     standardised[~np.isfinite(standardised)] = np.nan
@@ -440,6 +451,13 @@ def channel_candidates(path_or_dataset) -> xr.Dataset:
         "units": per_candidate([row.units for row in rows]),
         "agreement": per_candidate(
             [row.agreement for row in rows], long_name="Pearson r with the numerical dI/dV"
+        ),
+        "mean_agreement": per_candidate(
+            [
+                evaluation.mean_agreement(row) if row.kind in _SHAPE_COMPARED else np.nan
+                for row in rows
+            ],
+            long_name="Pearson r of the smoothed mean spectrum with the numerical dI/dV's",
         ),
         "phase_deg": per_candidate([row.phase_deg for row in rows], units="deg"),
         "n_saturated": per_candidate([row.n_saturated for row in rows]),
@@ -462,3 +480,21 @@ def channel_candidates(path_or_dataset) -> xr.Dataset:
             "poor_agreement": POOR_AGREEMENT,
         },
     )
+
+
+def _measurement_dataset(path_or_dataset) -> tuple[xr.Dataset, str]:
+    """The Dataset whose channels are compared, and its source: a grid's, or the one-row view
+    (:func:`~stswidgets.io._load.spectra_view`) of spectra that are not on a grid; for a series
+    (a folder, a glob, a list of files) the view of all its spectra, as
+    :func:`stswidgets.io.open_spectra` builds it."""
+    from stswidgets.io import collection  # collection imports open, which imports this module
+
+    obj = path_or_dataset
+    if isinstance(obj, list | tuple) or (
+        isinstance(obj, str | Path) and (Path(obj).is_dir() or collection._is_glob(obj))
+    ):
+        paths, source = collection.series_files(obj)
+        if len(paths) > 1:
+            return spectra_view(collection._series_dataset(paths), source), source
+        obj = paths[0]
+    return as_dataset(obj)
