@@ -112,11 +112,13 @@ def grid_warnings(
     if agreement is not None and np.isfinite(agreement):
         from stswidgets.io.candidates import POOR_AGREEMENT
 
-        if agreement < POOR_AGREEMENT:
+        shape = grid.attrs.get("channel_mean_agreement", np.nan)
+        if agreement < POOR_AGREEMENT and not shape >= POOR_AGREEMENT:
             messages.append(
                 f"the channel {grid.attrs.get('channel', grid.name)!r} agrees poorly with the "
-                f"numerical dI/dV of the current (r = {agreement:.2f} < {POOR_AGREEMENT}): it "
-                "may be mostly noise; compare the candidate channels (notebook 01) and pass "
+                f"numerical dI/dV of the current (r = {agreement:.2f} < {POOR_AGREEMENT}, "
+                f"{shape:.2f} on the smoothed mean spectra): it may be mostly noise; compare "
+                "the candidate channels (notebook 01) and pass "
                 "`channel=`"
             )
     if str(grid.attrs.get("positions", "")).startswith("pixel index"):

@@ -34,6 +34,7 @@ GRID_ATTRS = (
     "source",
     "lockin_phase_deg",
     "channel_agreement",
+    "channel_mean_agreement",
     "channel_reason",
     "n_saturated_spectra",
     "derived",
@@ -88,6 +89,9 @@ def open_grid(path_or_dataset, channel: str | None = None) -> xr.DataArray:
 
         - ``units``, ``channel`` (e.g. ``"LockinX (V) cos(-2.6 deg) + LockinY (V) sin(-2.6
           deg)"``), ``source`` (the file path);
+        - ``channel_mean_agreement``: the same on the mean spectra, both smoothed
+          (:meth:`stswidgets.io.candidates.Evaluation.mean_agreement`): the shape agreement
+          where single spectra are too noisy to tell; NaN without a current;
         - ``channel_reason``: why this channel is read (e.g. ``"Input 6 (V): an auxiliary
           input that agrees with the numerical dI/dV of Current (r = 0.97) and is 3.1x less
           noisy than that derivative"``);
@@ -172,6 +176,7 @@ def grid_from_dataset(dataset: xr.Dataset, source: str, channel: str | None) -> 
             warnings.warn(_poor_agreement(chosen, evaluation, label), stacklevel=3)
     chosen.reason = evaluation.explain(chosen, requested=channel is not None)
     attrs = _grid_attrs(dataset, chosen)
+    attrs["channel_mean_agreement"] = float(evaluation.mean_agreement(chosen))
     for key, to_mV in SETPOINT_BIAS_KEYS:  # the header, or a grid saved by save_grid
         value = _number(dataset[chosen.sources[0]].attrs.get(key, dataset.attrs.get(key)))
         if value is not None:

@@ -197,3 +197,19 @@ def test_a_noise_lockin_still_warns(tmp_path):
     path = _write(tmp_path, {"Current (A)": current, "LIX 1 omega (A)": noise})
     with pytest.warns(UserWarning, match=r"agrees poorly.*on the smoothed mean spectra"):
         open_grid(path)
+
+
+def test_the_grid_records_the_shape_agreement_and_the_notebook_trusts_it():
+    """The notebooks' warning needs both agreements poor: the RHK point file's lock-in (r = 0.11
+    spectrum by spectrum) follows the derivative's mean shape, so no warning is shown."""
+    from nanonis_files import real_file
+
+    from stswidgets import open_spectra
+    from stswidgets.notebook import grid_warnings
+
+    spectra = open_spectra(real_file("points/rhk_points_stripes_HOPG.sm4"))
+    assert spectra.attrs["channel_mean_agreement"] > 0.9 > 0.5 > spectra.attrs["channel_agreement"]
+    assert not any("agrees poorly" in message for message in grid_warnings(spectra))
+    poor = spectra.copy()
+    poor.attrs["channel_mean_agreement"] = 0.2
+    assert any("agrees poorly" in message for message in grid_warnings(poor))
