@@ -121,6 +121,7 @@ from stswidgets.pipeline.profiles import (
     draw_profile_waterfall,
     hug_defects,
 )
+from stswidgets.pipeline.qpi import friedel_wavevector, qpi_highpass, qpi_ring
 from stswidgets.pipeline.report import write_report
 from stswidgets.pipeline.run import RunError, RunResult, run_file
 from stswidgets.pipeline.score import (
@@ -184,6 +185,9 @@ __all__ = [
     "physics_profiles",
     "physics_summary",
     "physics_variables",
+    "friedel_wavevector",
+    "qpi_highpass",
+    "qpi_ring",
     "save_figures",
     "stored",
     "SpectralWeight",

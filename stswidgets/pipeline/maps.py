@@ -21,6 +21,7 @@ import xarray as xr
 
 from stswidgets.pipeline.cache import cached, stored
 from stswidgets.pipeline.config import PipelineConfig, config_for
+from stswidgets.pipeline.qpi import qpi_ring, ring_sentence
 
 __all__ = [
     "PHYSICS_SETTINGS",
@@ -39,8 +40,10 @@ PHYSICS_SETTINGS = (
     "gap_method",
     "n_gaps",
     "gap_smoothing_mV",
+    "gap_fit_range",
     "fourier_window",
     "fourier_symmetrize",
+    "qpi_q_min",
 )
 #: A bound-state energy is a key energy when at least this fraction of all in-gap peaks found
 #: (and 5 spectra) lie within its histogram bin: bound states sit at the defects (a few % of
@@ -77,6 +80,8 @@ class PhysicsMaps:
         (``attrs["q_convention"]``); None for a collection of spectra.
     radial : xarray.DataArray or None
         Its radial average, dims ``(bias, q)``.
+    ring : xarray.DataArray or None
+        The QPI ring wavevector at every bias (1/nm, :func:`qpi_ring`; NaN where none).
     key_energies : dict of str to float
         Label to bias (mV, a bias of the grid): ``"coherence peak (-)"``, ``"coherence peak
         (+)"``, ``"bound state ..."``, ``"Fermi level"``; in ascending energy.
@@ -93,6 +98,7 @@ class PhysicsMaps:
     peaks: xr.Dataset | None
     fourier: xr.DataArray | None
     radial: xr.DataArray | None
+    ring: xr.DataArray | None = None
     key_energies: dict[str, float] = field(default_factory=dict)
     geometry: str = "grid"
     note: str = ""
@@ -134,6 +140,8 @@ def _grid_of(data) -> tuple[xr.DataArray, str]:
 
 def _gap_options(config: PipelineConfig) -> dict:
     options = {"method": config.gap_method, "n_gaps": config.n_gaps}
+    if config.gap_method == "fit":
+        options["fit_range"] = config.gap_fit_range
     if config.gap_smoothing_mV is not None:
         options["smoothing_mV"] = config.gap_smoothing_mV
     return options
@@ -188,7 +196,7 @@ def _compute(grid: xr.DataArray, geometry: str, config: PipelineConfig) -> Physi
     gap = gap_map(grid, **_gap_options(config))
     smoothing = {} if config.gap_smoothing_mV is None else {"smoothing_mV": config.gap_smoothing_mV}
     peaks = peak_map(grid, **smoothing)
-    fourier = radial = None
+    fourier = radial = ring = None
     note = ""
     if geometry != "grid":
         note = (
@@ -202,10 +210,11 @@ def _compute(grid: xr.DataArray, geometry: str, config: PipelineConfig) -> Physi
             grid, window=config.fourier_window, symmetrize=config.fourier_symmetrize
         )
         radial = radial_average(fourier)
+        ring = qpi_ring(radial, q_min=config.qpi_q_min)
         fourier = fourier.astype(np.float32)  # the cache holds every bias: half the bytes
     energies = key_energies(gap, peaks, grid["bias"].values)
     normalize = str(grid.attrs.get("normalize", "none"))
-    return PhysicsMaps(gap, peaks, fourier, radial, energies, geometry, note, normalize)
+    return PhysicsMaps(gap, peaks, fourier, radial, ring, energies, geometry, note, normalize)
 
 
 def physics_maps(data, config: PipelineConfig | None = None, results_dir=None) -> PhysicsMaps:
@@ -306,8 +315,9 @@ def physics_profiles(
 
 def physics_variables(maps: PhysicsMaps) -> dict[str, xr.DataArray]:
     """The ``results.nc`` variables of the physics maps: every variable of the gap map,
-    ``bound_state_energy`` / ``bound_state_height`` (dim ``peak``) and ``qpi_radial_average``
-    (dims ``bias``, ``q`` in 1/nm), each with ``units`` and ``long_name``."""
+    ``bound_state_energy`` / ``bound_state_height`` (dim ``peak``), ``qpi_radial_average``
+    (dims ``bias``, ``q`` in 1/nm) and ``qpi_ring_q`` (the ring wavevector at each bias, 1/nm),
+    each with ``units`` and ``long_name``."""
     out = {name: maps.gap[name] for name in maps.gap.data_vars}
     if maps.peaks is not None:
         out.update({name: maps.peaks[name] for name in maps.peaks.data_vars})
@@ -328,14 +338,19 @@ def physics_variables(maps: PhysicsMaps) -> dict[str, xr.DataArray]:
             ),
             bias=radial["bias"].assign_attrs(units="mV", long_name="sample bias"),
         )
+    if maps.ring is not None:
+        out["qpi_ring_q"] = maps.ring.assign_attrs(
+            long_name="QPI ring wavevector |q| (2 pi / lambda) at each bias"
+        ).assign_coords(bias=maps.ring["bias"].assign_attrs(units="mV", long_name="sample bias"))
     for name in HEIGHT_VARIABLES:  # in the units of the (scaled) spectra: say which
         if name in out:
             out[name] = out[name].assign_attrs(normalize=maps.normalize)
     return {name: value.rename(name) for name, value in out.items()}
 
 
-def physics_summary(maps: PhysicsMaps, profiles=None) -> list[str]:
-    """Notebook 09's closing sentences, built from the numbers of the maps and profiles."""
+def physics_summary(maps: PhysicsMaps, profiles=None, truth=None) -> list[str]:
+    """Notebook 09's closing sentences, built from the numbers of the maps and profiles (and,
+    on a simulated grid, ``truth``: the true local gap and Friedel wavevector)."""
     gap = np.asarray(maps.gap["gap"].values, dtype=float)
     lines = [
         f"the gap ({maps.gap.attrs.get('method', 'peaks')}) has a median of "
@@ -344,6 +359,13 @@ def physics_summary(maps: PhysicsMaps, profiles=None) -> list[str]:
         if np.isfinite(gap).any()
         else "no gap found in any spectrum"
     ]
+    if truth is not None and "local_gap_mV" in truth and np.isfinite(gap).any():
+        true = np.asarray(truth["local_gap_mV"].values, dtype=float)
+        both = np.isfinite(gap) & np.isfinite(true)
+        lines.append(
+            f"the simulated local gap: median {np.median(true[both]):.2f} mV; median error of "
+            f"the map {np.median(np.abs(gap[both] - true[both])):.3f} mV"
+        )
     bound = [f"{v:+.2f} mV" for k, v in maps.key_energies.items() if k.startswith("bound")]
     lines.append(
         "in-gap bound states at " + ", ".join(bound)
@@ -352,28 +374,22 @@ def physics_summary(maps: PhysicsMaps, profiles=None) -> list[str]:
     )
     if profiles is not None and profiles.n_defects and "gap" in profiles.maps:
         fit = profiles.maps["gap"].fit
-        lines.append(
-            f"around {profiles.n_defects} defect(s) the gap "
-            + (
+        if fit.ok and abs(fit(profiles.core_radius) - fit.background) >= 0.01:
+            change = (
                 f"{'rises' if fit.amplitude < 0 else 'falls'} from {fit(profiles.core_radius):.2f}"
-                f" mV to {fit.background:.2f} mV with a decay length of "
+                f" mV at the core edge to {fit.background:.2f} mV with a decay length of "
                 f"{fit.decay_length:.2f} nm"
-                if fit.ok
-                else "shows no fitted decay"
             )
-        )
+        elif fit.ok:
+            change = f"stays at {fit.background:.2f} mV outside the cores (within 0.01 mV)"
+        else:
+            change = "shows no fitted decay"
+        lines.append(f"around {profiles.n_defects} defect(s) the gap {change}")
     if profiles is not None and profiles.fit.ok:
         lines.append(f"the score decays with a length of {profiles.fit.decay_length:.2f} nm")
-    if maps.radial is not None:
-        radial = np.asarray(maps.radial.values, dtype=float)
-        q = np.asarray(maps.radial["q"].values, dtype=float)
-        zero = int(np.argmin(np.abs(maps.radial["bias"].values)))
-        if np.isfinite(radial[zero, 1:]).any():
-            peak = q[1 + int(np.nanargmax(radial[zero, 1:]))]
-            lines.append(
-                f"near 0 mV the radial Fourier power is strongest at q = {peak:.2f} 1/nm "
-                f"(a period of {2 * np.pi / peak:.2f} nm)"
-            )
+    ring = ring_sentence(maps, truth)
+    if ring:
+        lines.append(ring)
     if maps.note:
         lines.append(maps.note)
     return lines
