@@ -84,7 +84,6 @@ from stswidgets.pipeline.maps import (
     mapped_grid,
     physics_maps,
     physics_profiles,
-    physics_summary,
     physics_variables,
 )
 from stswidgets.pipeline.noise import Denoised, NoiseFloor, denoise, noise_floor
@@ -95,6 +94,7 @@ from stswidgets.pipeline.normalization import (
     normalize_grid,
 )
 from stswidgets.pipeline.physics_plots import export_figure, save_figures
+from stswidgets.pipeline.physics_text import physics_summary
 from stswidgets.pipeline.plots import (
     draw_class_map,
     draw_class_spectra,

@@ -21,17 +21,18 @@ import xarray as xr
 
 from stswidgets.pipeline.cache import cached, stored
 from stswidgets.pipeline.config import PipelineConfig, config_for
-from stswidgets.pipeline.qpi import qpi_ring, ring_sentence
+from stswidgets.pipeline.qpi import qpi_ring
 
 __all__ = [
     "PHYSICS_SETTINGS",
     "PhysicsMaps",
+    "contrast_energy",
     "gap_values",
+    "gap_verdict",
     "key_energies",
     "mapped_grid",
     "physics_maps",
     "physics_profiles",
-    "physics_summary",
     "physics_variables",
 ]
 
@@ -87,6 +88,8 @@ class PhysicsMaps:
         (+)"``, ``"bound state ..."``, ``"Fermi level"``; in ascending energy.
     geometry : str
         ``"grid"``, ``"line"``, ``"points"`` or ``"repeats"``.
+    gap_note : str
+        Why the gap map holds no superconducting gap (:func:`gap_verdict`), else empty.
     note : str
         Why a part is missing (a collection has no Fourier maps, ...), else empty.
     normalize : str
@@ -103,6 +106,7 @@ class PhysicsMaps:
     geometry: str = "grid"
     note: str = ""
     normalize: str = "none"
+    gap_note: str = ""
 
     @property
     def median_gap_mV(self) -> float:
@@ -147,13 +151,54 @@ def _gap_options(config: PipelineConfig) -> dict:
     return options
 
 
-def key_energies(gap: xr.Dataset, peaks: xr.Dataset | None, bias) -> dict[str, float]:
+def gap_verdict(gap: xr.Dataset, bias) -> str:
+    """Why the gap map holds no superconducting gap, in words ("" when it does).
+
+    A gap is not resolved when its median lies within two bias steps of 0 mV, beyond 45 % of
+    the largest ``|bias|`` (the peaks at the end of the sweep), or when the spectra fit badly
+    (median ``fit_quality`` below 0.8 for the fit's R^2, below 3 for the peaks' height over
+    the noise)."""
+    bias = np.sort(np.asarray(bias, dtype=float))
+    values = np.asarray(gap["gap"].values, dtype=float)
+    if not np.isfinite(values).any():
+        return "no gap found in any spectrum"
+    median = float(np.nanmedian(values))
+    step = float(np.median(np.diff(bias))) if bias.size > 1 else 0.0
+    quality = np.asarray(gap["fit_quality"].values, dtype=float) if "fit_quality" in gap else []
+    quality = float(np.nanmedian(quality)) if np.isfinite(quality).any() else np.nan
+    fit = gap.attrs.get("method", "peaks") == "fit"
+    if median < 2 * step:
+        return f"the median gap {median:.2g} mV is within two bias steps ({2 * step:.3g} mV)"
+    if median > 0.45 * np.abs(bias).max():
+        return f"the median gap {median:.3g} mV reaches the end of the sweep"
+    if np.isfinite(quality) and quality < (0.8 if fit else 3.0):
+        what = "fit R^2" if fit else "peak height over the noise"
+        return f"the spectra do not look like a gap (median {what} {quality:.2f})"
+    return ""
+
+
+def contrast_energy(grid: xr.DataArray) -> float:
+    """The bias (mV) whose conductance map varies most relative to its mean: the energy to
+    map first when the spectra hold no gap."""
+    values = np.asarray(grid.transpose(..., "bias").values, dtype=float)
+    values = values.reshape(-1, values.shape[-1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relative = np.nanstd(values, axis=0) / np.abs(np.nanmean(values, axis=0))
+    relative[~np.isfinite(relative)] = -np.inf
+    return float(grid["bias"].values[int(np.argmax(relative))])
+
+
+def key_energies(
+    gap: xr.Dataset, peaks: xr.Dataset | None, bias, *, resolved: bool = True
+) -> dict[str, float]:
     """The energies a physicist maps first, as biases of the grid (mV), ascending.
 
     Both coherence peaks (the median of the peak energies), the most common bound-state
     energies (histogram bins, two bias steps wide, holding at least
     :data:`BOUND_STATE_FRACTION` of the in-gap peaks found, at most :data:`MAX_BOUND_STATES`)
-    and the Fermi level (0 mV, when the bias range holds it).
+    and the Fermi level (0 mV, when the bias range holds it); only the Fermi level when the
+    gap is not ``resolved`` (:func:`gap_verdict`: no coherence peaks, no gap to hold bound
+    states).
     """
     bias = np.sort(np.asarray(bias, dtype=float))
 
@@ -161,6 +206,8 @@ def key_energies(gap: xr.Dataset, peaks: xr.Dataset | None, bias) -> dict[str, f
         return float(bias[int(np.argmin(np.abs(bias - energy)))])
 
     found = {}
+    if not resolved:
+        gap, peaks = xr.Dataset(), None
     for side, name in (("-", "peak_energy_neg"), ("+", "peak_energy_pos")):
         values = np.asarray(gap[name].values, dtype=float) if name in gap else np.array([])
         if np.isfinite(values).any():
@@ -212,9 +259,15 @@ def _compute(grid: xr.DataArray, geometry: str, config: PipelineConfig) -> Physi
         radial = radial_average(fourier)
         ring = qpi_ring(radial, q_min=config.qpi_q_min)
         fourier = fourier.astype(np.float32)  # the cache holds every bias: half the bytes
-    energies = key_energies(gap, peaks, grid["bias"].values)
+    gap_note = gap_verdict(gap, grid["bias"].values)
+    energies = key_energies(gap, peaks, grid["bias"].values, resolved=not gap_note)
+    if gap_note:
+        energies["strongest contrast"] = contrast_energy(grid)
+        energies = dict(sorted(energies.items(), key=lambda item: item[1]))
     normalize = str(grid.attrs.get("normalize", "none"))
-    return PhysicsMaps(gap, peaks, fourier, radial, ring, energies, geometry, note, normalize)
+    return PhysicsMaps(
+        gap, peaks, fourier, radial, ring, energies, geometry, note, normalize, gap_note
+    )
 
 
 def physics_maps(data, config: PipelineConfig | None = None, results_dir=None) -> PhysicsMaps:
@@ -346,53 +399,6 @@ def physics_variables(maps: PhysicsMaps) -> dict[str, xr.DataArray]:
         if name in out:
             out[name] = out[name].assign_attrs(normalize=maps.normalize)
     return {name: value.rename(name) for name, value in out.items()}
-
-
-def physics_summary(maps: PhysicsMaps, profiles=None, truth=None) -> list[str]:
-    """Notebook 09's closing sentences, built from the numbers of the maps and profiles (and,
-    on a simulated grid, ``truth``: the true local gap and Friedel wavevector)."""
-    gap = np.asarray(maps.gap["gap"].values, dtype=float)
-    lines = [
-        f"the gap ({maps.gap.attrs.get('method', 'peaks')}) has a median of "
-        f"{maps.median_gap_mV:.2f} mV over {int(np.isfinite(gap).sum())} spectra, 5-95 % "
-        f"{np.nanpercentile(gap, 5):.2f} to {np.nanpercentile(gap, 95):.2f} mV"
-        if np.isfinite(gap).any()
-        else "no gap found in any spectrum"
-    ]
-    if truth is not None and "local_gap_mV" in truth and np.isfinite(gap).any():
-        true = np.asarray(truth["local_gap_mV"].values, dtype=float)
-        both = np.isfinite(gap) & np.isfinite(true)
-        lines.append(
-            f"the simulated local gap: median {np.median(true[both]):.2f} mV; median error of "
-            f"the map {np.median(np.abs(gap[both] - true[both])):.3f} mV"
-        )
-    bound = [f"{v:+.2f} mV" for k, v in maps.key_energies.items() if k.startswith("bound")]
-    lines.append(
-        "in-gap bound states at " + ", ".join(bound)
-        if bound
-        else "no bound-state energy common to enough spectra"
-    )
-    if profiles is not None and profiles.n_defects and "gap" in profiles.maps:
-        fit = profiles.maps["gap"].fit
-        if fit.ok and abs(fit(profiles.core_radius) - fit.background) >= 0.01:
-            change = (
-                f"{'rises' if fit.amplitude < 0 else 'falls'} from {fit(profiles.core_radius):.2f}"
-                f" mV at the core edge to {fit.background:.2f} mV with a decay length of "
-                f"{fit.decay_length:.2f} nm"
-            )
-        elif fit.ok:
-            change = f"stays at {fit.background:.2f} mV outside the cores (within 0.01 mV)"
-        else:
-            change = "shows no fitted decay"
-        lines.append(f"around {profiles.n_defects} defect(s) the gap {change}")
-    if profiles is not None and profiles.fit.ok:
-        lines.append(f"the score decays with a length of {profiles.fit.decay_length:.2f} nm")
-    ring = ring_sentence(maps, truth)
-    if ring:
-        lines.append(ring)
-    if maps.note:
-        lines.append(maps.note)
-    return lines
 
 
 def gap_values(grid: xr.DataArray, valid, config: PipelineConfig | None = None) -> np.ndarray:

@@ -4,13 +4,8 @@ Friedel wavevector to compare it with."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import xarray as xr
-
-if TYPE_CHECKING:
-    from stswidgets.pipeline.maps import PhysicsMaps
 
 __all__ = [
     "QPI_BIAS_WINDOW_MV",
@@ -25,6 +20,8 @@ __all__ = [
 QPI_BIAS_WINDOW_MV = 1.0
 #: Width (q steps) of the running median along q that :func:`qpi_highpass` removes.
 QPI_HIGHPASS_WIDTH = 9
+#: The ring search needs at least this many q steps above ``q_min``.
+QPI_MIN_BINS = 3 * QPI_HIGHPASS_WIDTH
 
 
 def qpi_highpass(
@@ -73,8 +70,18 @@ def qpi_ring(
     from stswidgets.analysis import ring_wavevector
 
     flat = qpi_highpass(radial, bias_window_mV=bias_window_mV)
+    q = np.asarray(flat["q"].values, dtype=float)
+    attrs = {"q_min": float(q_min), "bias_window_mV": float(bias_window_mV)}
+    if (q >= q_min).sum() < QPI_MIN_BINS:  # a running median over 9 of fewer than 27 steps
+        step = float(np.median(np.diff(q))) if q.size > 1 else np.nan
+        reason = (
+            f"{int((q >= q_min).sum())} q steps of {step:.2f} 1/nm above q_min: too few for a "
+            f"ring search (>= {QPI_MIN_BINS}; a larger map gives finer q steps)"
+        )
+        empty = xr.full_like(flat.isel(q=0, drop=True), np.nan).rename("ring_q")
+        return empty.assign_attrs(units="1/nm", long_name="ring wavevector", **attrs, note=reason)
     ring = ring_wavevector(flat, q_min=q_min)
-    return ring.assign_attrs(q_min=float(q_min), bias_window_mV=float(bias_window_mV))
+    return ring.assign_attrs(**attrs, note="")
 
 
 def friedel_wavevector(truth, bias_mV) -> np.ndarray | None:
@@ -90,30 +97,3 @@ def friedel_wavevector(truth, bias_mV) -> np.ndarray | None:
     return (
         2 * np.pi / float(wavelength) * (1 + bias / (2 * float(fermi)) if fermi else 1 + 0 * bias)
     )
-
-
-def ring_sentence(maps: PhysicsMaps, truth=None) -> str | None:
-    """The summary sentence of the QPI ring at the coherence peaks (with the simulated 2 k_F
-    and the relative difference when ``truth`` records it); None without Fourier maps."""
-    ring = maps.ring
-    peaks = {k: v for k, v in maps.key_energies.items() if k.startswith("coherence")}
-    if ring is None or not peaks:
-        return None
-    found = {k: float(ring.sel(bias=v, method="nearest")) for k, v in peaks.items()}
-    if not any(np.isfinite(list(found.values()))):
-        return f"no QPI ring above q = {maps.ring.attrs.get('q_min', 0):.1f} 1/nm"
-    parts = [f"{q:.2f} 1/nm at {peaks[k]:+.2f} mV" for k, q in found.items() if np.isfinite(q)]
-    line = (
-        f"the QPI ring (above q = {ring.attrs.get('q_min', 0):.1f} 1/nm) lies at "
-        + " and ".join(parts)
-        + " (the coherence peaks)"
-    )
-    true = friedel_wavevector(truth, list(peaks.values()))
-    if true is not None:
-        errors = [q / t - 1 for q, t in zip(found.values(), true, strict=True) if np.isfinite(q)]
-        line += (
-            "; the simulated 2 k_F there is "
-            + " and ".join(f"{t:.2f}" for t in true)
-            + f" 1/nm ({', '.join(f'{100 * e:+.0f} %' for e in errors)})"
-        )
-    return line
