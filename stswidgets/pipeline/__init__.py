@@ -79,7 +79,9 @@ from stswidgets.pipeline.linear import (
 )
 from stswidgets.pipeline.maps import (
     PhysicsMaps,
+    contrast_energy,
     gap_values,
+    gap_verdict,
     key_energies,
     mapped_grid,
     physics_maps,
@@ -177,7 +179,9 @@ __all__ = [
     "draw_map_profile",
     "draw_profile_waterfall",
     "export_figure",
+    "contrast_energy",
     "gap_values",
+    "gap_verdict",
     "hug_defects",
     "key_energies",
     "mapped_grid",

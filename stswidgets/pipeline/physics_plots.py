@@ -198,41 +198,48 @@ def draw_radial_average(ax, maps: PhysicsMaps, friedel=None, q_max=None):
     power no longer fills the image), diverging colours
     clipped at the 99th percentile of ``|value|`` beyond ``q_min``; the ring found at every bias
     (white dots), ``q_min`` (dotted) and, on a simulated grid, ``friedel`` (a function of the
-    bias in mV giving 2 k_F in 1/nm) dashed; q up to ``q_max`` (1/nm) when given."""
+    bias in mV giving 2 k_F in 1/nm) dashed; q up to ``q_max`` (1/nm) when given. A map too
+    coarse in q for the ring search (``maps.ring.attrs["note"]``) shows the radial power itself,
+    each bias over its maximum, on a log scale."""
+    from matplotlib.colors import LogNorm
+
     from stswidgets.pipeline.qpi import qpi_highpass
 
-    window = maps.ring.attrs.get("bias_window_mV") if maps.ring is not None else None
-    flat = qpi_highpass(maps.radial, bias_window_mV=window)
+    ring = maps.ring
+    searched = ring is not None and not ring.attrs.get("note")
+    q_min = float(ring.attrs.get("q_min", 0.0)) if ring is not None else 0.0
+    if searched:
+        flat = qpi_highpass(maps.radial, bias_window_mV=ring.attrs.get("bias_window_mV"))
+        values = np.asarray(flat, dtype=float)
+        title = "QPI dispersion: radial Fourier power, smooth fall removed"
+        label = "log Fourier power above its running median in q"
+    else:  # too coarse in q for the high-pass: the power itself, per bias over its maximum
+        flat = maps.radial.transpose("bias", "q")
+        values = np.asarray(flat, dtype=float)
+        values = values / np.nanmax(values, axis=1, keepdims=True)
+        title = "radial Fourier power (q too coarse for a ring search)"
+        label = "radial Fourier power / its maximum per bias"
     q, bias = np.asarray(flat["q"], float), np.asarray(flat["bias"], float)
-    values = np.asarray(flat, dtype=float)
-    q_min = float(maps.ring.attrs.get("q_min", 0.0)) if maps.ring is not None else 0.0
-    beyond = values[:, (q >= q_min) & (q <= (q_max or np.inf))]
-    limit = float(np.nanpercentile(np.abs(beyond), 99)) if np.isfinite(beyond).any() else 1.0
-    mesh = ax.pcolormesh(
-        q,
-        bias,
-        values,
-        shading="nearest",
-        cmap="RdBu_r",
-        vmin=-limit,
-        vmax=limit,
-        rasterized=True,
-    )
-    ax.figure.colorbar(mesh, ax=ax, label="log Fourier power above its running median in q")
-    if maps.ring is not None:
-        ax.plot(maps.ring.values, bias, "k.", ms=1.5, label="ring found (per bias)")
+    if searched:
+        beyond = values[:, (q >= q_min) & (q <= (q_max or np.inf))]
+        limit = float(np.nanpercentile(np.abs(beyond), 99)) if np.isfinite(beyond).any() else 1
+        colours = {"cmap": "RdBu_r", "vmin": -limit, "vmax": limit}
+    else:
+        values = np.where(values > 0, values, np.nan)
+        colours = {"cmap": "magma", "norm": LogNorm(1e-3, 1)}
+    mesh = ax.pcolormesh(q, bias, values, shading="nearest", rasterized=True, **colours)
+    ax.figure.colorbar(mesh, ax=ax, label=label)
+    if searched:
+        ax.plot(ring.values, bias, "k.", ms=1.5, label="ring found (per bias)")
         ax.axvline(q_min, color="0.4", ls=":", lw=1, label=f"q_min {q_min:.1f} 1/nm")
     if friedel is not None:
         ax.plot(friedel(bias), bias, "c--", lw=1.2, label="simulated 2 k_F(E)")
-    ax.legend(fontsize=8, loc="upper right")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="upper right")
     if q_max:
         ax.set_xlim(0, q_max)
     convention = maps.radial.attrs.get("q_convention", "q = 2 pi / lambda")
-    ax.set(
-        xlabel=f"q (1/nm; {convention})",
-        ylabel=BIAS_LABEL,
-        title="QPI dispersion: radial Fourier power, smooth fall removed",
-    )
+    ax.set(xlabel=f"q (1/nm; {convention})", ylabel=BIAS_LABEL, title=title)
 
 
 def export_figure(fig, path, formats=FIGURE_FORMATS) -> list[Path]:

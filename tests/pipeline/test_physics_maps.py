@@ -315,3 +315,31 @@ def test_fese_like_records_its_local_gap_without_changing_its_spectra():
     np.testing.assert_allclose(
         strong["local_gap_mV"].values, strong.attrs["delta_mV"] * (1 - 0.4 * weight)
     )
+
+
+def test_gap_verdict_refuses_a_gap_within_two_bias_steps_or_at_the_end_of_the_sweep():
+    bias = np.linspace(-100, 300, 81)  # 5 mV steps, as a wide RHK sweep
+    coords = {"y": [0.0, 1.0], "x": [0.0, 1.0]}
+
+    def gap(value, quality=0.95, method="fit"):
+        full = np.full((2, 2), value)
+        return xr.Dataset(
+            {"gap": (("y", "x"), full), "fit_quality": (("y", "x"), np.full((2, 2), quality))},
+            coords=coords,
+            attrs={"method": method},
+        )
+
+    assert pipeline.gap_verdict(gap(40.0), bias) == ""
+    assert "two bias steps" in pipeline.gap_verdict(gap(0.5), bias)
+    assert "end of the sweep" in pipeline.gap_verdict(gap(298.0), bias)
+    assert "R^2 0.55" in pipeline.gap_verdict(gap(40.0, 0.55), bias)
+    assert "over the noise" in pipeline.gap_verdict(gap(40.0, 2.0, "peaks"), bias)
+    found = pipeline.key_energies(gap(0.5), None, bias, resolved=False)
+    assert list(found) == ["Fermi level"]
+
+
+def test_no_ring_search_on_a_map_with_too_coarse_q():
+    grid, _ = _gap_grid(ny=12, nx=12, pixel=0.2)  # 12 pixels: q steps of 2.6 1/nm
+    maps = pipeline.physics_maps(grid, pipeline.config_for("test"))
+    assert np.isnan(maps.ring.values).all() and "too few" in maps.ring.attrs["note"]
+    assert any("no QPI ring search" in line for line in pipeline.physics_summary(maps))
