@@ -64,7 +64,8 @@ def qpi_ring(
 
     :func:`qpi_highpass` of the radial average (averaged over ``bias_window_mV``), then
     :func:`stswidgets.analysis.ring_wavevector` (the midpoint at half maximum of the
-    strongest bump) above ``q_min`` (1/nm: the defects' own power below). NaN where the
+    strongest bump) above ``q_min`` (1/nm: the defects' own power below) and past the first
+    local minimum there (where that power still falls at ``q_min``). NaN where the
     profile above ``q_min`` is too short.
     """
     from stswidgets.analysis import ring_wavevector
@@ -80,8 +81,22 @@ def qpi_ring(
         )
         empty = xr.full_like(flat.isel(q=0, drop=True), np.nan).rename("ring_q")
         return empty.assign_attrs(units="1/nm", long_name="ring wavevector", **attrs, note=reason)
-    ring = ring_wavevector(flat, q_min=q_min)
+    ring = ring_wavevector(flat.copy(data=_past_the_fall(flat.values, q >= q_min)), q_min=q_min)
     return ring.assign_attrs(**attrs, note="")
+
+
+def _past_the_fall(flat: np.ndarray, above: np.ndarray) -> np.ndarray:
+    """``flat`` ``(n_bias, n_q)`` with each row blanked (NaN) up to its first local minimum at
+    or beyond ``q_min`` (``above``): where the defects' own power still falls there, its
+    remainder would be the strongest point beside ``q_min`` and pass for a ring."""
+    out = flat.copy()
+    start = int(np.argmax(above))
+    for row in out:
+        i = start
+        while i + 1 < row.size and np.isfinite(row[i + 1]) and row[i + 1] < row[i]:
+            i += 1
+        row[:i] = np.nan
+    return out
 
 
 def friedel_wavevector(truth, bias_mV) -> np.ndarray | None:

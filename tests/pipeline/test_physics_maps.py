@@ -343,3 +343,13 @@ def test_no_ring_search_on_a_map_with_too_coarse_q():
     maps = pipeline.physics_maps(grid, pipeline.config_for("test"))
     assert np.isnan(maps.ring.values).all() and "too few" in maps.ring.attrs["note"]
     assert any("no QPI ring search" in line for line in pipeline.physics_summary(maps))
+
+
+def test_ring_search_starts_past_the_fall_of_the_defect_power():
+    from stswidgets.pipeline.qpi import _past_the_fall
+
+    q = np.arange(20) * 0.4
+    row = np.where(q < 2.0, 1.0 - 0.3 * q, 0.0) + 0.6 * np.exp(-0.5 * ((q - 5.2) / 0.3) ** 2)
+    blanked = _past_the_fall(row[None, :], q >= 0.8)[0]
+    assert np.isnan(blanked[q < 1.9]).all() and np.isfinite(blanked[q >= 2.0]).all()
+    assert q[np.nanargmax(blanked)] == pytest.approx(5.2)  # the bump, not the edge at q_min
