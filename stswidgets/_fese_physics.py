@@ -206,9 +206,12 @@ def fese_like(
         ``vacancy``, ``transition`` (bool), ``defect_weight`` (float in [0, 1]), when
         ``other_density_nm2 > 0`` ``other_defect``, and the truth shared with
         :func:`random_grid`: ``kind`` (0 outside cores, 1 vacancy, 2 other defect),
-        ``defect_distance_nm``, ``nearest_kind`` and ``valid``. ``attrs`` record the seed, the
-        main parameters, the spectral-weight windows (``suppressed_window_mV``,
-        ``enhanced_window_mV``), ``kinds`` (JSON: each kind's ``core_radius_nm`` and
+        ``defect_distance_nm``, ``nearest_kind``, ``valid`` and ``local_gap_mV`` (Delta of each
+        pixel: ``delta_mV`` everywhere in the linear mix, ``delta_mV (1 - gap_suppression s)``
+        when ``nonlinear``). ``attrs`` record the seed, the main parameters (with
+        ``friedel_wavelength_nm`` and ``friedel_fermi_energy_mV`` as :func:`random_grid`),
+        the spectral-weight windows (``suppressed_window_mV``, ``enhanced_window_mV``),
+        ``kinds`` (JSON: each kind's ``core_radius_nm`` and
         ``healing_length_nm``), ``healing_length_nm`` (the largest) and ``nonlinear``.
 
     Examples
@@ -401,6 +404,18 @@ def fese_like(
     data["nearest_kind"] = xr.DataArray(nearest_kind, dims=("y", "x"), coords=coords)
     valid = np.arange(ny * nx).reshape(ny, nx) < ny * nx - int(n_missing)
     data["valid"] = xr.DataArray(valid, dims=("y", "x"), coords=coords)
+    # the gap of each pixel's spectrum (truth only: the spectra above are not touched): the
+    # linear mix keeps delta everywhere (the cores broaden it); nonlinear shrinks it locally
+    if nonlinear:
+        local_gap = delta_mV * (1 - gap_suppression * weight_map)
+    else:
+        local_gap = np.full((ny, nx), float(delta_mV))
+    data["local_gap_mV"] = xr.DataArray(
+        local_gap,
+        dims=("y", "x"),
+        coords=coords,
+        attrs={"units": "mV", "long_name": "true local gap (main gap Delta)"},
+    )
     attrs = {
         "source": source,
         "seed": int(seed),
@@ -423,6 +438,7 @@ def fese_like(
         "setpoint_gradient": float(setpoint_gradient),
         "gap_anisotropy": float(gap_anisotropy),
         "friedel_wavelength_nm": float(np.pi / fermi_wavevector_nm),  # cos(2 k_F rho) period
+        "friedel_fermi_energy_mV": float(fermi_energy_mV),  # k(E) = k_F (1 + E / 2 E_F)
         "nonlinear": int(nonlinear),
         "kinds": json.dumps(kinds),
         "healing_length_nm": max(k["healing_length_nm"] for k in kinds),

@@ -38,7 +38,7 @@ ENVIRONMENT = {
 }
 
 #: The colour choice of the gap map in the projection explorer.
-GAP_COLOUR = "gap (mV, coherence peaks)"
+GAP_COLOUR = "gap (mV)"  # config.gap_method: the fit's Delta by default
 
 STEP_TITLES = {
     "distances": "1. distance statistics",

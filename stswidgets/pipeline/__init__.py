@@ -79,12 +79,13 @@ from stswidgets.pipeline.linear import (
 )
 from stswidgets.pipeline.maps import (
     PhysicsMaps,
+    contrast_energy,
     gap_values,
+    gap_verdict,
     key_energies,
     mapped_grid,
     physics_maps,
     physics_profiles,
-    physics_summary,
     physics_variables,
 )
 from stswidgets.pipeline.noise import Denoised, NoiseFloor, denoise, noise_floor
@@ -95,6 +96,7 @@ from stswidgets.pipeline.normalization import (
     normalize_grid,
 )
 from stswidgets.pipeline.physics_plots import export_figure, save_figures
+from stswidgets.pipeline.physics_text import physics_summary
 from stswidgets.pipeline.plots import (
     draw_class_map,
     draw_class_spectra,
@@ -121,6 +123,7 @@ from stswidgets.pipeline.profiles import (
     draw_profile_waterfall,
     hug_defects,
 )
+from stswidgets.pipeline.qpi import friedel_wavevector, qpi_highpass, qpi_ring
 from stswidgets.pipeline.report import write_report
 from stswidgets.pipeline.run import RunError, RunResult, run_file
 from stswidgets.pipeline.score import (
@@ -176,7 +179,9 @@ __all__ = [
     "draw_map_profile",
     "draw_profile_waterfall",
     "export_figure",
+    "contrast_energy",
     "gap_values",
+    "gap_verdict",
     "hug_defects",
     "key_energies",
     "mapped_grid",
@@ -184,6 +189,9 @@ __all__ = [
     "physics_profiles",
     "physics_summary",
     "physics_variables",
+    "friedel_wavevector",
+    "qpi_highpass",
+    "qpi_ring",
     "save_figures",
     "stored",
     "SpectralWeight",

@@ -21,16 +21,18 @@ import xarray as xr
 
 from stswidgets.pipeline.cache import cached, stored
 from stswidgets.pipeline.config import PipelineConfig, config_for
+from stswidgets.pipeline.qpi import qpi_ring
 
 __all__ = [
     "PHYSICS_SETTINGS",
     "PhysicsMaps",
+    "contrast_energy",
     "gap_values",
+    "gap_verdict",
     "key_energies",
     "mapped_grid",
     "physics_maps",
     "physics_profiles",
-    "physics_summary",
     "physics_variables",
 ]
 
@@ -39,8 +41,10 @@ PHYSICS_SETTINGS = (
     "gap_method",
     "n_gaps",
     "gap_smoothing_mV",
+    "gap_fit_range",
     "fourier_window",
     "fourier_symmetrize",
+    "qpi_q_min",
 )
 #: A bound-state energy is a key energy when at least this fraction of all in-gap peaks found
 #: (and 5 spectra) lie within its histogram bin: bound states sit at the defects (a few % of
@@ -77,11 +81,15 @@ class PhysicsMaps:
         (``attrs["q_convention"]``); None for a collection of spectra.
     radial : xarray.DataArray or None
         Its radial average, dims ``(bias, q)``.
+    ring : xarray.DataArray or None
+        The QPI ring wavevector at every bias (1/nm, :func:`qpi_ring`; NaN where none).
     key_energies : dict of str to float
         Label to bias (mV, a bias of the grid): ``"coherence peak (-)"``, ``"coherence peak
         (+)"``, ``"bound state ..."``, ``"Fermi level"``; in ascending energy.
     geometry : str
         ``"grid"``, ``"line"``, ``"points"`` or ``"repeats"``.
+    gap_note : str
+        Why the gap map holds no superconducting gap (:func:`gap_verdict`), else empty.
     note : str
         Why a part is missing (a collection has no Fourier maps, ...), else empty.
     normalize : str
@@ -93,10 +101,12 @@ class PhysicsMaps:
     peaks: xr.Dataset | None
     fourier: xr.DataArray | None
     radial: xr.DataArray | None
+    ring: xr.DataArray | None = None
     key_energies: dict[str, float] = field(default_factory=dict)
     geometry: str = "grid"
     note: str = ""
     normalize: str = "none"
+    gap_note: str = ""
 
     @property
     def median_gap_mV(self) -> float:
@@ -134,18 +144,61 @@ def _grid_of(data) -> tuple[xr.DataArray, str]:
 
 def _gap_options(config: PipelineConfig) -> dict:
     options = {"method": config.gap_method, "n_gaps": config.n_gaps}
+    if config.gap_method == "fit":
+        options["fit_range"] = config.gap_fit_range
     if config.gap_smoothing_mV is not None:
         options["smoothing_mV"] = config.gap_smoothing_mV
     return options
 
 
-def key_energies(gap: xr.Dataset, peaks: xr.Dataset | None, bias) -> dict[str, float]:
+def gap_verdict(gap: xr.Dataset, bias) -> str:
+    """Why the gap map holds no superconducting gap, in words ("" when it does).
+
+    A gap is not resolved when its median lies within two bias steps of 0 mV, beyond 45 % of
+    the largest ``|bias|`` (the peaks at the end of the sweep), or when the spectra fit badly
+    (median ``fit_quality`` below 0.8 for the fit's R^2, below 3 for the peaks' height over
+    the noise)."""
+    bias = np.sort(np.asarray(bias, dtype=float))
+    values = np.asarray(gap["gap"].values, dtype=float)
+    if not np.isfinite(values).any():
+        return "no gap found in any spectrum"
+    median = float(np.nanmedian(values))
+    step = float(np.median(np.diff(bias))) if bias.size > 1 else 0.0
+    quality = np.asarray(gap["fit_quality"].values, dtype=float) if "fit_quality" in gap else []
+    quality = float(np.nanmedian(quality)) if np.isfinite(quality).any() else np.nan
+    fit = gap.attrs.get("method", "peaks") == "fit"
+    if median < 2 * step:
+        return f"the median gap {median:.2g} mV is within two bias steps ({2 * step:.3g} mV)"
+    if median > 0.45 * np.abs(bias).max():
+        return f"the median gap {median:.3g} mV reaches the end of the sweep"
+    if np.isfinite(quality) and quality < (0.8 if fit else 3.0):
+        what = "fit R^2" if fit else "peak height over the noise"
+        return f"the spectra do not look like a gap (median {what} {quality:.2f})"
+    return ""
+
+
+def contrast_energy(grid: xr.DataArray) -> float:
+    """The bias (mV) whose conductance map varies most relative to its mean: the energy to
+    map first when the spectra hold no gap."""
+    values = np.asarray(grid.transpose(..., "bias").values, dtype=float)
+    values = values.reshape(-1, values.shape[-1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relative = np.nanstd(values, axis=0) / np.abs(np.nanmean(values, axis=0))
+    relative[~np.isfinite(relative)] = -np.inf
+    return float(grid["bias"].values[int(np.argmax(relative))])
+
+
+def key_energies(
+    gap: xr.Dataset, peaks: xr.Dataset | None, bias, *, resolved: bool = True
+) -> dict[str, float]:
     """The energies a physicist maps first, as biases of the grid (mV), ascending.
 
     Both coherence peaks (the median of the peak energies), the most common bound-state
     energies (histogram bins, two bias steps wide, holding at least
     :data:`BOUND_STATE_FRACTION` of the in-gap peaks found, at most :data:`MAX_BOUND_STATES`)
-    and the Fermi level (0 mV, when the bias range holds it).
+    and the Fermi level (0 mV, when the bias range holds it); only the Fermi level when the
+    gap is not ``resolved`` (:func:`gap_verdict`: no coherence peaks, no gap to hold bound
+    states).
     """
     bias = np.sort(np.asarray(bias, dtype=float))
 
@@ -153,6 +206,8 @@ def key_energies(gap: xr.Dataset, peaks: xr.Dataset | None, bias) -> dict[str, f
         return float(bias[int(np.argmin(np.abs(bias - energy)))])
 
     found = {}
+    if not resolved:
+        gap, peaks = xr.Dataset(), None
     for side, name in (("-", "peak_energy_neg"), ("+", "peak_energy_pos")):
         values = np.asarray(gap[name].values, dtype=float) if name in gap else np.array([])
         if np.isfinite(values).any():
@@ -188,7 +243,7 @@ def _compute(grid: xr.DataArray, geometry: str, config: PipelineConfig) -> Physi
     gap = gap_map(grid, **_gap_options(config))
     smoothing = {} if config.gap_smoothing_mV is None else {"smoothing_mV": config.gap_smoothing_mV}
     peaks = peak_map(grid, **smoothing)
-    fourier = radial = None
+    fourier = radial = ring = None
     note = ""
     if geometry != "grid":
         note = (
@@ -202,10 +257,17 @@ def _compute(grid: xr.DataArray, geometry: str, config: PipelineConfig) -> Physi
             grid, window=config.fourier_window, symmetrize=config.fourier_symmetrize
         )
         radial = radial_average(fourier)
+        ring = qpi_ring(radial, q_min=config.qpi_q_min)
         fourier = fourier.astype(np.float32)  # the cache holds every bias: half the bytes
-    energies = key_energies(gap, peaks, grid["bias"].values)
+    gap_note = gap_verdict(gap, grid["bias"].values)
+    energies = key_energies(gap, peaks, grid["bias"].values, resolved=not gap_note)
+    if gap_note:
+        energies["strongest contrast"] = contrast_energy(grid)
+        energies = dict(sorted(energies.items(), key=lambda item: item[1]))
     normalize = str(grid.attrs.get("normalize", "none"))
-    return PhysicsMaps(gap, peaks, fourier, radial, energies, geometry, note, normalize)
+    return PhysicsMaps(
+        gap, peaks, fourier, radial, ring, energies, geometry, note, normalize, gap_note
+    )
 
 
 def physics_maps(data, config: PipelineConfig | None = None, results_dir=None) -> PhysicsMaps:
@@ -306,8 +368,9 @@ def physics_profiles(
 
 def physics_variables(maps: PhysicsMaps) -> dict[str, xr.DataArray]:
     """The ``results.nc`` variables of the physics maps: every variable of the gap map,
-    ``bound_state_energy`` / ``bound_state_height`` (dim ``peak``) and ``qpi_radial_average``
-    (dims ``bias``, ``q`` in 1/nm), each with ``units`` and ``long_name``."""
+    ``bound_state_energy`` / ``bound_state_height`` (dim ``peak``), ``qpi_radial_average``
+    (dims ``bias``, ``q`` in 1/nm) and ``qpi_ring_q`` (the ring wavevector at each bias, 1/nm),
+    each with ``units`` and ``long_name``."""
     out = {name: maps.gap[name] for name in maps.gap.data_vars}
     if maps.peaks is not None:
         out.update({name: maps.peaks[name] for name in maps.peaks.data_vars})
@@ -328,55 +391,14 @@ def physics_variables(maps: PhysicsMaps) -> dict[str, xr.DataArray]:
             ),
             bias=radial["bias"].assign_attrs(units="mV", long_name="sample bias"),
         )
+    if maps.ring is not None:
+        out["qpi_ring_q"] = maps.ring.assign_attrs(
+            long_name="QPI ring wavevector |q| (2 pi / lambda) at each bias"
+        ).assign_coords(bias=maps.ring["bias"].assign_attrs(units="mV", long_name="sample bias"))
     for name in HEIGHT_VARIABLES:  # in the units of the (scaled) spectra: say which
         if name in out:
             out[name] = out[name].assign_attrs(normalize=maps.normalize)
     return {name: value.rename(name) for name, value in out.items()}
-
-
-def physics_summary(maps: PhysicsMaps, profiles=None) -> list[str]:
-    """Notebook 09's closing sentences, built from the numbers of the maps and profiles."""
-    gap = np.asarray(maps.gap["gap"].values, dtype=float)
-    lines = [
-        f"the gap ({maps.gap.attrs.get('method', 'peaks')}) has a median of "
-        f"{maps.median_gap_mV:.2f} mV over {int(np.isfinite(gap).sum())} spectra, 5-95 % "
-        f"{np.nanpercentile(gap, 5):.2f} to {np.nanpercentile(gap, 95):.2f} mV"
-        if np.isfinite(gap).any()
-        else "no gap found in any spectrum"
-    ]
-    bound = [f"{v:+.2f} mV" for k, v in maps.key_energies.items() if k.startswith("bound")]
-    lines.append(
-        "in-gap bound states at " + ", ".join(bound)
-        if bound
-        else "no bound-state energy common to enough spectra"
-    )
-    if profiles is not None and profiles.n_defects and "gap" in profiles.maps:
-        fit = profiles.maps["gap"].fit
-        lines.append(
-            f"around {profiles.n_defects} defect(s) the gap "
-            + (
-                f"{'rises' if fit.amplitude < 0 else 'falls'} from {fit(profiles.core_radius):.2f}"
-                f" mV to {fit.background:.2f} mV with a decay length of "
-                f"{fit.decay_length:.2f} nm"
-                if fit.ok
-                else "shows no fitted decay"
-            )
-        )
-    if profiles is not None and profiles.fit.ok:
-        lines.append(f"the score decays with a length of {profiles.fit.decay_length:.2f} nm")
-    if maps.radial is not None:
-        radial = np.asarray(maps.radial.values, dtype=float)
-        q = np.asarray(maps.radial["q"].values, dtype=float)
-        zero = int(np.argmin(np.abs(maps.radial["bias"].values)))
-        if np.isfinite(radial[zero, 1:]).any():
-            peak = q[1 + int(np.nanargmax(radial[zero, 1:]))]
-            lines.append(
-                f"near 0 mV the radial Fourier power is strongest at q = {peak:.2f} 1/nm "
-                f"(a period of {2 * np.pi / peak:.2f} nm)"
-            )
-    if maps.note:
-        lines.append(maps.note)
-    return lines
 
 
 def gap_values(grid: xr.DataArray, valid, config: PipelineConfig | None = None) -> np.ndarray:

@@ -47,7 +47,7 @@ def draw_value_map(ax, values: xr.DataArray, label: str, cmap="viridis", robust=
     if robust and finite.size and "vmin" not in kw:
         kw["vmin"], kw["vmax"] = np.percentile(finite, [1, 99])
     image = ax.imshow(
-        array, origin="lower", extent=map_extent(values), cmap=cmap, interpolation="nearest", **kw
+        array, origin="lower", extent=map_extent(values), cmap=cmap, interpolation="none", **kw
     )
     ax.figure.colorbar(image, ax=ax, label=label)
     ax.set(xlabel="x (nm)", ylabel="y (nm)", aspect="equal")
@@ -73,10 +73,15 @@ def draw_gap_map(ax_map, ax_hist, maps: PhysicsMaps, truth_gap=None):
     values = values[np.isfinite(values)]
     bins = np.histogram_bin_edges(values, bins=50) if values.size else 10
     ax_hist.hist(values, bins=bins, color="C0", alpha=0.8, label="gap map")
-    if truth_gap is not None:
-        truth = np.asarray(truth_gap, dtype=float).ravel()
+    truth = None if truth_gap is None else np.asarray(truth_gap, dtype=float).ravel()
+    truth = None if truth is None else truth[np.isfinite(truth)]
+    if truth is not None and truth.size and np.ptp(truth) < 1e-9:  # a uniform gap: one line
+        ax_hist.axvline(
+            truth[0], color="k", ls="--", lw=1.2, label=f"simulated local gap {truth[0]:.2f} mV"
+        )
+    elif truth is not None and truth.size:
         ax_hist.hist(
-            truth[np.isfinite(truth)],
+            truth,
             bins=bins,
             histtype="step",
             color="k",
@@ -146,18 +151,24 @@ def draw_conductance_gallery(axes, grid: xr.DataArray, energies: dict, units="a.
         ax.set_visible(False)
 
 
-def draw_fourier_gallery(axes, maps: PhysicsMaps, energies: dict, q_max=None):
+def draw_fourier_gallery(axes, maps: PhysicsMaps, energies: dict, q_max=None, friedel=None):
     """The Fourier power of the conductance map at each key energy (``label -> mV``), qx, qy
-    in 1/nm, log colour scale, the centre (q = 0, the mean) masked by the mean subtraction."""
+    in 1/nm, log colour scale with limits from the median to the 99.9th percentile of the
+    power beyond the ring search's ``q_min`` (the defects' own power inside it saturates);
+    the ring found there (:attr:`PhysicsMaps.ring`) as a white dotted circle and, on a
+    simulated grid, ``friedel`` (a function of the bias in mV giving 2 k_F in 1/nm) dashed."""
     from matplotlib.colors import LogNorm
+    from matplotlib.patches import Circle
 
     axes = np.atleast_1d(axes).ravel()
     fourier = maps.fourier
     qx, qy = np.asarray(fourier["qx"], float), np.asarray(fourier["qy"], float)
+    q = np.hypot(*np.meshgrid(qx, qy))
+    q_min = float(maps.ring.attrs.get("q_min", 0.0)) if maps.ring is not None else 0.0
     for ax, (label, energy) in zip(axes, energies.items(), strict=False):
         layer = np.asarray(fourier.sel(bias=energy, method="nearest"), dtype=float)
-        positive = layer[layer > 0]
-        low, high = np.percentile(positive, [50, 99.9]) if positive.size else (1e-12, 1.0)
+        outer = layer[(layer > 0) & (q >= q_min) & (q <= (q_max or np.inf))]
+        low, high = np.percentile(outer, [50, 99.9]) if outer.size else (1e-12, 1.0)
         image = ax.imshow(
             np.where(layer > 0, layer, np.nan),
             origin="lower",
@@ -166,6 +177,12 @@ def draw_fourier_gallery(axes, maps: PhysicsMaps, energies: dict, q_max=None):
             norm=LogNorm(low, max(high, low * 10)),
         )
         ax.figure.colorbar(image, ax=ax, label="Fourier power (a.u.)")
+        if maps.ring is not None:
+            found = float(maps.ring.sel(bias=energy, method="nearest"))
+            if np.isfinite(found):
+                ax.add_patch(Circle((0, 0), found, fill=False, color="w", ls=":", lw=1.2))
+        if friedel is not None:
+            ax.add_patch(Circle((0, 0), friedel(energy), fill=False, color="c", ls="--", lw=0.8))
         if q_max:
             ax.set(xlim=(-q_max, q_max), ylim=(-q_max, q_max))
         ax.set(xlabel="$q_x$ (1/nm)", ylabel="$q_y$ (1/nm)", aspect="equal")
@@ -174,43 +191,55 @@ def draw_fourier_gallery(axes, maps: PhysicsMaps, energies: dict, q_max=None):
         ax.set_visible(False)
 
 
-def draw_radial_average(ax, maps: PhysicsMaps, friedel_q=None, fermi_energy_mV=None, q_max=None):
-    """The radial average of the Fourier power, q (1/nm) against sample bias (mV), each bias
-    row scaled to its maximum and drawn on a log colour scale over three decades (weak rings
-    beside the strong low-q power of the defects themselves show); the Friedel wavevector of
-    a simulated grid (``friedel_q`` in 1/nm at 0 mV, dispersing with ``fermi_energy_mV`` when
-    given) dashed; q up to ``q_max`` (1/nm) when given."""
+def draw_radial_average(ax, maps: PhysicsMaps, friedel=None, q_max=None):
+    """The QPI dispersion image: q (1/nm) against sample bias (mV) of the radial Fourier power
+    with its smooth fall along q removed and averaged over the ring search's bias window
+    (:func:`stswidgets.pipeline.qpi_highpass`: a ring is a red bump above 0, the defects' own
+    power no longer fills the image), diverging colours
+    clipped at the 99th percentile of ``|value|`` beyond ``q_min``; the ring found at every bias
+    (white dots), ``q_min`` (dotted) and, on a simulated grid, ``friedel`` (a function of the
+    bias in mV giving 2 k_F in 1/nm) dashed; q up to ``q_max`` (1/nm) when given. A map too
+    coarse in q for the ring search (``maps.ring.attrs["note"]``) shows the radial power itself,
+    each bias over its maximum, on a log scale."""
     from matplotlib.colors import LogNorm
 
-    radial = maps.radial
-    q, bias = np.asarray(radial["q"], float), np.asarray(radial["bias"], float)
-    values = np.asarray(radial, dtype=float)
-    scaled = values / np.nanmax(values, axis=1, keepdims=True)
-    scaled = np.where(scaled > 0, scaled, np.nan)
-    mesh = ax.pcolormesh(
-        q, bias, scaled, shading="nearest", cmap="magma", norm=LogNorm(1e-3, 1), rasterized=True
-    )
-    ax.figure.colorbar(mesh, ax=ax, label="radial Fourier power / its maximum per bias")
-    if friedel_q:
-        if fermi_energy_mV:
-            ax.plot(
-                friedel_q * (1 + bias / (2 * fermi_energy_mV)),
-                bias,
-                "c--",
-                lw=1,
-                label="simulated Friedel wavevector",
-            )
-        else:
-            ax.axvline(friedel_q, color="c", ls="--", lw=1, label="simulated Friedel wavevector")
+    from stswidgets.pipeline.qpi import qpi_highpass
+
+    ring = maps.ring
+    searched = ring is not None and not ring.attrs.get("note")
+    q_min = float(ring.attrs.get("q_min", 0.0)) if ring is not None else 0.0
+    if searched:
+        flat = qpi_highpass(maps.radial, bias_window_mV=ring.attrs.get("bias_window_mV"))
+        values = np.asarray(flat, dtype=float)
+        title = "QPI dispersion: radial Fourier power, smooth fall removed"
+        label = "log Fourier power above its running median in q"
+    else:  # too coarse in q for the high-pass: the power itself, per bias over its maximum
+        flat = maps.radial.transpose("bias", "q")
+        values = np.asarray(flat, dtype=float)
+        values = values / np.nanmax(values, axis=1, keepdims=True)
+        title = "radial Fourier power (q too coarse for a ring search)"
+        label = "radial Fourier power / its maximum per bias"
+    q, bias = np.asarray(flat["q"], float), np.asarray(flat["bias"], float)
+    if searched:
+        beyond = values[:, (q >= q_min) & (q <= (q_max or np.inf))]
+        limit = float(np.nanpercentile(np.abs(beyond), 99)) if np.isfinite(beyond).any() else 1
+        colours = {"cmap": "RdBu_r", "vmin": -limit, "vmax": limit}
+    else:
+        values = np.where(values > 0, values, np.nan)
+        colours = {"cmap": "magma", "norm": LogNorm(1e-3, 1)}
+    mesh = ax.pcolormesh(q, bias, values, shading="nearest", rasterized=True, **colours)
+    ax.figure.colorbar(mesh, ax=ax, label=label)
+    if searched:
+        ax.plot(ring.values, bias, "k.", ms=1.5, label="ring found (per bias)")
+        ax.axvline(q_min, color="0.4", ls=":", lw=1, label=f"q_min {q_min:.1f} 1/nm")
+    if friedel is not None:
+        ax.plot(friedel(bias), bias, "c--", lw=1.2, label="simulated 2 k_F(E)")
+    if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8, loc="upper right")
     if q_max:
         ax.set_xlim(0, q_max)
-    convention = radial.attrs.get("q_convention", "q = 2 pi / lambda")
-    ax.set(
-        xlabel=f"q (1/nm; {convention})",
-        ylabel=BIAS_LABEL,
-        title="radial average of the Fourier maps",
-    )
+    convention = maps.radial.attrs.get("q_convention", "q = 2 pi / lambda")
+    ax.set(xlabel=f"q (1/nm; {convention})", ylabel=BIAS_LABEL, title=title)
 
 
 def export_figure(fig, path, formats=FIGURE_FORMATS) -> list[Path]:

@@ -32,7 +32,9 @@ def test_gap_is_a_colour_choice_holding_the_gap_map(dashboard):
     assert GAP_COLOUR in d.latent.colors
     assert GAP_COLOUR in d.latent.color_dropdown.options
     # the colour is the analysis's gap map at the valid pixels, in the explorer's row order
-    expected = gap_map(d.grid, method=d.config.gap_method, n_gaps=d.config.n_gaps)["gap"]
+    config = d.config
+    options = {"fit_range": config.gap_fit_range} if config.gap_method == "fit" else {}
+    expected = gap_map(d.grid, method=config.gap_method, n_gaps=config.n_gaps, **options)["gap"]
     np.testing.assert_allclose(
         np.asarray(to_map(d.latent.colors[GAP_COLOUR], d.valid)), expected.values
     )
