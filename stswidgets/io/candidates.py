@@ -21,6 +21,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from stswidgets.io import _channels
 from stswidgets.io._load import Spectra, as_dataset, spectra_view
+from stswidgets.io._series import is_glob, series_dataset, series_files
 from stswidgets.io.lockin import (
     lockin_phase,
     numerical_didv,
@@ -487,14 +488,12 @@ def _measurement_dataset(path_or_dataset) -> tuple[xr.Dataset, str]:
     (:func:`~stswidgets.io._load.spectra_view`) of spectra that are not on a grid; for a series
     (a folder, a glob, a list of files) the view of all its spectra, as
     :func:`stswidgets.io.open_spectra` builds it."""
-    from stswidgets.io import collection  # collection imports open, which imports this module
-
     obj = path_or_dataset
     if isinstance(obj, list | tuple) or (
-        isinstance(obj, str | Path) and (Path(obj).is_dir() or collection._is_glob(obj))
+        isinstance(obj, str | Path) and (Path(obj).is_dir() or is_glob(obj))
     ):
-        paths, source = collection.series_files(obj)
+        paths, source = series_files(obj)
         if len(paths) > 1:
-            return spectra_view(collection._series_dataset(paths), source), source
+            return spectra_view(series_dataset(paths), source), source
         obj = paths[0]
     return as_dataset(obj)

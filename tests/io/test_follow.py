@@ -51,8 +51,15 @@ def _assert_same_grid(got, expected):
     for dim in got.dims:
         np.testing.assert_array_equal(got[dim].values, expected[dim].values)
         assert got[dim].attrs == expected[dim].attrs
-    assert {k: v for k, v in got.attrs.items() if k not in IGNORED_ATTRS} == {
-        k: v for k, v in expected.attrs.items() if k not in IGNORED_ATTRS
+    assert _comparable(got.attrs) == _comparable(expected.attrs)
+
+
+def _comparable(attrs: dict) -> dict:
+    """The attrs to compare, NaN as a string (NaN != NaN unless it is the same object)."""
+    return {
+        k: "nan" if isinstance(v, float) and np.isnan(v) else v
+        for k, v in attrs.items()
+        if k not in IGNORED_ATTRS
     }
 
 
