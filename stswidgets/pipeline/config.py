@@ -86,7 +86,9 @@ class PipelineConfig:
     second_pairs_per_epoch: int | None = 32768
     # retrainings of the projection when the fold check fails (SimilarityScore's restarts):
     # none, since issue 19's score is the whitened distance from the majority in the signal
-    # subspace; on tuning seeds the restarts changed no metric beyond noise (README)
+    # subspace; on tuning seeds 0-19 the restarts moved its figures both ways, by no more than
+    # one draw crossing a median (numbers in SimilarityScore's docstring), for 2x the CPU time
+    # of a folded draw (on the demo grid 2 extra trainings of notebook 06)
     restarts: int = 0
     # -- site classes and spectral weight (notebook 07) ---------------------------------------
     class_edges: tuple[float, ...] | None = None  # score edges; None: automatic
