@@ -120,7 +120,20 @@ class SimilarityScore(LightningEstimator):
     its lowest-scoring 5 % (the majority); its :func:`monotonicity` is ``monotonicity_``.
     Below 0.95, when the projection was fitted here, it is trained again with a new seed, at
     most ``restarts`` times, and the most monotone run is kept (``restarts_``); a given
-    ``embedding`` is used as it is (fitted on ``X`` first when it is not).
+    ``embedding`` is used as it is (fitted on ``X`` first when it is not). The pipeline
+    passes ``restarts=0`` (:class:`~stswidgets.pipeline.PipelineConfig`): the score is the
+    whitened distance from the majority in the signal subspace, and the projection only
+    locates the majority. On the benchmark draws of tuning seeds 0-19 (1 torch thread), 9
+    of 20 first projections folded and the restarts gave 7 of them another projection, which
+    moved the score's figures both ways (without -> with them; seed 2: the worst kind's
+    cores in their own class 0.20 -> 1.00; seed 18: kind ARI among cores 0.92 -> 0.75); over
+    the 20 draws, median (10th percentile) with restarts 0 / 2: AUC ring/far 0.974 (0.846) /
+    0.976 (0.823), core/ring 1.000 (0.982) / 1.000 (0.985), kind ARI 0.945 (0.440) / 0.944
+    (0.440), far surface in the majority 1.000 (0.966) / 1.000 (0.960), transition class in
+    the ring 0.895 (0.564) / 0.887 (0.574), while a folded draw's fit took twice the CPU
+    time (median 27 s against 14 s).
+    The projection's own arrangement (Fig. 7) does gain from them at the 10th percentile
+    (its core/ring AUC 0.979 against 0.954): pass ``restarts=2`` for fewer folded pictures.
 
     ``SimilarityScore(random_state=0).fit_transform(X)`` goes from spectra to scores in one
     call, fitting a :class:`SiameseEmbedding` with ``embedding_threshold_quantile`` and the
@@ -149,7 +162,8 @@ class SimilarityScore(LightningEstimator):
         ``normalize`` of the :class:`SiameseEmbedding` fitted here (default ``"outside"``,
         as :class:`SiameseEmbedding`).
     restarts : int
-        Most restarts of the projection network when the score folds (see above); 0: none.
+        Most restarts of the projection network when the score folds (see above); 0: none
+        (the pipeline's choice).
     pairs_per_epoch, batch_size, max_epochs, max_time, patience, random_state, progress,
     accelerator, num_threads, callbacks, devices, strategy : see :class:`SiameseEmbedding`
     (``max_time`` bounds each training: the projection's and each run of the score network;

@@ -84,7 +84,12 @@ class PipelineConfig:
     # the first projection's training; None: as the first)
     second_max_epochs: int | None = 20
     second_pairs_per_epoch: int | None = 32768
-    restarts: int = 2
+    # retrainings of the projection when the fold check fails (SimilarityScore's restarts):
+    # none, since issue 19's score is the whitened distance from the majority in the signal
+    # subspace; on tuning seeds 0-19 the restarts moved its figures both ways, by no more than
+    # one draw crossing a median (numbers in SimilarityScore's docstring), for 2x the CPU time
+    # of a folded draw (on the demo grid 2 extra trainings of notebook 06)
+    restarts: int = 0
     # -- site classes and spectral weight (notebook 07) ---------------------------------------
     class_edges: tuple[float, ...] | None = None  # score edges; None: automatic
     corr_threshold: float = -0.3
