@@ -142,7 +142,7 @@ def show_warnings(grid: xr.DataArray, **limits) -> list[str]:
     messages = grid_warnings(grid, **limits)
     if messages:
         print("!" * 78)
-        print("WARNING - what is unreliable on this grid:")
+        print("WARNING - what is unreliable in these spectra:")
         for message in messages:
             print(f"  * {message}")
         print("!" * 78)

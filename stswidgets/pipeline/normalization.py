@@ -199,14 +199,14 @@ def choose_normalization(X, bias_mV, setpoint_bias_mV: float | None = None) -> t
         )
     if spread > SPREAD_THRESHOLD:
         return "setpoint", (
-            f"auto: the set-point conductance, read at {where}, varies by {spread:.1%} over "
-            f"the grid (1.4826 MAD / median), above the {SPREAD_THRESHOLD:.0%} threshold; "
-            "each spectrum is divided by it"
+            f"auto: the set-point conductance, read at {where}, varies by {spread:.1%} from "
+            f"spectrum to spectrum (1.4826 MAD / median), above the {SPREAD_THRESHOLD:.0%} "
+            "threshold; each spectrum is divided by it"
         )
     return "none", (
-        f"auto: the set-point conductance, read at {where}, varies by {spread:.1%} over the "
-        f"grid (1.4826 MAD / median), below the {SPREAD_THRESHOLD:.0%} threshold; "
-        "spectra as measured"
+        f"auto: the set-point conductance, read at {where}, varies by {spread:.1%} from "
+        f"spectrum to spectrum (1.4826 MAD / median), below the {SPREAD_THRESHOLD:.0%} "
+        "threshold; spectra as measured"
     )
 
 
