@@ -8,6 +8,7 @@ imports Lightning; :mod:`stswidgets.learn._training` imports it only when traini
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 
 import pytorch_lightning as pl
@@ -63,6 +64,24 @@ class History(pl.Callback):
                 "best_state": self.best_state,
             }
             torch.save(record, self.path)
+
+    def teardown(self, trainer, module, stage):
+        """In a spawned process of a data-parallel run, take down the process group.
+
+        A spawned process ends with ``os._exit``, which skips the ``atexit`` handler that
+        Lightning registers to destroy it; gloo's threads then abort the process now and then
+        as it exits ("terminate called without an active exception", SIGABRT; 1 run in 6 of
+        ``tests/learn/test_distributed.py``). Every process meets at a barrier first, so none
+        leaves while another still communicates.
+        """
+        distributed = torch.distributed
+        if (
+            multiprocessing.parent_process() is not None
+            and distributed.is_available()
+            and distributed.is_initialized()
+        ):
+            distributed.barrier()
+            distributed.destroy_process_group()
 
     def read_back(self) -> None:
         """Take the global-zero process's record when the fit ran in other processes."""
