@@ -266,20 +266,16 @@ def draw_defect_profiles(ax_score, ax_waterfall, profiles: DefectProfiles, bias,
     ``ax_score``, and the mean spectrum of each distance bin (distance in nm against sample
     bias in mV, a labelled colourbar) on ``ax_waterfall``."""
     good = profiles.counts > 0
-    r = profiles.r[good]
-    median, spread = profiles.score_median[good], profiles.score_spread[good]
-    ax_score.fill_between(r, median - spread, median + spread, color="C0", alpha=0.25, lw=0)
-    ax_score.plot(r, median, "o-", color="C0", ms=3, label="median score (band: IQR)")
-    if profiles.fit.ok:
-        fine = np.linspace(profiles.core_radius, r.max(), 200)
-        ax_score.plot(
-            fine,
-            profiles.fit(fine),
-            "k--",
-            lw=1,
-            label=f"fit: decay length {profiles.fit.decay_length:.2f} nm",
-        )
-    ax_score.axvline(profiles.core_radius, color="C3", lw=0.8, label="core radius")
+    _draw_band(
+        ax_score,
+        profiles,
+        profiles.score_median[good],
+        profiles.score_spread[good],
+        profiles.fit,
+        good,
+        colour="C0",
+        label="median score (band: IQR)",
+    )
     ax_score.axvline(profiles.reach, color="C2", lw=0.8, label="reach (core + 3 decay lengths)")
     ax_score.set(
         xlabel="distance from the nearest defect centre (nm)",
@@ -323,19 +319,16 @@ def draw_map_profile(ax, profiles: DefectProfiles, name: str, label: str | None 
     ``label``: the y axis (default: the name and the map's units)."""
     profile = profiles.maps[name]
     good = profile.counts > 0
-    r, median, spread = profiles.r[good], profile.median[good], profile.spread[good]
-    ax.fill_between(r, median - spread, median + spread, color="C1", alpha=0.25, lw=0)
-    ax.plot(r, median, "o-", color="C1", ms=3, label="median (band: IQR)")
-    if profile.fit.ok:
-        fine = np.linspace(profiles.core_radius, r.max(), 200)
-        ax.plot(
-            fine,
-            profile.fit(fine),
-            "k--",
-            lw=1,
-            label=f"fit: decay length {profile.fit.decay_length:.2f} nm",
-        )
-    ax.axvline(profiles.core_radius, color="C3", lw=0.8, label="core radius")
+    _draw_band(
+        ax,
+        profiles,
+        profile.median[good],
+        profile.spread[good],
+        profile.fit,
+        good,
+        colour="C1",
+        label="median (band: IQR)",
+    )
     units = f" ({profile.units})" if profile.units else ""
     ax.set(
         xlabel="distance from the nearest defect centre (nm)",
@@ -343,3 +336,15 @@ def draw_map_profile(ax, profiles: DefectProfiles, name: str, label: str | None 
         title=f"{name.replace('_', ' ')} around {profiles.n_defects} defect(s)",
     )
     ax.legend(fontsize=8)
+
+
+def _draw_band(ax, profiles: DefectProfiles, median, spread, fit, good, colour, label):
+    """A profile against the distance from the nearest defect: the median per bin with its
+    interquartile band, the fitted decay (where it holds) and the core radius."""
+    r = profiles.r[good]
+    ax.fill_between(r, median - spread, median + spread, color=colour, alpha=0.25, lw=0)
+    ax.plot(r, median, "o-", color=colour, ms=3, label=label)
+    if fit.ok:
+        fine = np.linspace(profiles.core_radius, r.max(), 200)
+        ax.plot(fine, fit(fine), "k--", lw=1, label=f"fit: decay length {fit.decay_length:.2f} nm")
+    ax.axvline(profiles.core_radius, color="C3", lw=0.8, label="core radius")
