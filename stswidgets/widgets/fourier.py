@@ -153,30 +153,15 @@ class FourierExplorer(StaticImage, ipw.VBox):
             color=self.power[j0],
             scales={"x": self.qx_scale, "y": self.qy_scale, "color": self.fourier_colours},
         )
-        self.cut_line = bq.Lines(
-            x=[-q_max, q_max],
-            y=[0.0, 0.0],
-            scales={"x": self.qx_scale, "y": self.qy_scale},
-            colors=["#4fc3f7"],
-            line_style="dashed",
-            stroke_width=2,
-        )
+        self.cut_line = self._marker_line([-q_max, q_max], [0.0, 0.0], self.qx_scale, self.qy_scale)
         self.fourier_picker = self._picker(self.qx_scale, self.qy_scale)
         self.fourier_picker.on_element_click(self._on_fourier_click)
-        self.fourier_axis = bq.ColorAxis(
-            scale=self.fourier_colours, side="right", label="", num_ticks=5
-        )
-        self.fourier_figure = figure(
+        self.fourier_axis, self.fourier_figure = self._heat_panel(
             [self.fourier_map, self.cut_line, self.fourier_picker],
-            [
-                axis(self.qx_scale, "q_x (1/nm)"),
-                axis(self.qy_scale, "q_y (1/nm)", "vertical"),
-                self.fourier_axis,
-            ],
-            width=440,
-            height=400,
+            self.fourier_colours,
+            axis(self.qx_scale, "q_x (1/nm)"),
+            axis(self.qy_scale, "q_y (1/nm)", "vertical"),
         )
-        self.fourier_figure.fig_margin = {"top": 40, "bottom": 45, "left": 60, "right": 95}
 
         # -- dispersion along the cut ------------------------------------------------------
         self.dq_scale = bq.LinearScale(min=_edges_padding(self.q)[0], max=_edges_padding(self.q)[1])
@@ -189,30 +174,17 @@ class FourierExplorer(StaticImage, ipw.VBox):
             color=np.zeros((max(self.bias_mV.size, 2), self.q.size)),
             scales={"x": self.dq_scale, "y": self.db_scale, "color": self.dispersion_colours},
         )
-        self.bias_line = bq.Lines(
-            x=[self.q[0], self.q[-1]],
-            y=[self.bias_mV[j0]] * 2,
-            scales={"x": self.dq_scale, "y": self.db_scale},
-            colors=["#4fc3f7"],
-            line_style="dashed",
-            stroke_width=2,
+        self.bias_line = self._marker_line(
+            [self.q[0], self.q[-1]], [self.bias_mV[j0]] * 2, self.dq_scale, self.db_scale
         )
         self.dispersion_picker = self._picker(self.dq_scale, self.db_scale)
         self.dispersion_picker.on_element_click(self._on_dispersion_click)
-        self.dispersion_axis = bq.ColorAxis(
-            scale=self.dispersion_colours, side="right", label="", num_ticks=5
-        )
-        self.dispersion_figure = figure(
+        self.dispersion_axis, self.dispersion_figure = self._heat_panel(
             [self.dispersion_map, self.bias_line, self.dispersion_picker],
-            [
-                axis(self.dq_scale, "q along the cut (1/nm)"),
-                axis(self.db_scale, "sample bias (mV)", "vertical"),
-                self.dispersion_axis,
-            ],
-            width=440,
-            height=400,
+            self.dispersion_colours,
+            axis(self.dq_scale, "q along the cut (1/nm)"),
+            axis(self.db_scale, "sample bias (mV)", "vertical"),
         )
-        self.dispersion_figure.fig_margin = {"top": 40, "bottom": 45, "left": 60, "right": 95}
 
         # -- controls ------------------------------------------------------------------------
         bias_step = float(np.median(np.diff(self.bias_mV))) if self.bias_mV.size > 1 else 1.0
@@ -256,6 +228,27 @@ class FourierExplorer(StaticImage, ipw.VBox):
         )
 
     # ------------------------------------------------------------------ the numbers shown
+
+    @staticmethod
+    def _marker_line(x, y, x_scale, y_scale) -> bq.Lines:
+        """The dashed light-blue line that marks the cut or the bias on a panel."""
+        return bq.Lines(
+            x=x,
+            y=y,
+            scales={"x": x_scale, "y": y_scale},
+            colors=["#4fc3f7"],
+            line_style="dashed",
+            stroke_width=2,
+        )
+
+    @staticmethod
+    def _heat_panel(marks, colours, x_axis, y_axis) -> tuple[bq.ColorAxis, bq.Figure]:
+        """A 440 x 400 panel of ``marks`` with its axes and a colour bar on the right (its
+        label set when the power is drawn)."""
+        colour_axis = bq.ColorAxis(scale=colours, side="right", label="", num_ticks=5)
+        panel = figure(marks, [x_axis, y_axis, colour_axis], width=440, height=400)
+        panel.fig_margin = {"top": 40, "bottom": 45, "left": 60, "right": 95}
+        return colour_axis, panel
 
     @staticmethod
     def _picker(x_scale, y_scale) -> bq.Image:
