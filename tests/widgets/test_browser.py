@@ -253,6 +253,29 @@ def lab(tmp_path_factory):
         stop_server(server, log)
 
 
+def _page_of(image_box, x_edges, y_edges):
+    """data -> page coordinates of a figure whose HeatMap image spans the given cell edges."""
+
+    def to_page(x, y=0.0):
+        fx = (x - x_edges[0]) / (x_edges[1] - x_edges[0])
+        fy = (y - y_edges[0]) / (y_edges[1] - y_edges[0])
+        return image_box["x"] + fx * image_box["width"], image_box["y"] + (1 - fy) * image_box[
+            "height"
+        ]
+
+    return to_page
+
+
+def _wait_probe(page, pattern: str) -> str:
+    """The probe widget's text once it matches the regular expression ``pattern``."""
+    page.wait_for_function(
+        "p => new RegExp(p).test(document.querySelector('.sts-probe').innerText)",
+        arg=pattern,
+        timeout=20_000,
+    )
+    return page.locator(".sts-probe").inner_text()
+
+
 def _drag(page, start, end, steps: int = 12) -> None:
     """Press at ``start``, move to ``end`` in small steps, release (page coordinates)."""
     page.mouse.move(*start)

@@ -16,6 +16,8 @@ import pytest
 from chromium_session import SCREENSHOTS
 from test_browser import (
     _notebook_page,
+    _page_of,
+    _wait_probe,
     _write_notebook,
     lab,  # noqa: F401 - the JupyterLab server fixture
 )
@@ -48,28 +50,6 @@ explorer.observe(show, names=["bias", "angle"])
 show()
 display(explorer, probe)""",
 ]
-
-
-def _wait_probe(page, pattern: str) -> str:
-    page.wait_for_function(
-        "p => new RegExp(p).test(document.querySelector('.sts-probe').innerText)",
-        arg=pattern,
-        timeout=20_000,
-    )
-    return page.locator(".sts-probe").inner_text()
-
-
-def _page_of(image_box, x_edges, y_edges):
-    """data -> page coordinates of a figure whose HeatMap image spans the given cell edges."""
-
-    def to_page(x, y):
-        fx = (x - x_edges[0]) / (x_edges[1] - x_edges[0])
-        fy = (y - y_edges[0]) / (y_edges[1] - y_edges[0])
-        return image_box["x"] + fx * image_box["width"], image_box["y"] + (1 - fy) * image_box[
-            "height"
-        ]
-
-    return to_page
 
 
 def test_clicks_and_slider_move_the_cut_and_the_bias(lab, tmp_path):  # noqa: F811

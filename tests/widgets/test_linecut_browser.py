@@ -17,6 +17,8 @@ from chromium_session import SCREENSHOTS
 from test_browser import (
     _drag,
     _notebook_page,
+    _page_of,
+    _wait_probe,
     _write_notebook,
     lab,  # noqa: F401 - the JupyterLab server fixture
 )
@@ -66,15 +68,6 @@ display(explorer, probe)""",
 ]
 
 
-def _wait_probe(page, pattern: str) -> str:
-    page.wait_for_function(
-        "p => new RegExp(p).test(document.querySelector('.sts-probe').innerText)",
-        arg=pattern,
-        timeout=20_000,
-    )
-    return page.locator(".sts-probe").inner_text()
-
-
 def test_cursor_and_range_on_the_waterfall_show_their_spectra(lab):  # noqa: F811
     X = line_spectra()
     _write_notebook(lab["root"] / "linecut.ipynb", CELLS)
@@ -86,13 +79,8 @@ def test_cursor_and_range_on_the_waterfall_show_their_spectra(lab):  # noqa: F81
         waterfall = page.locator(".sts-linecut .bqplot").first
         spectrum_path = page.locator(".sts-linecut .bqplot").nth(1).locator("path.line").first
         d_before = spectrum_path.get_attribute("d")
-        box = waterfall.locator("image").first.bounding_box()  # cell edges: -0.25 .. 9.75 nm
-        d0, d1 = -0.25, 9.75
-
-        def to_page(distance_nm, bias_mV=0.0):
-            fx = (distance_nm - d0) / (d1 - d0)
-            fy = (bias_mV - (-10.0 - 1 / 3)) / (20.0 + 2 / 3)
-            return box["x"] + fx * box["width"], box["y"] + (1 - fy) * box["height"]
+        edges = (-0.25, 9.75), (-10.0 - 1 / 3, 10.0 + 1 / 3)  # cells: distance (nm), bias (mV)
+        to_page = _page_of(waterfall.locator("image").first.bounding_box(), *edges)
 
         # cursor mode: a click starts the cursor, moving the mouse carries it along
         page.mouse.click(*to_page(1.0))
@@ -111,7 +99,7 @@ def test_cursor_and_range_on_the_waterfall_show_their_spectra(lab):  # noqa: F81
         # range mode: brush 2.2 .. 4.3 nm -> spectra at 2.5, 3.0, 3.5, 4.0 nm
         page.locator(".widget-toggle-button", has_text=re.compile(r"^range$")).click()
         page.wait_for_timeout(500)
-        box = waterfall.locator("image").first.bounding_box()
+        to_page = _page_of(waterfall.locator("image").first.bounding_box(), *edges)
         _drag(page, to_page(2.2, 5.0), to_page(4.3, 5.0))
         probe = _wait_probe(page, r"indices=5,6,7,8;")
         mean15 = float(re.search(r"mean15=([-\d.]+)", probe).group(1))
