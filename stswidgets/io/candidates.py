@@ -72,6 +72,7 @@ class Candidate:
     mean: np.ndarray | None = None  # mean spectrum over the usable spectra, once scored
     sign: float = 1.0  # -1 for an auxiliary lock-in wired with the opposite sign
     reason: str = ""  # why open_grid reads it by default (the grid's ``channel_reason``)
+    shape_agreement: float | None = None  # Evaluation.mean_agreement, once computed
 
     def values(self, spectra: Spectra, pixels: np.ndarray | None = None) -> np.ndarray:
         """The candidate's spectra (all, or those at the flat pixel indices ``pixels``)."""
@@ -213,8 +214,14 @@ class Evaluation:
 
         The shape agreement, where single spectra are too noisy to tell (a few point spectra of
         a noisy current: on the shared RHK point file r is 0.11 spectrum by spectrum and 0.94
-        on the smoothed means). NaN without a current.
+        on the smoothed means). NaN without a current. Computed once per candidate
+        (:attr:`Candidate.shape_agreement`).
         """
+        if candidate.shape_agreement is None:
+            candidate.shape_agreement = self._mean_agreement(candidate)
+        return candidate.shape_agreement
+
+    def _mean_agreement(self, candidate: Candidate) -> float:
         reference, _ = self.reference(candidate.sources[0])
         if reference is None:
             return float("nan")
@@ -311,6 +318,7 @@ class Evaluation:
         _, noise, chosen = min(options, key=lambda option: option[0])
         if chosen.agreement < 0:  # an inverted lock-in: read it with the signal's sign
             chosen.sign, chosen.agreement = -1.0, -chosen.agreement
+            chosen.shape_agreement = None  # the values changed sign
             chosen.mean = -chosen.mean
             chosen.label = f"-{chosen.label}"
         chosen.kind = "auxiliary lock-in"
